@@ -1,0 +1,9 @@
+//! The pure orchestration engine: history model, replay, and the orchestration context.
+//!
+//! Nothing in here does I/O. Given an orchestration's past history and the new messages of an
+//! episode, the engine runs the orchestrator code and returns the history delta and the
+//! outbound messages (see [`replay`]).
+
+pub mod history;
+pub mod message;
+pub mod time;
