@@ -4,6 +4,17 @@
 //! episode, the engine runs the orchestrator code and returns the history delta and the
 //! outbound messages (see [`replay`]).
 
+pub mod context;
+pub mod failure;
+pub mod function;
+pub mod futures;
+pub mod guid;
 pub mod history;
 pub mod message;
+pub mod replay;
+pub mod retry;
+pub(crate) mod state;
 pub mod time;
+
+#[cfg(test)]
+mod tests;

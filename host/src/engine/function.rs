@@ -1,0 +1,134 @@
+//! What user functions look like to the engine: typed traits for compile-time checked calls,
+//! and the type-erased forms the registry stores.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::context::OrchestrationContext;
+use super::failure::{serde_failure, Failure};
+
+/// An orchestrator function with typed input and output.
+///
+/// `ctx.call_sub_orchestrator(MyOrchestration, input)` checks `input` and the result type
+/// against this at compile time.
+pub trait Orchestration: Send + Sync + 'static {
+    /// The registered name.
+    const NAME: &'static str;
+    /// Input type.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// Output type.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+    /// Runs the orchestrator.
+    fn run(
+        ctx: OrchestrationContext,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, Failure>> + Send + 'static;
+}
+
+/// An activity function with typed input and output.
+///
+/// `ctx.call_activity(SayHello, "Tokyo")` checks the input and the result type against this.
+pub trait Activity: Send + Sync + 'static {
+    /// The registered name.
+    const NAME: &'static str;
+    /// Input type.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// Output type.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+    /// Runs the activity.
+    fn run(
+        ctx: ActivityContext,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, Failure>> + Send + 'static;
+}
+
+/// What an activity knows about its invocation.
+#[derive(Debug, Clone)]
+pub struct ActivityContext {
+    /// The orchestration instance that scheduled it.
+    pub instance_id: String,
+    /// The activity name.
+    pub name: String,
+    /// The action id of the `TaskScheduled` event.
+    pub task_scheduled_id: i32,
+    /// How many times this request has been handed out (1 on the first attempt).
+    pub dequeue_count: u32,
+}
+
+/// A type-erased orchestrator: reads its input from the context, returns serialized output.
+pub type OrchestratorFn =
+    Arc<dyn Fn(OrchestrationContext) -> BoxFuture<'static, Result<Option<String>, Failure>> + Send + Sync>;
+
+/// A type-erased activity: serialized input in, serialized output out.
+pub type ActivityFn = Arc<
+    dyn Fn(ActivityContext, Option<String>) -> BoxFuture<'static, Result<Option<String>, Failure>>
+        + Send
+        + Sync,
+>;
+
+/// Deserializes a stored JSON input (`None` reads as `null`).
+pub fn decode<T: DeserializeOwned>(what: &str, json: Option<&str>) -> Result<T, Failure> {
+    serde_json::from_str(json.unwrap_or("null")).map_err(|e| serde_failure(what, e))
+}
+
+/// Serializes a value for storage.
+pub fn encode<T: Serialize>(what: &str, value: &T) -> Result<Option<String>, Failure> {
+    serde_json::to_string(value)
+        .map(Some)
+        .map_err(|e| serde_failure(what, e))
+}
+
+/// Erases a closure orchestrator `|ctx, input| async { ... }`.
+pub fn orchestrator_fn<I, O, F, Fut>(name: &str, f: F) -> OrchestratorFn
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(OrchestrationContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, Failure>> + Send + 'static,
+{
+    let name = name.to_string();
+    Arc::new(move |ctx: OrchestrationContext| {
+        let input = ctx.raw_input();
+        let parsed = decode::<I>(&format!("input of orchestrator {name}"), input.as_deref());
+        let fut = parsed.map(|input| f(ctx, input));
+        let name = name.clone();
+        Box::pin(async move {
+            let out = fut?.await?;
+            encode(&format!("output of orchestrator {name}"), &out)
+        })
+    })
+}
+
+/// Erases a closure activity `|ctx, input| async { ... }`.
+pub fn activity_fn<I, O, F, Fut>(name: &str, f: F) -> ActivityFn
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(ActivityContext, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, Failure>> + Send + 'static,
+{
+    let name = name.to_string();
+    Arc::new(move |ctx: ActivityContext, input: Option<String>| {
+        let parsed = decode::<I>(&format!("input of activity {name}"), input.as_deref());
+        let fut = parsed.map(|input| f(ctx, input));
+        let name = name.clone();
+        Box::pin(async move {
+            let out = fut?.await?;
+            encode(&format!("output of activity {name}"), &out)
+        })
+    })
+}
+
+/// Erases a typed orchestration.
+pub fn erase_orchestration<O: Orchestration>(_orchestration: O) -> OrchestratorFn {
+    orchestrator_fn(O::NAME, |ctx, input: O::Input| O::run(ctx, input))
+}
+
+/// Erases a typed activity.
+pub fn erase_activity<A: Activity>(_activity: A) -> ActivityFn {
+    activity_fn(A::NAME, |ctx, input: A::Input| A::run(ctx, input))
+}

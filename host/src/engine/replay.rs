@@ -1,0 +1,754 @@
+//! The replay engine: a pure function of (past history, new messages) -> (history delta,
+//! outbound messages, instance status).
+//!
+//! An [`Execution`] holds a running orchestrator. Built by [`Execution::from_history`] it
+//! replays past events (matching each recorded scheduling event against the call the code
+//! makes now, spec §1.6–1.7); afterwards [`Execution::run_episode`] feeds it new events without
+//! replay, which is what the live cache relies on.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use super::context::OrchestrationContext;
+use super::failure::Failure;
+use super::function::OrchestratorFn;
+use super::history::{
+    EventKind, ExecutionStarted, FailureDetails, HistoryEvent, OrchestrationInstance,
+    OrchestrationStatus, ParentInstance,
+};
+use super::message::{ExecutionContext, TaskMessage};
+use super::state::{Action, ActionKind, State, TaskOutcome};
+
+/// Finds an orchestrator by name.
+pub type Resolver = Arc<dyn Fn(&str) -> Option<OrchestratorFn> + Send + Sync>;
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Returned normally with this output.
+    Completed(Option<String>),
+    /// Failed.
+    Failed(FailureDetails),
+    /// Terminated with this reason.
+    Terminated(Option<String>),
+    /// Continued as new with this input.
+    ContinuedAsNew(Option<String>),
+}
+
+/// A message produced by an episode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outbound {
+    /// To an orchestration's queue, possibly delayed.
+    Orchestration {
+        /// The message.
+        message: TaskMessage,
+        /// Invisible until then (durable timers).
+        visible_at: Option<DateTime<Utc>>,
+    },
+    /// To the activity queue.
+    Activity(TaskMessage),
+}
+
+/// What one episode produced.
+#[derive(Debug, Clone)]
+pub struct EpisodeOutput {
+    /// Events to append (or, with `new_execution`, the whole new history).
+    pub new_events: Vec<HistoryEvent>,
+    /// The history is replaced by a new generation (continue-as-new).
+    pub new_execution: bool,
+    /// Outbound messages.
+    pub messages: Vec<Outbound>,
+    /// Status after the episode.
+    pub status: OrchestrationStatus,
+    /// Output, termination reason or failure text.
+    pub output: Option<String>,
+    /// Failure details for Failed instances.
+    pub failure_details: Option<FailureDetails>,
+    /// Custom status set by the orchestrator.
+    pub custom_status: Option<String>,
+}
+
+/// Error type name used for nondeterminism failures.
+pub const NONDETERMINISM_ERROR: &str = "NonDeterministicOrchestrationError";
+
+/// How many generations one work item may run through continue-as-new.
+const MAX_GENERATIONS_PER_EPISODE: usize = 1000;
+
+/// A live orchestration execution.
+pub struct Execution {
+    ctx: OrchestrationContext,
+    future: Option<BoxFuture<'static, Result<Option<String>, Failure>>>,
+    started: Option<ExecutionStarted>,
+    outcome: Option<Outcome>,
+    suspended: bool,
+    held: VecDeque<HistoryEvent>,
+    history_len: u64,
+    resolver: Resolver,
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("ctx", &self.ctx)
+            .field("outcome", &self.outcome)
+            .field("history_len", &self.history_len)
+            .finish()
+    }
+}
+
+impl Execution {
+    /// An execution with no history yet (its first message must be `ExecutionStarted`).
+    pub fn new(resolver: Resolver) -> Self {
+        Self {
+            ctx: OrchestrationContext::new(State::default()),
+            future: None,
+            started: None,
+            outcome: None,
+            suspended: false,
+            held: VecDeque::new(),
+            history_len: 0,
+            resolver,
+        }
+    }
+
+    /// Rebuilds an execution by replaying its stored history.
+    pub fn from_history(resolver: Resolver, history: &[HistoryEvent]) -> Self {
+        let mut ex = Self::new(resolver);
+        ex.ctx.state.lock().is_replaying = true;
+        for event in history {
+            ex.apply(event);
+        }
+        ex.history_len = history.len() as u64;
+        ex.ctx.state.lock().is_replaying = false;
+        ex
+    }
+
+    /// Number of history events this execution has consumed (stored history length).
+    pub fn history_len(&self) -> u64 {
+        self.history_len
+    }
+
+    /// The execution id, once started.
+    pub fn execution_id(&self) -> Option<String> {
+        self.started
+            .as_ref()
+            .and_then(|s| s.orchestration_instance.execution_id.clone())
+    }
+
+    /// The `ExecutionStarted` event of this execution, once started.
+    pub fn started(&self) -> Option<&ExecutionStarted> {
+        self.started.as_ref()
+    }
+
+    /// How the execution ended, if it has.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// Runs one episode: stamps the clock with `now`, applies the new messages, and returns
+    /// what must be committed. Continue-as-new is followed within the same episode.
+    pub fn run_episode(&mut self, now: DateTime<Utc>, messages: Vec<TaskMessage>) -> EpisodeOutput {
+        let mut out = self.episode(now, messages);
+        let mut generations = 0;
+        while let Some(Outcome::ContinuedAsNew(input)) = self.outcome.clone() {
+            generations += 1;
+            let carried = self.ctx.state.lock().take_unconsumed_events();
+            let mut next = Execution::new(self.resolver.clone());
+            let mut started = self.started.clone().unwrap_or_default();
+            started.orchestration_instance.execution_id = Some(new_execution_id());
+            started.input = input;
+            started.generation = Some(started.generation.unwrap_or(0) + 1);
+            let target = started.orchestration_instance.clone();
+            let mut msgs = vec![TaskMessage::new(
+                target.clone(),
+                HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started))),
+            )];
+            msgs.extend(carried.into_iter().map(|e| {
+                TaskMessage::new(
+                    target.clone(),
+                    HistoryEvent::new(EventKind::EventRaised {
+                        name: e.name,
+                        input: e.input,
+                        parent_trace_context: None,
+                    }),
+                )
+            }));
+            if generations > MAX_GENERATIONS_PER_EPISODE {
+                next.outcome = Some(Outcome::Failed(FailureDetails::new(
+                    "ContinueAsNewLoopError",
+                    "the orchestrator continued as new more than 1000 times without awaiting anything",
+                )));
+            }
+            let mut next_out = next.episode(now, msgs);
+            let mut messages = std::mem::take(&mut out.messages);
+            messages.append(&mut next_out.messages);
+            next_out.messages = messages;
+            next_out.new_execution = true;
+            out = next_out;
+            *self = next;
+        }
+        out
+    }
+
+    fn episode(&mut self, now: DateTime<Utc>, mut messages: Vec<TaskMessage>) -> EpisodeOutput {
+        let mut recorded = Vec::with_capacity(messages.len() + 4);
+        let os = HistoryEvent {
+            event_id: -1,
+            is_played: false,
+            timestamp: now,
+            kind: EventKind::OrchestratorStarted,
+        };
+        self.apply(&os);
+        recorded.push(os);
+        // ExecutionStarted must come first in a batch that contains it.
+        messages.sort_by_key(|m| !matches!(m.event.kind, EventKind::ExecutionStarted(_)));
+        for m in messages {
+            match (&self.outcome, &m.event.kind) {
+                (None, _) => {}
+                (Some(Outcome::ContinuedAsNew(_)), EventKind::EventRaised { name, input, .. }) => {
+                    let mut st = self.ctx.state.lock();
+                    st.buffer_event(name, input.clone()); // carried over to the next generation
+                    continue;
+                }
+                (Some(_), _) => break, // events after the end of an execution are dropped
+            }
+            let current = self.execution_id();
+            if let (Some(target), Some(current)) = (&m.orchestration_instance.execution_id, &current)
+            {
+                let is_start = matches!(m.event.kind, EventKind::ExecutionStarted(_));
+                if target != current && !is_start {
+                    tracing::debug!(instance_id = %m.orchestration_instance.instance_id, target, current, "dropping message for another execution");
+                    continue;
+                }
+            }
+            if self.apply(&m.event) {
+                recorded.push(m.event);
+            }
+        }
+        self.finish_episode(now, recorded)
+    }
+
+    /// Applies one event; returns false if it is a duplicate that must not be recorded.
+    fn apply(&mut self, event: &HistoryEvent) -> bool {
+        if self.suspended && holds_while_suspended(&event.kind) {
+            self.held.push_back(event.clone());
+            return true;
+        }
+        match &event.kind {
+            EventKind::OrchestratorStarted => {
+                self.ctx.state.lock().current_time = event.timestamp;
+            }
+            EventKind::ExecutionStarted(started) => {
+                if self.started.is_some() {
+                    return false;
+                }
+                self.start(started);
+            }
+            EventKind::ExecutionCompleted {
+                status,
+                result,
+                failure_details,
+            } => {
+                self.future = None;
+                self.outcome = Some(match status {
+                    OrchestrationStatus::Completed => Outcome::Completed(result.clone()),
+                    OrchestrationStatus::Terminated => Outcome::Terminated(result.clone()),
+                    _ => Outcome::Failed(failure_details.clone().unwrap_or_else(|| {
+                        FailureDetails::new("Error", result.clone().unwrap_or_default())
+                    })),
+                });
+            }
+            EventKind::ContinueAsNew { result, .. } => {
+                self.future = None;
+                self.outcome = Some(Outcome::ContinuedAsNew(result.clone()));
+            }
+            EventKind::ExecutionTerminated { input } => {
+                if self.outcome.is_none() {
+                    self.future = None;
+                    self.outcome = Some(Outcome::Terminated(input.clone()));
+                }
+            }
+            EventKind::TaskScheduled { name, .. } => {
+                self.match_action(event, ActionKind::Task, Some(name))
+            }
+            EventKind::TimerCreated { .. } => {
+                if event.event_id != -100 {
+                    self.match_action(event, ActionKind::Timer, None)
+                }
+            }
+            EventKind::SubOrchestrationInstanceCreated { name, .. } => {
+                self.match_action(event, ActionKind::SubOrchestration, Some(name))
+            }
+            EventKind::EventSent { name, .. } => {
+                self.match_action(event, ActionKind::SendEvent, Some(name))
+            }
+            EventKind::TaskCompleted {
+                task_scheduled_id,
+                result,
+            } => {
+                return self.complete(
+                    *task_scheduled_id,
+                    ActionKind::Task,
+                    TaskOutcome::Completed(result.clone()),
+                )
+            }
+            EventKind::TaskFailed {
+                task_scheduled_id,
+                reason,
+                failure_details,
+                ..
+            } => {
+                let details = failure_or_reason(failure_details, reason);
+                return self.complete(*task_scheduled_id, ActionKind::Task, TaskOutcome::Failed(details));
+            }
+            EventKind::SubOrchestrationInstanceCompleted {
+                task_scheduled_id,
+                result,
+            } => {
+                return self.complete(
+                    *task_scheduled_id,
+                    ActionKind::SubOrchestration,
+                    TaskOutcome::Completed(result.clone()),
+                )
+            }
+            EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id,
+                reason,
+                failure_details,
+                ..
+            } => {
+                let details = failure_or_reason(failure_details, reason);
+                return self.complete(
+                    *task_scheduled_id,
+                    ActionKind::SubOrchestration,
+                    TaskOutcome::Failed(details),
+                );
+            }
+            EventKind::TimerFired { timer_id, .. } => {
+                return self.complete(*timer_id, ActionKind::Timer, TaskOutcome::Completed(None))
+            }
+            EventKind::EventRaised { name, input, .. } => {
+                let mut st = self.ctx.state.lock();
+                if st.continue_as_new.is_some() {
+                    st.buffer_event(name, input.clone()); // carried over to the next generation
+                } else {
+                    st.deliver_event(name, input.clone());
+                    drop(st);
+                    self.poll();
+                }
+            }
+            EventKind::ExecutionSuspended { .. } => {
+                if self.outcome.is_none() {
+                    self.suspended = true;
+                }
+            }
+            EventKind::ExecutionResumed { .. } => {
+                self.suspended = false;
+                while let Some(held) = self.held.pop_front() {
+                    self.apply(&held);
+                    if self.suspended {
+                        break;
+                    }
+                }
+            }
+            EventKind::OrchestratorCompleted
+            | EventKind::ExecutionFailed
+            | EventKind::GenericEvent { .. }
+            | EventKind::HistoryState { .. }
+            | EventKind::ExecutionRewound { .. } => {}
+        }
+        true
+    }
+
+    fn start(&mut self, started: &ExecutionStarted) {
+        {
+            let mut st = self.ctx.state.lock();
+            st.instance_id = started.orchestration_instance.instance_id.clone();
+            st.execution_id = started
+                .orchestration_instance
+                .execution_id
+                .clone()
+                .unwrap_or_default();
+            st.name = started.name.clone();
+            st.version = started.version.clone();
+            st.input = started.input.clone();
+            st.parent = started.parent_instance.clone();
+            st.tags = started.tags.clone();
+        }
+        self.started = Some(started.clone());
+        match (self.resolver)(&started.name) {
+            Some(f) => {
+                self.future = Some(f(self.ctx.clone()));
+                self.poll();
+            }
+            None => {
+                self.outcome = Some(Outcome::Failed(FailureDetails::new(
+                    "OrchestratorNotFound",
+                    format!(
+                        "no orchestrator named {:?} is registered on this host",
+                        started.name
+                    ),
+                )))
+            }
+        }
+    }
+
+    fn complete(&mut self, id: i32, kind: ActionKind, outcome: TaskOutcome) -> bool {
+        let applied = self.ctx.state.lock().resolve(id, kind, outcome);
+        if applied {
+            self.poll();
+        } else {
+            tracing::debug!(task_scheduled_id = id, "ignoring a duplicate or unknown completion");
+        }
+        applied
+    }
+
+    /// Matches a recorded scheduling event against the call the code made with that id.
+    fn match_action(&mut self, event: &HistoryEvent, kind: ActionKind, name: Option<&String>) {
+        if matches!(self.outcome, Some(Outcome::Failed(_) | Outcome::Terminated(_))) {
+            return; // already ended; a code that returned early is still checked
+        }
+        let id = event.event_id;
+        let action = self.ctx.state.lock().pending_actions.remove(&id);
+        let recorded = describe_event(event);
+        let problem = match action {
+            None => Some(format!(
+                "history has {recorded} with EventId {id}, but on replay the orchestrator made no call with id {id}"
+            )),
+            Some(action) => {
+                let same_name = match (&action, name) {
+                    (Action::ScheduleTask { name: a, .. }, Some(b))
+                    | (Action::CreateSubOrchestration { name: a, .. }, Some(b))
+                    | (Action::SendEvent { name: a, .. }, Some(b)) => a.eq_ignore_ascii_case(b),
+                    _ => true,
+                };
+                (action.kind() != kind || !same_name).then(|| {
+                    format!(
+                        "history has {recorded} with EventId {id}, but on replay the orchestrator's call with id {id} is {}",
+                        action.describe()
+                    )
+                })
+            }
+        };
+        if let Some(message) = problem {
+            let instance = self.ctx.instance_id();
+            tracing::warn!(instance_id = %instance, event_id = id, "{message}");
+            self.future = None;
+            self.outcome = Some(Outcome::Failed(FailureDetails {
+                is_non_retriable: true,
+                ..FailureDetails::new(
+                    NONDETERMINISM_ERROR,
+                    format!("non-deterministic orchestrator: {message}"),
+                )
+            }));
+        }
+    }
+
+    /// Polls the orchestrator once; records its outcome if it finished.
+    fn poll(&mut self) {
+        let Some(fut) = self.future.as_mut() else {
+            return;
+        };
+        if self.outcome.is_some() {
+            return;
+        }
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        let result = match polled {
+            Err(panic) => Err(Failure::new("Panic", panic_message(&panic))),
+            Ok(Poll::Ready(r)) => r,
+            Ok(Poll::Pending) => {
+                if self.ctx.state.lock().has_live_wait() {
+                    return;
+                }
+                Err(Failure::new(
+                    "NonDurableAwaitError",
+                    "the orchestrator is waiting on a future that is not durable (e.g. \
+                     tokio::time::sleep, a channel or I/O); orchestrators may only await \
+                     OrchestrationContext operations such as call_activity, create_timer or \
+                     wait_for_external_event",
+                )
+                .non_retriable())
+            }
+        };
+        self.future = None;
+        let can = self.ctx.state.lock().continue_as_new.take();
+        self.outcome = Some(match result {
+            Ok(out) => match can {
+                Some(req) => {
+                    self.ctx.state.lock().continue_as_new = Some(req.clone());
+                    Outcome::ContinuedAsNew(req.input)
+                }
+                None => Outcome::Completed(out),
+            },
+            Err(f) => Outcome::Failed(f.0),
+        });
+    }
+
+    /// Turns new actions and the outcome into history events and messages.
+    fn finish_episode(&mut self, now: DateTime<Utc>, mut events: Vec<HistoryEvent>) -> EpisodeOutput {
+        let mut messages = Vec::new();
+        let mut st = self.ctx.state.lock();
+        let me = OrchestrationInstance {
+            instance_id: st.instance_id.clone(),
+            execution_id: Some(st.execution_id.clone()),
+        };
+        let discard_actions = matches!(
+            self.outcome,
+            Some(Outcome::Failed(_) | Outcome::Terminated(_))
+        );
+        let actions = std::mem::take(&mut st.pending_actions);
+        if !discard_actions {
+            for (id, action) in actions {
+                let (event, outbound) = action_to_event(id, action, &me, &st, now);
+                events.push(event);
+                messages.push(outbound);
+            }
+        }
+        let (status, output, failure_details) = match &self.outcome {
+            None if self.suspended => (OrchestrationStatus::Suspended, None, None),
+            None => (OrchestrationStatus::Running, None, None),
+            Some(Outcome::Completed(r)) => (OrchestrationStatus::Completed, r.clone(), None),
+            Some(Outcome::Failed(f)) => (OrchestrationStatus::Failed, Some(f.to_string()), Some(f.clone())),
+            Some(Outcome::Terminated(r)) => (OrchestrationStatus::Terminated, r.clone(), None),
+            Some(Outcome::ContinuedAsNew(i)) => (OrchestrationStatus::ContinuedAsNew, i.clone(), None),
+        };
+        if let Some(outcome) = &self.outcome {
+            let kind = match outcome {
+                Outcome::ContinuedAsNew(input) => EventKind::ContinueAsNew {
+                    result: input.clone(),
+                    failure_details: None,
+                },
+                _ => EventKind::ExecutionCompleted {
+                    status,
+                    result: output.clone(),
+                    failure_details: failure_details.clone(),
+                },
+            };
+            let id = st.next_action_id;
+            events.push(HistoryEvent::with_id(id, kind));
+            if let (Some(parent), false) = (&st.parent, status == OrchestrationStatus::ContinuedAsNew) {
+                messages.push(notify_parent(parent, outcome));
+            }
+        }
+        events.push(HistoryEvent::new(EventKind::OrchestratorCompleted));
+        self.history_len += events.len() as u64;
+        EpisodeOutput {
+            new_events: events,
+            new_execution: false,
+            messages,
+            status,
+            output,
+            failure_details,
+            custom_status: st.custom_status.clone(),
+        }
+    }
+}
+
+fn holds_while_suspended(kind: &EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::ExecutionResumed { .. }
+            | EventKind::ExecutionTerminated { .. }
+            | EventKind::OrchestratorStarted
+            | EventKind::OrchestratorCompleted
+            | EventKind::ExecutionSuspended { .. }
+            | EventKind::TaskScheduled { .. }
+            | EventKind::TimerCreated { .. }
+            | EventKind::SubOrchestrationInstanceCreated { .. }
+            | EventKind::EventSent { .. }
+            | EventKind::ExecutionCompleted { .. }
+            | EventKind::ContinueAsNew { .. }
+    )
+}
+
+fn failure_or_reason(details: &Option<FailureDetails>, reason: &Option<String>) -> FailureDetails {
+    details
+        .clone()
+        .unwrap_or_else(|| FailureDetails::new("Error", reason.clone().unwrap_or_default()))
+}
+
+fn describe_event(event: &HistoryEvent) -> String {
+    match &event.kind {
+        EventKind::TaskScheduled { name, .. } => format!("TaskScheduled {name:?}"),
+        EventKind::SubOrchestrationInstanceCreated { name, .. } => {
+            format!("SubOrchestrationInstanceCreated {name:?}")
+        }
+        EventKind::EventSent { name, .. } => format!("EventSent {name:?}"),
+        other => other.event_type().name().to_string(),
+    }
+}
+
+fn action_to_event(
+    id: i32,
+    action: Action,
+    me: &OrchestrationInstance,
+    st: &State,
+    now: DateTime<Utc>,
+) -> (HistoryEvent, Outbound) {
+    match action {
+        Action::ScheduleTask { name, input } => {
+            let history = HistoryEvent::with_id(
+                id,
+                EventKind::TaskScheduled {
+                    name: name.clone(),
+                    version: None,
+                    input: None,
+                    tags: None,
+                    parent_trace_context: None,
+                },
+            );
+            let mut message = TaskMessage::new(
+                me.clone(),
+                HistoryEvent::with_id(
+                    id,
+                    EventKind::TaskScheduled {
+                        name,
+                        version: None,
+                        input,
+                        tags: None,
+                        parent_trace_context: None,
+                    },
+                ),
+            );
+            message.orchestration_execution_context = st.tags.clone().map(|t| ExecutionContext {
+                orchestration_tags: t,
+            });
+            (history, Outbound::Activity(message))
+        }
+        Action::CreateTimer { fire_at } => (
+            HistoryEvent::with_id(id, EventKind::TimerCreated { fire_at }),
+            Outbound::Orchestration {
+                message: TaskMessage::new(
+                    me.clone(),
+                    HistoryEvent::new(EventKind::TimerFired {
+                        timer_id: id,
+                        fire_at,
+                    }),
+                ),
+                visible_at: Some(fire_at.max(now)),
+            },
+        ),
+        Action::CreateSubOrchestration {
+            name,
+            instance_id,
+            input,
+        } => {
+            let child = OrchestrationInstance {
+                instance_id: instance_id.clone(),
+                execution_id: Some(new_execution_id()),
+            };
+            let start = ExecutionStarted {
+                orchestration_instance: child.clone(),
+                parent_instance: Some(ParentInstance {
+                    name: Some(st.name.clone()),
+                    orchestration_instance: me.clone(),
+                    task_schedule_id: id,
+                    version: st.version.clone(),
+                }),
+                name: name.clone(),
+                input,
+                ..ExecutionStarted::default()
+            };
+            (
+                HistoryEvent::with_id(
+                    id,
+                    EventKind::SubOrchestrationInstanceCreated {
+                        name,
+                        version: None,
+                        instance_id,
+                        input: None,
+                        client_span_id: None,
+                        tags: None,
+                    },
+                ),
+                Outbound::Orchestration {
+                    message: TaskMessage::new(
+                        child,
+                        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(start))),
+                    ),
+                    visible_at: None,
+                },
+            )
+        }
+        Action::SendEvent {
+            instance_id,
+            name,
+            input,
+        } => (
+            HistoryEvent::with_id(
+                id,
+                EventKind::EventSent {
+                    instance_id: instance_id.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                },
+            ),
+            Outbound::Orchestration {
+                message: TaskMessage::new(
+                    OrchestrationInstance {
+                        instance_id,
+                        execution_id: None,
+                    },
+                    HistoryEvent::new(EventKind::EventRaised {
+                        name,
+                        input,
+                        parent_trace_context: None,
+                    }),
+                ),
+                visible_at: None,
+            },
+        ),
+    }
+}
+
+fn notify_parent(parent: &ParentInstance, outcome: &Outcome) -> Outbound {
+    let task_scheduled_id = parent.task_schedule_id;
+    let kind = match outcome {
+        Outcome::Completed(result) => EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id,
+            result: result.clone(),
+        },
+        Outcome::Failed(f) => EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id,
+            reason: Some(f.error_message.clone()),
+            details: None,
+            failure_details: Some(f.clone()),
+        },
+        Outcome::Terminated(reason) | Outcome::ContinuedAsNew(reason) => {
+            let f = FailureDetails::new(
+                "Terminated",
+                format!("the sub-orchestration was terminated: {}", reason.as_deref().unwrap_or("")),
+            );
+            EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id,
+                reason: Some(f.error_message.clone()),
+                details: None,
+                failure_details: Some(f),
+            }
+        }
+    };
+    Outbound::Orchestration {
+        message: TaskMessage::new(parent.orchestration_instance.clone(), HistoryEvent::new(kind)),
+        visible_at: None,
+    }
+}
+
+/// A fresh execution id: a GUID in "N" format (32 lowercase hex chars).
+pub fn new_execution_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    format!("the orchestrator panicked: {msg}")
+}
