@@ -2,8 +2,20 @@
 //!
 //! - [`engine`]: the pure replay engine and the orchestration context API;
 //! - [`store`]: the task hub trait and its backends (embedded SQLite by default);
-//! - [`runtime`]: dispatchers that run orchestrations and activities against a task hub.
+//! - [`runtime`]: dispatchers that run orchestrations and activities against a task hub;
+//! - [`client`]: [`DurableClient`], to start and manage instances.
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod engine;
+pub mod runtime;
 pub mod store;
+
+pub use client::{ClientError, DurableClient};
+pub use engine::context::OrchestrationContext;
+pub use engine::failure::{Failure, TaskError};
+pub use engine::function::{Activity, ActivityContext, Orchestration};
+pub use engine::futures::{when_all, when_any};
+pub use engine::history::{FailureDetails, OrchestrationStatus};
+pub use engine::retry::RetryOptions;
+pub use runtime::{Registry, Runtime, RuntimeOptions};

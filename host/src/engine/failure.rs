@@ -14,7 +14,7 @@ pub enum TaskError {
         /// Activity or orchestrator name.
         name: String,
         /// The failure it reported.
-        details: FailureDetails,
+        details: Box<FailureDetails>,
     },
     /// A wait with a timeout ran out.
     #[error("timed out waiting for {0}")]
@@ -36,11 +36,13 @@ impl TaskError {
             TaskError::Failed { name, details } => FailureDetails {
                 error_type: "TaskFailedError".to_string(),
                 error_message: format!("{name} failed: {}", details.error_message),
-                inner_failure: Some(Box::new(details.clone())),
+                inner_failure: Some(details.clone()),
                 ..FailureDetails::default()
             },
             TaskError::TimedOut(_) => FailureDetails::new("TimeoutError", self.to_string()),
-            TaskError::Deserialize { .. } => FailureDetails::new("DeserializeError", self.to_string()),
+            TaskError::Deserialize { .. } => {
+                FailureDetails::new("DeserializeError", self.to_string())
+            }
         }
     }
 }

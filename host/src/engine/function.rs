@@ -60,8 +60,11 @@ pub struct ActivityContext {
 }
 
 /// A type-erased orchestrator: reads its input from the context, returns serialized output.
-pub type OrchestratorFn =
-    Arc<dyn Fn(OrchestrationContext) -> BoxFuture<'static, Result<Option<String>, Failure>> + Send + Sync>;
+pub type OrchestratorFn = Arc<
+    dyn Fn(OrchestrationContext) -> BoxFuture<'static, Result<Option<String>, Failure>>
+        + Send
+        + Sync,
+>;
 
 /// A type-erased activity: serialized input in, serialized output out.
 pub type ActivityFn = Arc<

@@ -72,9 +72,16 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
             this.done = true;
             return Poll::Ready(Err(e));
         }
-        assert!(!this.done, "durable task {} polled after completion", this.name);
+        assert!(
+            !this.done,
+            "durable task {} polled after completion",
+            this.name
+        );
         let mut st = this.ctx.state.lock();
-        let slot = st.tasks.get_mut(&this.id).expect("durable task without a slot");
+        let slot = st
+            .tasks
+            .get_mut(&this.id)
+            .expect("durable task without a slot");
         match slot.outcome.take() {
             Some(outcome) => {
                 this.done = true;
@@ -83,7 +90,7 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
                     TaskOutcome::Completed(json) => decode_result(&this.name, json.as_deref()),
                     TaskOutcome::Failed(details) => Err(TaskError::Failed {
                         name: this.name.clone(),
-                        details,
+                        details: Box::new(details),
                     }),
                 })
             }
@@ -156,9 +163,16 @@ impl<T: DeserializeOwned> Future for ExternalEvent<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        assert!(!this.done, "event wait {} polled after completion", this.name);
+        assert!(
+            !this.done,
+            "event wait {} polled after completion",
+            this.name
+        );
         let mut st = this.ctx.state.lock();
-        let w = st.waiters.get_mut(&this.waiter).expect("event wait without a slot");
+        let w = st
+            .waiters
+            .get_mut(&this.waiter)
+            .expect("event wait without a slot");
         match w.payload.take() {
             Some(payload) => {
                 st.waiters.remove(&this.waiter);

@@ -218,7 +218,8 @@ impl Execution {
                 (Some(_), _) => break, // events after the end of an execution are dropped
             }
             let current = self.execution_id();
-            if let (Some(target), Some(current)) = (&m.orchestration_instance.execution_id, &current)
+            if let (Some(target), Some(current)) =
+                (&m.orchestration_instance.execution_id, &current)
             {
                 let is_start = matches!(m.event.kind, EventKind::ExecutionStarted(_));
                 if target != current && !is_start {
@@ -304,7 +305,11 @@ impl Execution {
                 ..
             } => {
                 let details = failure_or_reason(failure_details, reason);
-                return self.complete(*task_scheduled_id, ActionKind::Task, TaskOutcome::Failed(details));
+                return self.complete(
+                    *task_scheduled_id,
+                    ActionKind::Task,
+                    TaskOutcome::Failed(details),
+                );
             }
             EventKind::SubOrchestrationInstanceCompleted {
                 task_scheduled_id,
@@ -403,14 +408,20 @@ impl Execution {
         if applied {
             self.poll();
         } else {
-            tracing::debug!(task_scheduled_id = id, "ignoring a duplicate or unknown completion");
+            tracing::debug!(
+                task_scheduled_id = id,
+                "ignoring a duplicate or unknown completion"
+            );
         }
         applied
     }
 
     /// Matches a recorded scheduling event against the call the code made with that id.
     fn match_action(&mut self, event: &HistoryEvent, kind: ActionKind, name: Option<&String>) {
-        if matches!(self.outcome, Some(Outcome::Failed(_) | Outcome::Terminated(_))) {
+        if matches!(
+            self.outcome,
+            Some(Outcome::Failed(_) | Outcome::Terminated(_))
+        ) {
             return; // already ended; a code that returned early is still checked
         }
         let id = event.event_id;
@@ -491,7 +502,11 @@ impl Execution {
     }
 
     /// Turns new actions and the outcome into history events and messages.
-    fn finish_episode(&mut self, now: DateTime<Utc>, mut events: Vec<HistoryEvent>) -> EpisodeOutput {
+    fn finish_episode(
+        &mut self,
+        now: DateTime<Utc>,
+        mut events: Vec<HistoryEvent>,
+    ) -> EpisodeOutput {
         let mut messages = Vec::new();
         let mut st = self.ctx.state.lock();
         let me = OrchestrationInstance {
@@ -514,9 +529,15 @@ impl Execution {
             None if self.suspended => (OrchestrationStatus::Suspended, None, None),
             None => (OrchestrationStatus::Running, None, None),
             Some(Outcome::Completed(r)) => (OrchestrationStatus::Completed, r.clone(), None),
-            Some(Outcome::Failed(f)) => (OrchestrationStatus::Failed, Some(f.to_string()), Some(f.clone())),
+            Some(Outcome::Failed(f)) => (
+                OrchestrationStatus::Failed,
+                Some(f.to_string()),
+                Some(f.clone()),
+            ),
             Some(Outcome::Terminated(r)) => (OrchestrationStatus::Terminated, r.clone(), None),
-            Some(Outcome::ContinuedAsNew(i)) => (OrchestrationStatus::ContinuedAsNew, i.clone(), None),
+            Some(Outcome::ContinuedAsNew(i)) => {
+                (OrchestrationStatus::ContinuedAsNew, i.clone(), None)
+            }
         };
         if let Some(outcome) = &self.outcome {
             let kind = match outcome {
@@ -532,7 +553,9 @@ impl Execution {
             };
             let id = st.next_action_id;
             events.push(HistoryEvent::with_id(id, kind));
-            if let (Some(parent), false) = (&st.parent, status == OrchestrationStatus::ContinuedAsNew) {
+            if let (Some(parent), false) =
+                (&st.parent, status == OrchestrationStatus::ContinuedAsNew)
+            {
                 messages.push(notify_parent(parent, outcome));
             }
         }
@@ -723,7 +746,10 @@ fn notify_parent(parent: &ParentInstance, outcome: &Outcome) -> Outbound {
         Outcome::Terminated(reason) | Outcome::ContinuedAsNew(reason) => {
             let f = FailureDetails::new(
                 "Terminated",
-                format!("the sub-orchestration was terminated: {}", reason.as_deref().unwrap_or("")),
+                format!(
+                    "the sub-orchestration was terminated: {}",
+                    reason.as_deref().unwrap_or("")
+                ),
             );
             EventKind::SubOrchestrationInstanceFailed {
                 task_scheduled_id,
@@ -734,7 +760,10 @@ fn notify_parent(parent: &ParentInstance, outcome: &Outcome) -> Outbound {
         }
     };
     Outbound::Orchestration {
-        message: TaskMessage::new(parent.orchestration_instance.clone(), HistoryEvent::new(kind)),
+        message: TaskMessage::new(
+            parent.orchestration_instance.clone(),
+            HistoryEvent::new(kind),
+        ),
         visible_at: None,
     }
 }

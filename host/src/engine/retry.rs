@@ -79,8 +79,10 @@ impl OrchestrationContext {
         let input = input.into();
         let first = self.call_activity_by_name(A::NAME, &input);
         drop(activity);
-        self.retry_loop(retry, first, |ctx| ctx.call_activity_by_name(A::NAME, &input))
-            .await
+        self.retry_loop(retry, first, |ctx| {
+            ctx.call_activity_by_name(A::NAME, &input)
+        })
+        .await
     }
 
     /// Calls an activity by name, retrying failures per `retry`.

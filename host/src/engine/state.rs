@@ -51,7 +51,9 @@ impl Action {
             Action::CreateSubOrchestration { name, .. } => {
                 format!("call_sub_orchestrator({name:?})")
             }
-            Action::SendEvent { instance_id, name, .. } => {
+            Action::SendEvent {
+                instance_id, name, ..
+            } => {
                 format!("send_event({instance_id:?}, {name:?})")
             }
         }
@@ -201,7 +203,11 @@ impl State {
     /// Delivers an external event to the newest waiter of its name, or buffers it.
     pub fn deliver_event(&mut self, name: &str, input: Option<String>) {
         let key = name.to_lowercase();
-        if let Some(id) = self.event_waiters.get_mut(&key).and_then(|stack| stack.pop()) {
+        if let Some(id) = self
+            .event_waiters
+            .get_mut(&key)
+            .and_then(|stack| stack.pop())
+        {
             if let Some(w) = self.waiters.get_mut(&id) {
                 w.payload = Some(input);
                 if let Some(waker) = w.waker.take() {

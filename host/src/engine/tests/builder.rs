@@ -211,8 +211,13 @@ pub fn names(out: &EpisodeOutput) -> Vec<String> {
         .map(|e| match &e.kind {
             EventKind::TaskScheduled { name, .. } => format!("TaskScheduled#{}:{name}", e.event_id),
             EventKind::TimerCreated { .. } => format!("TimerCreated#{}", e.event_id),
-            EventKind::SubOrchestrationInstanceCreated { name, instance_id, .. } => {
-                format!("SubOrchestrationInstanceCreated#{}:{name}:{instance_id}", e.event_id)
+            EventKind::SubOrchestrationInstanceCreated {
+                name, instance_id, ..
+            } => {
+                format!(
+                    "SubOrchestrationInstanceCreated#{}:{name}:{instance_id}",
+                    e.event_id
+                )
             }
             EventKind::EventSent { name, .. } => format!("EventSent#{}:{name}", e.event_id),
             EventKind::ExecutionCompleted { status, .. } => {

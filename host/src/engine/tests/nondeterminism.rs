@@ -25,7 +25,11 @@ fn assert_nondeterministic(out: &EpisodeOutput, needles: &[&str]) {
     let f = out.failure_details.as_ref().unwrap();
     assert_eq!(f.error_type, NONDETERMINISM_ERROR);
     for n in needles {
-        assert!(f.error_message.contains(n), "{:?} does not mention {n:?}", f.error_message);
+        assert!(
+            f.error_message.contains(n),
+            "{:?} does not mention {n:?}",
+            f.error_message
+        );
     }
 }
 
@@ -33,7 +37,10 @@ fn assert_nondeterministic(out: &EpisodeOutput, needles: &[&str]) {
 fn a_different_activity_name_is_detected() {
     let h = History::started("O", "null").task_scheduled(0, "A").build();
     let (_, out) = replay_then(&calls_b(), &h, 1, vec![task_completed(0, "\"x\"")]);
-    assert_nondeterministic(&out, &["TaskScheduled \"A\"", "EventId 0", "call_activity(\"B\")"]);
+    assert_nondeterministic(
+        &out,
+        &["TaskScheduled \"A\"", "EventId 0", "call_activity(\"B\")"],
+    );
 }
 
 #[test]
@@ -54,7 +61,10 @@ fn a_different_kind_of_call_is_detected() {
 fn a_recorded_call_the_code_no_longer_makes_is_detected() {
     let r = resolver(vec![(
         "O",
-        orchestrator_fn("O", |_ctx: OrchestrationContext, _: ()| async move { Ok(1) }),
+        orchestrator_fn(
+            "O",
+            |_ctx: OrchestrationContext, _: ()| async move { Ok(1) },
+        ),
     )]);
     let h = History::started("O", "null").task_scheduled(0, "B").build();
     let (_, out) = replay_then(&r, &h, 1, vec![]);
@@ -63,9 +73,17 @@ fn a_recorded_call_the_code_no_longer_makes_is_detected() {
 
 #[test]
 fn a_sub_orchestration_replaced_by_an_activity_is_detected() {
-    let h = History::started("O", "null").sub_created(0, "B", "child").build();
+    let h = History::started("O", "null")
+        .sub_created(0, "B", "child")
+        .build();
     let (_, out) = replay_then(&calls_b(), &h, 1, vec![]);
-    assert_nondeterministic(&out, &["SubOrchestrationInstanceCreated \"B\"", "call_activity(\"B\")"]);
+    assert_nondeterministic(
+        &out,
+        &[
+            "SubOrchestrationInstanceCreated \"B\"",
+            "call_activity(\"B\")",
+        ],
+    );
 }
 
 #[test]
@@ -77,9 +95,14 @@ fn a_different_event_target_name_is_detected() {
             Ok(())
         }),
     )]);
-    let h = History::started("O", "null").event_sent(0, "x", "Ping", "1").build();
+    let h = History::started("O", "null")
+        .event_sent(0, "x", "Ping", "1")
+        .build();
     let (_, out) = replay_then(&r, &h, 1, vec![]);
-    assert_nondeterministic(&out, &["EventSent \"Ping\"", "send_event(\"x\", \"Other\")"]);
+    assert_nondeterministic(
+        &out,
+        &["EventSent \"Ping\"", "send_event(\"x\", \"Other\")"],
+    );
 }
 
 #[test]
@@ -95,7 +118,14 @@ fn new_calls_beyond_the_recorded_ones_are_not_nondeterminism() {
     let h = History::started("O", "null").task_scheduled(0, "A").build();
     let (_, out) = replay_then(&r, &h, 1, vec![]);
     assert_eq!(out.status, OrchestrationStatus::Running);
-    assert_eq!(names(&out), ["OrchestratorStarted", "TaskScheduled#1:B", "OrchestratorCompleted"]);
+    assert_eq!(
+        names(&out),
+        [
+            "OrchestratorStarted",
+            "TaskScheduled#1:B",
+            "OrchestratorCompleted"
+        ]
+    );
 }
 
 #[test]
@@ -125,13 +155,19 @@ fn a_tokio_sleep_inside_an_orchestrator_is_reported() {
             Ok(())
         }),
     )]);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let out = rt.block_on(async {
         let mut ex = Execution::new(r);
         ex.run_episode(t(0), vec![start_event("O", "null")])
     });
     assert_eq!(out.status, OrchestrationStatus::Failed);
-    assert_eq!(out.failure_details.unwrap().error_type, "NonDurableAwaitError");
+    assert_eq!(
+        out.failure_details.unwrap().error_type,
+        "NonDurableAwaitError"
+    );
 }
 
 #[test]
@@ -148,7 +184,11 @@ fn a_panicking_orchestrator_fails_with_the_panic_message() {
     let mut ex = Execution::new(r);
     let out = ex.run_episode(t(0), vec![start_event("O", "null")]);
     assert_eq!(out.status, OrchestrationStatus::Failed);
-    assert!(out.failure_details.unwrap().error_message.contains("kaboom"));
+    assert!(out
+        .failure_details
+        .unwrap()
+        .error_message
+        .contains("kaboom"));
 }
 
 #[test]
@@ -156,5 +196,9 @@ fn an_unknown_orchestrator_fails_the_instance() {
     let mut ex = Execution::new(resolver(vec![]));
     let out = ex.run_episode(t(0), vec![start_event("Nope", "null")]);
     assert_eq!(out.status, OrchestrationStatus::Failed);
-    assert!(out.failure_details.unwrap().error_message.contains("\"Nope\""));
+    assert!(out
+        .failure_details
+        .unwrap()
+        .error_message
+        .contains("\"Nope\""));
 }

@@ -19,11 +19,8 @@ impl Activity for SayHello {
     const NAME: &'static str = "SayHello";
     type Input = String;
     type Output = String;
-    fn run(
-        _ctx: ActivityContext,
-        input: String,
-    ) -> impl std::future::Future<Output = Result<String, Failure>> + Send + 'static {
-        async move { Ok(format!("Hello {input}!")) }
+    async fn run(_ctx: ActivityContext, input: String) -> Result<String, Failure> {
+        Ok(format!("Hello {input}!"))
     }
 }
 
@@ -33,24 +30,24 @@ impl Orchestration for Child {
     const NAME: &'static str = "Child";
     type Input = i32;
     type Output = i32;
-    fn run(
-        _ctx: OrchestrationContext,
-        input: i32,
-    ) -> impl std::future::Future<Output = Result<i32, Failure>> + Send + 'static {
-        async move { Ok(input * 2) }
+    async fn run(_ctx: OrchestrationContext, input: i32) -> Result<i32, Failure> {
+        Ok(input * 2)
     }
 }
 
 fn hello_cities() -> Resolver {
     resolver(vec![(
         "HelloCities",
-        orchestrator_fn("HelloCities", |ctx: OrchestrationContext, _: ()| async move {
-            let mut out = Vec::new();
-            for city in ["Tokyo", "Seattle", "London"] {
-                out.push(ctx.call_activity(SayHello, city).await?);
-            }
-            Ok(out)
-        }),
+        orchestrator_fn(
+            "HelloCities",
+            |ctx: OrchestrationContext, _: ()| async move {
+                let mut out = Vec::new();
+                for city in ["Tokyo", "Seattle", "London"] {
+                    out.push(ctx.call_activity(SayHello, city).await?);
+                }
+                Ok(out)
+            },
+        ),
     )])
 }
 
@@ -94,7 +91,11 @@ fn canned_history_schedules_the_next_activity_with_its_input() {
     let (_, out) = replay_then(&r, &h, 2, vec![]);
     assert_eq!(
         names(&out),
-        ["OrchestratorStarted", "TaskScheduled#1:SayHello", "OrchestratorCompleted"]
+        [
+            "OrchestratorStarted",
+            "TaskScheduled#1:SayHello",
+            "OrchestratorCompleted"
+        ]
     );
     assert_eq!(
         scheduled(&out),
@@ -109,14 +110,17 @@ fn activity_failure_reaches_the_orchestrator_with_failure_details() {
         "O",
         orchestrator_fn("O", |ctx: OrchestrationContext, _: ()| async move {
             match ctx.call_activity_by_name::<_, String>("Flaky", &()).await {
-                Err(TaskError::Failed { name, details }) => {
-                    Ok(format!("{name}|{}|{}", details.error_type, details.error_message))
-                }
+                Err(TaskError::Failed { name, details }) => Ok(format!(
+                    "{name}|{}|{}",
+                    details.error_type, details.error_message
+                )),
                 other => Ok(format!("unexpected {other:?}")),
             }
         }),
     )]);
-    let h = History::started("O", "null").task_scheduled(0, "Flaky").build();
+    let h = History::started("O", "null")
+        .task_scheduled(0, "Flaky")
+        .build();
     let (_, out) = replay_then(&r, &h, 1, vec![task_failed(0, "boom")]);
     assert_eq!(out.output.as_deref(), Some("\"Flaky|ActivityError|boom\""));
 }
@@ -130,7 +134,9 @@ fn unhandled_error_fails_the_instance_with_failure_details() {
             Ok(())
         }),
     )]);
-    let h = History::started("O", "null").task_scheduled(0, "Flaky").build();
+    let h = History::started("O", "null")
+        .task_scheduled(0, "Flaky")
+        .build();
     let (_, out) = replay_then(&r, &h, 1, vec![task_failed(0, "boom")]);
     assert_eq!(out.status, OrchestrationStatus::Failed);
     let f = out.failure_details.clone().unwrap();
@@ -151,15 +157,24 @@ fn retry_waits_on_a_durable_timer_then_schedules_a_new_attempt() {
             Ok(v)
         }),
     )]);
-    let h = History::started("O", "null").task_scheduled(0, "Flaky").build();
+    let h = History::started("O", "null")
+        .task_scheduled(0, "Flaky")
+        .build();
     // attempt 1 fails at t(1): a timer for t(1) + 5 s
     let (_, out) = replay_then(&r, &h, 1, vec![task_failed(0, "boom")]);
     assert_eq!(
         names(&out),
-        ["OrchestratorStarted", "TaskFailed", "TimerCreated#1", "OrchestratorCompleted"]
+        [
+            "OrchestratorStarted",
+            "TaskFailed",
+            "TimerCreated#1",
+            "OrchestratorCompleted"
+        ]
     );
     let fire_at = t(1) + ChronoDuration::seconds(5);
-    assert!(matches!(out.new_events[2].kind, EventKind::TimerCreated { fire_at: f } if f == fire_at));
+    assert!(
+        matches!(out.new_events[2].kind, EventKind::TimerCreated { fire_at: f } if f == fire_at)
+    );
     // the timer fires: attempt 2; it fails too: the next wait is 10 s; attempt 3 succeeds
     let mut h2 = History::started("O", "null");
     h2.task_scheduled(0, "Flaky")
@@ -173,7 +188,9 @@ fn retry_waits_on_a_durable_timer_then_schedules_a_new_attempt() {
         .task_failed(2, "boom again");
     let (_, out) = replay_then(&r, &h2.build(), 3, vec![]);
     let second_wait = t(3) + ChronoDuration::seconds(10);
-    assert!(matches!(out.new_events[1].kind, EventKind::TimerCreated { fire_at: f } if f == second_wait));
+    assert!(
+        matches!(out.new_events[1].kind, EventKind::TimerCreated { fire_at: f } if f == second_wait)
+    );
     h2.timer_created(3, second_wait)
         .next_episode()
         .timer_fired(3, second_wait)
@@ -220,15 +237,35 @@ fn timer_fires_and_the_clock_follows_orchestrator_started() {
     )]);
     let mut ex = Execution::new(r.clone());
     let out = ex.run_episode(t(0), vec![start_event("O", "null")]);
-    assert_eq!(names(&out), ["OrchestratorStarted", "ExecutionStarted", "TimerCreated#0", "OrchestratorCompleted"]);
+    assert_eq!(
+        names(&out),
+        [
+            "OrchestratorStarted",
+            "ExecutionStarted",
+            "TimerCreated#0",
+            "OrchestratorCompleted"
+        ]
+    );
     match &out.messages[0] {
-        Outbound::Orchestration { visible_at, message } => {
+        Outbound::Orchestration {
+            visible_at,
+            message,
+        } => {
             assert_eq!(*visible_at, Some(t(30)));
-            assert!(matches!(message.event.kind, EventKind::TimerFired { timer_id: 0, .. }));
+            assert!(matches!(
+                message.event.kind,
+                EventKind::TimerFired { timer_id: 0, .. }
+            ));
         }
         other => panic!("expected a delayed TimerFired, got {other:?}"),
     }
-    let out = ex.run_episode(t(31), vec![msg(EventKind::TimerFired { timer_id: 0, fire_at: t(30) })]);
+    let out = ex.run_episode(
+        t(31),
+        vec![msg(EventKind::TimerFired {
+            timer_id: 0,
+            fire_at: t(30),
+        })],
+    );
     let (a, b): (String, String) = serde_json::from_str(out.output.as_deref().unwrap()).unwrap();
     assert_eq!(a, t(0).to_rfc3339());
     assert_eq!(b, t(31).to_rfc3339());
@@ -244,7 +281,9 @@ fn a_timer_that_loses_a_select_is_cancelled() {
                 .map_err(Failure::from)
         }),
     )]);
-    let h = History::started("O", "null").timer_created(0, t(3600)).build();
+    let h = History::started("O", "null")
+        .timer_created(0, t(3600))
+        .build();
     let (ex, out) = replay_then(&r, &h, 1, vec![event_raised("Go", "\"now\"")]);
     assert_eq!(out.status, OrchestrationStatus::Completed);
     assert_eq!(out.output.as_deref(), Some("\"now\""));
@@ -254,7 +293,10 @@ fn a_timer_that_loses_a_select_is_cancelled() {
         &r,
         &h,
         3601,
-        vec![EventKind::TimerFired { timer_id: 0, fire_at: t(3600) }],
+        vec![EventKind::TimerFired {
+            timer_id: 0,
+            fire_at: t(3600),
+        }],
     );
     assert_eq!(out.status, OrchestrationStatus::Failed);
     assert_eq!(out.failure_details.unwrap().error_type, "TimeoutError");
@@ -265,7 +307,8 @@ fn external_events_are_buffered_fifo_per_name() {
     let r = resolver(vec![(
         "O",
         orchestrator_fn("O", |ctx: OrchestrationContext, _: ()| async move {
-            ctx.create_timer(ctx.current_utc_datetime() + ChronoDuration::seconds(1)).await;
+            ctx.create_timer(ctx.current_utc_datetime() + ChronoDuration::seconds(1))
+                .await;
             let a: i32 = ctx.wait_for_external_event("N").await?;
             let b: i32 = ctx.wait_for_external_event("n").await?; // names are case-insensitive
             Ok(vec![a, b])
@@ -278,7 +321,15 @@ fn external_events_are_buffered_fifo_per_name() {
         .event_raised("N", "1")
         .event_raised("N", "2")
         .build();
-    let (_, out) = replay_then(&r, &h, 2, vec![EventKind::TimerFired { timer_id: 0, fire_at: t(1) }]);
+    let (_, out) = replay_then(
+        &r,
+        &h,
+        2,
+        vec![EventKind::TimerFired {
+            timer_id: 0,
+            fire_at: t(1),
+        }],
+    );
     assert_eq!(out.output.as_deref(), Some("[1,2]"));
 }
 
@@ -294,7 +345,12 @@ fn several_waiters_on_one_name_are_served_newest_first() {
         }),
     )]);
     let h = History::started("O", "null").build();
-    let (_, out) = replay_then(&r, &h, 1, vec![event_raised("E", "1"), event_raised("E", "2")]);
+    let (_, out) = replay_then(
+        &r,
+        &h,
+        1,
+        vec![event_raised("E", "1"), event_raised("E", "2")],
+    );
     assert_eq!(out.output.as_deref(), Some("[2,1]"));
 }
 
@@ -329,7 +385,10 @@ fn when_all_fans_out_and_when_any_takes_the_first() {
         .collect();
     let out = ex.run_episode(t(1), replies);
     assert_eq!(
-        scheduled(&out).iter().map(|s| s.1.as_str()).collect::<Vec<_>>(),
+        scheduled(&out)
+            .iter()
+            .map(|s| s.1.as_str())
+            .collect::<Vec<_>>(),
         ["Slow", "Fast"]
     );
     let out = ex.run_episode(t(2), vec![msg(task_completed(41, "7"))]);
@@ -362,14 +421,20 @@ fn sub_orchestration_gets_the_default_id_and_its_result() {
     assert_eq!(start.input.as_deref(), Some("21"));
     let out = ex.run_episode(
         t(1),
-        vec![msg(EventKind::SubOrchestrationInstanceCompleted { task_scheduled_id: 0, result: Some("42".into()) })],
+        vec![msg(EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id: 0,
+            result: Some("42".into()),
+        })],
     );
     assert_eq!(out.output.as_deref(), Some("42"));
 }
 
 #[test]
 fn a_finished_child_reports_to_its_parent() {
-    let r = resolver(vec![("Child", crate::engine::function::erase_orchestration(Child))]);
+    let r = resolver(vec![(
+        "Child",
+        crate::engine::function::erase_orchestration(Child),
+    )]);
     let mut ex = Execution::new(r);
     let mut start = start_event("Child", "5");
     if let EventKind::ExecutionStarted(s) = &mut start.event.kind {
@@ -384,7 +449,9 @@ fn a_finished_child_reports_to_its_parent() {
         });
     }
     let out = ex.run_episode(t(0), vec![start]);
-    let Outbound::Orchestration { message, .. } = &out.messages[0] else { panic!() };
+    let Outbound::Orchestration { message, .. } = &out.messages[0] else {
+        panic!()
+    };
     assert_eq!(message.orchestration_instance.instance_id, "parent");
     assert!(matches!(
         &message.event.kind,
@@ -408,13 +475,21 @@ fn continue_as_new_starts_a_new_generation_carrying_unconsumed_events() {
     let mut ex = Execution::new(r);
     let out = ex.run_episode(
         t(0),
-        vec![start_event("Counter", "0"), msg(event_raised("Kept", "\"abc\""))],
+        vec![
+            start_event("Counter", "0"),
+            msg(event_raised("Kept", "\"abc\"")),
+        ],
     );
     assert!(out.new_execution);
     assert_eq!(out.status, OrchestrationStatus::Completed);
     assert_eq!(out.output.as_deref(), Some("203"));
-    let EventKind::ExecutionStarted(s) = &out.new_events[1].kind else { panic!() };
-    assert_ne!(s.orchestration_instance.execution_id.as_deref(), Some(EXECUTION));
+    let EventKind::ExecutionStarted(s) = &out.new_events[1].kind else {
+        panic!()
+    };
+    assert_ne!(
+        s.orchestration_instance.execution_id.as_deref(),
+        Some(EXECUTION)
+    );
     assert_eq!(s.input.as_deref(), Some("2"));
     assert!(names(&out).contains(&"EventRaised".to_string()));
 }
@@ -434,7 +509,10 @@ fn custom_status_guid_and_replay_flag_are_deterministic() {
     let mut ex = Execution::new(r.clone());
     let first = ex.run_episode(t(0), vec![start_event("O", "null")]);
     assert_eq!(first.custom_status.as_deref(), Some(r#"{"stage":1}"#));
-    let fired = EventKind::TimerFired { timer_id: 0, fire_at: t(0) };
+    let fired = EventKind::TimerFired {
+        timer_id: 0,
+        fire_at: t(0),
+    };
     let live = ex.run_episode(t(1), vec![msg(fired.clone())]);
     let (_, replayed) = replay_then(&r, &first.new_events, 1, vec![fired]);
     let (g1, was_replaying1, _): (String, bool, bool) =
@@ -459,10 +537,14 @@ fn send_event_records_event_sent_and_addresses_the_target() {
     let mut ex = Execution::new(r);
     let out = ex.run_episode(t(0), vec![start_event("O", "null")]);
     assert!(names(&out).contains(&"EventSent#0:Ping".to_string()));
-    let Outbound::Orchestration { message, .. } = &out.messages[0] else { panic!() };
+    let Outbound::Orchestration { message, .. } = &out.messages[0] else {
+        panic!()
+    };
     assert_eq!(message.orchestration_instance.instance_id, "other");
     assert_eq!(message.orchestration_instance.execution_id, None);
-    assert!(matches!(&message.event.kind, EventKind::EventRaised { name, input: Some(i), .. } if name == "Ping" && i == "42"));
+    assert!(
+        matches!(&message.event.kind, EventKind::EventRaised { name, input: Some(i), .. } if name == "Ping" && i == "42")
+    );
     assert_eq!(out.status, OrchestrationStatus::Completed);
 }
 
@@ -476,7 +558,10 @@ fn duplicate_completions_are_ignored_and_not_recorded() {
         .task_scheduled(1, "SayHello")
         .build();
     let (_, out) = replay_then(&r, &h, 2, vec![task_completed(0, "\"again\"")]);
-    assert_eq!(names(&out), ["OrchestratorStarted", "OrchestratorCompleted"]);
+    assert_eq!(
+        names(&out),
+        ["OrchestratorStarted", "OrchestratorCompleted"]
+    );
     assert!(out.messages.is_empty());
 }
 
@@ -484,10 +569,13 @@ fn duplicate_completions_are_ignored_and_not_recorded() {
 fn get_input_and_instance_id_are_available() {
     let r = resolver(vec![(
         "O",
-        orchestrator_fn("O", |ctx: OrchestrationContext, _: serde_json::Value| async move {
-            let v: serde_json::Value = ctx.get_input()?;
-            Ok(format!("{}:{}", ctx.instance_id(), v["a"]))
-        }),
+        orchestrator_fn(
+            "O",
+            |ctx: OrchestrationContext, _: serde_json::Value| async move {
+                let v: serde_json::Value = ctx.get_input()?;
+                Ok(format!("{}:{}", ctx.instance_id(), v["a"]))
+            },
+        ),
     )]);
     let mut ex = Execution::new(r);
     let out = ex.run_episode(t(0), vec![start_event("O", r#"{"a":5}"#)]);
@@ -500,7 +588,9 @@ fn a_completed_sub_orchestration_replays_from_canned_history() {
         "Parent",
         orchestrator_fn("Parent", |ctx: OrchestrationContext, _: ()| async move {
             let a = ctx.call_sub_orchestrator(Child, 1).await?;
-            let b = ctx.call_sub_orchestrator_by_name::<_, i32>("Child", Some("fixed"), &2).await?;
+            let b = ctx
+                .call_sub_orchestrator_by_name::<_, i32>("Child", Some("fixed"), &2)
+                .await?;
             Ok(a + b)
         }),
     )]);
@@ -514,7 +604,10 @@ fn a_completed_sub_orchestration_replays_from_canned_history() {
         &r,
         &h,
         2,
-        vec![EventKind::SubOrchestrationInstanceCompleted { task_scheduled_id: 1, result: Some("4".into()) }],
+        vec![EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id: 1,
+            result: Some("4".into()),
+        }],
     );
     assert_eq!(out.output.as_deref(), Some("6"));
 }

@@ -12,7 +12,10 @@ fn all_kinds() -> Vec<EventKind> {
         ..FailureDetails::new("E", "m")
     };
     let tags: Tags = BTreeMap::from([("k".to_string(), "v".to_string())]);
-    let trace = TraceContext { trace_parent: Some("00-abc-def-01".into()), ..Default::default() };
+    let trace = TraceContext {
+        trace_parent: Some("00-abc-def-01".into()),
+        ..Default::default()
+    };
     vec![
         EventKind::ExecutionStarted(Box::new(ExecutionStarted {
             orchestration_instance: me(),
@@ -32,27 +35,80 @@ fn all_kinds() -> Vec<EventKind> {
             generation: Some(1),
             generate_new_trace: Some(true),
         })),
-        EventKind::ExecutionCompleted { status: OrchestrationStatus::Failed, result: Some("r".into()), failure_details: Some(fd.clone()) },
+        EventKind::ExecutionCompleted {
+            status: OrchestrationStatus::Failed,
+            result: Some("r".into()),
+            failure_details: Some(fd.clone()),
+        },
         EventKind::ExecutionFailed,
-        EventKind::ExecutionTerminated { input: Some("why".into()) },
-        EventKind::TaskScheduled { name: "A".into(), version: Some("v".into()), input: Some("1".into()), tags: Some(tags.clone()), parent_trace_context: Some(trace.clone()) },
+        EventKind::ExecutionTerminated {
+            input: Some("why".into()),
+        },
+        EventKind::TaskScheduled {
+            name: "A".into(),
+            version: Some("v".into()),
+            input: Some("1".into()),
+            tags: Some(tags.clone()),
+            parent_trace_context: Some(trace.clone()),
+        },
         task_completed(1, "2"),
-        EventKind::TaskFailed { task_scheduled_id: 1, reason: Some("r".into()), details: Some("d".into()), failure_details: Some(fd.clone()) },
-        EventKind::SubOrchestrationInstanceCreated { name: "C".into(), version: None, instance_id: "c1".into(), input: Some("3".into()), client_span_id: Some("s".into()), tags: Some(tags) },
-        EventKind::SubOrchestrationInstanceCompleted { task_scheduled_id: 2, result: None },
-        EventKind::SubOrchestrationInstanceFailed { task_scheduled_id: 2, reason: None, details: None, failure_details: Some(fd) },
+        EventKind::TaskFailed {
+            task_scheduled_id: 1,
+            reason: Some("r".into()),
+            details: Some("d".into()),
+            failure_details: Some(fd.clone()),
+        },
+        EventKind::SubOrchestrationInstanceCreated {
+            name: "C".into(),
+            version: None,
+            instance_id: "c1".into(),
+            input: Some("3".into()),
+            client_span_id: Some("s".into()),
+            tags: Some(tags),
+        },
+        EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id: 2,
+            result: None,
+        },
+        EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id: 2,
+            reason: None,
+            details: None,
+            failure_details: Some(fd),
+        },
         EventKind::TimerCreated { fire_at: t(5) },
-        EventKind::TimerFired { timer_id: 4, fire_at: t(5) },
+        EventKind::TimerFired {
+            timer_id: 4,
+            fire_at: t(5),
+        },
         EventKind::OrchestratorStarted,
         EventKind::OrchestratorCompleted,
-        EventKind::EventSent { instance_id: "x".into(), name: "E".into(), input: Some("1".into()) },
+        EventKind::EventSent {
+            instance_id: "x".into(),
+            name: "E".into(),
+            input: Some("1".into()),
+        },
         event_raised("E", "1"),
-        EventKind::ContinueAsNew { result: Some("5".into()), failure_details: None },
-        EventKind::GenericEvent { data: Some("d".into()) },
-        EventKind::HistoryState { state: Some(serde_json::json!({"a": 1})) },
-        EventKind::ExecutionSuspended { reason: Some("s".into()) },
+        EventKind::ContinueAsNew {
+            result: Some("5".into()),
+            failure_details: None,
+        },
+        EventKind::GenericEvent {
+            data: Some("d".into()),
+        },
+        EventKind::HistoryState {
+            state: Some(serde_json::json!({"a": 1})),
+        },
+        EventKind::ExecutionSuspended {
+            reason: Some("s".into()),
+        },
         EventKind::ExecutionResumed { reason: None },
-        EventKind::ExecutionRewound { reason: Some("r".into()), parent_execution_id: Some("p".into()), instance_id: Some("i".into()), parent_trace_context: Some(trace) },
+        EventKind::ExecutionRewound {
+            reason: Some("r".into()),
+            parent_execution_id: Some("p".into()),
+            instance_id: Some("i".into()),
+            parent_trace_context: Some(trace),
+        },
     ]
 }
 
@@ -62,7 +118,12 @@ fn every_event_type_round_trips() {
     assert_eq!(kinds.len(), EventType::ALL.len());
     for (i, kind) in kinds.into_iter().enumerate() {
         assert_eq!(kind.event_type() as usize, i);
-        let ev = HistoryEvent { event_id: 7, is_played: true, timestamp: t(1), kind };
+        let ev = HistoryEvent {
+            event_id: 7,
+            is_played: true,
+            timestamp: t(1),
+            kind,
+        };
         let json = serde_json::to_string(&ev).unwrap();
         let back: HistoryEvent = serde_json::from_str(&json).unwrap();
         assert_eq!(back, ev, "{json}");
@@ -83,10 +144,15 @@ fn reads_the_dtfx_message_shape() {
       "SequenceNumber":0,
       "OrchestrationInstance":{"$type":"DurableTask.Core.OrchestrationInstance","InstanceId":"abc","ExecutionId":"aae324dcc8f943e490b37ec5e5bbf9da"}}"#;
     let m: TaskMessage = serde_json::from_str(json).unwrap();
-    let EventKind::ExecutionStarted(s) = &m.event.kind else { panic!() };
+    let EventKind::ExecutionStarted(s) = &m.event.kind else {
+        panic!()
+    };
     assert_eq!(s.name, "OrchestrationName");
     assert_eq!(s.input.as_deref(), Some("input"));
-    assert_eq!(crate::engine::time::format(&m.event.timestamp), "2023-03-24T20:53:05.9093518Z");
+    assert_eq!(
+        crate::engine::time::format(&m.event.timestamp),
+        "2023-03-24T20:53:05.9093518Z"
+    );
 }
 
 #[test]

@@ -24,14 +24,27 @@ fn terminate_ends_the_instance_with_the_reason_as_output() {
     let out = ex.run_episode(
         t(1),
         vec![
-            msg(EventKind::ExecutionTerminated { input: Some("\"enough\"".into()) }),
+            msg(EventKind::ExecutionTerminated {
+                input: Some("\"enough\"".into()),
+            }),
             msg(event_raised("Go", "1")),
         ],
     );
     assert_eq!(out.status, OrchestrationStatus::Terminated);
     assert_eq!(out.output.as_deref(), Some("\"enough\""));
-    assert!(out.messages.is_empty(), "a terminated instance schedules nothing");
-    assert_eq!(names(&out), ["OrchestratorStarted", "ExecutionTerminated", "ExecutionCompleted#0:Terminated", "OrchestratorCompleted"]);
+    assert!(
+        out.messages.is_empty(),
+        "a terminated instance schedules nothing"
+    );
+    assert_eq!(
+        names(&out),
+        [
+            "OrchestratorStarted",
+            "ExecutionTerminated",
+            "ExecutionCompleted#0:Terminated",
+            "OrchestratorCompleted"
+        ]
+    );
 }
 
 #[test]
@@ -41,21 +54,40 @@ fn suspended_instances_hold_events_until_resumed() {
     ex.run_episode(t(0), vec![start_event("O", "null")]);
     let out = ex.run_episode(
         t(1),
-        vec![msg(EventKind::ExecutionSuspended { reason: None }), msg(event_raised("Go", "3"))],
+        vec![
+            msg(EventKind::ExecutionSuspended { reason: None }),
+            msg(event_raised("Go", "3")),
+        ],
     );
     assert_eq!(out.status, OrchestrationStatus::Suspended);
-    assert!(out.messages.is_empty(), "the held event must not advance the orchestrator");
-    let out2 = ex.run_episode(t(2), vec![msg(EventKind::ExecutionResumed { reason: None })]);
+    assert!(
+        out.messages.is_empty(),
+        "the held event must not advance the orchestrator"
+    );
+    let out2 = ex.run_episode(
+        t(2),
+        vec![msg(EventKind::ExecutionResumed { reason: None })],
+    );
     assert_eq!(out2.status, OrchestrationStatus::Running);
-    assert_eq!(scheduled(&out2), vec![(0, "A".to_string(), Some("3".to_string()))]);
+    assert_eq!(
+        scheduled(&out2),
+        vec![(0, "A".to_string(), Some("3".to_string()))]
+    );
 
     // Replaying the same history reaches the same state.
     let mut history = Vec::new();
     let mut fresh = Execution::new(r.clone());
-    history.extend(fresh.run_episode(t(0), vec![start_event("O", "null")]).new_events);
+    history.extend(
+        fresh
+            .run_episode(t(0), vec![start_event("O", "null")])
+            .new_events,
+    );
     history.extend(out.new_events.clone());
     let mut replayed = Execution::from_history(r, &history);
-    let again = replayed.run_episode(t(2), vec![msg(EventKind::ExecutionResumed { reason: None })]);
+    let again = replayed.run_episode(
+        t(2),
+        vec![msg(EventKind::ExecutionResumed { reason: None })],
+    );
     assert_eq!(scheduled(&again), scheduled(&out2));
 }
 
@@ -63,7 +95,13 @@ fn suspended_instances_hold_events_until_resumed() {
 fn a_suspended_instance_can_be_terminated() {
     let mut ex = Execution::new(waits_for_go());
     ex.run_episode(t(0), vec![start_event("O", "null")]);
-    ex.run_episode(t(1), vec![msg(EventKind::ExecutionSuspended { reason: None })]);
-    let out = ex.run_episode(t(2), vec![msg(EventKind::ExecutionTerminated { input: None })]);
+    ex.run_episode(
+        t(1),
+        vec![msg(EventKind::ExecutionSuspended { reason: None })],
+    );
+    let out = ex.run_episode(
+        t(2),
+        vec![msg(EventKind::ExecutionTerminated { input: None })],
+    );
     assert_eq!(out.status, OrchestrationStatus::Terminated);
 }

@@ -1,0 +1,298 @@
+//! `DurableClient`: start, inspect and manage orchestration instances.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::engine::history::{
+    EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
+};
+use crate::engine::message::TaskMessage;
+use crate::engine::replay::new_execution_id;
+use crate::store::{
+    InstancePage, InstanceQuery, InstanceState, OrchestratorMessage, PurgeFilter, StoreError,
+    TaskHub,
+};
+
+mod instance_id;
+
+pub use instance_id::validate_instance_id;
+
+/// What a client call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The instance id breaks the rules (length, characters, `@` prefix).
+    #[error("invalid instance id {id:?}: {reason}")]
+    InvalidInstanceId {
+        /// The id given.
+        id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No such instance.
+    #[error("instance {0:?} not found")]
+    NotFound(String),
+    /// An instance with this id is still running.
+    #[error("instance {instance_id:?} already exists with status {}", status.name())]
+    AlreadyExists {
+        /// The instance id.
+        instance_id: String,
+        /// Its status.
+        status: OrchestrationStatus,
+    },
+    /// The operation needs a different status.
+    #[error("instance {instance_id:?} is {}; {operation} needs it to be {expected}", status.name())]
+    WrongStatus {
+        /// The instance id.
+        instance_id: String,
+        /// Its status.
+        status: OrchestrationStatus,
+        /// The operation.
+        operation: &'static str,
+        /// The statuses it accepts.
+        expected: &'static str,
+    },
+    /// `wait_for_completion` ran out of time.
+    #[error("instance {0:?} did not complete in time")]
+    Timeout(String),
+    /// The payload could not be serialized.
+    #[error("payload does not serialize: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ClientError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InstanceExists {
+                instance_id,
+                status,
+            } => ClientError::AlreadyExists {
+                instance_id,
+                status,
+            },
+            other => ClientError::Store(other),
+        }
+    }
+}
+
+/// Client of a task hub. Cheap to clone.
+#[derive(Clone)]
+pub struct DurableClient {
+    store: Arc<dyn TaskHub>,
+    completions: Arc<Notify>,
+}
+
+impl DurableClient {
+    /// A client of `store` that learns about completions by polling.
+    pub fn new(store: Arc<dyn TaskHub>) -> Self {
+        Self::with_completions(store, Arc::new(Notify::new()))
+    }
+
+    /// A client woken by a runtime's completion notifications.
+    pub(crate) fn with_completions(store: Arc<dyn TaskHub>, completions: Arc<Notify>) -> Self {
+        Self { store, completions }
+    }
+
+    /// The task hub.
+    pub fn store(&self) -> &Arc<dyn TaskHub> {
+        &self.store
+    }
+
+    /// Starts an orchestration; returns its instance id (a new GUID if none is given).
+    pub async fn start_new<I: Serialize + ?Sized>(
+        &self,
+        orchestrator: &str,
+        instance_id: Option<&str>,
+        input: &I,
+    ) -> Result<String, ClientError> {
+        let id = match instance_id {
+            Some(id) => {
+                validate_instance_id(id)?;
+                id.to_string()
+            }
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let input = serde_json::to_string(input)?;
+        let instance = OrchestrationInstance {
+            instance_id: id.clone(),
+            execution_id: Some(new_execution_id()),
+        };
+        let start = ExecutionStarted {
+            orchestration_instance: instance.clone(),
+            name: orchestrator.to_string(),
+            input: Some(input),
+            ..ExecutionStarted::default()
+        };
+        let message = TaskMessage::new(
+            instance,
+            HistoryEvent::new(EventKind::ExecutionStarted(Box::new(start))),
+        );
+        self.store.create_instance(message).await?;
+        tracing::debug!(instance_id = %id, orchestrator, "started");
+        Ok(id)
+    }
+
+    /// The instance's status row, if it exists.
+    pub async fn get_status(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<InstanceState>, ClientError> {
+        Ok(self.store.get_instance(instance_id).await?)
+    }
+
+    /// The instance's history (current execution).
+    pub async fn get_history(&self, instance_id: &str) -> Result<Vec<HistoryEvent>, ClientError> {
+        Ok(self.store.get_history(instance_id).await?)
+    }
+
+    async fn require(&self, instance_id: &str) -> Result<InstanceState, ClientError> {
+        self.store
+            .get_instance(instance_id)
+            .await?
+            .ok_or_else(|| ClientError::NotFound(instance_id.to_string()))
+    }
+
+    async fn send(&self, instance_id: &str, kind: EventKind) -> Result<(), ClientError> {
+        let message = TaskMessage::new(
+            OrchestrationInstance {
+                instance_id: instance_id.to_string(),
+                execution_id: None,
+            },
+            HistoryEvent::new(kind),
+        );
+        self.store
+            .send_message(OrchestratorMessage {
+                message,
+                visible_at: None,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Raises an external event on a running (or pending, or suspended) instance.
+    pub async fn raise_event<T: Serialize + ?Sized>(
+        &self,
+        instance_id: &str,
+        event_name: &str,
+        data: &T,
+    ) -> Result<(), ClientError> {
+        let inst = self.require(instance_id).await?;
+        if inst.status.is_terminal() {
+            return Err(wrong(&inst, "raise_event", "running, pending or suspended"));
+        }
+        let input = serde_json::to_string(data)?;
+        self.send(
+            instance_id,
+            EventKind::EventRaised {
+                name: event_name.to_string(),
+                input: Some(input),
+                parent_trace_context: None,
+            },
+        )
+        .await
+    }
+
+    /// Terminates a running, pending or suspended instance.
+    pub async fn terminate(&self, instance_id: &str, reason: &str) -> Result<(), ClientError> {
+        let inst = self.require(instance_id).await?;
+        if inst.status.is_terminal() {
+            return Err(wrong(&inst, "terminate", "running, pending or suspended"));
+        }
+        let reason = serde_json::to_string(reason)?;
+        self.send(
+            instance_id,
+            EventKind::ExecutionTerminated {
+                input: Some(reason),
+            },
+        )
+        .await
+    }
+
+    /// Suspends a running instance.
+    pub async fn suspend(&self, instance_id: &str, reason: &str) -> Result<(), ClientError> {
+        let inst = self.require(instance_id).await?;
+        if inst.status.is_terminal() {
+            return Err(wrong(&inst, "suspend", "running or pending"));
+        }
+        self.send(
+            instance_id,
+            EventKind::ExecutionSuspended {
+                reason: Some(reason.to_string()),
+            },
+        )
+        .await
+    }
+
+    /// Resumes a suspended instance.
+    pub async fn resume(&self, instance_id: &str, reason: &str) -> Result<(), ClientError> {
+        let inst = self.require(instance_id).await?;
+        if inst.status.is_terminal() {
+            return Err(wrong(&inst, "resume", "suspended"));
+        }
+        self.send(
+            instance_id,
+            EventKind::ExecutionResumed {
+                reason: Some(reason.to_string()),
+            },
+        )
+        .await
+    }
+
+    /// Waits until the instance reaches a terminal status (or `timeout` passes).
+    pub async fn wait_for_completion(
+        &self,
+        instance_id: &str,
+        timeout: Duration,
+    ) -> Result<InstanceState, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let woken = self.completions.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if let Some(inst) = self.store.get_instance(instance_id).await? {
+                if inst.status.is_terminal() {
+                    return Ok(inst);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClientError::Timeout(instance_id.to_string()));
+            }
+            // Woken by local completions; the poll catches completions on other hosts.
+            let poll = tokio::time::sleep(Duration::from_millis(250));
+            tokio::select! {
+                _ = woken => {}
+                _ = poll => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
+    /// Instances matching a query, a page at a time.
+    pub async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage, ClientError> {
+        Ok(self.store.query_instances(query).await?)
+    }
+
+    /// Deletes one instance and its history.
+    pub async fn purge_instance(&self, instance_id: &str) -> Result<bool, ClientError> {
+        Ok(self.store.purge_instance(instance_id).await?)
+    }
+
+    /// Deletes terminal instances matching a filter.
+    pub async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64, ClientError> {
+        Ok(self.store.purge_instances(filter).await?)
+    }
+}
+
+fn wrong(inst: &InstanceState, operation: &'static str, expected: &'static str) -> ClientError {
+    ClientError::WrongStatus {
+        instance_id: inst.instance_id.clone(),
+        status: inst.status,
+        operation,
+        expected,
+    }
+}

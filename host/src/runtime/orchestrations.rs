@@ -1,0 +1,231 @@
+//! The orchestration dispatcher: lock a batch of instances, run one episode each (from the live
+//! cache when possible), commit each episode atomically.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::{watch, Semaphore};
+
+use super::{drain, idle_wait, Shared};
+use crate::engine::history::EventKind;
+use crate::engine::replay::{EpisodeOutput, Execution, Outbound};
+use crate::engine::time;
+use crate::store::{
+    HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
+    StoreError,
+};
+
+pub(crate) async fn dispatch(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let total = shared.options.max_concurrent_orchestrations.max(1);
+    let sem = Arc::new(Semaphore::new(total));
+    let signals = shared.store.signals();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let free = sem.available_permits();
+        if free == 0 {
+            tokio::select! {
+                p = sem.clone().acquire_owned() => drop(p),
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let max = free.min(shared.options.batch_size);
+        let batch = match shared
+            .store
+            .lock_orchestrations(max, shared.options.orchestration_lock)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "locking orchestration work failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if batch.items.is_empty() {
+            let wait = idle_wait(batch.next_due, shared.options.idle_poll_interval);
+            tokio::select! {
+                _ = signals.orchestrations.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        for item in batch.items {
+            let Ok(permit) = sem.clone().acquire_owned().await else {
+                break;
+            };
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                process(&shared, item).await;
+                drop(permit);
+            });
+        }
+    }
+    drain(&sem, total, shared.options.shutdown_deadline).await;
+}
+
+/// Runs one work item to its commit.
+async fn process(shared: &Shared, item: OrchestrationWorkItem) {
+    let instance_id = item.instance_id.clone();
+    let has_start = item
+        .messages
+        .iter()
+        .any(|m| matches!(m.message.event.kind, EventKind::ExecutionStarted(_)));
+    let stored = item.instance.as_ref();
+    let started = stored.is_some_and(|i| i.history_len > 0);
+    if !has_start {
+        if stored.is_some_and(|i| i.status.is_terminal()) || stored.is_none() {
+            tracing::warn!(instance_id = %instance_id, count = item.messages.len(), "dropping messages for an instance that is not running");
+            return commit(shared, &item, ack_only(), None).await;
+        }
+        if !started {
+            // Created but its (delayed) start is not visible yet: keep the messages for later.
+            let _ = shared
+                .store
+                .abandon_orchestration(&item, std::time::Duration::from_secs(1))
+                .await;
+            return;
+        }
+    }
+    let mut exec = match execution_for(shared, &item).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(instance_id = %instance_id, error = %e, "loading history failed");
+            let _ = shared
+                .store
+                .abandon_orchestration(&item, std::time::Duration::from_secs(1))
+                .await;
+            return;
+        }
+    };
+    let now = time::now();
+    let messages = item.messages.iter().map(|m| m.message.clone()).collect();
+    let out = exec.run_episode(now, messages);
+    let terminal = out.status.is_terminal();
+    let c = build_commit(stored, &exec, out, now);
+    commit(shared, &item, c, (!terminal).then_some(exec)).await;
+    if terminal {
+        shared.completions.notify_waiters();
+    }
+}
+
+/// The live execution from the cache if it matches the stored state, else a replay.
+async fn execution_for(
+    shared: &Shared,
+    item: &OrchestrationWorkItem,
+) -> Result<Execution, StoreError> {
+    let cached = shared.cache.lock().take(&item.instance_id);
+    let stored = item.instance.as_ref();
+    let stored_len = stored.map_or(0, |i| i.history_len);
+    if let Some(ex) = cached {
+        let same = stored.is_some_and(|i| {
+            ex.history_len() == i.history_len
+                && ex.execution_id().as_deref() == Some(&*i.execution_id)
+        });
+        if same {
+            shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(ex);
+        }
+    }
+    let resolver = shared.registry.resolver();
+    if stored_len == 0 {
+        return Ok(Execution::new(resolver));
+    }
+    let history = shared.store.get_history(&item.instance_id).await?;
+    shared.stats.replays.fetch_add(1, Ordering::Relaxed);
+    Ok(Execution::from_history(resolver, &history))
+}
+
+fn ack_only() -> OrchestrationCommit {
+    OrchestrationCommit {
+        history: HistoryUpdate::Append(Vec::new()),
+        instance: None,
+        orchestrator_messages: Vec::new(),
+        activity_messages: Vec::new(),
+    }
+}
+
+fn build_commit(
+    stored: Option<&InstanceState>,
+    exec: &Execution,
+    out: EpisodeOutput,
+    now: chrono::DateTime<chrono::Utc>,
+) -> OrchestrationCommit {
+    let mut orchestrator_messages = Vec::new();
+    let mut activity_messages = Vec::new();
+    for m in out.messages {
+        match m {
+            Outbound::Orchestration {
+                message,
+                visible_at,
+            } => orchestrator_messages.push(OrchestratorMessage {
+                message,
+                visible_at,
+            }),
+            Outbound::Activity(message) => activity_messages.push(message),
+        }
+    }
+    let instance = exec.started().map(|s| InstanceState {
+        instance_id: s.orchestration_instance.instance_id.clone(),
+        execution_id: s
+            .orchestration_instance
+            .execution_id
+            .clone()
+            .unwrap_or_default(),
+        name: s.name.clone(),
+        version: s.version.clone(),
+        status: out.status,
+        input: s.input.clone(),
+        output: out.output,
+        custom_status: out.custom_status,
+        failure_details: out.failure_details,
+        parent_instance_id: s
+            .parent_instance
+            .as_ref()
+            .map(|p| p.orchestration_instance.instance_id.clone()),
+        created_at: stored.map_or(now, |i| i.created_at),
+        last_updated_at: now,
+        completed_at: out.status.is_terminal().then_some(now),
+        history_len: exec.history_len(),
+    });
+    let history = if out.new_execution {
+        HistoryUpdate::NewExecution(out.new_events)
+    } else {
+        HistoryUpdate::Append(out.new_events)
+    };
+    OrchestrationCommit {
+        history,
+        instance,
+        orchestrator_messages,
+        activity_messages,
+    }
+}
+
+async fn commit(
+    shared: &Shared,
+    item: &OrchestrationWorkItem,
+    commit: OrchestrationCommit,
+    keep: Option<Execution>,
+) {
+    match shared.store.complete_orchestration(item, commit).await {
+        Ok(()) => {
+            shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
+            if let Some(ex) = keep {
+                shared.cache.lock().put(item.instance_id.clone(), ex);
+            }
+        }
+        Err(StoreError::LockLost(_)) => {
+            tracing::warn!(instance_id = %item.instance_id, "lock lost before commit; another worker owns the instance");
+        }
+        Err(e) => {
+            tracing::error!(instance_id = %item.instance_id, error = %e, "commit failed; the work item will be retried");
+            let _ = shared
+                .store
+                .abandon_orchestration(item, std::time::Duration::from_secs(1))
+                .await;
+        }
+    }
+}
