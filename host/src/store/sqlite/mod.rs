@@ -1,1 +1,239 @@
-//! SQLite task hub.
+//! SQLite task hub: one database file holds instances, histories and both queues.
+//!
+//! The file is opened in WAL mode with `synchronous=FULL` (durable by default) and a busy
+//! timeout, so several processes may share it. Inside a process every request goes to one
+//! writer thread that owns the connection and commits concurrent requests together (see
+//! `writer`): many dispatchers committing at once cost one fsync.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::engine::history::HistoryEvent;
+use crate::engine::message::TaskMessage;
+use crate::store::{
+    ActivityWorkItem, Batch, InstancePage, InstanceQuery, InstanceState, OrchestrationCommit,
+    OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreError, StoreResult, TaskHub,
+    WorkSignals,
+};
+
+mod activities;
+mod codec;
+mod instances;
+mod orchestrations;
+mod schema;
+mod writer;
+
+use orchestrations::LockedItem;
+use writer::{Call, Ctx, Job};
+
+/// How a [`SqliteTaskHub`] opens its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// `synchronous=FULL` (default): a commit survives power loss. `false` uses `NORMAL`,
+    /// which in WAL mode may lose the last commits on power loss but never corrupts the file.
+    pub synchronous_full: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous_full: true,
+        }
+    }
+}
+
+/// A [`TaskHub`] in one SQLite database file.
+pub struct SqliteTaskHub {
+    path: PathBuf,
+    requests: Option<Sender<Box<dyn Job>>>,
+    writer: Option<JoinHandle<()>>,
+    signals: Arc<WorkSignals>,
+}
+
+impl SqliteTaskHub {
+    /// Opens (creating if needed) the task hub in `path` with the default, durable options.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens (creating if needed) the task hub in `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let conn = schema::open(&path, &options)?;
+        let signals = Arc::new(WorkSignals::default());
+        let (requests, jobs) = mpsc::channel();
+        let writer_signals = Arc::clone(&signals);
+        let writer = std::thread::Builder::new()
+            .name("durable-sqlite-writer".into())
+            .spawn(move || writer::run(conn, jobs, writer_signals))
+            .map_err(|e| StoreError::Storage(format!("cannot start the SQLite writer: {e}")))?;
+        Ok(Self {
+            path,
+            requests: Some(requests),
+            writer: Some(writer),
+            signals,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer thread, in the next batch transaction.
+    async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let stopped = || StoreError::Storage("the SQLite writer thread has stopped".into());
+        let (job, reply) = Call::job(f);
+        self.requests
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(job)
+            .map_err(|_| stopped())?;
+        reply.await.map_err(|_| stopped())?
+    }
+}
+
+impl fmt::Debug for SqliteTaskHub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteTaskHub")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SqliteTaskHub {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer finish what is queued and close the file.
+        drop(self.requests.take());
+        if let Some(writer) = self.writer.take() {
+            if writer.thread().id() != std::thread::current().id() {
+                let _ = writer.join();
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TaskHub for SqliteTaskHub {
+    async fn create_if_not_exists(&self) -> StoreResult<()> {
+        self.call(|ctx| schema::apply(ctx.conn)).await
+    }
+
+    async fn create_instance(&self, start: TaskMessage) -> StoreResult<()> {
+        self.call(move |ctx| orchestrations::create_instance(ctx, &start))
+            .await
+    }
+
+    async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()> {
+        self.call(move |ctx| orchestrations::enqueue(ctx, &message))
+            .await
+    }
+
+    async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<InstanceState>> {
+        let instance_id = instance_id.to_owned();
+        self.call(move |ctx| codec::load_instance(ctx.conn, &instance_id))
+            .await
+    }
+
+    async fn get_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>> {
+        let instance_id = instance_id.to_owned();
+        self.call(move |ctx| instances::history(ctx.conn, &instance_id))
+            .await
+    }
+
+    async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
+        let query = query.clone();
+        self.call(move |ctx| instances::query(ctx.conn, &query))
+            .await
+    }
+
+    async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool> {
+        let instance_id = instance_id.to_owned();
+        self.call(move |ctx| instances::purge(ctx.conn, &instance_id))
+            .await
+    }
+
+    async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64> {
+        let filter = filter.clone();
+        self.call(move |ctx| instances::purge_matching(ctx.conn, &filter))
+            .await
+    }
+
+    async fn lock_orchestrations(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<OrchestrationWorkItem>> {
+        self.call(move |ctx| orchestrations::lock(ctx, max, lock_for))
+            .await
+    }
+
+    async fn complete_orchestration(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<()> {
+        let item = LockedItem::of(item);
+        self.call(move |ctx| orchestrations::complete(ctx, &item, &commit))
+            .await
+    }
+
+    async fn abandon_orchestration(
+        &self,
+        item: &OrchestrationWorkItem,
+        delay: Duration,
+    ) -> StoreResult<()> {
+        let item = LockedItem::of(item);
+        self.call(move |ctx| orchestrations::abandon(ctx, &item, delay))
+            .await
+    }
+
+    async fn lock_activities(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<ActivityWorkItem>> {
+        self.call(move |ctx| activities::lock(ctx, max, lock_for))
+            .await
+    }
+
+    async fn complete_activity(
+        &self,
+        item: &ActivityWorkItem,
+        response: TaskMessage,
+    ) -> StoreResult<bool> {
+        let id = item.id;
+        self.call(move |ctx| activities::complete(ctx, id, &response))
+            .await
+    }
+
+    async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()> {
+        let (id, token) = (item.id, item.lock_token.clone());
+        self.call(move |ctx| activities::abandon(ctx, id, &token, delay))
+            .await
+    }
+
+    async fn renew_activity_lock(
+        &self,
+        item: &ActivityWorkItem,
+        lock_for: Duration,
+    ) -> StoreResult<()> {
+        let (id, token) = (item.id, item.lock_token.clone());
+        self.call(move |ctx| activities::renew(ctx, id, &token, lock_for))
+            .await
+    }
+
+    fn signals(&self) -> &WorkSignals {
+        &self.signals
+    }
+}

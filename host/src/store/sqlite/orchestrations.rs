@@ -1,0 +1,417 @@
+//! The orchestration queue: creating instances, sending messages, locking work items and
+//! committing episodes.
+//!
+//! Every function runs on the writer thread inside a request savepoint, so an `Err` return
+//! leaves the database exactly as it was before the call.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::codec::{
+    duration_ticks, from_json, from_ticks, load_instance, to_json, to_ticks, upsert_instance,
+    SqlResultExt,
+};
+use super::writer::Ctx;
+use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
+use crate::engine::message::TaskMessage;
+use crate::store::{
+    Batch, HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem,
+    OrchestratorMessage, QueuedMessage, StoreError, StoreResult,
+};
+
+/// Creates or replaces an instance from its `ExecutionStarted` message.
+pub(crate) fn create_instance(ctx: &mut Ctx<'_>, start: &TaskMessage) -> StoreResult<()> {
+    let EventKind::ExecutionStarted(started) = &start.event.kind else {
+        return Err(StoreError::Storage(format!(
+            "create_instance needs an ExecutionStarted message, not {}",
+            start.event.event_type().name()
+        )));
+    };
+    let instance_id = start.instance_id();
+    let execution_id = started
+        .orchestration_instance
+        .execution_id
+        .clone()
+        .or_else(|| start.orchestration_instance.execution_id.clone())
+        .ok_or_else(|| {
+            StoreError::Storage(format!(
+                "the ExecutionStarted message for {instance_id:?} has no execution id"
+            ))
+        })?;
+    let conn = ctx.conn;
+    let current: Option<String> = conn
+        .prepare_cached("SELECT status FROM instances WHERE instance_id = ?1")
+        .db()?
+        .query_row([instance_id], |row| row.get(0))
+        .optional()
+        .db()?;
+    if let Some(name) = current {
+        let status = OrchestrationStatus::from_name(&name).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "instance {instance_id:?} has unknown status {name:?}"
+            ))
+        })?;
+        if !status.is_terminal() {
+            return Err(StoreError::InstanceExists {
+                instance_id: instance_id.to_owned(),
+                status,
+            });
+        }
+    }
+    for sql in [
+        "DELETE FROM history WHERE instance_id = ?1",
+        "DELETE FROM orchestration_messages WHERE instance_id = ?1",
+        "DELETE FROM orchestration_locks WHERE instance_id = ?1",
+    ] {
+        conn.prepare_cached(sql).db()?.execute([instance_id]).db()?;
+    }
+    let now = from_ticks(ctx.now)?;
+    let state = InstanceState {
+        instance_id: instance_id.to_owned(),
+        execution_id,
+        name: started.name.clone(),
+        version: started.version.clone(),
+        status: OrchestrationStatus::Pending,
+        input: started.input.clone(),
+        output: None,
+        custom_status: None,
+        failure_details: None,
+        parent_instance_id: started
+            .parent_instance
+            .as_ref()
+            .map(|p| p.orchestration_instance.instance_id.clone()),
+        created_at: now,
+        last_updated_at: now,
+        completed_at: None,
+        history_len: 0,
+    };
+    upsert_instance(conn, &state, 0)?;
+    let message = OrchestratorMessage {
+        message: start.clone(),
+        visible_at: started.scheduled_start_time,
+    };
+    enqueue(ctx, &message)
+}
+
+/// Enqueues a message for an orchestration, visible at its `visible_at` (or now).
+pub(crate) fn enqueue(ctx: &mut Ctx<'_>, message: &OrchestratorMessage) -> StoreResult<()> {
+    let visible_at = message.visible_at.as_ref().map_or(ctx.now, to_ticks);
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO orchestration_messages (instance_id, visible_at, message) \
+             VALUES (?1, ?2, ?3)",
+        )
+        .db()?
+        .execute(params![
+            message.message.instance_id(),
+            visible_at,
+            to_json(&message.message)?
+        ])
+        .db()?;
+    ctx.notify_orchestrations = true;
+    Ok(())
+}
+
+/// Locks up to `max` instances with visible messages, oldest message first.
+pub(crate) fn lock(
+    ctx: &mut Ctx<'_>,
+    max: usize,
+    lock_for: std::time::Duration,
+) -> StoreResult<Batch<OrchestrationWorkItem>> {
+    let conn = ctx.conn;
+    let now = ctx.now;
+    let instance_ids = lockable_instances(conn, now, max)?;
+    if instance_ids.is_empty() {
+        return Ok(Batch {
+            items: Vec::new(),
+            next_due: next_due(conn, now)?.map(from_ticks).transpose()?,
+        });
+    }
+    let locked_until = now.saturating_add(duration_ticks(lock_for));
+    let mut items = Vec::with_capacity(instance_ids.len());
+    for instance_id in instance_ids {
+        let lock_token = uuid::Uuid::new_v4().simple().to_string();
+        conn.prepare_cached(
+            "INSERT INTO orchestration_locks (instance_id, lock_token, locked_until) \
+             VALUES (?1, ?2, ?3) ON CONFLICT (instance_id) DO UPDATE SET \
+             lock_token = excluded.lock_token, locked_until = excluded.locked_until",
+        )
+        .db()?
+        .execute(params![instance_id, lock_token, locked_until])
+        .db()?;
+        let messages = visible_messages(conn, &instance_id, now)?;
+        let instance = load_instance(conn, &instance_id)?;
+        items.push(OrchestrationWorkItem {
+            instance_id,
+            lock_token,
+            messages,
+            instance,
+        });
+    }
+    Ok(Batch {
+        items,
+        next_due: None,
+    })
+}
+
+/// Up to `max` unlocked instances with visible messages, by their oldest message.
+fn lockable_instances(conn: &Connection, now: i64, max: usize) -> StoreResult<Vec<String>> {
+    let mut ids = Vec::new();
+    if max == 0 {
+        return Ok(ids);
+    }
+    let mut seen = HashSet::new();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT m.instance_id FROM orchestration_messages AS m \
+             WHERE m.visible_at <= ?1 AND NOT EXISTS (SELECT 1 FROM orchestration_locks AS l \
+                 WHERE l.instance_id = m.instance_id AND l.locked_until > ?1) \
+             ORDER BY m.id",
+        )
+        .db()?;
+    let mut rows = stmt.query([now]).db()?;
+    while let Some(row) = rows.next().db()? {
+        let id: String = row.get(0).db()?;
+        if seen.insert(id.clone()) {
+            ids.push(id);
+            if ids.len() == max {
+                break;
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// The visible messages of one instance, in enqueue order.
+fn visible_messages(
+    conn: &Connection,
+    instance_id: &str,
+    now: i64,
+) -> StoreResult<Vec<QueuedMessage>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, message FROM orchestration_messages \
+             WHERE instance_id = ?1 AND visible_at <= ?2 ORDER BY id",
+        )
+        .db()?;
+    let rows = stmt
+        .query_map(params![instance_id, now], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })
+        .db()?;
+    let mut messages = Vec::new();
+    for row in rows {
+        let (id, json) = row.db()?;
+        let message = from_json(&json, "orchestration message")?;
+        messages.push(QueuedMessage { id, message });
+    }
+    Ok(messages)
+}
+
+/// When something may next become lockable: a delayed message of an unlocked instance, or
+/// the expiry of a lock held on an instance that has messages.
+fn next_due(conn: &Connection, now: i64) -> StoreResult<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT MIN(t) FROM ( \
+             SELECT MIN(m.visible_at) AS t FROM orchestration_messages AS m \
+             WHERE m.visible_at > ?1 AND NOT EXISTS (SELECT 1 FROM orchestration_locks AS l \
+                 WHERE l.instance_id = m.instance_id AND l.locked_until > ?1) \
+             UNION ALL \
+             SELECT MIN(l.locked_until) AS t FROM orchestration_locks AS l \
+             WHERE l.locked_until > ?1 AND EXISTS (SELECT 1 FROM orchestration_messages AS m \
+                 WHERE m.instance_id = l.instance_id))",
+    )
+    .db()?
+    .query_row([now], |row| row.get(0))
+    .db()
+}
+
+/// Fails with `LockLost` unless `instance_id` is locked with `lock_token`.
+fn check_lock(conn: &Connection, instance_id: &str, lock_token: &str) -> StoreResult<()> {
+    let token: Option<String> = conn
+        .prepare_cached("SELECT lock_token FROM orchestration_locks WHERE instance_id = ?1")
+        .db()?
+        .query_row([instance_id], |row| row.get(0))
+        .optional()
+        .db()?;
+    if token.as_deref() == Some(lock_token) {
+        Ok(())
+    } else {
+        Err(StoreError::LockLost(instance_id.to_owned()))
+    }
+}
+
+/// What a commit needs of its work item.
+pub(crate) struct LockedItem {
+    /// The locked instance.
+    pub instance_id: String,
+    /// The lock token.
+    pub lock_token: String,
+    /// Ids of the work item's messages.
+    pub message_ids: Vec<i64>,
+}
+
+impl LockedItem {
+    /// The parts of a work item a commit or abandon needs.
+    pub(crate) fn of(item: &OrchestrationWorkItem) -> Self {
+        Self {
+            instance_id: item.instance_id.clone(),
+            lock_token: item.lock_token.clone(),
+            message_ids: item.messages.iter().map(|m| m.id).collect(),
+        }
+    }
+}
+
+/// Commits an episode: lock check, consumed messages, history, row, outbound messages.
+pub(crate) fn complete(
+    ctx: &mut Ctx<'_>,
+    item: &LockedItem,
+    commit: &OrchestrationCommit,
+) -> StoreResult<()> {
+    let conn = ctx.conn;
+    let instance_id = item.instance_id.as_str();
+    check_lock(conn, instance_id, &item.lock_token)?;
+    if let Some(state) = &commit.instance {
+        if state.instance_id != instance_id {
+            return Err(StoreError::Storage(format!(
+                "the commit for {instance_id:?} carries the row of {:?}",
+                state.instance_id
+            )));
+        }
+    }
+    {
+        let mut delete = conn
+            .prepare_cached("DELETE FROM orchestration_messages WHERE id = ?1 AND instance_id = ?2")
+            .db()?;
+        for id in &item.message_ids {
+            delete.execute(params![id, instance_id]).db()?;
+        }
+    }
+    let history_len = match &commit.history {
+        HistoryUpdate::Append(events) => {
+            let start = stored_history_len(conn, instance_id)?;
+            insert_history(conn, instance_id, start, events)?;
+            (!events.is_empty()).then_some(start + events.len() as u64)
+        }
+        HistoryUpdate::NewExecution(events) => {
+            conn.prepare_cached("DELETE FROM history WHERE instance_id = ?1")
+                .db()?
+                .execute([instance_id])
+                .db()?;
+            insert_history(conn, instance_id, 0, events)?;
+            Some(events.len() as u64)
+        }
+    };
+    match (&commit.instance, history_len) {
+        (Some(state), len) => {
+            let len = match len {
+                Some(len) => len,
+                None => stored_history_len(conn, instance_id)?,
+            };
+            upsert_instance(conn, state, len)?;
+        }
+        (None, Some(len)) => {
+            conn.prepare_cached("UPDATE instances SET history_len = ?2 WHERE instance_id = ?1")
+                .db()?
+                .execute(params![instance_id, len as i64])
+                .db()?;
+        }
+        (None, None) => {}
+    }
+    for message in &commit.orchestrator_messages {
+        enqueue(ctx, message)?;
+    }
+    if !commit.activity_messages.is_empty() {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO activity_messages (instance_id, message, visible_at) \
+                 VALUES (?1, ?2, ?3)",
+            )
+            .db()?;
+        for message in &commit.activity_messages {
+            insert
+                .execute(params![message.instance_id(), to_json(message)?, ctx.now])
+                .db()?;
+        }
+        ctx.notify_activities = true;
+    }
+    conn.prepare_cached("DELETE FROM orchestration_locks WHERE instance_id = ?1")
+        .db()?
+        .execute([instance_id])
+        .db()?;
+    // Messages that arrived while the instance was locked were not lockable; they are now.
+    let more: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM orchestration_messages WHERE instance_id = ?1)",
+        )
+        .db()?
+        .query_row([instance_id], |row| row.get(0))
+        .db()?;
+    ctx.notify_orchestrations |= more;
+    Ok(())
+}
+
+/// Releases the lock; the item's messages become visible again after `delay`.
+pub(crate) fn abandon(
+    ctx: &mut Ctx<'_>,
+    item: &LockedItem,
+    delay: std::time::Duration,
+) -> StoreResult<()> {
+    let conn = ctx.conn;
+    check_lock(conn, &item.instance_id, &item.lock_token)?;
+    let visible_at = ctx.now.saturating_add(duration_ticks(delay));
+    {
+        let mut update = conn
+            .prepare_cached(
+                "UPDATE orchestration_messages SET visible_at = ?1 \
+                 WHERE id = ?2 AND instance_id = ?3",
+            )
+            .db()?;
+        for id in &item.message_ids {
+            update
+                .execute(params![visible_at, id, item.instance_id])
+                .db()?;
+        }
+    }
+    conn.prepare_cached("DELETE FROM orchestration_locks WHERE instance_id = ?1")
+        .db()?
+        .execute([&item.instance_id])
+        .db()?;
+    ctx.notify_orchestrations = true;
+    Ok(())
+}
+
+/// The number of stored events of the current execution.
+fn stored_history_len(conn: &Connection, instance_id: &str) -> StoreResult<u64> {
+    let next: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?1")
+        .db()?
+        .query_row([instance_id], |row| row.get(0))
+        .db()?;
+    u64::try_from(next)
+        .map_err(|_| StoreError::Corrupt(format!("history of {instance_id:?} has seq {next}")))
+}
+
+/// Inserts events at `start`, `start + 1`, ...
+fn insert_history(
+    conn: &Connection,
+    instance_id: &str,
+    start: u64,
+    events: &[HistoryEvent],
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut insert = conn
+        .prepare_cached("INSERT INTO history (instance_id, seq, event) VALUES (?1, ?2, ?3)")
+        .db()?;
+    for (i, event) in events.iter().enumerate() {
+        let seq = i64::try_from(start + i as u64)
+            .map_err(|_| StoreError::Storage("history too long".into()))?;
+        insert
+            .execute(params![instance_id, seq, to_json(event)?])
+            .db()?;
+    }
+    Ok(())
+}
