@@ -1,1 +1,4 @@
-//! e2e support
+//! Support for the end-to-end tests: workloads shared between test processes and the tests
+//! that drive them.
+
+pub mod crash;
