@@ -7,7 +7,8 @@ use std::sync::Arc;
 use tokio::sync::{watch, Semaphore};
 
 use super::{drain, idle_wait, Shared};
-use crate::engine::history::EventKind;
+use crate::engine::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance};
+use crate::engine::message::TaskMessage;
 use crate::engine::replay::{EpisodeOutput, Execution, Outbound};
 use crate::engine::time;
 use crate::store::{
@@ -70,18 +71,30 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, mut shutdown: watch::Receiver<
 /// Runs one work item to its commit.
 async fn process(shared: &Shared, item: OrchestrationWorkItem) {
     let instance_id = item.instance_id.clone();
-    let has_start = item
+    let stored = item.instance.as_ref();
+    let start = item
         .messages
         .iter()
-        .any(|m| matches!(m.message.event.kind, EventKind::ExecutionStarted(_)));
-    let stored = item.instance.as_ref();
-    let started = stored.is_some_and(|i| i.history_len > 0);
-    if !has_start {
-        if stored.is_some_and(|i| i.status.is_terminal()) || stored.is_none() {
+        .find_map(|m| match &m.message.event.kind {
+            EventKind::ExecutionStarted(s) => Some(s.as_ref()),
+            _ => None,
+        });
+    let has_history = stored.is_some_and(|i| i.history_len > 0);
+    let finished = has_history && stored.is_some_and(|i| i.status.is_terminal());
+    // A start for another execution than the stored one (e.g. a sub-orchestration reusing an id).
+    let foreign_start = start.filter(|s| {
+        has_history
+            && stored.is_some_and(|i| {
+                s.orchestration_instance.execution_id.as_deref() != Some(&*i.execution_id)
+            })
+    });
+    let restart = finished && foreign_start.is_some();
+    if start.is_none() {
+        if stored.is_none() || finished {
             tracing::warn!(instance_id = %instance_id, count = item.messages.len(), "dropping messages for an instance that is not running");
             return commit(shared, &item, ack_only(), None).await;
         }
-        if !started {
+        if !has_history {
             // Created but its (delayed) start is not visible yet: keep the messages for later.
             let _ = shared
                 .store
@@ -90,7 +103,12 @@ async fn process(shared: &Shared, item: OrchestrationWorkItem) {
             return;
         }
     }
-    let mut exec = match execution_for(shared, &item).await {
+    let exec = if restart {
+        Ok(Execution::new(shared.registry.resolver()))
+    } else {
+        execution_for(shared, &item).await
+    };
+    let mut exec = match exec {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(instance_id = %instance_id, error = %e, "loading history failed");
@@ -103,12 +121,38 @@ async fn process(shared: &Shared, item: OrchestrationWorkItem) {
     };
     let now = time::now();
     let messages = item.messages.iter().map(|m| m.message.clone()).collect();
-    let out = exec.run_episode(now, messages);
+    let mut out = exec.run_episode(now, messages);
+    if restart {
+        out.new_execution = true;
+    } else if let Some(parent) = foreign_start.and_then(|s| s.parent_instance.as_ref()) {
+        tracing::warn!(instance_id = %instance_id, "a sub-orchestration was started with the id of a running instance");
+        out.messages.push(reject_child_start(&instance_id, parent));
+    }
     let terminal = out.status.is_terminal();
-    let c = build_commit(stored, &exec, out, now);
+    let c = build_commit(stored.filter(|_| !restart), &exec, out, now);
     commit(shared, &item, c, (!terminal).then_some(exec)).await;
     if terminal {
         shared.completions.notify_waiters();
+    }
+}
+
+/// Tells a parent that its child could not start because the id is taken by a running instance.
+fn reject_child_start(instance_id: &str, parent: &ParentInstance) -> Outbound {
+    let details = FailureDetails::new(
+        "InstanceAlreadyRunning",
+        format!("an instance with id {instance_id:?} is already running"),
+    );
+    Outbound::Orchestration {
+        message: TaskMessage::new(
+            parent.orchestration_instance.clone(),
+            HistoryEvent::new(EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id: parent.task_schedule_id,
+                reason: Some(details.error_message.clone()),
+                details: None,
+                failure_details: Some(details),
+            }),
+        ),
+        visible_at: None,
     }
 }
 
