@@ -13,8 +13,7 @@ use durable::{Registry, Runtime, RuntimeOptions};
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     std::fs::create_dir_all(".durable")?;
@@ -25,7 +24,9 @@ async fn main() -> anyhow::Result<()> {
     let runtime = Runtime::start(store, registry, RuntimeOptions::default()).await?;
     let client = runtime.client();
     let id = client.start_new("hello_cities", None, &()).await?;
-    let done = client.wait_for_completion(&id, Duration::from_secs(30)).await?;
+    let done = client
+        .wait_for_completion(&id, Duration::from_secs(30))
+        .await?;
     println!(
         "hello_cities {id}: {} {}",
         done.status.name(),
