@@ -1,7 +1,9 @@
 //! The activity queue: at-least-once delivery of `TaskScheduled` requests.
 //!
-//! A request stays in `activity_messages` until it is completed; a lock only hides it until
-//! `locked_until`, after which it is handed out again with a higher `dequeue_count`.
+//! A request stays in `activity_messages` until it is completed. `visible_at` is when it may
+//! next be handed out: locking (and renewing) moves it to the lock expiry, so an expired lock
+//! makes the request visible again without any clean-up, and every lookup is a range of the
+//! `visible_at` index. Redelivered requests come back with a higher `dequeue_count`.
 
 use std::time::Duration;
 
@@ -31,7 +33,7 @@ pub(crate) fn lock(
     let mut update = conn
         .prepare_cached(
             "UPDATE activity_messages SET lock_token = ?2, locked_until = ?3, \
-             dequeue_count = dequeue_count + 1 WHERE id = ?1",
+             visible_at = ?3, dequeue_count = dequeue_count + 1 WHERE id = ?1",
         )
         .db()?;
     let mut items = Vec::with_capacity(candidates.len());
@@ -57,7 +59,8 @@ pub(crate) fn lock(
     })
 }
 
-/// Up to `max` visible, unlocked (or expired) requests: id, message JSON, dequeue count.
+/// Up to `max` visible requests (unlocked, or with an expired lock), longest-waiting first:
+/// id, message JSON, dequeue count.
 fn lockable(conn: &Connection, now: i64, max: usize) -> StoreResult<Vec<(i64, String, i64)>> {
     if max == 0 {
         return Ok(Vec::new());
@@ -66,8 +69,7 @@ fn lockable(conn: &Connection, now: i64, max: usize) -> StoreResult<Vec<(i64, St
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, message, dequeue_count FROM activity_messages \
-             WHERE visible_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?1) \
-             ORDER BY id LIMIT ?2",
+             WHERE visible_at <= ?1 ORDER BY visible_at, id LIMIT ?2",
         )
         .db()?;
     let rows = stmt
@@ -80,14 +82,10 @@ fn lockable(conn: &Connection, now: i64, max: usize) -> StoreResult<Vec<(i64, St
 
 /// When a request may next be handed out: a delay ending, or a lock expiring.
 fn next_due(conn: &Connection, now: i64) -> StoreResult<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT MIN(CASE WHEN locked_until > ?1 THEN MAX(visible_at, locked_until) \
-                    ELSE visible_at END) \
-         FROM activity_messages WHERE visible_at > ?1 OR locked_until > ?1",
-    )
-    .db()?
-    .query_row([now], |row| row.get(0))
-    .db()
+    conn.prepare_cached("SELECT MIN(visible_at) FROM activity_messages WHERE visible_at > ?1")
+        .db()?
+        .query_row([now], |row| row.get(0))
+        .db()
 }
 
 /// Deletes the request and enqueues its response; false if it was already completed.
@@ -148,7 +146,8 @@ pub(crate) fn renew(
     let changed = ctx
         .conn
         .prepare_cached(
-            "UPDATE activity_messages SET locked_until = ?3 WHERE id = ?1 AND lock_token = ?2",
+            "UPDATE activity_messages SET locked_until = ?3, visible_at = ?3 \
+             WHERE id = ?1 AND lock_token = ?2",
         )
         .db()?
         .execute(params![id, lock_token, locked_until])

@@ -155,7 +155,10 @@ pub(crate) fn lock(
     })
 }
 
-/// Up to `max` unlocked instances with visible messages, by their oldest message.
+/// Up to `max` unlocked instances with visible messages, the longest-waiting first.
+///
+/// Messages are read in `(visible_at, id)` order, which the `visible_at` index serves, so
+/// delayed messages (timers) are never scanned and the scan stops after `max` instances.
 fn lockable_instances(conn: &Connection, now: i64, max: usize) -> StoreResult<Vec<String>> {
     let mut ids = Vec::new();
     if max == 0 {
@@ -167,7 +170,7 @@ fn lockable_instances(conn: &Connection, now: i64, max: usize) -> StoreResult<Ve
             "SELECT m.instance_id FROM orchestration_messages AS m \
              WHERE m.visible_at <= ?1 AND NOT EXISTS (SELECT 1 FROM orchestration_locks AS l \
                  WHERE l.instance_id = m.instance_id AND l.locked_until > ?1) \
-             ORDER BY m.id",
+             ORDER BY m.visible_at, m.id",
         )
         .db()?;
     let mut rows = stmt.query([now]).db()?;
@@ -212,19 +215,30 @@ fn visible_messages(
 /// When something may next become lockable: a delayed message of an unlocked instance, or
 /// the expiry of a lock held on an instance that has messages.
 fn next_due(conn: &Connection, now: i64) -> StoreResult<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT MIN(t) FROM ( \
-             SELECT MIN(m.visible_at) AS t FROM orchestration_messages AS m \
+    let delayed: Option<i64> = conn
+        .prepare_cached(
+            "SELECT m.visible_at FROM orchestration_messages AS m \
              WHERE m.visible_at > ?1 AND NOT EXISTS (SELECT 1 FROM orchestration_locks AS l \
                  WHERE l.instance_id = m.instance_id AND l.locked_until > ?1) \
-             UNION ALL \
-             SELECT MIN(l.locked_until) AS t FROM orchestration_locks AS l \
+             ORDER BY m.visible_at LIMIT 1",
+        )
+        .db()?
+        .query_row([now], |row| row.get(0))
+        .optional()
+        .db()?;
+    let lock_expiry: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MIN(l.locked_until) FROM orchestration_locks AS l \
              WHERE l.locked_until > ?1 AND EXISTS (SELECT 1 FROM orchestration_messages AS m \
-                 WHERE m.instance_id = l.instance_id))",
-    )
-    .db()?
-    .query_row([now], |row| row.get(0))
-    .db()
+                 WHERE m.instance_id = l.instance_id)",
+        )
+        .db()?
+        .query_row([now], |row| row.get(0))
+        .db()?;
+    Ok(match (delayed, lock_expiry) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
 }
 
 /// Fails with `LockLost` unless `instance_id` is locked with `lock_token`.
