@@ -30,7 +30,7 @@ mod schema;
 mod writer;
 
 use orchestrations::LockedItem;
-use writer::{Call, Ctx, Job};
+use writer::{Call, Ctx, Durability, Job};
 
 /// How a [`SqliteTaskHub`] opens its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl SqliteTaskHub {
         let writer_signals = Arc::clone(&signals);
         let writer = std::thread::Builder::new()
             .name("durable-sqlite-writer".into())
-            .spawn(move || writer::run(conn, jobs, writer_signals))
+            .spawn(move || writer::run(conn, jobs, writer_signals, options.synchronous_full))
             .map_err(|e| StoreError::Storage(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             path,
@@ -87,13 +87,13 @@ impl SqliteTaskHub {
     }
 
     /// Runs `f` on the writer thread, in the next batch transaction.
-    async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    async fn call<T, F>(&self, durability: Durability, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Ctx<'_>) -> StoreResult<T> + Send + 'static,
     {
         let stopped = || StoreError::Storage("the SQLite writer thread has stopped".into());
-        let (job, reply) = Call::job(f);
+        let (job, reply) = Call::job(durability, f);
         self.requests
             .as_ref()
             .ok_or_else(stopped)?
@@ -126,47 +126,62 @@ impl Drop for SqliteTaskHub {
 #[async_trait]
 impl TaskHub for SqliteTaskHub {
     async fn create_if_not_exists(&self) -> StoreResult<()> {
-        self.call(|ctx| schema::apply(ctx.conn)).await
+        self.call(Durability::Full, |ctx| schema::apply(ctx.conn))
+            .await
     }
 
     async fn create_instance(&self, start: TaskMessage) -> StoreResult<()> {
-        self.call(move |ctx| orchestrations::create_instance(ctx, &start))
-            .await
+        self.call(Durability::Full, move |ctx| {
+            orchestrations::create_instance(ctx, &start)
+        })
+        .await
     }
 
     async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()> {
-        self.call(move |ctx| orchestrations::enqueue(ctx, &message))
-            .await
+        self.call(Durability::Full, move |ctx| {
+            orchestrations::enqueue(ctx, &message)
+        })
+        .await
     }
 
     async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<InstanceState>> {
         let instance_id = instance_id.to_owned();
-        self.call(move |ctx| codec::load_instance(ctx.conn, &instance_id))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            codec::load_instance(ctx.conn, &instance_id)
+        })
+        .await
     }
 
     async fn get_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>> {
         let instance_id = instance_id.to_owned();
-        self.call(move |ctx| instances::history(ctx.conn, &instance_id))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            instances::history(ctx.conn, &instance_id)
+        })
+        .await
     }
 
     async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
         let query = query.clone();
-        self.call(move |ctx| instances::query(ctx.conn, &query))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            instances::query(ctx.conn, &query)
+        })
+        .await
     }
 
     async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool> {
         let instance_id = instance_id.to_owned();
-        self.call(move |ctx| instances::purge(ctx.conn, &instance_id))
-            .await
+        self.call(Durability::Full, move |ctx| {
+            instances::purge(ctx.conn, &instance_id)
+        })
+        .await
     }
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64> {
         let filter = filter.clone();
-        self.call(move |ctx| instances::purge_matching(ctx.conn, &filter))
-            .await
+        self.call(Durability::Full, move |ctx| {
+            instances::purge_matching(ctx.conn, &filter)
+        })
+        .await
     }
 
     async fn lock_orchestrations(
@@ -174,8 +189,10 @@ impl TaskHub for SqliteTaskHub {
         max: usize,
         lock_for: Duration,
     ) -> StoreResult<Batch<OrchestrationWorkItem>> {
-        self.call(move |ctx| orchestrations::lock(ctx, max, lock_for))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            orchestrations::lock(ctx, max, lock_for)
+        })
+        .await
     }
 
     async fn complete_orchestration(
@@ -184,8 +201,10 @@ impl TaskHub for SqliteTaskHub {
         commit: OrchestrationCommit,
     ) -> StoreResult<()> {
         let item = LockedItem::of(item);
-        self.call(move |ctx| orchestrations::complete(ctx, &item, &commit))
-            .await
+        self.call(Durability::Full, move |ctx| {
+            orchestrations::complete(ctx, &item, &commit)
+        })
+        .await
     }
 
     async fn abandon_orchestration(
@@ -194,8 +213,10 @@ impl TaskHub for SqliteTaskHub {
         delay: Duration,
     ) -> StoreResult<()> {
         let item = LockedItem::of(item);
-        self.call(move |ctx| orchestrations::abandon(ctx, &item, delay))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            orchestrations::abandon(ctx, &item, delay)
+        })
+        .await
     }
 
     async fn lock_activities(
@@ -203,8 +224,10 @@ impl TaskHub for SqliteTaskHub {
         max: usize,
         lock_for: Duration,
     ) -> StoreResult<Batch<ActivityWorkItem>> {
-        self.call(move |ctx| activities::lock(ctx, max, lock_for))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            activities::lock(ctx, max, lock_for)
+        })
+        .await
     }
 
     async fn complete_activity(
@@ -213,14 +236,18 @@ impl TaskHub for SqliteTaskHub {
         response: TaskMessage,
     ) -> StoreResult<bool> {
         let id = item.id;
-        self.call(move |ctx| activities::complete(ctx, id, &response))
-            .await
+        self.call(Durability::Full, move |ctx| {
+            activities::complete(ctx, id, &response)
+        })
+        .await
     }
 
     async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()> {
         let (id, token) = (item.id, item.lock_token.clone());
-        self.call(move |ctx| activities::abandon(ctx, id, &token, delay))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            activities::abandon(ctx, id, &token, delay)
+        })
+        .await
     }
 
     async fn renew_activity_lock(
@@ -229,8 +256,10 @@ impl TaskHub for SqliteTaskHub {
         lock_for: Duration,
     ) -> StoreResult<()> {
         let (id, token) = (item.id, item.lock_token.clone());
-        self.call(move |ctx| activities::renew(ctx, id, &token, lock_for))
-            .await
+        self.call(Durability::Relaxed, move |ctx| {
+            activities::renew(ctx, id, &token, lock_for)
+        })
+        .await
     }
 
     fn signals(&self) -> &WorkSignals {

@@ -6,6 +6,11 @@
 //! request runs inside its own `SAVEPOINT`: when it fails, `ROLLBACK TO` undoes exactly its
 //! writes and the others still commit. Replies (and dispatcher wake-ups) are sent only after
 //! the transaction is durable.
+//!
+//! Requests whose loss on power failure is harmless (locks, renewals, abandons, reads) are
+//! marked [`Durability::Relaxed`]; a batch made only of those commits with
+//! `synchronous=NORMAL`, which skips the fsync (WAL mode stays corruption-free). Any
+//! [`Durability::Full`] request in the batch makes it sync as configured.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -21,6 +26,15 @@ use crate::store::{StoreError, StoreResult, WorkSignals};
 /// Most requests committed in one transaction (bounds the latency of the first one).
 const MAX_BATCH: usize = 512;
 
+/// Whether a request's commit must reach the disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Instance, history or queue contents change: sync as configured.
+    Full,
+    /// Only locks, visibility or nothing change; losing them on power failure is harmless.
+    Relaxed,
+}
+
 /// What a request sees while it runs.
 pub(crate) struct Ctx<'c> {
     /// The connection, inside the batch transaction and the request's savepoint.
@@ -35,6 +49,8 @@ pub(crate) struct Ctx<'c> {
 
 /// A request queued for the writer thread.
 pub(crate) trait Job: Send {
+    /// Whether the request's commit must be synced.
+    fn durability(&self) -> Durability;
     /// Runs the request; true if it succeeded (its savepoint is kept).
     fn run(&mut self, ctx: &mut Ctx<'_>) -> bool;
     /// Sends the reply; `batch_error` is set when the batch did not commit.
@@ -43,6 +59,7 @@ pub(crate) trait Job: Send {
 
 /// A closure with the channel for its result.
 pub(crate) struct Call<T, F> {
+    durability: Durability,
     f: Option<F>,
     result: Option<StoreResult<T>>,
     reply_to: oneshot::Sender<StoreResult<T>>,
@@ -54,9 +71,13 @@ where
     F: FnOnce(&mut Ctx<'_>) -> StoreResult<T> + Send + 'static,
 {
     /// A job running `f`, and the receiver of its result.
-    pub(crate) fn job(f: F) -> (Box<dyn Job>, oneshot::Receiver<StoreResult<T>>) {
+    pub(crate) fn job(
+        durability: Durability,
+        f: F,
+    ) -> (Box<dyn Job>, oneshot::Receiver<StoreResult<T>>) {
         let (reply_to, rx) = oneshot::channel();
         let job = Self {
+            durability,
             f: Some(f),
             result: None,
             reply_to,
@@ -70,6 +91,10 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Ctx<'_>) -> StoreResult<T> + Send + 'static,
 {
+    fn durability(&self) -> Durability {
+        self.durability
+    }
+
     fn run(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let Some(f) = self.f.take() else {
             return false;
@@ -100,7 +125,16 @@ where
 }
 
 /// The writer loop: runs until every sender is gone and the queue is empty.
-pub(crate) fn run(conn: Connection, jobs: Receiver<Box<dyn Job>>, signals: Arc<WorkSignals>) {
+///
+/// `synchronous_full` is the configured level for batches with [`Durability::Full`] requests.
+pub(crate) fn run(
+    conn: Connection,
+    jobs: Receiver<Box<dyn Job>>,
+    signals: Arc<WorkSignals>,
+    synchronous_full: bool,
+) {
+    // The connection was opened with the configured level.
+    let mut full_now = synchronous_full;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -108,6 +142,21 @@ pub(crate) fn run(conn: Connection, jobs: Receiver<Box<dyn Job>>, signals: Arc<W
                 Ok(job) => batch.push(job),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
+        }
+        let full = synchronous_full && batch.iter().any(|job| job.durability() == Durability::Full);
+        if full != full_now {
+            let pragma = if full {
+                "PRAGMA synchronous = FULL"
+            } else {
+                "PRAGMA synchronous = NORMAL"
+            };
+            if let Err(e) = exec(&conn, pragma) {
+                for job in batch {
+                    job.reply(Some(&e));
+                }
+                continue;
+            }
+            full_now = full;
         }
         run_batch(&conn, &signals, batch);
     }
