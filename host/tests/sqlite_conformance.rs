@@ -54,3 +54,114 @@ checks!(
     purge_instances_by_filter,
     signals_wake_dispatchers,
 );
+
+/// A quick measurement, not a check: `cargo test --release -p durable --test
+/// sqlite_conformance -- --ignored --nocapture`. 64 concurrent callers create instances, then
+/// lock one instance and commit one episode (3 events, the row, one activity request) at a
+/// time until the queue is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+#[ignore = "quick throughput measurement; run in release mode"]
+async fn quick_throughput_measurement() {
+    use std::time::{Duration, Instant};
+
+    use durable::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+    use durable::engine::history::{ExecutionStarted, OrchestrationStatus};
+    use durable::engine::message::TaskMessage;
+    use durable::store::{HistoryUpdate, OrchestrationCommit};
+
+    const CALLERS: usize = 64;
+    const PER_CALLER: usize = 500;
+    let (_dir, hub) = new_hub();
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CALLERS {
+        let hub = Arc::clone(&hub);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PER_CALLER {
+                let target = OrchestrationInstance {
+                    instance_id: format!("bench-{c:02}-{i:04}"),
+                    execution_id: Some(uuid::Uuid::new_v4().simple().to_string()),
+                };
+                let started = ExecutionStarted {
+                    orchestration_instance: target.clone(),
+                    name: "Bench".into(),
+                    input: Some("42".into()),
+                    ..ExecutionStarted::default()
+                };
+                let event = HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started)));
+                hub.create_instance(TaskMessage::new(target, event))
+                    .await
+                    .expect("create");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let n = CALLERS * PER_CALLER;
+    let created = started.elapsed();
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CALLERS {
+        let hub = Arc::clone(&hub);
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0usize;
+            loop {
+                let batch = hub
+                    .lock_orchestrations(1, Duration::from_secs(60))
+                    .await
+                    .expect("lock");
+                let Some(item) = batch.items.into_iter().next() else {
+                    return done;
+                };
+                let row = item.instance.clone().expect("row");
+                let mut events = vec![HistoryEvent::new(EventKind::OrchestratorStarted)];
+                events.extend(item.messages.iter().map(|m| m.message.event.clone()));
+                events.push(HistoryEvent::new(EventKind::OrchestratorCompleted));
+                let request = TaskMessage::new(
+                    OrchestrationInstance {
+                        instance_id: row.instance_id.clone(),
+                        execution_id: Some(row.execution_id.clone()),
+                    },
+                    HistoryEvent::with_id(
+                        0,
+                        EventKind::TaskScheduled {
+                            name: "Work".into(),
+                            version: None,
+                            input: Some("1".into()),
+                            tags: None,
+                            parent_trace_context: None,
+                        },
+                    ),
+                );
+                let commit = OrchestrationCommit {
+                    history: HistoryUpdate::Append(events),
+                    instance: Some(durable::store::InstanceState {
+                        status: OrchestrationStatus::Running,
+                        ..row
+                    }),
+                    orchestrator_messages: Vec::new(),
+                    activity_messages: vec![request],
+                };
+                hub.complete_orchestration(&item, commit)
+                    .await
+                    .expect("commit");
+                done += 1;
+            }
+        }));
+    }
+    let mut episodes = 0;
+    for t in tasks {
+        episodes += t.await.expect("task");
+    }
+    let ran = started.elapsed();
+    assert_eq!(episodes, n);
+    println!(
+        "quick measurement, {CALLERS} callers, {n} instances: create_instance {:.0}/s; \
+         lock(1) + complete_orchestration {:.0} episodes/s",
+        n as f64 / created.as_secs_f64(),
+        n as f64 / ran.as_secs_f64()
+    );
+}
