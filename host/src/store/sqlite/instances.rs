@@ -63,7 +63,8 @@ pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<Ins
     ));
     sql.push_str(&format!(" ORDER BY instance_id LIMIT ?{}", args.len()));
 
-    let mut stmt = conn.prepare_cached(&sql).db()?;
+    // Not cached: the SQL varies with the filter and would evict the hot statements.
+    let mut stmt = conn.prepare(&sql).db()?;
     let rows = stmt
         .query_map(params_from_iter(args), RawInstance::read)
         .db()?;
@@ -117,7 +118,7 @@ pub(crate) fn purge_matching(conn: &Connection, filter: &PurgeFilter) -> StoreRe
     in_statuses(&mut sql, &mut args, &statuses);
     created_range(&mut sql, &mut args, filter.created_from, filter.created_to);
     let ids = {
-        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut stmt = conn.prepare(&sql).db()?;
         let rows = stmt
             .query_map(params_from_iter(args), |row| row.get::<_, String>(0))
             .db()?;
