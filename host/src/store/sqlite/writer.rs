@@ -145,12 +145,9 @@ pub(crate) fn run(
         }
         let full = synchronous_full && batch.iter().any(|job| job.durability() == Durability::Full);
         if full != full_now {
-            let pragma = if full {
-                "PRAGMA synchronous = FULL"
-            } else {
-                "PRAGMA synchronous = NORMAL"
-            };
-            if let Err(e) = exec(&conn, pragma) {
+            // Not a cached statement: SQLite applies a PRAGMA when it is prepared.
+            let level = if full { "FULL" } else { "NORMAL" };
+            if let Err(e) = conn.pragma_update(None, "synchronous", level).db() {
                 for job in batch {
                     job.reply(Some(&e));
                 }
