@@ -611,3 +611,68 @@ fn a_completed_sub_orchestration_replays_from_canned_history() {
     );
     assert_eq!(out.output.as_deref(), Some("6"));
 }
+
+#[test]
+fn sub_orchestration_retries_reuse_the_child_instance_id() {
+    let r = resolver(vec![(
+        "Parent",
+        orchestrator_fn("Parent", |ctx: OrchestrationContext, _: ()| async move {
+            let retry = RetryOptions::new(Duration::from_secs(1), 2);
+            Ok(ctx
+                .call_sub_orchestrator_with_retry(Child, &retry, None, 1)
+                .await?)
+        }),
+    )]);
+    let child_id = format!("{EXECUTION}:0");
+    let h = History::started("Parent", "null")
+        .sub_created(0, "Child", &child_id)
+        .build();
+    let failed = EventKind::SubOrchestrationInstanceFailed {
+        task_scheduled_id: 0,
+        reason: Some("x".into()),
+        details: None,
+        failure_details: Some(crate::engine::history::FailureDetails::new("E", "x")),
+    };
+    let (mut ex, out) = replay_then(&r, &h, 1, vec![failed]);
+    assert_eq!(
+        names(&out),
+        [
+            "OrchestratorStarted",
+            "SubOrchestrationInstanceFailed",
+            "TimerCreated#1",
+            "OrchestratorCompleted"
+        ]
+    );
+    let out = ex.run_episode(
+        t(2),
+        vec![msg(EventKind::TimerFired {
+            timer_id: 1,
+            fire_at: t(2),
+        })],
+    );
+    assert_eq!(
+        names(&out)[2],
+        format!("SubOrchestrationInstanceCreated#2:Child:{child_id}")
+    );
+}
+
+#[test]
+fn retry_stops_when_the_total_timeout_would_pass() {
+    let r = resolver(vec![(
+        "O",
+        orchestrator_fn("O", |ctx: OrchestrationContext, _: ()| async move {
+            let retry =
+                RetryOptions::new(Duration::from_secs(10), 5).with_timeout(Duration::from_secs(5));
+            let v: String = ctx
+                .call_activity_by_name_with_retry("Flaky", &retry, &"x")
+                .await?;
+            Ok(v)
+        }),
+    )]);
+    let h = History::started("O", "null")
+        .task_scheduled(0, "Flaky")
+        .build();
+    let (_, out) = replay_then(&r, &h, 1, vec![task_failed(0, "boom")]);
+    assert_eq!(out.status, OrchestrationStatus::Failed);
+    assert!(!names(&out).iter().any(|n| n.starts_with("TimerCreated")));
+}

@@ -3,7 +3,10 @@
 //! Each check is a public async function taking a fresh, empty task hub and panicking with a
 //! clear message when the backend misbehaves, so a backend can run them as separate tests:
 //!
-//! ```ignore
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use durable::store::{conformance, sqlite::SqliteTaskHub, TaskHub};
+//! # fn new_hub() -> Arc<dyn TaskHub> { Arc::new(SqliteTaskHub::open("hub.db").unwrap()) }
 //! #[tokio::test]
 //! async fn lost_lock_commit_writes_nothing() {
 //!     conformance::lost_lock_commit_writes_nothing(new_hub()).await;
