@@ -6,65 +6,29 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
-use super::{drain, idle_wait, Shared};
+use super::dispatch::Dispatcher;
+use super::Shared;
 use crate::engine::failure::Failure;
 use crate::engine::function::ActivityContext;
 use crate::engine::history::{EventKind, HistoryEvent};
 use crate::engine::message::TaskMessage;
 use crate::store::ActivityWorkItem;
 
-pub(crate) async fn dispatch(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let total = shared.options.max_concurrent_activities.max(1);
-    let sem = Arc::new(Semaphore::new(total));
-    let signals = shared.store.signals();
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let free = sem.available_permits();
-        if free == 0 {
-            tokio::select! {
-                p = sem.clone().acquire_owned() => drop(p),
-                _ = shutdown.changed() => {}
-            }
-            continue;
-        }
-        let max = free.min(shared.options.batch_size);
-        let batch = match shared
-            .store
-            .lock_activities(max, shared.options.activity_lock)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "locking activity work failed");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if batch.items.is_empty() {
-            let wait = idle_wait(batch.next_due, shared.options.idle_poll_interval);
-            tokio::select! {
-                _ = signals.activities.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => {}
-            }
-            continue;
-        }
-        for item in batch.items {
-            let Ok(permit) = sem.clone().acquire_owned().await else {
-                break;
-            };
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                run(&shared, item).await;
-                drop(permit);
-            });
-        }
-    }
-    drain(&sem, total, shared.options.shutdown_deadline).await;
+/// The activity dispatcher.
+pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let dispatcher = Dispatcher {
+        what: "activity",
+        limit: shared.options.max_concurrent_activities,
+        signal: |s| &s.activities,
+        lock: |shared: Arc<Shared>, max| async move {
+            let lock_for = shared.options.activity_lock;
+            shared.store.lock_activities(max, lock_for).await
+        },
+        work: |shared: Arc<Shared>, item| async move { run(&shared, item).await },
+    };
+    dispatcher.run(shared, shutdown).await;
 }
 
 /// Runs one activity and commits its answer.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::client::DurableClient;
@@ -18,6 +18,7 @@ use crate::store::TaskHub;
 
 mod activities;
 pub mod cache;
+mod dispatch;
 mod orchestrations;
 pub mod registry;
 
@@ -145,30 +146,5 @@ impl Runtime {
             let _ = l.await;
         }
         tracing::info!("durable runtime stopped");
-    }
-}
-
-/// Waits until `sem` has all `total` permits back (in-flight work done) or the deadline passes.
-pub(crate) async fn drain(sem: &Semaphore, total: usize, deadline: Duration) {
-    let all = u32::try_from(total).unwrap_or(u32::MAX);
-    if tokio::time::timeout(deadline, sem.acquire_many(all))
-        .await
-        .is_err()
-    {
-        tracing::warn!("shutdown deadline passed with work in flight; it will be recovered");
-    }
-}
-
-/// How long to sleep when idle: until the next due message, at most the idle poll interval.
-pub(crate) fn idle_wait(
-    next_due: Option<chrono::DateTime<chrono::Utc>>,
-    max: Duration,
-) -> Duration {
-    match next_due {
-        Some(due) => (due - chrono::Utc::now())
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(max),
-        None => max,
     }
 }
