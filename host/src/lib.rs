@@ -6,8 +6,10 @@
 //! - [`client`]: [`DurableClient`], to start and manage instances.
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod client;
 pub mod engine;
+pub mod http;
 pub mod runtime;
 pub mod store;
 
@@ -19,3 +21,11 @@ pub use engine::futures::{when_all, when_any};
 pub use engine::history::{FailureDetails, OrchestrationStatus};
 pub use engine::retry::RetryOptions;
 pub use runtime::{Registry, Runtime, RuntimeOptions};
+
+/// Items the trigger attributes' expansions refer to; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use futures;
+    pub use inventory;
+    pub use serde_json;
+}

@@ -1,0 +1,8 @@
+//! HTTP types user functions see: [`HttpRequest`] in, [`HttpResponse`] out.
+
+mod request;
+mod response;
+
+pub use http::{HeaderMap, HeaderValue, Method, StatusCode};
+pub use request::{HttpRequest, RequestError};
+pub use response::{HttpResponse, IntoHttpResponse};
