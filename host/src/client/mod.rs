@@ -80,11 +80,41 @@ impl From<StoreError> for ClientError {
     }
 }
 
+/// What a client needs to build management URLs (check-status responses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagementConfig {
+    /// The task hub name (`taskHub` query parameter).
+    pub hub_name: String,
+    /// The connection setting name (`connection` query parameter).
+    pub connection: String,
+    /// The system key appended as `code=`; `None` in local development mode.
+    pub system_key: Option<String>,
+}
+
+impl Default for ManagementConfig {
+    fn default() -> Self {
+        Self {
+            hub_name: "TestHubName".to_string(),
+            connection: "Storage".to_string(),
+            system_key: None,
+        }
+    }
+}
+
 /// Client of a task hub. Cheap to clone.
 #[derive(Clone)]
 pub struct DurableClient {
     store: Arc<dyn TaskHub>,
     completions: Arc<Notify>,
+    management: Arc<ManagementConfig>,
+}
+
+impl std::fmt::Debug for DurableClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableClient")
+            .field("management", &self.management)
+            .finish()
+    }
 }
 
 impl DurableClient {
@@ -95,7 +125,22 @@ impl DurableClient {
 
     /// A client woken by a runtime's completion notifications.
     pub(crate) fn with_completions(store: Arc<dyn TaskHub>, completions: Arc<Notify>) -> Self {
-        Self { store, completions }
+        Self {
+            store,
+            completions,
+            management: Arc::new(ManagementConfig::default()),
+        }
+    }
+
+    /// The same client, building management URLs with `config`.
+    pub fn with_management(mut self, config: ManagementConfig) -> Self {
+        self.management = Arc::new(config);
+        self
+    }
+
+    /// How this client builds management URLs.
+    pub fn management(&self) -> &ManagementConfig {
+        &self.management
     }
 
     /// The task hub.
