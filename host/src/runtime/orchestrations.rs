@@ -17,6 +17,8 @@ use crate::store::{
     StoreError,
 };
 
+mod rewind;
+
 /// The orchestration dispatcher.
 pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
     let dispatcher = Dispatcher {
@@ -34,6 +36,9 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
 
 /// Runs one work item to its commit.
 async fn process(shared: &Shared, item: OrchestrationWorkItem) {
+    if rewind::is_rewind(&item) {
+        return rewind::rewind(shared, item).await;
+    }
     let instance_id = item.instance_id.clone();
     let stored = item.instance.as_ref();
     let start = item
