@@ -6,19 +6,21 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::engine::history::{
-    EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
-};
+use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
-use crate::engine::replay::new_execution_id;
 use crate::store::{
     InstancePage, InstanceQuery, InstanceState, OrchestratorMessage, PurgeFilter, StoreError,
     TaskHub,
 };
 
 mod instance_id;
+mod lifecycle;
+pub mod management;
+pub mod status;
 
 pub use instance_id::validate_instance_id;
+pub use management::{HttpManagementPayload, WebhookBase};
+pub use status::{DurableOrchestrationStatus, PurgeHistoryResult, StatusOptions, StatusPage};
 
 /// What a client call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,9 @@ pub enum ClientError {
         /// The statuses it accepts.
         expected: &'static str,
     },
+    /// An argument is out of range (e.g. a retry interval longer than the timeout).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// `wait_for_completion` ran out of time.
     #[error("instance {0:?} did not complete in time")]
     Timeout(String),
@@ -155,31 +160,9 @@ impl DurableClient {
         instance_id: Option<&str>,
         input: &I,
     ) -> Result<String, ClientError> {
-        let id = match instance_id {
-            Some(id) => {
-                validate_instance_id(id)?;
-                id.to_string()
-            }
-            None => uuid::Uuid::new_v4().simple().to_string(),
-        };
         let input = serde_json::to_string(input)?;
-        let instance = OrchestrationInstance {
-            instance_id: id.clone(),
-            execution_id: Some(new_execution_id()),
-        };
-        let start = ExecutionStarted {
-            orchestration_instance: instance.clone(),
-            name: orchestrator.to_string(),
-            input: Some(input),
-            ..ExecutionStarted::default()
-        };
-        let message = TaskMessage::new(
-            instance,
-            HistoryEvent::new(EventKind::ExecutionStarted(Box::new(start))),
-        );
-        self.store.create_instance(message).await?;
-        tracing::debug!(instance_id = %id, orchestrator, "started");
-        Ok(id)
+        self.start_new_raw(orchestrator, instance_id, Some(input), None)
+            .await
     }
 
     /// The instance's status row, if it exists.
@@ -195,14 +178,14 @@ impl DurableClient {
         Ok(self.store.get_history(instance_id).await?)
     }
 
-    async fn require(&self, instance_id: &str) -> Result<InstanceState, ClientError> {
+    pub(crate) async fn require(&self, instance_id: &str) -> Result<InstanceState, ClientError> {
         self.store
             .get_instance(instance_id)
             .await?
             .ok_or_else(|| ClientError::NotFound(instance_id.to_string()))
     }
 
-    async fn send(&self, instance_id: &str, kind: EventKind) -> Result<(), ClientError> {
+    pub(crate) async fn send(&self, instance_id: &str, kind: EventKind) -> Result<(), ClientError> {
         let message = TaskMessage::new(
             OrchestrationInstance {
                 instance_id: instance_id.to_string(),
@@ -258,10 +241,15 @@ impl DurableClient {
         .await
     }
 
-    /// Suspends a running instance.
+    /// Suspends a running or pending instance.
     pub async fn suspend(&self, instance_id: &str, reason: &str) -> Result<(), ClientError> {
         let inst = self.require(instance_id).await?;
-        if inst.status.is_terminal() {
+        if !matches!(
+            inst.status,
+            OrchestrationStatus::Running
+                | OrchestrationStatus::Pending
+                | OrchestrationStatus::ContinuedAsNew
+        ) {
             return Err(wrong(&inst, "suspend", "running or pending"));
         }
         self.send(
@@ -276,7 +264,7 @@ impl DurableClient {
     /// Resumes a suspended instance.
     pub async fn resume(&self, instance_id: &str, reason: &str) -> Result<(), ClientError> {
         let inst = self.require(instance_id).await?;
-        if inst.status.is_terminal() {
+        if inst.status != OrchestrationStatus::Suspended {
             return Err(wrong(&inst, "resume", "suspended"));
         }
         self.send(
@@ -288,33 +276,16 @@ impl DurableClient {
         .await
     }
 
-    /// Waits until the instance reaches a terminal status (or `timeout` passes).
+    /// Waits until the instance reaches a terminal status (or `timeout` passes). Woken by
+    /// this host's completions; polls every 250 ms for completions on other hosts.
     pub async fn wait_for_completion(
         &self,
         instance_id: &str,
         timeout: Duration,
     ) -> Result<InstanceState, ClientError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let woken = self.completions.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if let Some(inst) = self.store.get_instance(instance_id).await? {
-                if inst.status.is_terminal() {
-                    return Ok(inst);
-                }
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ClientError::Timeout(instance_id.to_string()));
-            }
-            // Woken by local completions; the poll catches completions on other hosts.
-            let poll = tokio::time::sleep(Duration::from_millis(250));
-            tokio::select! {
-                _ = woken => {}
-                _ = poll => {}
-                _ = tokio::time::sleep_until(deadline) => {}
-            }
-        }
+        self.wait_terminal(instance_id, timeout, Duration::from_millis(250))
+            .await?
+            .ok_or_else(|| ClientError::Timeout(instance_id.to_string()))
     }
 
     /// Instances matching a query, a page at a time.

@@ -1,0 +1,80 @@
+//! Starting with a raw input, restarting and rewinding instances.
+
+use super::{validate_instance_id, wrong, ClientError, DurableClient};
+use crate::engine::history::{
+    EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
+};
+use crate::engine::message::TaskMessage;
+use crate::engine::replay::new_execution_id;
+
+impl DurableClient {
+    /// Starts an orchestration with an already serialized JSON input (`None` = no input) and an
+    /// optional version; returns the instance id (a new GUID if none is given).
+    pub async fn start_new_raw(
+        &self,
+        orchestrator: &str,
+        instance_id: Option<&str>,
+        input: Option<String>,
+        version: Option<String>,
+    ) -> Result<String, ClientError> {
+        let id = match instance_id {
+            Some(id) => {
+                validate_instance_id(id)?;
+                id.to_string()
+            }
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let instance = OrchestrationInstance {
+            instance_id: id.clone(),
+            execution_id: Some(new_execution_id()),
+        };
+        let start = ExecutionStarted {
+            orchestration_instance: instance.clone(),
+            name: orchestrator.to_string(),
+            input,
+            version,
+            ..ExecutionStarted::default()
+        };
+        let message = TaskMessage::new(
+            instance,
+            HistoryEvent::new(EventKind::ExecutionStarted(Box::new(start))),
+        );
+        self.store.create_instance(message).await?;
+        tracing::debug!(instance_id = %id, orchestrator, "started");
+        Ok(id)
+    }
+
+    /// Starts the instance's orchestrator again with its original input and version: under a
+    /// new GUID when `restart_with_new_instance_id`, else under the same id (which must not be
+    /// running). Returns the id of the restarted instance.
+    pub async fn restart(
+        &self,
+        instance_id: &str,
+        restart_with_new_instance_id: bool,
+    ) -> Result<String, ClientError> {
+        let inst = self.require(instance_id).await?;
+        let id = (!restart_with_new_instance_id).then_some(instance_id);
+        self.start_new_raw(&inst.name, id, inst.input.clone(), inst.version.clone())
+            .await
+    }
+
+    /// Rewinds a Failed instance: the runtime drops the failure from its history, schedules the
+    /// failed activities and sub-orchestrations again, and the instance runs on under the same
+    /// execution id. The status stays Failed until the runtime has taken the rewind message.
+    pub async fn rewind(&self, instance_id: &str, reason: &str) -> Result<(), ClientError> {
+        let inst = self.require(instance_id).await?;
+        if inst.status != OrchestrationStatus::Failed {
+            return Err(wrong(&inst, "rewind", "failed"));
+        }
+        self.send(
+            instance_id,
+            EventKind::ExecutionRewound {
+                reason: Some(reason.to_string()),
+                parent_execution_id: None,
+                instance_id: None,
+                parent_trace_context: None,
+            },
+        )
+        .await
+    }
+}
