@@ -15,6 +15,7 @@ use super::failure::{Failure, TaskError};
 use super::function::{decode, Activity, Orchestration};
 use super::futures::{DurableTask, ExternalEvent, Timer};
 use super::guid;
+use super::history::FailureDetails;
 use super::state::{Action, ActionKind, ContinueAsNewRequest, State};
 
 /// The orchestrator's handle on its durable execution. Cheap to clone.
@@ -84,7 +85,26 @@ impl OrchestrationContext {
 
     /// Sets the custom status shown in status queries (any JSON-serializable value).
     pub fn set_custom_status<T: Serialize>(&self, status: &T) {
-        self.state.lock().custom_status = serde_json::to_string(status).ok();
+        let json = self.encode("custom status", status);
+        self.state.lock().custom_status = json;
+    }
+
+    /// Serializes a payload; a failure fails the orchestration (recorded, reported at the next
+    /// poll) rather than silently sending nothing.
+    fn encode<T: Serialize + ?Sized>(&self, what: &str, value: &T) -> Option<String> {
+        match serde_json::to_string(value) {
+            Ok(json) => Some(json),
+            Err(e) => {
+                let mut st = self.state.lock();
+                st.fatal.get_or_insert_with(|| {
+                    FailureDetails::new(
+                        "SerializationError",
+                        format!("{what} does not serialize: {e}"),
+                    )
+                });
+                None
+            }
+        }
     }
 
     /// Calls an activity; input and output types are checked against its signature.
@@ -175,7 +195,7 @@ impl OrchestrationContext {
 
     /// A durable timer that fires `delay` after the current orchestrator time.
     pub fn sleep(&self, delay: std::time::Duration) -> Timer {
-        let at = self.current_utc_datetime() + chrono_duration(delay);
+        let at = add_saturating(self.current_utc_datetime(), delay);
         self.create_timer(at)
     }
 
@@ -205,7 +225,7 @@ impl OrchestrationContext {
 
     /// Sends an event to another orchestration instance (fire and forget).
     pub fn send_event<T: Serialize + ?Sized>(&self, instance_id: &str, name: &str, data: &T) {
-        let input = serde_json::to_string(data).ok();
+        let input = self.encode("event payload", data);
         self.state.lock().push_action(Action::SendEvent {
             instance_id: instance_id.to_string(),
             name: name.to_string(),
@@ -217,13 +237,15 @@ impl OrchestrationContext {
     /// and the same instance id. Unconsumed external events are carried over. The
     /// orchestrator's return value is ignored.
     pub fn continue_as_new<T: Serialize + ?Sized>(&self, input: &T) {
-        self.state.lock().continue_as_new = Some(ContinueAsNewRequest {
-            input: serde_json::to_string(input).ok(),
-        });
+        let input = self.encode("continue-as-new input", input);
+        self.state.lock().continue_as_new = Some(ContinueAsNewRequest { input });
     }
 }
 
-/// Converts a std duration to chrono's, saturating.
-pub(crate) fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+/// `t + d`, saturating at the largest representable time instead of overflowing.
+pub(crate) fn add_saturating(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

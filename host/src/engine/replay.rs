@@ -89,6 +89,10 @@ pub struct Execution {
     held: VecDeque<HistoryEvent>,
     history_len: u64,
     resolver: Resolver,
+    /// The completion event of `outcome` is in history (replayed or already emitted).
+    completion_recorded: bool,
+    /// Fail instead of continuing as new (guards against a generation loop in one episode).
+    refuse_continue_as_new: bool,
 }
 
 impl std::fmt::Debug for Execution {
@@ -113,6 +117,8 @@ impl Execution {
             held: VecDeque::new(),
             history_len: 0,
             resolver,
+            completion_recorded: false,
+            refuse_continue_as_new: false,
         }
     }
 
@@ -178,12 +184,7 @@ impl Execution {
                     }),
                 )
             }));
-            if generations > MAX_GENERATIONS_PER_EPISODE {
-                next.outcome = Some(Outcome::Failed(FailureDetails::new(
-                    "ContinueAsNewLoopError",
-                    "the orchestrator continued as new more than 1000 times without awaiting anything",
-                )));
-            }
+            next.refuse_continue_as_new = generations >= MAX_GENERATIONS_PER_EPISODE;
             let mut next_out = next.episode(now, msgs);
             let mut messages = std::mem::take(&mut out.messages);
             messages.append(&mut next_out.messages);
@@ -215,7 +216,13 @@ impl Execution {
                     st.buffer_event(name, input.clone()); // carried over to the next generation
                     continue;
                 }
-                (Some(_), _) => break, // events after the end of an execution are dropped
+                // a terminate overrides a continue-as-new (spec §1.6)
+                (Some(Outcome::ContinuedAsNew(_)), EventKind::ExecutionTerminated { input }) => {
+                    self.outcome = Some(Outcome::Terminated(input.clone()));
+                    recorded.push(m.event);
+                    continue;
+                }
+                (Some(_), _) => continue, // anything else after the end is dropped
             }
             let current = self.execution_id();
             if let (Some(target), Some(current)) =
@@ -255,7 +262,13 @@ impl Execution {
                 result,
                 failure_details,
             } => {
+                let overrides = matches!(self.outcome, Some(Outcome::ContinuedAsNew(_)))
+                    && *status == OrchestrationStatus::Terminated;
+                if self.completion_recorded && !overrides {
+                    return true; // the first completion wins
+                }
                 self.future = None;
+                self.completion_recorded = true;
                 self.outcome = Some(match status {
                     OrchestrationStatus::Completed => Outcome::Completed(result.clone()),
                     OrchestrationStatus::Terminated => Outcome::Terminated(result.clone()),
@@ -265,11 +278,17 @@ impl Execution {
                 });
             }
             EventKind::ContinueAsNew { result, .. } => {
-                self.future = None;
-                self.outcome = Some(Outcome::ContinuedAsNew(result.clone()));
+                if !self.completion_recorded {
+                    self.future = None;
+                    self.completion_recorded = true;
+                    self.outcome = Some(Outcome::ContinuedAsNew(result.clone()));
+                }
             }
             EventKind::ExecutionTerminated { input } => {
-                if self.outcome.is_none() {
+                if self.outcome.is_none()
+                    || matches!(self.outcome, Some(Outcome::ContinuedAsNew(_)))
+                        && !self.completion_recorded
+                {
                     self.future = None;
                     self.outcome = Some(Outcome::Terminated(input.clone()));
                 }
@@ -388,8 +407,18 @@ impl Execution {
         self.started = Some(started.clone());
         match (self.resolver)(&started.name) {
             Some(f) => {
-                self.future = Some(f(self.ctx.clone()));
-                self.poll();
+                let ctx = self.ctx.clone();
+                match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx))) {
+                    Ok(fut) => {
+                        self.future = Some(fut);
+                        self.poll();
+                    }
+                    Err(panic) => {
+                        self.outcome = Some(Outcome::Failed(
+                            Failure::new("Panic", panic_message(&panic)).0,
+                        ))
+                    }
+                }
             }
             None => {
                 self.outcome = Some(Outcome::Failed(FailureDetails::new(
@@ -474,9 +503,11 @@ impl Execution {
             Err(panic) => Err(Failure::new("Panic", panic_message(&panic))),
             Ok(Poll::Ready(r)) => r,
             Ok(Poll::Pending) => {
-                if self.ctx.state.lock().has_live_wait() {
+                let st = self.ctx.state.lock();
+                if st.fatal.is_none() && st.has_live_wait() {
                     return;
                 }
+                drop(st);
                 Err(Failure::new(
                     "NonDurableAwaitError",
                     "the orchestrator is waiting on a future that is not durable (e.g. \
@@ -488,16 +519,23 @@ impl Execution {
             }
         };
         self.future = None;
-        let can = self.ctx.state.lock().continue_as_new.take();
-        self.outcome = Some(match result {
-            Ok(out) => match can {
-                Some(req) => {
-                    self.ctx.state.lock().continue_as_new = Some(req.clone());
-                    Outcome::ContinuedAsNew(req.input)
-                }
+        let (can, fatal) = {
+            let mut st = self.ctx.state.lock();
+            (st.continue_as_new.clone(), st.fatal.take())
+        };
+        self.outcome = Some(match (result, fatal) {
+            (_, Some(f)) => Outcome::Failed(f),
+            (Ok(_), None) if can.is_some() && self.refuse_continue_as_new => {
+                Outcome::Failed(FailureDetails::new(
+                    "ContinueAsNewLoopError",
+                    "the orchestrator continued as new 1000 times in one episode without awaiting anything",
+                ))
+            }
+            (Ok(out), None) => match can {
+                Some(req) => Outcome::ContinuedAsNew(req.input),
                 None => Outcome::Completed(out),
             },
-            Err(f) => Outcome::Failed(f.0),
+            (Err(f), None) => Outcome::Failed(f.0),
         });
     }
 
@@ -513,10 +551,8 @@ impl Execution {
             instance_id: st.instance_id.clone(),
             execution_id: Some(st.execution_id.clone()),
         };
-        let discard_actions = matches!(
-            self.outcome,
-            Some(Outcome::Failed(_) | Outcome::Terminated(_))
-        );
+        let discard_actions =
+            matches!(self.outcome, Some(Outcome::Terminated(_))) || self.completion_recorded;
         let actions = std::mem::take(&mut st.pending_actions);
         if !discard_actions {
             for (id, action) in actions {
@@ -539,7 +575,7 @@ impl Execution {
                 (OrchestrationStatus::ContinuedAsNew, i.clone(), None)
             }
         };
-        if let Some(outcome) = &self.outcome {
+        if let (Some(outcome), false) = (&self.outcome, self.completion_recorded) {
             let kind = match outcome {
                 Outcome::ContinuedAsNew(input) => EventKind::ContinueAsNew {
                     result: input.clone(),

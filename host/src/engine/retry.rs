@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::context::{chrono_duration, OrchestrationContext};
+use super::context::{add_saturating, OrchestrationContext};
 use super::failure::TaskError;
 use super::function::{Activity, Orchestration};
 use super::futures::DurableTask;
@@ -141,9 +141,9 @@ impl OrchestrationContext {
             if non_retriable || attempt >= retry.max_attempts.max(1) {
                 return Err(err);
             }
-            let fire_at = self.current_utc_datetime() + chrono_duration(retry.delay_after(attempt));
+            let fire_at = add_saturating(self.current_utc_datetime(), retry.delay_after(attempt));
             if let Some(limit) = retry.retry_timeout {
-                if fire_at > started + chrono_duration(limit) {
+                if fire_at > add_saturating(started, limit) {
                     return Err(err);
                 }
             }

@@ -138,6 +138,9 @@ pub struct State {
     pub next_buffer_seq: u64,
     pub custom_status: Option<String>,
     pub continue_as_new: Option<ContinueAsNewRequest>,
+    /// A failure found outside a future's poll (e.g. an unserializable payload); fails the
+    /// orchestration at the next poll.
+    pub fatal: Option<super::history::FailureDetails>,
 }
 
 /// The kind of an action, for matching completions and history.

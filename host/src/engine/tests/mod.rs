@@ -3,5 +3,6 @@
 mod builder;
 mod nondeterminism;
 mod primitives;
+mod regressions;
 mod serde_round_trip;
 mod suspend_terminate;
