@@ -58,7 +58,9 @@ async fn process(shared: &Shared, item: OrchestrationWorkItem) {
             })
     });
     let restart = finished && foreign_start.is_some();
-    if start.is_none() {
+    // Nothing to do for a finished instance unless a new execution starts on its id (a
+    // redelivered start of the finished execution is a duplicate).
+    if start.is_none() || (finished && !restart) {
         if stored.is_none() || finished {
             tracing::warn!(instance_id = %instance_id, count = item.messages.len(), "dropping messages for an instance that is not running");
             return commit(shared, &item, ack_only(), None).await;
