@@ -3,7 +3,8 @@
 //! - [`engine`]: the pure replay engine and the orchestration context API;
 //! - [`store`]: the task hub trait and its backends (embedded SQLite by default);
 //! - [`runtime`]: dispatchers that run orchestrations and activities against a task hub;
-//! - [`client`]: [`DurableClient`], to start and manage instances.
+//! - [`client`]: [`DurableClient`], to start and manage instances;
+//! - [`triggers`]: the timer trigger (NCRONTAB schedules, status kept in the task hub).
 #![warn(missing_docs)]
 
 pub mod app;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod http_api;
 pub mod runtime;
 pub mod store;
+pub mod triggers;
 
 pub use client::{ClientError, DurableClient};
 pub use engine::context::OrchestrationContext;
