@@ -53,6 +53,7 @@ checks!(
     purge_instance_removes_everything,
     purge_instances_by_filter,
     signals_wake_dispatchers,
+    timer_status_round_trips,
 );
 
 /// A start message for `instance_id`.

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::app::ScheduleStatus;
 use crate::engine::history::{FailureDetails, HistoryEvent, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
 
@@ -280,6 +281,15 @@ pub trait TaskHub: Send + Sync + 'static {
         item: &ActivityWorkItem,
         lock_for: Duration,
     ) -> StoreResult<()>;
+
+    // ---- timer triggers ----
+
+    /// The schedule status last saved for a timer function, if any. Function names compare
+    /// ASCII case-insensitively, as function names do.
+    async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>>;
+
+    /// Saves (inserts or replaces) a timer function's schedule status; durable when it returns.
+    async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()>;
 
     /// Notifications for local dispatchers.
     fn signals(&self) -> &WorkSignals;

@@ -27,6 +27,7 @@ mod lifecycle;
 mod orchestrations;
 mod queries;
 mod signals;
+mod timers;
 
 pub use activities::{
     activities_are_delivered_at_least_once, activity_abandon_and_renew,
@@ -49,6 +50,7 @@ pub use queries::{
     query_pages_cover_everything_once,
 };
 pub use signals::signals_wake_dispatchers;
+pub use timers::timer_status_round_trips;
 
 /// Runs every check in turn, each on a new hub from `new_store`.
 pub async fn run_all<F, Fut>(new_store: F)
@@ -82,4 +84,5 @@ where
     purge_instance_removes_everything(new_store().await).await;
     purge_instances_by_filter(new_store().await).await;
     signals_wake_dispatchers(new_store().await).await;
+    timer_status_round_trips(new_store().await).await;
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::app::ScheduleStatus;
 use crate::engine::history::HistoryEvent;
 use crate::engine::message::TaskMessage;
 use crate::store::{
@@ -27,6 +28,7 @@ mod codec;
 mod instances;
 mod orchestrations;
 mod schema;
+mod timers;
 mod writer;
 
 use orchestrations::LockedItem;
@@ -258,6 +260,22 @@ impl TaskHub for SqliteTaskHub {
         let (id, token) = (item.id, item.lock_token.clone());
         self.call(Durability::Relaxed, move |ctx| {
             activities::renew(ctx, id, &token, lock_for)
+        })
+        .await
+    }
+
+    async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>> {
+        let function = function.to_owned();
+        self.call(Durability::Relaxed, move |ctx| {
+            timers::load(ctx.conn, &function)
+        })
+        .await
+    }
+
+    async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()> {
+        let (function, status) = (function.to_owned(), status.clone());
+        self.call(Durability::Full, move |ctx| {
+            timers::save(ctx.conn, &function, &status)
         })
         .await
     }
