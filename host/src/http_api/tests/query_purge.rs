@@ -27,6 +27,7 @@ async fn queries_filter_and_page() {
     post_json(&h, "/orchestrators/wait_event/q-running", "null").await;
     wait_started(&h, "q-running").await;
     post_json(&h, "/orchestrators/echo/other", "null").await;
+    wait_done(&h, "other").await;
 
     let mut ids = Vec::new();
     let mut token: Option<String> = None;
