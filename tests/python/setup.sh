@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the virtualenv the Python-client end-to-end test runs in and installs
+# the pinned requirements into it. Idempotent: when the venv already matches
+# requirements.txt it returns at once. Needs only python3 (with venv and pip) and PyPI.
+#
+# Usage: tests/python/setup.sh [VENV_DIR]   (default: <workspace>/target/pyenv)
+# Prints the venv's python interpreter path as its last line.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+workspace="$(cd "$here/../.." && pwd)"
+venv="${1:-${DURABLE_PYENV:-$workspace/target/pyenv}}"
+requirements="$here/requirements.txt"
+stamp="$venv/.requirements.sha256"
+python="$venv/bin/python"
+
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [[ -x "$python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
+    && "$python" -c "import azure.durable_functions" 2>/dev/null; then
+    echo "$python"
+    exit 0
+fi
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "setup.sh: python3 is not installed" >&2
+    exit 1
+fi
+echo "setup.sh: creating the virtualenv $venv" >&2
+rm -rf "$venv"
+mkdir -p "$(dirname "$venv")"
+if ! python3 -m venv "$venv" >&2; then
+    echo "setup.sh: 'python3 -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2
+    exit 1
+fi
+"$python" -m pip install --disable-pip-version-check --no-input --quiet \
+    --requirement "$requirements" >&2
+"$python" -c "import azure.durable_functions, aiohttp" >&2
+echo "$want" > "$stamp"
+echo "$python"
