@@ -28,12 +28,20 @@ fi
 echo "setup.sh: creating the virtualenv $venv" >&2
 rm -rf "$venv"
 mkdir -p "$(dirname "$venv")"
-if ! python3 -m venv "$venv" >&2; then
-    echo "setup.sh: 'python3 -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2
-    exit 1
+pip_args=(--disable-pip-version-check --no-input --quiet --requirement "$requirements")
+if python3 -m venv "$venv" >&2; then
+    "$python" -m pip install "${pip_args[@]}" >&2
+else
+    # No ensurepip (e.g. Debian without python3-venv): an empty venv, filled by the
+    # system pip (pip >= 22.3 can install into another interpreter's environment).
+    echo "setup.sh: 'python3 -m venv' failed; trying a venv without pip" >&2
+    rm -rf "$venv"
+    if ! python3 -m venv --without-pip "$venv" >&2; then
+        echo "setup.sh: cannot create a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)" >&2
+        exit 1
+    fi
+    python3 -m pip --python "$python" install "${pip_args[@]}" >&2
 fi
-"$python" -m pip install --disable-pip-version-check --no-input --quiet \
-    --requirement "$requirements" >&2
 "$python" -c "import azure.durable_functions, aiohttp" >&2
 echo "$want" > "$stamp"
 echo "$python"
