@@ -96,6 +96,52 @@ async fn sqlite_data_survives_reopening() {
     assert_eq!(batch.items[0].messages[0].message, message);
 }
 
+/// Unreadable queue rows are set aside instead of stalling the queues.
+#[tokio::test]
+async fn sqlite_unreadable_messages_are_set_aside() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("taskhub.db");
+    let hub = SqliteTaskHub::open(&path).expect("open");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw connection");
+        conn.execute_batch(
+            "INSERT INTO orchestration_messages (instance_id, visible_at, message) \
+                 VALUES ('broken', 0, '{not json'); \
+             INSERT INTO activity_messages (instance_id, message, visible_at) \
+                 VALUES ('broken', '{\"EventType\": 99}', 0);",
+        )
+        .expect("insert unreadable rows");
+    }
+    hub.create_instance(start("fine")).await.expect("create");
+    let lock_for = std::time::Duration::from_secs(30);
+    let batch = hub.lock_orchestrations(10, lock_for).await.expect("lock");
+    let ids: Vec<_> = batch.items.iter().map(|i| i.instance_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["fine"],
+        "the readable instance is handed out, the broken one is not"
+    );
+    let activities = hub
+        .lock_activities(10, lock_for)
+        .await
+        .expect("lock activities");
+    assert!(activities.items.is_empty());
+    let conn = rusqlite::Connection::open(&path).expect("raw connection");
+    let poisoned: i64 = conn
+        .query_row("SELECT COUNT(*) FROM poison_messages", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(poisoned, 2);
+    let left: i64 = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM orchestration_messages WHERE instance_id = 'broken') \
+                  + (SELECT COUNT(*) FROM activity_messages)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(left, 0);
+}
+
 /// Two hubs on one file (as two processes would) see each other's writes and locks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_file_is_shared_between_hubs() {

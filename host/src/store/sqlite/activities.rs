@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection};
 
 use super::codec::{duration_ticks, from_json, from_ticks, to_json, SqlResultExt};
+use super::poison::{self, Queue};
 use super::writer::Ctx;
 use crate::engine::message::TaskMessage;
 use crate::store::{ActivityWorkItem, Batch, StoreError, StoreResult};
@@ -38,9 +39,15 @@ pub(crate) fn lock(
         .db()?;
     let mut items = Vec::with_capacity(candidates.len());
     for (id, json, dequeue_count) in candidates {
+        let message: TaskMessage = match from_json(&json, "activity message") {
+            Ok(m) => m,
+            Err(e) => {
+                poison::set_aside(conn, Queue::Activities, id, now, &e.to_string())?;
+                continue;
+            }
+        };
         let lock_token = uuid::Uuid::new_v4().simple().to_string();
         update.execute(params![id, lock_token, locked_until]).db()?;
-        let message: TaskMessage = from_json(&json, "activity message")?;
         let dequeue_count = u32::try_from(dequeue_count.saturating_add(1)).map_err(|_| {
             StoreError::Corrupt(format!(
                 "activity message {id} has dequeue count {dequeue_count}"

@@ -27,6 +27,7 @@ mod activities;
 mod codec;
 mod instances;
 mod orchestrations;
+mod poison;
 mod schema;
 mod timers;
 mod writer;

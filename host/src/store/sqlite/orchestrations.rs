@@ -12,6 +12,7 @@ use super::codec::{
     duration_ticks, from_json, from_ticks, load_instance, to_json, to_ticks, upsert_instance,
     SqlResultExt,
 };
+use super::poison::{self, Queue};
 use super::writer::Ctx;
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
@@ -141,6 +142,14 @@ pub(crate) fn lock(
         .execute(params![instance_id, lock_token, locked_until])
         .db()?;
         let messages = visible_messages(conn, &instance_id, now)?;
+        if messages.is_empty() {
+            // every visible message was unreadable and set aside
+            conn.prepare_cached("DELETE FROM orchestration_locks WHERE instance_id = ?1")
+                .db()?
+                .execute([&instance_id])
+                .db()?;
+            continue;
+        }
         let instance = load_instance(conn, &instance_id)?;
         items.push(OrchestrationWorkItem {
             instance_id,
@@ -204,10 +213,16 @@ fn visible_messages(
         })
         .db()?;
     let mut messages = Vec::new();
+    let mut unreadable = Vec::new();
     for row in rows {
         let (id, json) = row.db()?;
-        let message = from_json(&json, "orchestration message")?;
-        messages.push(QueuedMessage { id, message });
+        match from_json(&json, "orchestration message") {
+            Ok(message) => messages.push(QueuedMessage { id, message }),
+            Err(e) => unreadable.push((id, e.to_string())),
+        }
+    }
+    for (id, error) in unreadable {
+        poison::set_aside(conn, Queue::Orchestrations, id, now, &error)?;
     }
     Ok(messages)
 }
