@@ -10,6 +10,7 @@
 pub mod app;
 pub mod client;
 pub mod engine;
+pub mod host;
 pub mod http;
 pub mod http_api;
 pub mod runtime;
