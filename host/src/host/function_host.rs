@@ -1,0 +1,211 @@
+//! A running function host: the task hub, the durable runtime, the HTTP server and the
+//! triggers, started together and stopped together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::banner;
+use super::config::{HostConfig, StorageConfig};
+use super::dispatch::{DispatchOptions, Dispatcher};
+use super::keys::HostKeys;
+use super::server::{self, InFlight};
+use super::HostError;
+use crate::app::FunctionApp;
+use crate::client::{DurableClient, ManagementConfig};
+use crate::runtime::{Runtime, RuntimeOptions};
+use crate::store::TaskHub;
+
+/// The connection name management URLs carry (`connection=Storage`), as Azure Functions does.
+const CONNECTION_NAME: &str = "Storage";
+
+/// A started host.
+///
+/// Stop it with [`FunctionHost::shutdown`]; dropping it stops the server and the timers
+/// without waiting.
+pub struct FunctionHost {
+    config: HostConfig,
+    app: Arc<FunctionApp>,
+    addr: SocketAddr,
+    keys: HostKeys,
+    runtime: Runtime,
+    client: DurableClient,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    timers: Vec<JoinHandle<()>>,
+    in_flight: InFlight,
+}
+
+impl FunctionHost {
+    /// Opens the task hub, starts the runtime and the HTTP server (and the timers), and
+    /// returns once the server accepts connections.
+    pub async fn start(config: HostConfig, app: FunctionApp) -> Result<Self, HostError> {
+        let store = open_store(&config)?;
+        let keys = HostKeys::load_or_create(&config.secrets_path)?;
+        let addr = SocketAddr::new(config.bind_address, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| HostError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| HostError::Bind { addr, source })?;
+
+        let defaults = RuntimeOptions::default();
+        let options = RuntimeOptions {
+            max_concurrent_orchestrations: config
+                .max_concurrent_orchestrations
+                .unwrap_or(defaults.max_concurrent_orchestrations),
+            max_concurrent_activities: config
+                .max_concurrent_activities
+                .unwrap_or(defaults.max_concurrent_activities),
+            shutdown_deadline: config.shutdown_deadline,
+            ..defaults
+        };
+        if config.function_timeout.is_some() {
+            tracing::info!("functionTimeout applies to HTTP functions; activities are not limited");
+        }
+        let runtime = Runtime::start(store, app.registry.clone(), options).await?;
+        let client = runtime.client().with_management(ManagementConfig {
+            hub_name: config.hub_name.clone(),
+            connection: CONNECTION_NAME.to_string(),
+            system_key: (!config.local_development).then(|| keys.durable_system_key().to_string()),
+        });
+
+        let app = Arc::new(app);
+        let in_flight = InFlight::default();
+        let dispatcher = Dispatcher::new(
+            app.clone(),
+            keys.clone(),
+            client.clone(),
+            DispatchOptions {
+                route_prefix: config.route_prefix.clone(),
+                max_request_body: config.max_request_body,
+                function_timeout: config.function_timeout,
+                local_development: config.local_development,
+            },
+            in_flight.clone(),
+        );
+        let dispatcher = match dispatcher {
+            Ok(d) => Arc::new(d),
+            Err(e) => {
+                runtime.shutdown().await;
+                return Err(e.into());
+            }
+        };
+        let (stop, stopped) = watch::channel(false);
+        let timers = match crate::triggers::timer::start(
+            app.timers.clone(),
+            client.clone(),
+            stopped.clone(),
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                runtime.shutdown().await;
+                return Err(e.into());
+            }
+        };
+        let server = tokio::spawn(server::serve(
+            listener,
+            dispatcher,
+            stopped,
+            in_flight.clone(),
+        ));
+        tracing::info!(
+            %addr,
+            hub = %config.hub_name,
+            local_development = config.local_development,
+            functions = app.functions.len(),
+            "host started"
+        );
+        Ok(Self {
+            config,
+            app,
+            addr,
+            keys,
+            runtime,
+            client,
+            stop,
+            server,
+            timers,
+            in_flight,
+        })
+    }
+
+    /// Where the HTTP server listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The client bound to the task hub.
+    pub fn client(&self) -> &DurableClient {
+        &self.client
+    }
+
+    /// The host keys.
+    pub fn keys(&self) -> &HostKeys {
+        &self.keys
+    }
+
+    /// The start-up banner.
+    pub fn banner(&self) -> String {
+        banner::render(&self.config, &self.app, self.addr)
+    }
+
+    /// Stops taking work (new connections are refused, triggers stop), lets requests and
+    /// functions in flight finish within the shutdown deadline, then stops the runtime.
+    /// Whatever is still running then is left to recovery (lock expiry) on the next start.
+    pub async fn shutdown(self) {
+        let deadline = self.config.shutdown_deadline;
+        tracing::info!(
+            in_flight = self.in_flight.count(),
+            deadline_ms = deadline.as_millis() as u64,
+            "stopping: no new work; waiting for work in flight"
+        );
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        let aborts: Vec<_> = self.timers.iter().map(|t| t.abort_handle()).collect();
+        let timers = futures::future::join_all(self.timers);
+        let work = async { tokio::join!(self.in_flight.wait_idle(), timers) };
+        if tokio::time::timeout(deadline, work).await.is_err() {
+            // An aborted timer run is run again, past due, at the next start; an abandoned
+            // request's orchestrations carry on from their last commit.
+            aborts.iter().for_each(|a| a.abort());
+            tracing::warn!(
+                in_flight = self.in_flight.count(),
+                "shutdown deadline passed; abandoning work in flight"
+            );
+        }
+        self.runtime.shutdown().await;
+        tracing::info!("host stopped");
+    }
+}
+
+fn open_store(config: &HostConfig) -> Result<Arc<dyn TaskHub>, HostError> {
+    match &config.storage {
+        #[cfg(not(feature = "sqlite"))]
+        StorageConfig::Sqlite { .. } => Err(HostError::SqliteNotBuilt),
+        #[cfg(feature = "sqlite")]
+        StorageConfig::Sqlite { path } => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| HostError::DataDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            let hub = crate::store::sqlite::SqliteTaskHub::open(path).map_err(|source| {
+                HostError::OpenStore {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            Ok(Arc::new(hub))
+        }
+        StorageConfig::AzureStorage { setting, account } => Err(HostError::AzureStorageNotBuilt {
+            setting: setting.clone(),
+            account: account.clone(),
+        }),
+    }
+}
