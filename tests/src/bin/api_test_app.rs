@@ -1,0 +1,123 @@
+//! The function app the management-API end-to-end tests run (`tests/tests/durable_api.rs`,
+//! `tests/tests/python_client.rs`): a few orchestrators and activities registered by hand
+//! (no trigger attributes), served by the real host.
+//!
+//! - `echo`: returns its input;
+//! - `wait_event`: waits for the event `Go` and returns its value;
+//! - `flaky_chain(n)` (`n` a number or a JSON string of one): `add_one(n)`, then `flaky`, then `add_one`; `flaky` fails the first
+//!   time it runs for an instance (a marker file under `./markers/` remembers), so the
+//!   instance fails and a rewind completes it with `(n + 1) * 10 + 1`;
+//! - `always_fails`: fails in its activity every time.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use durable::app::{FunctionKind, FunctionRegistration};
+use durable::engine::function::{activity_fn, orchestrator_fn, ActivityContext};
+use durable::{Failure, OrchestrationContext};
+use serde_json::Value;
+
+fn echo() -> FunctionKind {
+    FunctionKind::Orchestrator(orchestrator_fn(
+        "echo",
+        |_ctx: OrchestrationContext, input: Value| async move { Ok(input) },
+    ))
+}
+
+fn wait_event() -> FunctionKind {
+    FunctionKind::Orchestrator(orchestrator_fn(
+        "wait_event",
+        |ctx: OrchestrationContext, _: Value| async move {
+            let v: Value = ctx.wait_for_external_event("Go").await?;
+            Ok(v)
+        },
+    ))
+}
+
+fn flaky_chain() -> FunctionKind {
+    FunctionKind::Orchestrator(orchestrator_fn(
+        "flaky_chain",
+        |ctx: OrchestrationContext, input: Value| async move {
+            let n = number(&input)?;
+            let a: i64 = ctx.call_activity_by_name("add_one", &n).await?;
+            let b: i64 = ctx.call_activity_by_name("flaky", &a).await?;
+            let c: i64 = ctx.call_activity_by_name("add_one", &b).await?;
+            Ok(c)
+        },
+    ))
+}
+
+/// A number, or a JSON string holding one: the Python client double-encodes inputs (its
+/// orchestrators `json.loads` string inputs; this does the same).
+fn number(input: &Value) -> Result<i64, Failure> {
+    let parsed = match input {
+        Value::String(text) => serde_json::from_str::<Value>(text).ok(),
+        other => Some(other.clone()),
+    };
+    parsed
+        .and_then(|v| v.as_i64())
+        .ok_or_else(|| Failure::new("InputError", format!("expected a number, got {input}")))
+}
+
+fn always_fails() -> FunctionKind {
+    FunctionKind::Orchestrator(orchestrator_fn(
+        "always_fails",
+        |ctx: OrchestrationContext, _: Value| async move {
+            let v: Value = ctx.call_activity_by_name("broken", &()).await?;
+            Ok(v)
+        },
+    ))
+}
+
+fn add_one() -> FunctionKind {
+    FunctionKind::Activity(activity_fn(
+        "add_one",
+        |_ctx: ActivityContext, n: i64| async move { Ok(n + 1) },
+    ))
+}
+
+/// The marker file that says `flaky` already failed for an instance.
+fn marker(instance_id: &str) -> PathBuf {
+    let safe: String = instance_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    PathBuf::from("markers").join(safe)
+}
+
+fn flaky() -> FunctionKind {
+    FunctionKind::Activity(activity_fn(
+        "flaky",
+        |ctx: ActivityContext, n: i64| async move {
+            let marker = marker(&ctx.instance_id);
+            if !marker.exists() {
+                std::fs::create_dir_all("markers")
+                    .and_then(|()| std::fs::write(&marker, b"failed once"))
+                    .map_err(|e| Failure::new("MarkerError", e.to_string()))?;
+                return Err(Failure::new("FlakyError", "the first attempt fails"));
+            }
+            Ok(n * 10)
+        },
+    ))
+}
+
+fn broken() -> FunctionKind {
+    FunctionKind::Activity(activity_fn(
+        "broken",
+        |_ctx: ActivityContext, _: Value| async move {
+            Err::<Value, _>(Failure::new("BrokenError", "this activity always fails"))
+        },
+    ))
+}
+
+durable::__private::inventory::submit! { FunctionRegistration { name: "echo", make: echo } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "wait_event", make: wait_event } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "flaky_chain", make: flaky_chain } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "always_fails", make: always_fails } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "add_one", make: add_one } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "flaky", make: flaky } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "broken", make: broken } }
+
+fn main() -> ExitCode {
+    durable::host::main()
+}
