@@ -18,6 +18,9 @@ pub mod store;
 pub mod triggers;
 
 pub use client::{ClientError, DurableClient};
+pub use durable_macros::{
+    activity_trigger, durable_client, http_trigger, orchestration_trigger, timer_trigger,
+};
 pub use engine::context::OrchestrationContext;
 pub use engine::failure::{Failure, TaskError};
 pub use engine::function::{Activity, ActivityContext, Orchestration};

@@ -1,4 +1,231 @@
 //! Trigger attributes for Durable Functions for Rust.
 //!
-//! The attribute macros (`#[orchestration_trigger]`, `#[activity_trigger]`, ...) arrive with the
-//! function-host work; until then this crate only reserves its place in the workspace.
+//! Each attribute turns a plain `async fn` into a function the host registers by itself
+//! (through `inventory`): nobody keeps a list. Use them through the `durable` crate, which
+//! re-exports them; the expansions refer to `::durable`.
+//!
+//! - [`orchestration_trigger`] and [`activity_trigger`] turn the function into a unit struct
+//!   of the same name implementing `durable::Orchestration` / `durable::Activity`, so calls
+//!   such as `ctx.call_activity(say_hello, "Tokyo")` are checked at compile time;
+//! - [`http_trigger`] and [`timer_trigger`] keep the function as written and register a
+//!   handler that calls it;
+//! - [`durable_client`] marks the parameter of an HTTP or timer function that receives the
+//!   `DurableClient`.
+//!
+//! Every attribute takes `name = "..."` to register under another name than the function's.
+//! Names are unique per crate, compared case-insensitively: a second function with the same
+//! name does not compile.
+
+mod args;
+mod ast;
+mod gen;
+mod names;
+
+use proc_macro::TokenStream;
+use quote::ToTokens;
+use syn::ItemFn;
+
+/// Makes an `async fn` an orchestrator.
+///
+/// ```no_run
+/// use durable::{orchestration_trigger, Failure, OrchestrationContext};
+/// # use durable::activity_trigger;
+/// # #[activity_trigger]
+/// # async fn say_hello(city: String) -> Result<String, Failure> { Ok(city) }
+///
+/// #[orchestration_trigger]
+/// async fn hello_cities(ctx: OrchestrationContext) -> Result<Vec<String>, Failure> {
+///     let mut greetings = Vec::new();
+///     for city in ["Tokyo", "Seattle", "London"] {
+///         greetings.push(ctx.call_activity(say_hello, city).await?);
+///     }
+///     Ok(greetings)
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function takes `ctx: OrchestrationContext` and optionally one input (any
+/// `Deserialize` type), and returns `Result<T, E>` with `E: Into<durable::Failure>` (any
+/// `std::error::Error`, or `Failure` itself). It becomes a unit struct of the same name and
+/// visibility implementing `durable::Orchestration`, which names it in typed calls:
+/// `ctx.call_sub_orchestrator(hello_cities, ())`.
+///
+/// Arguments: `name = "..."` registers it under another name. Orchestrators cannot take a
+/// `#[durable_client]`: their code is replayed and must be deterministic.
+#[proc_macro_attribute]
+pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, |args, func| {
+        ast::orchestration::parse(args, func).map(|f| gen::typed::generate(&f))
+    })
+}
+
+/// Makes an `async fn` an activity.
+///
+/// ```no_run
+/// use durable::{activity_trigger, ActivityContext, Failure};
+///
+/// #[activity_trigger]
+/// async fn say_hello(city: String) -> Result<String, Failure> {
+///     Ok(format!("Hello {city}!"))
+/// }
+///
+/// #[activity_trigger(name = "LogAttempt")]
+/// async fn log_attempt(ctx: ActivityContext, note: String) -> Result<(), Failure> {
+///     println!("{} (attempt {})", note, ctx.dequeue_count);
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function optionally takes `ctx: ActivityContext` first (recognised by its type
+/// name), then optionally one input, and returns `Result<T, E>` with
+/// `E: Into<durable::Failure>`. It becomes a unit struct of the same name implementing
+/// `durable::Activity`: `ctx.call_activity(say_hello, "Tokyo")` checks that `"Tokyo"`
+/// converts into the input and that the result is a `String`.
+///
+/// Arguments: `name = "..."` registers it under another name.
+#[proc_macro_attribute]
+pub fn activity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, |args, func| {
+        ast::activity::parse(args, func).map(|f| gen::typed::generate(&f))
+    })
+}
+
+/// Makes an `async fn` an HTTP function, served under `/api/{route}`.
+///
+/// ```no_run
+/// use durable::http::{HttpRequest, HttpResponse, StatusCode};
+/// use durable::{durable_client, http_trigger, DurableClient};
+///
+/// #[http_trigger(methods = ["post"], route = "orchestrators/{name}", auth_level = anonymous)]
+/// async fn http_start(req: HttpRequest, #[durable_client] client: DurableClient) -> HttpResponse {
+///     let name = req.param("name").unwrap_or_default().to_string();
+///     match client.start_new(&name, None, &()).await {
+///         Ok(id) => HttpResponse::text(StatusCode::ACCEPTED, id),
+///         Err(e) => HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function takes `req: HttpRequest` and optionally a `#[durable_client]
+/// client: DurableClient`, in either order, and returns anything implementing
+/// `durable::http::IntoHttpResponse`. It stays an ordinary function; the attribute adds a
+/// registration next to it.
+///
+/// Arguments, all optional:
+/// - `methods = ["get", "post"]`: accepted methods (default: any);
+/// - `route = "weather-results/{requestId}"`: the route template under `/api/` (default:
+///   the function name);
+/// - `auth_level = anonymous | function | admin`: who may call it (default: `function`, a
+///   function or host key is needed, as in Azure Functions);
+/// - `name = "..."`: register it under another name.
+#[proc_macro_attribute]
+pub fn http_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, |args, func| {
+        ast::http::parse(args, func).map(|f| gen::http::generate(&f))
+    })
+}
+
+/// Makes an `async fn` a timer function, run on an NCRONTAB schedule.
+///
+/// ```no_run
+/// use durable::app::TimerInfo;
+/// use durable::{durable_client, timer_trigger, DurableClient, Failure};
+///
+/// #[timer_trigger(schedule = "0 */5 * * * *", run_on_startup = false)]
+/// async fn cleanup(timer: TimerInfo, #[durable_client] client: DurableClient) -> Result<(), Failure> {
+///     if timer.is_past_due {
+///         println!("running late");
+///     }
+///     client.start_new("cleanup_orchestrator", None, &()).await?;
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function takes `timer: TimerInfo` and optionally a `#[durable_client]
+/// client: DurableClient`, and returns nothing or `Result<(), E>` with
+/// `E: Into<durable::Failure>`. It stays an ordinary function.
+///
+/// Arguments: `schedule = "..."` (required): six whitespace-separated fields,
+/// `{second} {minute} {hour} {day} {month} {day-of-week}`, checked at compile time;
+/// `run_on_startup = true | false` (default `false`); `name = "..."`.
+#[proc_macro_attribute]
+pub fn timer_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, |args, func| {
+        ast::timer::parse(args, func).map(|f| gen::timer::generate(&f))
+    })
+}
+
+/// Marks the parameter of an HTTP or timer function that receives the `DurableClient`.
+///
+/// ```no_run
+/// # use durable::http::HttpRequest;
+/// # use durable::{durable_client, http_trigger, DurableClient};
+/// #[http_trigger]
+/// async fn status(req: HttpRequest, #[durable_client] client: DurableClient) -> String {
+///     let id = req.query_param("id").unwrap_or_default();
+///     format!("{:?}", client.get_status(id).await.ok().flatten().map(|s| s.status))
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The trigger attribute on the function reads and removes the marker; on its own the
+/// attribute is an error. Orchestrators cannot take a client (they must be deterministic).
+#[proc_macro_attribute]
+pub fn durable_client(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    if args.to_string() == gen::client_marker::RESOLVE_ONLY {
+        // A trigger macro's expansion checking that the marker resolves; see `client_marker`.
+        return TokenStream::new();
+    }
+    let item = proc_macro2::TokenStream::from(item);
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        "#[durable_client] marks a parameter of an HTTP or timer trigger function, e.g. \
+         `#[http_trigger] async fn start(req: HttpRequest, #[durable_client] client: \
+         DurableClient)`; it cannot be used on an item",
+    );
+    let mut out = error.to_compile_error();
+    out.extend(item);
+    out.into()
+}
+
+/// Parses the item as a function and runs `generate`; on error, returns the error followed by
+/// the function as written (markers removed), so the error is the only one reported.
+fn expand(
+    args: TokenStream,
+    item: TokenStream,
+    generate: impl FnOnce(proc_macro2::TokenStream, ItemFn) -> syn::Result<proc_macro2::TokenStream>,
+) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            let error = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "trigger attributes go on an `async fn`",
+            );
+            let mut out = error.to_compile_error();
+            out.extend(item);
+            return out.into();
+        }
+    };
+    match generate(args.into(), func.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => {
+            let mut func = func;
+            let markers = ast::params::strip_markers(&mut func.sig);
+            let mut out = error.to_compile_error();
+            out.extend(quote::quote!(#[allow(dead_code)]));
+            func.to_tokens(&mut out);
+            // Keep `use durable::durable_client;` in use, so the error stays the only message.
+            for marker in &markers {
+                let resolve = gen::client_marker::resolve(Some(marker));
+                out.extend(quote::quote!(const _: () = { #resolve };));
+            }
+            out.into()
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! `#[activity_trigger]`: `async fn NAME([ctx: ActivityContext,] [input: I]) -> Result<O, E>`.
+
+use proc_macro2::TokenStream;
+use syn::ItemFn;
+
+use super::params::take_params;
+use super::signature::{check_owned_input, check_plain_async_fn, result_output, type_is};
+use super::typed::{TypedFn, TypedKind};
+use crate::args::Args;
+use crate::names::RegisteredName;
+
+const ATTRIBUTE: &str = "activity_trigger";
+
+/// Parses the attribute arguments and the function.
+pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
+    let mut args = Args::parse(ATTRIBUTE, args)?;
+    let name_override = args.take_str("name", "\"my_activity\"")?;
+    args.finish(&["name"])?;
+
+    check_plain_async_fn(&func.sig, ATTRIBUTE)?;
+    let params = take_params(&mut func.sig)?;
+    if let Some(marker) = params.iter().find_map(|p| p.client_marker.as_ref()) {
+        return Err(syn::Error::new_spanned(
+            marker,
+            "#[durable_client] cannot be used in an activity: it binds a client to HTTP and \
+             timer trigger functions only",
+        ));
+    }
+    if let Some(p) = params
+        .iter()
+        .find(|p| type_is(&p.ty, "OrchestrationContext"))
+    {
+        return Err(syn::Error::new_spanned(
+            &p.ty,
+            "an activity receives `ActivityContext`, not `OrchestrationContext` (that one \
+             belongs to orchestrators)",
+        ));
+    }
+    let is_context: Vec<bool> = params
+        .iter()
+        .map(|p| type_is(&p.ty, "ActivityContext"))
+        .collect();
+    let (takes_context, input) = match (params.as_slice(), is_context.as_slice()) {
+        ([], []) => (false, None),
+        ([_], [true]) => (true, None),
+        ([only], [false]) => (false, Some(only.ty.clone())),
+        ([_, input], [true, false]) => (true, Some(input.ty.clone())),
+        ([_, second], [_, true]) => {
+            return Err(syn::Error::new_spanned(
+                second.tokens(),
+                "the `ActivityContext` parameter comes first: \
+                 `async fn NAME(ctx: ActivityContext, input: T)`",
+            ))
+        }
+        ([first, _], [false, false]) => {
+            return Err(syn::Error::new_spanned(
+                first.tokens(),
+                "an activity takes one input; a second parameter must be preceded by \
+                 `ctx: ActivityContext`. Pass several values as a tuple or a struct",
+            ))
+        }
+        _ => {
+            return Err(syn::Error::new_spanned(
+                params[2].tokens(),
+                "an activity takes at most two parameters: `ctx: ActivityContext` and one \
+                 input; pass several values as a tuple or a struct",
+            ))
+        }
+    };
+    if let Some(ty) = &input {
+        check_owned_input(ty)?;
+    }
+    let output = result_output(&func.sig, "an activity")?;
+    let name = RegisteredName::new(name_override, &func.sig.ident)?;
+    Ok(TypedFn {
+        kind: TypedKind::Activity,
+        func,
+        name,
+        takes_context,
+        input,
+        output,
+    })
+}

@@ -1,0 +1,11 @@
+//! Parsing: attribute arguments and function signatures into checked models, with errors
+//! that point at the user's code.
+
+pub mod activity;
+pub mod bindings;
+pub mod http;
+pub mod orchestration;
+pub mod params;
+pub mod signature;
+pub mod timer;
+pub mod typed;

@@ -1,0 +1,31 @@
+//! The model shared by orchestrators and activities: a function with a typed input and a
+//! typed output, which becomes a unit struct implementing `Orchestration` or `Activity`.
+
+use syn::{ItemFn, Type};
+
+use crate::names::RegisteredName;
+
+/// Which trait the function implements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TypedKind {
+    /// `#[orchestration_trigger]` -> `durable::Orchestration`.
+    Orchestration,
+    /// `#[activity_trigger]` -> `durable::Activity`.
+    Activity,
+}
+
+/// A parsed `#[orchestration_trigger]` or `#[activity_trigger]` function.
+pub struct TypedFn {
+    /// Which trait.
+    pub kind: TypedKind,
+    /// The user's function, unchanged.
+    pub func: ItemFn,
+    /// The registered name.
+    pub name: RegisteredName,
+    /// Whether the function takes the context parameter (always, for orchestrators).
+    pub takes_context: bool,
+    /// The input type; `None` when the function takes no input (the input is then `()`).
+    pub input: Option<Type>,
+    /// The `T` of the returned `Result<T, E>`.
+    pub output: Type,
+}

@@ -1,0 +1,9 @@
+//! Generation: checked models into the items the host collects.
+
+pub mod attrs;
+pub mod bindings;
+pub mod client_marker;
+pub mod http;
+pub mod registration;
+pub mod timer;
+pub mod typed;

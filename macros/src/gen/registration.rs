@@ -1,0 +1,28 @@
+//! The `inventory` submission every trigger function expands to, next to its duplicate-name
+//! guard.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::names::RegisteredName;
+
+/// Items that register one function: `make` is an expression of type
+/// `durable::app::FunctionKind`. Meant for the inside of a `const _: () = { ... };` block.
+pub fn registration(name: &RegisteredName, make: TokenStream) -> TokenStream {
+    let guard = name.duplicate_guard();
+    let value = &name.value;
+    quote! {
+        #guard
+
+        fn __durable_make() -> ::durable::app::FunctionKind {
+            #make
+        }
+
+        ::durable::__private::inventory::submit! {
+            ::durable::app::FunctionRegistration {
+                name: #value,
+                make: __durable_make,
+            }
+        }
+    }
+}
