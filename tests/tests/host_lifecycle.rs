@@ -37,6 +37,7 @@ fn the_banner_lists_every_function_with_trigger_and_url() {
         format!("        start_greet: [POST] {base}/api/greet/{{name}}"),
         "        greet: orchestrationTrigger".to_string(),
         "        say_hi: activityTrigger".to_string(),
+        "        tick: timerTrigger".to_string(),
     ] {
         assert!(
             banner.lines().any(|l| l == line),
@@ -52,6 +53,8 @@ fn the_banner_lists_every_function_with_trigger_and_url() {
     assert!(db.exists());
     assert!(banner.contains("Local development mode: on"), "{banner}");
     assert!(banner.contains(&format!("Listening on http://127.0.0.1:{}", host.port)));
+    // Timer functions are handed to the timer trigger.
+    host.wait_for_line("timer: tick ran", Duration::from_secs(30));
     host.stop();
 }
 

@@ -201,8 +201,12 @@ impl TestHost {
         self.child.id()
     }
 
-    /// Waits for a stdout line containing `text`.
+    /// Waits for a stdout line containing `text` (lines printed before the banner ended
+    /// count too).
     pub fn wait_for_line(&self, text: &str, limit: Duration) -> String {
+        if let Some(line) = self.banner.lines().find(|l| l.contains(text)) {
+            return line.to_string();
+        }
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use durable::app::{AuthLevel, FunctionContext, FunctionKind, FunctionRegistration, HttpFunction};
+use durable::app::{
+    AuthLevel, FunctionContext, FunctionKind, FunctionRegistration, HttpFunction, TimerFunction,
+};
 use durable::engine::function::{activity_fn, orchestrator_fn};
 use durable::http::{HttpRequest, HttpResponse, Method, StatusCode};
 use durable::{ActivityContext, OrchestrationContext};
@@ -156,6 +158,24 @@ fn start_greet() -> FunctionKind {
     )
 }
 
+/// A timer that runs once at start-up (its schedule, once a year, does not come up in a test)
+/// and says so on stdout.
+fn tick() -> FunctionKind {
+    FunctionKind::Timer(TimerFunction {
+        schedule: "0 0 0 1 1 *".to_string(),
+        run_on_startup: true,
+        handler: Arc::new(|info, ctx| {
+            Box::pin(async move {
+                println!(
+                    "timer: {} ran, past due {}",
+                    ctx.function_name, info.is_past_due
+                );
+                Ok(())
+            })
+        }),
+    })
+}
+
 /// The `greet` orchestrator: calls `say_hi`.
 fn greet() -> FunctionKind {
     FunctionKind::Orchestrator(orchestrator_fn(
@@ -184,6 +204,7 @@ durable::__private::inventory::submit! { FunctionRegistration { name: "panics", 
 durable::__private::inventory::submit! { FunctionRegistration { name: "slow", make: slow } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "setting", make: setting } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "start_greet", make: start_greet } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "tick", make: tick } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "greet", make: greet } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "say_hi", make: say_hi } }
 
