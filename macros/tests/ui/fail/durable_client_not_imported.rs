@@ -1,0 +1,9 @@
+use durable::http::HttpRequest;
+use durable::{http_trigger, DurableClient};
+
+#[http_trigger]
+async fn start(_req: HttpRequest, #[durable_client] _client: DurableClient) -> String {
+    String::new()
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use durable::http::HttpRequest;
+use durable::http_trigger;
+
+#[http_trigger]
+async fn start(_req: HttpRequest, id: String) -> String {
+    id
+}
+
+fn main() {}

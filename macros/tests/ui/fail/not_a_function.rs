@@ -1,0 +1,6 @@
+use durable::activity_trigger;
+
+#[activity_trigger]
+struct SayHello;
+
+fn main() {}

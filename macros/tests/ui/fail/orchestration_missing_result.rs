@@ -1,0 +1,6 @@
+use durable::{orchestration_trigger, OrchestrationContext};
+
+#[orchestration_trigger]
+async fn hello(_ctx: OrchestrationContext) {}
+
+fn main() {}

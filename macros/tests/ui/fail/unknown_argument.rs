@@ -1,0 +1,8 @@
+use durable::{activity_trigger, Failure};
+
+#[activity_trigger(nmae = "SayHello")]
+async fn say_hello(city: String) -> Result<String, Failure> {
+    Ok(city)
+}
+
+fn main() {}
