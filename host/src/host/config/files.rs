@@ -1,0 +1,231 @@
+//! Reading `local.settings.json` and `host.json` into typed settings.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{invalid, parse_function_timeout, parse_port, ConfigError};
+
+/// `local.settings.json`, as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalSettings {
+    /// `Values`: app settings.
+    pub values: BTreeMap<String, String>,
+    /// `Host.LocalHttpPort`.
+    pub local_http_port: Option<u16>,
+}
+
+/// The parts of `host.json` the host uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostJson {
+    /// `functionTimeout`, parsed; `None` when absent or unlimited.
+    pub function_timeout: Option<Duration>,
+    /// `extensions.durableTask.hubName`, as written (may be a `%Setting%` reference).
+    pub hub_name: Option<String>,
+    /// `extensions.durableTask.maxConcurrentActivityFunctions`.
+    pub max_concurrent_activities: Option<usize>,
+    /// `extensions.durableTask.maxConcurrentOrchestratorFunctions`.
+    pub max_concurrent_orchestrations: Option<usize>,
+    /// `extensions.durableTask.storageProvider.connectionStringName`.
+    pub connection_name: Option<String>,
+    /// `extensions.http.routePrefix`.
+    pub route_prefix: Option<String>,
+}
+
+impl LocalSettings {
+    /// Reads the file; a missing file gives empty settings.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match read_json(path)? {
+            Some(v) => Self::from_json(path, &v),
+            None => {
+                tracing::warn!(path = %path.display(), "no local.settings.json; using defaults");
+                Ok(Self::default())
+            }
+        }
+    }
+
+    /// Interprets the parsed file (`path` is for error messages).
+    pub fn from_json(path: &Path, v: &Value) -> Result<Self, ConfigError> {
+        let shape = |message: String| ConfigError::Shape {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !v.is_object() {
+            return Err(shape("the top level must be a JSON object".into()));
+        }
+        if get_ci(v, "IsEncrypted").and_then(Value::as_bool) == Some(true) {
+            return Err(shape(
+                "IsEncrypted is true; encrypted settings are not supported, decrypt them first"
+                    .into(),
+            ));
+        }
+        let mut values = BTreeMap::new();
+        match get_ci(v, "Values") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (k, val) in map {
+                    let text = match val {
+                        Value::String(s) => s.clone(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Number(n) => n.to_string(),
+                        _ => {
+                            return Err(shape(format!(
+                                "Values.{k} must be a string, number or boolean"
+                            )))
+                        }
+                    };
+                    values.insert(k.clone(), text);
+                }
+            }
+            Some(_) => return Err(shape("Values must be an object of settings".into())),
+        }
+        let local_http_port = match get_ci(v, "Host").and_then(|h| get_ci(h, "LocalHttpPort")) {
+            None | Some(Value::Null) => None,
+            Some(p) => Some(parse_port("Host.LocalHttpPort", &json_text(p))?),
+        };
+        Ok(Self {
+            values,
+            local_http_port,
+        })
+    }
+
+    /// Exports every value to the process environment unless a variable of that name is set.
+    pub fn export_to_environment(&self) {
+        for (k, v) in &self.values {
+            // Names the OS cannot hold are skipped rather than panicking in set_var.
+            if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
+                tracing::warn!(setting = %k, "setting name or value cannot be exported");
+                continue;
+            }
+            if std::env::var_os(k).is_none() {
+                // Safe in edition 2021; the host does this at start-up before other threads
+                // read the environment.
+                std::env::set_var(k, v);
+            }
+        }
+    }
+}
+
+impl HostJson {
+    /// Reads the file; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match read_json(path)? {
+            Some(v) => Self::from_json(path, &v),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Interprets the parsed file (`path` is for error messages). Keys match
+    /// case-insensitively, as in Azure Functions.
+    pub fn from_json(path: &Path, v: &Value) -> Result<Self, ConfigError> {
+        if !v.is_object() {
+            return Err(ConfigError::Shape {
+                path: path.to_path_buf(),
+                message: "the top level must be a JSON object".into(),
+            });
+        }
+        if let Some(version) = get_ci(v, "version").and_then(Value::as_str) {
+            if version != "2.0" {
+                tracing::warn!(version, "host.json version is not \"2.0\"");
+            }
+        }
+        let function_timeout = match get_ci(v, "functionTimeout") {
+            None | Some(Value::Null) => None,
+            Some(t) => {
+                let text = json_text(t);
+                parse_function_timeout(&text).ok_or_else(|| {
+                    invalid(
+                        "host.json functionTimeout",
+                        &text,
+                        "hh:mm:ss, d.hh:mm:ss or -1",
+                    )
+                })?
+            }
+        };
+        let durable = get_ci(v, "extensions").and_then(|e| get_ci(e, "durableTask"));
+        let durable_str = |key: &str| {
+            durable
+                .and_then(|d| get_ci(d, key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let durable_count = |key: &'static str| -> Result<Option<usize>, ConfigError> {
+            match durable.and_then(|d| get_ci(d, key)) {
+                None | Some(Value::Null) => Ok(None),
+                Some(n) => {
+                    let text = json_text(n);
+                    match text.trim().parse::<usize>() {
+                        Ok(n) if n > 0 => Ok(Some(n)),
+                        _ => Err(invalid(
+                            &format!("host.json extensions.durableTask.{key}"),
+                            &text,
+                            "a positive whole number",
+                        )),
+                    }
+                }
+            }
+        };
+        let connection_name = durable
+            .and_then(|d| get_ci(d, "storageProvider"))
+            .and_then(|s| get_ci(s, "connectionStringName"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        let route_prefix = get_ci(v, "extensions")
+            .and_then(|e| get_ci(e, "http"))
+            .and_then(|h| get_ci(h, "routePrefix"))
+            .and_then(Value::as_str)
+            .map(|p| p.trim_matches('/').to_string());
+        Ok(Self {
+            function_timeout,
+            hub_name: durable_str("hubName").filter(|s| !s.is_empty()),
+            max_concurrent_activities: durable_count("maxConcurrentActivityFunctions")?,
+            max_concurrent_orchestrations: durable_count("maxConcurrentOrchestratorFunctions")?,
+            connection_name,
+            route_prefix,
+        })
+    }
+}
+
+/// Reads and parses a JSON file; `None` if it does not exist.
+fn read_json(path: &Path) -> Result<Option<Value>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    // Editors on Windows may leave a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| ConfigError::Json {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+}
+
+/// A key of a JSON object, matched case-insensitively (exact match first).
+fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = v.as_object()?;
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
