@@ -1,0 +1,119 @@
+//! Async HTTP API ("call for speakers"): `POST /api/submissions` starts a review chain and
+//! answers 202 at once; `GET /api/submissions/{id}` reports the minimal status while it runs.
+
+use std::time::Duration;
+
+use durable::http::{HttpRequest, HttpResponse, StatusCode};
+use durable::{
+    activity_trigger, durable_client, http_trigger, orchestration_trigger, DurableClient, Failure,
+    OrchestrationContext,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A talk proposal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Submission {
+    /// Talk title.
+    pub title: String,
+    /// Who gives the talk.
+    pub speaker: String,
+}
+
+/// The review stages, in order.
+pub const STAGES: [&str; 3] = ["screening", "technical review", "program committee"];
+
+/// One review stage (here: a short pause standing in for reviewers).
+#[activity_trigger]
+pub async fn review_stage(stage: (Submission, String)) -> Result<String, Failure> {
+    let (submission, stage) = stage;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tracing::info!(title = %submission.title, %stage, "stage passed");
+    Ok(format!("{stage}: passed"))
+}
+
+/// Runs the stages one after another, publishing the current stage as custom status.
+#[orchestration_trigger]
+pub async fn process_submission(
+    ctx: OrchestrationContext,
+    submission: Submission,
+) -> Result<serde_json::Value, Failure> {
+    let mut notes = Vec::new();
+    for (i, stage) in STAGES.iter().enumerate() {
+        ctx.set_custom_status(&json!({ "stage": stage, "completedStages": i }));
+        notes.push(
+            ctx.call_activity(review_stage, (submission.clone(), stage.to_string()))
+                .await?,
+        );
+    }
+    ctx.set_custom_status(&json!({ "stage": "done", "completedStages": STAGES.len() }));
+    Ok(json!({ "title": submission.title, "decision": "accepted", "notes": notes }))
+}
+
+/// `POST /api/submissions`: validates the proposal and starts its review.
+#[http_trigger(methods = ["post"], route = "submissions", auth_level = anonymous)]
+pub async fn submit_talk(
+    req: HttpRequest,
+    #[durable_client] client: DurableClient,
+) -> HttpResponse {
+    let submission: Submission = match req.json() {
+        Ok(s) => s,
+        Err(e) => return HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    if submission.title.trim().is_empty() || submission.speaker.trim().is_empty() {
+        return HttpResponse::error(StatusCode::BAD_REQUEST, "title and speaker are required");
+    }
+    match client
+        .start_new("process_submission", None, &submission)
+        .await
+    {
+        Ok(id) => {
+            let status_url = format!("{}/api/submissions/{id}", origin(&req));
+            HttpResponse::json(
+                StatusCode::ACCEPTED,
+                &json!({ "id": id, "statusUri": status_url }),
+            )
+            .with_header(http::header::LOCATION, &status_url)
+            .with_header(http::header::RETRY_AFTER, "1")
+        }
+        Err(e) => HttpResponse::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// `GET /api/submissions/{id}`: the minimal status, without management URLs or keys.
+#[http_trigger(methods = ["get"], route = "submissions/{id}", auth_level = anonymous)]
+pub async fn submission_status(
+    req: HttpRequest,
+    #[durable_client] client: DurableClient,
+) -> HttpResponse {
+    let id = req.param("id").unwrap_or_default();
+    let status = match client.get_status(id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return HttpResponse::error(StatusCode::NOT_FOUND, "no such submission"),
+        Err(e) => return HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let parse = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+    };
+    let body = json!({
+        "id": status.instance_id,
+        "runtimeStatus": status.status.name(),
+        "customStatus": parse(&status.custom_status),
+        "output": parse(&status.output),
+    });
+    if status.status.is_terminal() {
+        HttpResponse::ok_json(&body)
+    } else {
+        let url = format!("{}/api/submissions/{id}", origin(&req));
+        HttpResponse::json(StatusCode::ACCEPTED, &body)
+            .with_header(http::header::LOCATION, &url)
+            .with_header(http::header::RETRY_AFTER, "1")
+    }
+}
+
+/// `http://host:port` of the request.
+pub fn origin(req: &HttpRequest) -> String {
+    let host = req.header("host").unwrap_or("localhost");
+    format!("http://{host}")
+}

@@ -1,0 +1,56 @@
+//! Human interaction: ask for approval, then wait for `ApprovalEvent` or a 72-hour durable
+//! timer, and escalate on timeout.
+
+use std::time::Duration;
+
+use durable::{activity_trigger, orchestration_trigger, Failure, OrchestrationContext, TaskError};
+use serde::{Deserialize, Serialize};
+
+/// The approval request.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    /// What is to be approved.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// How long to wait for the decision (default 72 hours).
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// Sends the request to the approver (here: a log line).
+#[activity_trigger]
+pub async fn request_approval(subject: String) -> Result<(), Failure> {
+    tracing::info!(%subject, "approval requested");
+    Ok(())
+}
+
+/// Tells a manager that nobody decided in time (here: a log line).
+#[activity_trigger]
+pub async fn escalate(subject: String) -> Result<(), Failure> {
+    tracing::warn!(%subject, "approval timed out; escalated");
+    Ok(())
+}
+
+/// Returns "approved", "rejected" or "escalated".
+#[orchestration_trigger]
+pub async fn approval_workflow(
+    ctx: OrchestrationContext,
+    request: Option<ApprovalRequest>,
+) -> Result<String, Failure> {
+    let request = request.unwrap_or_default();
+    let subject = request.subject.unwrap_or_else(|| ctx.instance_id());
+    ctx.call_activity(request_approval, subject.clone()).await?;
+    let timeout = Duration::from_secs(request.timeout_seconds.unwrap_or(72 * 3600));
+    match ctx
+        .wait_for_external_event_with_timeout::<bool>("ApprovalEvent", timeout)
+        .await
+    {
+        Ok(true) => Ok("approved".to_string()),
+        Ok(false) => Ok("rejected".to_string()),
+        Err(TaskError::TimedOut(_)) => {
+            ctx.call_activity(escalate, subject).await?;
+            Ok("escalated".to_string())
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,132 @@
+//! Sync over async: `GET /api/weather` starts an orchestration that waits for an external
+//! event and answers with its payload; the reply arrives by
+//! `POST /api/weather-results/{requestId}`. If nothing arrives in time the orchestration is
+//! terminated and the GET answers 500.
+
+use std::time::Duration;
+
+use durable::http::{HttpRequest, HttpResponse, StatusCode};
+use durable::{
+    activity_trigger, durable_client, http_trigger, orchestration_trigger, ClientError,
+    DurableClient, Failure, OrchestrationContext, OrchestrationStatus,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// What the orchestration asks for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WeatherRequest {
+    /// Correlates the reply with the request (also the instance id).
+    pub request_id: String,
+    /// The city.
+    pub city: String,
+}
+
+/// Hands the request to the outside world (here: a log line naming the reply URL).
+#[activity_trigger]
+pub async fn request_weather_report(request: WeatherRequest) -> Result<(), Failure> {
+    tracing::info!(
+        request_id = %request.request_id,
+        city = %request.city,
+        "weather requested; reply with POST /api/weather-results/{}",
+        request.request_id
+    );
+    Ok(())
+}
+
+/// Asks for a report and returns it when it arrives.
+#[orchestration_trigger]
+pub async fn weather(
+    ctx: OrchestrationContext,
+    request: WeatherRequest,
+) -> Result<serde_json::Value, Failure> {
+    ctx.call_activity(request_weather_report, request).await?;
+    Ok(ctx.wait_for_external_event("WeatherResult").await?)
+}
+
+/// Default wait of `GET /api/weather`, overridden by the `WeatherWaitSeconds` app setting or
+/// the `timeout` query parameter.
+pub const DEFAULT_WAIT_SECONDS: u64 = 60;
+
+/// `GET /api/weather?city=...&requestId=...&timeout=...`
+#[http_trigger(methods = ["get"], route = "weather", auth_level = anonymous)]
+pub async fn get_weather(
+    req: HttpRequest,
+    #[durable_client] client: DurableClient,
+) -> HttpResponse {
+    let request_id = req
+        .query_param("requestId")
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let city = req.query_param("city").unwrap_or("Seattle").to_string();
+    let wait = req
+        .query_param("timeout")
+        .and_then(|t| t.parse().ok())
+        .or_else(|| std::env::var("WeatherWaitSeconds").ok()?.parse().ok())
+        .unwrap_or(DEFAULT_WAIT_SECONDS);
+    let request = WeatherRequest {
+        request_id: request_id.clone(),
+        city,
+    };
+    if let Err(e) = client
+        .start_new("weather", Some(&request_id), &request)
+        .await
+    {
+        let status = match e {
+            ClientError::InvalidInstanceId { .. } => StatusCode::BAD_REQUEST,
+            ClientError::AlreadyExists { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        return HttpResponse::error(status, &e.to_string());
+    }
+    match client
+        .wait_for_completion(&request_id, Duration::from_secs(wait))
+        .await
+    {
+        Ok(done) if done.status == OrchestrationStatus::Completed => {
+            HttpResponse::new(StatusCode::OK)
+                .with_header(
+                    http::header::CONTENT_TYPE,
+                    "application/json; charset=utf-8",
+                )
+                .with_body(done.output.unwrap_or_else(|| "null".into()))
+        }
+        Ok(done) => HttpResponse::json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({ "requestId": request_id, "error": format!("the request ended {}", done.status.name()) }),
+        ),
+        Err(_) => {
+            let _ = client
+                .terminate(&request_id, "no weather report in time")
+                .await;
+            HttpResponse::json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({ "requestId": request_id, "error": format!("no weather report within {wait} s") }),
+            )
+        }
+    }
+}
+
+/// `POST /api/weather-results/{requestId}` with the report as JSON: raises it on the waiting
+/// orchestration.
+#[http_trigger(methods = ["post"], route = "weather-results/{requestId}", auth_level = anonymous)]
+pub async fn post_weather_result(
+    req: HttpRequest,
+    #[durable_client] client: DurableClient,
+) -> HttpResponse {
+    let report: serde_json::Value = match req.json() {
+        Ok(r) => r,
+        Err(e) => return HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let id = req.param("requestId").unwrap_or_default();
+    match client.raise_event(id, "WeatherResult", &report).await {
+        Ok(()) => HttpResponse::new(StatusCode::ACCEPTED),
+        Err(ClientError::NotFound(_)) => {
+            HttpResponse::error(StatusCode::NOT_FOUND, "no such request")
+        }
+        Err(e @ ClientError::WrongStatus { .. }) => {
+            HttpResponse::error(StatusCode::GONE, &e.to_string())
+        }
+        Err(e) => HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
