@@ -1,4 +1,6 @@
 //! Support for the end-to-end tests: workloads shared between test processes and the tests
 //! that drive them.
 
+pub mod app_host;
 pub mod crash;
+pub mod sample_app;

@@ -1,13 +1,13 @@
 //! The host's HTTP front door, driven from outside: routes, methods, keys, limits, panics.
 
-#[path = "host_support.rs"]
+#[path = "host_support/mod.rs"]
 mod support;
 
 use serde_json::json;
 use support::{AppDir, TestHost};
 
 fn app() -> AppDir {
-    AppDir::new(
+    support::app_dir(
         json!({
             "AzureWebJobsStorage": "",
             "TaskHubName": "HttpHub",
@@ -212,7 +212,7 @@ fn http_functions_reach_orchestrations_through_the_client() {
 
 #[test]
 fn the_function_timeout_of_host_json_applies_to_http_functions() {
-    let dir = AppDir::new(json!({}), Some(json!({"functionTimeout": "00:00:01"})));
+    let dir = support::app_dir(json!({}), Some(json!({"functionTimeout": "00:00:01"})));
     let host = TestHost::start(&dir, &[]);
     let r = host.get("/api/slow/100");
     assert_eq!(r.status, 200, "{r:?}");

@@ -1,17 +1,17 @@
 //! The host process from outside: configuration and environment overrides, the banner,
 //! the secrets file, the management API's key, start-up errors, and graceful shutdown.
 
-#[path = "host_support.rs"]
+#[path = "host_support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{AppDir, TestHost};
+use support::TestHost;
 
 #[test]
 fn the_banner_lists_every_function_with_trigger_and_url() {
-    let dir = AppDir::new(
+    let dir = support::app_dir(
         json!({"TaskHubName": "IgnoredHub"}),
         Some(json!({
             "version": "2.0",
@@ -60,7 +60,7 @@ fn the_banner_lists_every_function_with_trigger_and_url() {
 
 #[test]
 fn environment_variables_override_local_settings() {
-    let dir = AppDir::new(
+    let dir = support::app_dir(
         json!({"TaskHubName": "FileHub", "MY_SETTING": "from-file", "ONLY_IN_FILE": "file"}),
         None,
     );
@@ -103,7 +103,7 @@ fn environment_variables_override_local_settings() {
 
 #[test]
 fn the_secrets_file_is_created_once_and_reused() {
-    let dir = AppDir::new(json!({}), None);
+    let dir = support::app_dir(json!({}), None);
     let path = dir.path().join(".durable/secrets.json");
     assert!(!path.exists());
     let host = TestHost::start(&dir, &[]);
@@ -143,7 +143,7 @@ fn the_secrets_file_is_created_once_and_reused() {
 #[test]
 fn the_management_api_needs_the_system_key_outside_local_development() {
     let webhook = "/runtime/webhooks/durabletask/instances";
-    let dir = AppDir::new(json!({"DurableLocalDevelopment": false}), None);
+    let dir = support::app_dir(json!({"DurableLocalDevelopment": false}), None);
     let host = TestHost::start(&dir, &[]);
     assert!(
         host.banner.contains("Local development mode: off"),
@@ -179,7 +179,7 @@ fn the_management_api_needs_the_system_key_outside_local_development() {
     host.stop();
 
     // Local development mode (the default) lets management calls through without a key.
-    let dir = AppDir::new(json!({}), None);
+    let dir = support::app_dir(json!({}), None);
     let host = TestHost::start(&dir, &[]);
     let r = host.get(webhook);
     assert_ne!(r.status, 401, "{r:?}");
@@ -188,7 +188,7 @@ fn the_management_api_needs_the_system_key_outside_local_development() {
 
 #[test]
 fn sigterm_lets_a_request_in_flight_finish_and_exits_zero() {
-    let dir = AppDir::new(json!({}), None);
+    let dir = support::app_dir(json!({}), None);
     let mut host = TestHost::start(&dir, &[]);
     let port = host.port;
     let slow = std::thread::spawn(move || {
@@ -224,7 +224,7 @@ fn sigterm_lets_a_request_in_flight_finish_and_exits_zero() {
 #[test]
 fn start_up_errors_are_clear() {
     // Azure Storage is recognized but not built yet.
-    let dir = AppDir::new(
+    let dir = support::app_dir(
         json!({"AzureWebJobsStorage": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0"}),
         None,
     );
@@ -242,7 +242,7 @@ fn start_up_errors_are_clear() {
     );
 
     // Bad JSON names the file and the line.
-    let dir = AppDir::new(json!({}), None);
+    let dir = support::app_dir(json!({}), None);
     dir.write(
         "local.settings.json",
         "{\n  \"Values\": {\n    \"A\": 1,\n  }\n}\n",
@@ -264,7 +264,7 @@ fn start_up_errors_are_clear() {
 
 #[test]
 fn shutdown_abandons_work_past_the_deadline_and_still_exits_zero() {
-    let dir = AppDir::new(json!({"DurableShutdownDeadline": "1"}), None);
+    let dir = support::app_dir(json!({"DurableShutdownDeadline": "1"}), None);
     let mut host = TestHost::start(&dir, &[]);
     let port = host.port;
     let slow = std::thread::spawn(move || {

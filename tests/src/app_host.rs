@@ -1,9 +1,5 @@
-//! Support for the host tests: start `host-test-app` in a temporary app directory and talk
-//! HTTP/1.1 to it over a plain TCP socket (so tests control every byte they send).
-//!
-//! Included by the `host_*.rs` tests with `#[path = "host_support.rs"] mod support;`; as its
-//! own test target it has no tests.
-#![allow(dead_code)]
+//! Runs a function-app binary (the sample app or a test app) in a temporary app directory
+//! and talks HTTP/1.1 to it over a plain TCP socket (so tests control every byte they send).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,9 +9,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-/// The test app binary.
-pub const APP: &str = env!("CARGO_BIN_EXE_host-test-app");
 
 /// Settings a developer's or CI's environment might carry that would change what a test sees.
 const SCRUBBED: &[&str] = &[
@@ -29,15 +22,16 @@ const SCRUBBED: &[&str] = &[
     "AzureFunctionsJobHost__extensions__durableTask__hubName",
 ];
 
-/// A temporary app directory with its configuration files.
+/// A temporary app directory with its configuration files, for one app binary.
 pub struct AppDir {
     dir: tempfile::TempDir,
+    binary: PathBuf,
 }
 
 impl AppDir {
     /// Writes `local.settings.json` with these `Values` (plus a loopback bind address) and,
     /// if given, `host.json`.
-    pub fn new(values: Value, host_json: Option<Value>) -> Self {
+    pub fn new(binary: impl Into<PathBuf>, values: Value, host_json: Option<Value>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut values = values;
         values
@@ -58,7 +52,10 @@ impl AppDir {
             )
             .unwrap();
         }
-        Self { dir }
+        Self {
+            dir,
+            binary: binary.into(),
+        }
     }
 
     /// The directory.
@@ -100,15 +97,15 @@ impl AppDir {
 
     /// Runs the app to completion with these arguments and extra environment.
     pub fn run_to_exit(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-        let mut cmd = command(self.path(), args, env);
+        let mut cmd = command(&self.binary, self.path(), args, env);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd.spawn().expect("the test app starts");
         wait_output(child, Duration::from_secs(60))
     }
 }
 
-fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(APP);
+fn command(binary: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.args(args).current_dir(dir).stdin(Stdio::null());
     for name in SCRUBBED {
         cmd.env_remove(name);
@@ -149,7 +146,7 @@ impl TestHost {
         let log = dir
             .path()
             .join(format!("host-{}.log", rand::random::<u32>()));
-        let mut cmd = command(dir.path(), &["--port", "0"], env);
+        let mut cmd = command(&dir.binary, dir.path(), &["--port", "0"], env);
         cmd.stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
         let mut child = cmd.spawn().expect("the test app starts");
@@ -278,6 +275,17 @@ impl TestHost {
         send(self.port, method, path, headers, Body::Chunked(body))
     }
 
+    /// A request to build up and send.
+    pub fn call(&self, method: &str, target: &str) -> Request {
+        Request {
+            port: self.port,
+            method: method.to_string(),
+            target: target.to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[], b"")
@@ -332,6 +340,15 @@ impl Response {
                 String::from_utf8_lossy(&self.body)
             )
         })
+    }
+
+    /// Asserts that the body is empty or JSON with a JSON content type.
+    pub fn assert_empty_or_json(&self) {
+        if !self.body.is_empty() {
+            self.json();
+            let ct = self.header("content-type").unwrap_or_default();
+            assert!(ct.starts_with("application/json"), "content type {ct:?}");
+        }
     }
 
     /// Asserts a JSON error body `{"Message": "..."}` and returns the message.
@@ -397,7 +414,12 @@ fn parse_response(raw: &[u8]) -> Response {
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if let Some(len) = headers
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    } else if let Some(len) = headers
         .iter()
         .find(|(k, _)| k == "content-length")
         .and_then(|(_, v)| v.parse::<usize>().ok())
@@ -408,5 +430,68 @@ fn parse_response(raw: &[u8]) -> Response {
         status,
         headers,
         body,
+    }
+}
+
+/// A request being built: headers and a body, then [`Request::send`].
+pub struct Request {
+    port: u16,
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// A JSON body (sent as given).
+    pub fn json(self, body: &str) -> Self {
+        self.body_with("application/json", body)
+    }
+
+    /// A body with a content type.
+    pub fn body_with(mut self, content_type: &str, body: &str) -> Self {
+        self.headers
+            .push(("Content-Type".into(), content_type.to_string()));
+        self.body = body.as_bytes().to_vec();
+        self
+    }
+
+    /// Sends it and reads the whole response.
+    pub fn send(self) -> Response {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        send(
+            self.port,
+            &self.method,
+            &self.target,
+            &headers,
+            Body::Sized(&self.body),
+        )
+    }
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = body.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&body[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        let start = eol + 2;
+        out.extend_from_slice(&body[start..start + size]);
+        body = &body[start + size + 2..];
     }
 }
