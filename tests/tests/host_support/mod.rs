@@ -1,7 +1,6 @@
 //! Support for the host tests: the `host-test-app` binary run by [`tests::app_host`].
 //!
-//! Included by the `host_*.rs` tests with `#[path = "host_support.rs"] mod support;`; as its
-//! own test target it has no tests.
+//! Included by the `host_*.rs` tests with `#[path = "host_support/mod.rs"] mod support;`.
 #![allow(dead_code)]
 
 pub use tests::app_host::*;
