@@ -5,6 +5,7 @@ mod async_http_api;
 mod chaining;
 mod fan_out_fan_in;
 mod human_interaction;
+mod maintenance;
 mod monitor;
 mod starter;
 mod sync_over_async;
