@@ -1,6 +1,7 @@
 //! Canned-history tests of the replay engine.
 
 mod builder;
+mod composition;
 mod nondeterminism;
 mod primitives;
 mod regressions;

@@ -19,10 +19,15 @@ use super::failure::Failure;
 use super::function::OrchestratorFn;
 use super::history::{
     EventKind, ExecutionStarted, FailureDetails, HistoryEvent, OrchestrationInstance,
-    OrchestrationStatus, ParentInstance,
+    OrchestrationStatus,
 };
-use super::message::{ExecutionContext, TaskMessage};
-use super::state::{Action, ActionKind, State, TaskOutcome};
+use super::message::TaskMessage;
+use super::state::{ActionKind, State, TaskOutcome};
+
+mod determinism;
+mod outbound;
+
+use outbound::{action_to_event, notify_parent};
 
 /// Finds an orchestrator by name.
 pub type Resolver = Arc<dyn Fn(&str) -> Option<OrchestratorFn> + Send + Sync>;
@@ -445,50 +450,6 @@ impl Execution {
         applied
     }
 
-    /// Matches a recorded scheduling event against the call the code made with that id.
-    fn match_action(&mut self, event: &HistoryEvent, kind: ActionKind, name: Option<&String>) {
-        if matches!(
-            self.outcome,
-            Some(Outcome::Failed(_) | Outcome::Terminated(_))
-        ) {
-            return; // already ended; a code that returned early is still checked
-        }
-        let id = event.event_id;
-        let action = self.ctx.state.lock().pending_actions.remove(&id);
-        let recorded = describe_event(event);
-        let problem = match action {
-            None => Some(format!(
-                "history has {recorded} with EventId {id}, but on replay the orchestrator made no call with id {id}"
-            )),
-            Some(action) => {
-                let same_name = match (&action, name) {
-                    (Action::ScheduleTask { name: a, .. }, Some(b))
-                    | (Action::CreateSubOrchestration { name: a, .. }, Some(b))
-                    | (Action::SendEvent { name: a, .. }, Some(b)) => a.eq_ignore_ascii_case(b),
-                    _ => true,
-                };
-                (action.kind() != kind || !same_name).then(|| {
-                    format!(
-                        "history has {recorded} with EventId {id}, but on replay the orchestrator's call with id {id} is {}",
-                        action.describe()
-                    )
-                })
-            }
-        };
-        if let Some(message) = problem {
-            let instance = self.ctx.instance_id();
-            tracing::warn!(instance_id = %instance, event_id = id, "{message}");
-            self.future = None;
-            self.outcome = Some(Outcome::Failed(FailureDetails {
-                is_non_retriable: true,
-                ..FailureDetails::new(
-                    NONDETERMINISM_ERROR,
-                    format!("non-deterministic orchestrator: {message}"),
-                )
-            }));
-        }
-    }
-
     /// Polls the orchestrator once; records its outcome if it finished.
     fn poll(&mut self) {
         let Some(fut) = self.future.as_mut() else {
@@ -630,178 +591,6 @@ fn failure_or_reason(details: &Option<FailureDetails>, reason: &Option<String>) 
     details
         .clone()
         .unwrap_or_else(|| FailureDetails::new("Error", reason.clone().unwrap_or_default()))
-}
-
-fn describe_event(event: &HistoryEvent) -> String {
-    match &event.kind {
-        EventKind::TaskScheduled { name, .. } => format!("TaskScheduled {name:?}"),
-        EventKind::SubOrchestrationInstanceCreated { name, .. } => {
-            format!("SubOrchestrationInstanceCreated {name:?}")
-        }
-        EventKind::EventSent { name, .. } => format!("EventSent {name:?}"),
-        other => other.event_type().name().to_string(),
-    }
-}
-
-fn action_to_event(
-    id: i32,
-    action: Action,
-    me: &OrchestrationInstance,
-    st: &State,
-    now: DateTime<Utc>,
-) -> (HistoryEvent, Outbound) {
-    match action {
-        Action::ScheduleTask { name, input } => {
-            let history = HistoryEvent::with_id(
-                id,
-                EventKind::TaskScheduled {
-                    name: name.clone(),
-                    version: None,
-                    input: None,
-                    tags: None,
-                    parent_trace_context: None,
-                },
-            );
-            let mut message = TaskMessage::new(
-                me.clone(),
-                HistoryEvent::with_id(
-                    id,
-                    EventKind::TaskScheduled {
-                        name,
-                        version: None,
-                        input,
-                        tags: None,
-                        parent_trace_context: None,
-                    },
-                ),
-            );
-            message.orchestration_execution_context = st.tags.clone().map(|t| ExecutionContext {
-                orchestration_tags: t,
-            });
-            (history, Outbound::Activity(message))
-        }
-        Action::CreateTimer { fire_at } => (
-            HistoryEvent::with_id(id, EventKind::TimerCreated { fire_at }),
-            Outbound::Orchestration {
-                message: TaskMessage::new(
-                    me.clone(),
-                    HistoryEvent::new(EventKind::TimerFired {
-                        timer_id: id,
-                        fire_at,
-                    }),
-                ),
-                visible_at: Some(fire_at.max(now)),
-            },
-        ),
-        Action::CreateSubOrchestration {
-            name,
-            instance_id,
-            input,
-        } => {
-            let child = OrchestrationInstance {
-                instance_id: instance_id.clone(),
-                execution_id: Some(new_execution_id()),
-            };
-            let start = ExecutionStarted {
-                orchestration_instance: child.clone(),
-                parent_instance: Some(ParentInstance {
-                    name: Some(st.name.clone()),
-                    orchestration_instance: me.clone(),
-                    task_schedule_id: id,
-                    version: st.version.clone(),
-                }),
-                name: name.clone(),
-                input,
-                ..ExecutionStarted::default()
-            };
-            (
-                HistoryEvent::with_id(
-                    id,
-                    EventKind::SubOrchestrationInstanceCreated {
-                        name,
-                        version: None,
-                        instance_id,
-                        input: None,
-                        client_span_id: None,
-                        tags: None,
-                    },
-                ),
-                Outbound::Orchestration {
-                    message: TaskMessage::new(
-                        child,
-                        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(start))),
-                    ),
-                    visible_at: None,
-                },
-            )
-        }
-        Action::SendEvent {
-            instance_id,
-            name,
-            input,
-        } => (
-            HistoryEvent::with_id(
-                id,
-                EventKind::EventSent {
-                    instance_id: instance_id.clone(),
-                    name: name.clone(),
-                    input: input.clone(),
-                },
-            ),
-            Outbound::Orchestration {
-                message: TaskMessage::new(
-                    OrchestrationInstance {
-                        instance_id,
-                        execution_id: None,
-                    },
-                    HistoryEvent::new(EventKind::EventRaised {
-                        name,
-                        input,
-                        parent_trace_context: None,
-                    }),
-                ),
-                visible_at: None,
-            },
-        ),
-    }
-}
-
-fn notify_parent(parent: &ParentInstance, outcome: &Outcome) -> Outbound {
-    let task_scheduled_id = parent.task_schedule_id;
-    let kind = match outcome {
-        Outcome::Completed(result) => EventKind::SubOrchestrationInstanceCompleted {
-            task_scheduled_id,
-            result: result.clone(),
-        },
-        Outcome::Failed(f) => EventKind::SubOrchestrationInstanceFailed {
-            task_scheduled_id,
-            reason: Some(f.error_message.clone()),
-            details: None,
-            failure_details: Some(f.clone()),
-        },
-        Outcome::Terminated(reason) | Outcome::ContinuedAsNew(reason) => {
-            let f = FailureDetails::new(
-                "Terminated",
-                format!(
-                    "the sub-orchestration was terminated: {}",
-                    reason.as_deref().unwrap_or("")
-                ),
-            );
-            EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id,
-                reason: Some(f.error_message.clone()),
-                details: None,
-                failure_details: Some(f),
-            }
-        }
-    };
-    Outbound::Orchestration {
-        message: TaskMessage::new(
-            parent.orchestration_instance.clone(),
-            HistoryEvent::new(kind),
-        ),
-        visible_at: None,
-    }
 }
 
 /// A fresh execution id: a GUID in "N" format (32 lowercase hex chars).
