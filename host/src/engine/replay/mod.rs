@@ -252,6 +252,9 @@ impl Execution {
             self.held.push_back(event.clone());
             return true;
         }
+        if let Some((id, kind, outcome)) = completion_of(&event.kind) {
+            return self.complete(id, kind, outcome);
+        }
         match &event.kind {
             EventKind::OrchestratorStarted => {
                 self.ctx.state.lock().current_time = event.timestamp;
@@ -312,55 +315,6 @@ impl Execution {
             EventKind::EventSent { name, .. } => {
                 self.match_action(event, ActionKind::SendEvent, Some(name))
             }
-            EventKind::TaskCompleted {
-                task_scheduled_id,
-                result,
-            } => {
-                return self.complete(
-                    *task_scheduled_id,
-                    ActionKind::Task,
-                    TaskOutcome::Completed(result.clone()),
-                )
-            }
-            EventKind::TaskFailed {
-                task_scheduled_id,
-                reason,
-                failure_details,
-                ..
-            } => {
-                let details = failure_or_reason(failure_details, reason);
-                return self.complete(
-                    *task_scheduled_id,
-                    ActionKind::Task,
-                    TaskOutcome::Failed(details),
-                );
-            }
-            EventKind::SubOrchestrationInstanceCompleted {
-                task_scheduled_id,
-                result,
-            } => {
-                return self.complete(
-                    *task_scheduled_id,
-                    ActionKind::SubOrchestration,
-                    TaskOutcome::Completed(result.clone()),
-                )
-            }
-            EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id,
-                reason,
-                failure_details,
-                ..
-            } => {
-                let details = failure_or_reason(failure_details, reason);
-                return self.complete(
-                    *task_scheduled_id,
-                    ActionKind::SubOrchestration,
-                    TaskOutcome::Failed(details),
-                );
-            }
-            EventKind::TimerFired { timer_id, .. } => {
-                return self.complete(*timer_id, ActionKind::Timer, TaskOutcome::Completed(None))
-            }
             EventKind::EventRaised { name, input, .. } => {
                 let mut st = self.ctx.state.lock();
                 if st.continue_as_new.is_some() {
@@ -390,6 +344,12 @@ impl Execution {
             | EventKind::GenericEvent { .. }
             | EventKind::HistoryState { .. }
             | EventKind::ExecutionRewound { .. } => {}
+            // completions are handled before the match
+            EventKind::TaskCompleted { .. }
+            | EventKind::TaskFailed { .. }
+            | EventKind::SubOrchestrationInstanceCompleted { .. }
+            | EventKind::SubOrchestrationInstanceFailed { .. }
+            | EventKind::TimerFired { .. } => {}
         }
         true
     }
@@ -587,10 +547,56 @@ fn holds_while_suspended(kind: &EventKind) -> bool {
     )
 }
 
-fn failure_or_reason(details: &Option<FailureDetails>, reason: &Option<String>) -> FailureDetails {
-    details
-        .clone()
-        .unwrap_or_else(|| FailureDetails::new("Error", reason.clone().unwrap_or_default()))
+/// The action a completion event answers, and how it ended.
+fn completion_of(kind: &EventKind) -> Option<(i32, ActionKind, TaskOutcome)> {
+    let failed =
+        |details: &Option<FailureDetails>, reason: &Option<String>| {
+            TaskOutcome::Failed(details.clone().unwrap_or_else(|| {
+                FailureDetails::new("Error", reason.clone().unwrap_or_default())
+            }))
+        };
+    Some(match kind {
+        EventKind::TaskCompleted {
+            task_scheduled_id,
+            result,
+        } => (
+            *task_scheduled_id,
+            ActionKind::Task,
+            TaskOutcome::Completed(result.clone()),
+        ),
+        EventKind::TaskFailed {
+            task_scheduled_id,
+            reason,
+            failure_details,
+            ..
+        } => (
+            *task_scheduled_id,
+            ActionKind::Task,
+            failed(failure_details, reason),
+        ),
+        EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id,
+            result,
+        } => (
+            *task_scheduled_id,
+            ActionKind::SubOrchestration,
+            TaskOutcome::Completed(result.clone()),
+        ),
+        EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id,
+            reason,
+            failure_details,
+            ..
+        } => (
+            *task_scheduled_id,
+            ActionKind::SubOrchestration,
+            failed(failure_details, reason),
+        ),
+        EventKind::TimerFired { timer_id, .. } => {
+            (*timer_id, ActionKind::Timer, TaskOutcome::Completed(None))
+        }
+        _ => return None,
+    })
 }
 
 /// A fresh execution id: a GUID in "N" format (32 lowercase hex chars).
