@@ -5,6 +5,7 @@
 //! outbound messages (see [`replay`]).
 
 pub mod context;
+pub mod entity;
 pub mod failure;
 pub mod function;
 pub mod futures;

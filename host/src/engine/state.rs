@@ -141,6 +141,8 @@ pub struct State {
     /// A failure found outside a future's poll (e.g. an unserializable payload); fails the
     /// orchestration at the next poll.
     pub fatal: Option<super::history::FailureDetails>,
+    /// The request id of the critical section this orchestration holds (entity locks).
+    pub entity_lock: Option<String>,
 }
 
 /// The kind of an action, for matching completions and history.

@@ -2,6 +2,7 @@
 
 mod builder;
 mod composition;
+mod entities;
 mod nondeterminism;
 mod primitives;
 mod regressions;

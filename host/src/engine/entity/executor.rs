@@ -1,0 +1,198 @@
+//! The entity batch executor: a pure function of (scheduler state, new messages) -> (new
+//! scheduler state, outbound messages). All queued operations of an entity run in one batch,
+//! committed at once.
+
+use std::panic::AssertUnwindSafe;
+
+use super::context::{EntityContext, EntityFn};
+use super::id::EntityId;
+use super::messages::{ReleaseMessage, RequestMessage, ResponseMessage, LOCK_GRANTED, OP, RELEASE};
+use super::scheduler::SchedulerState;
+use crate::engine::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationInstance};
+use crate::engine::message::TaskMessage;
+use crate::engine::replay::Outbound;
+
+/// What one batch produced.
+#[derive(Debug, Clone)]
+pub struct BatchOutput {
+    /// The state to store.
+    pub state: SchedulerState,
+    /// Responses, forwarded lock requests and signals.
+    pub messages: Vec<Outbound>,
+    /// Operations run (lock requests included).
+    pub operations: usize,
+}
+
+/// Runs a batch: queues the new requests, applies releases, then processes every runnable
+/// request in arrival order (while locked, only the holder's requests run).
+///
+/// `function` is `None` when no entity of this name is registered: calls then fail with
+/// `EntityFunctionNotFound`, signals are dropped, locks still work.
+pub fn run_batch(
+    id: &EntityId,
+    mut state: SchedulerState,
+    events: impl IntoIterator<Item = HistoryEvent>,
+    function: Option<&EntityFn>,
+) -> BatchOutput {
+    for event in events {
+        let EventKind::EventRaised { name, input, .. } = event.kind else {
+            continue; // entities have no other events
+        };
+        let payload = input.as_deref().unwrap_or("null");
+        if name == OP || name.starts_with("op@") {
+            match serde_json::from_str::<RequestMessage>(payload) {
+                Ok(request) => state.queue.push(request),
+                Err(e) => {
+                    tracing::warn!(entity = %id, error = %e, "dropping an unreadable entity request")
+                }
+            }
+        } else if name == RELEASE {
+            match serde_json::from_str::<ReleaseMessage>(payload) {
+                Ok(release) if state.locked_by.as_deref() == Some(release.parent.as_str()) => {
+                    state.locked_by = None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(entity = %id, error = %e, "dropping an unreadable release")
+                }
+            }
+        } else {
+            tracing::debug!(entity = %id, event = %name, "ignoring an event an entity does not handle");
+        }
+    }
+    let mut messages = Vec::new();
+    let mut operations = 0;
+    while let Some(request) = next_runnable(&mut state) {
+        operations += 1;
+        if request.is_lock_request() {
+            lock_step(&mut state, request, &mut messages);
+        } else {
+            run_operation(id, &mut state, request, function, &mut messages);
+        }
+    }
+    BatchOutput {
+        state,
+        messages,
+        operations,
+    }
+}
+
+/// Takes the first request that may run: any when unlocked, else the holder's first.
+fn next_runnable(state: &mut SchedulerState) -> Option<RequestMessage> {
+    let index = match &state.locked_by {
+        None => (!state.queue.is_empty()).then_some(0),
+        Some(holder) => state
+            .queue
+            .iter()
+            .position(|r| r.parent.as_deref() == Some(holder.as_str())),
+    }?;
+    Some(state.queue.remove(index))
+}
+
+/// Takes the lock for the requester and forwards the request to the next entity of the
+/// lock set, or grants the lock when this is the last one.
+fn lock_step(state: &mut SchedulerState, mut request: RequestMessage, out: &mut Vec<Outbound>) {
+    let Some(parent) = request.parent.clone() else {
+        return; // a lock request must come from an orchestration
+    };
+    state.locked_by = Some(parent.clone());
+    request.pos += 1;
+    let next = request
+        .lockset
+        .as_ref()
+        .and_then(|set| set.get(request.pos))
+        .cloned();
+    match next {
+        Some(next) => {
+            let json = serde_json::to_string(&request).unwrap_or_default();
+            out.push(raise(&next.scheduler_id(), OP, Some(json)));
+        }
+        None => {
+            let response = ResponseMessage::ok(Some(LOCK_GRANTED.to_string()));
+            out.push(respond(&parent, &request.id, &response));
+        }
+    }
+}
+
+/// Runs one operation; its state change and signals take effect only if it succeeds.
+fn run_operation(
+    id: &EntityId,
+    state: &mut SchedulerState,
+    request: RequestMessage,
+    function: Option<&EntityFn>,
+    out: &mut Vec<Outbound>,
+) {
+    let op = request.op.clone().unwrap_or_default();
+    let outcome = match function {
+        None => Err(FailureDetails::new(
+            "EntityFunctionNotFound",
+            format!("no entity named {:?} is registered on this host", id.name),
+        )),
+        Some(f) => {
+            let mut ctx =
+                EntityContext::new(id.clone(), &op, request.input.clone(), state.state.clone());
+            match std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut ctx))) {
+                Ok(Ok(())) => Ok(ctx),
+                Ok(Err(failure)) => Err(failure.0),
+                Err(panic) => Err(FailureDetails::new(
+                    "Panic",
+                    format!("entity operation {op:?} panicked: {}", panic_text(&panic)),
+                )),
+            }
+        }
+    };
+    let response = match outcome {
+        Ok(ctx) => {
+            state.state = ctx.state;
+            state.exists = state.state.is_some();
+            for s in ctx.signals {
+                let request = RequestMessage::operation(
+                    uuid::Uuid::new_v4().to_string(),
+                    &s.operation,
+                    s.input,
+                    true,
+                );
+                let json = serde_json::to_string(&request).unwrap_or_default();
+                out.push(raise(&s.target.scheduler_id(), OP, Some(json)));
+            }
+            ResponseMessage::ok(ctx.result)
+        }
+        Err(details) => {
+            tracing::debug!(entity = %id, operation = %op, error = %details, "entity operation failed");
+            ResponseMessage::failed(details)
+        }
+    };
+    if let (false, Some(parent)) = (request.signal, &request.parent) {
+        out.push(respond(parent, &request.id, &response));
+    }
+}
+
+fn respond(parent: &str, request_id: &str, response: &ResponseMessage) -> Outbound {
+    raise(parent, request_id, serde_json::to_string(response).ok())
+}
+
+/// An `EventRaised` to the current execution of an instance.
+fn raise(instance_id: &str, name: &str, input: Option<String>) -> Outbound {
+    Outbound::Orchestration {
+        message: TaskMessage::new(
+            OrchestrationInstance {
+                instance_id: instance_id.to_string(),
+                execution_id: None,
+            },
+            HistoryEvent::new(EventKind::EventRaised {
+                name: name.to_string(),
+                input,
+                parent_trace_context: None,
+            }),
+        ),
+        visible_at: None,
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}

@@ -1,0 +1,142 @@
+//! The messages entities exchange (spec §6.2), as the JSON payloads of `EventRaised` events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::id::EntityId;
+use crate::engine::history::FailureDetails;
+
+/// Event name of an operation request (call, signal or lock request).
+pub const OP: &str = "op";
+/// Event name of a lock release.
+pub const RELEASE: &str = "release";
+/// `result` of the response that grants a lock.
+pub const LOCK_GRANTED: &str = "Lock Acquisition Completed";
+
+/// A request to an entity: an operation call or signal, or a lock request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestMessage {
+    /// The operation name (absent for lock requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// One-way: no response is sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signal: bool,
+    /// The operation input, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// The request id (a GUID); responses are named by it.
+    pub id: String,
+    /// The calling orchestration, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The calling orchestration's execution id.
+    #[serde(
+        rename = "parentExecution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parent_execution: Option<String>,
+    /// For scheduled signals: not before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DateTime<Utc>>,
+    /// When the request was sent.
+    #[serde(rename = "Timestamp", default = "default_time")]
+    pub timestamp: DateTime<Utc>,
+    /// The entities to lock, sorted (lock requests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockset: Option<Vec<EntityId>>,
+    /// Index of the entity in `lockset` this request is addressed to.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pos: usize,
+}
+
+fn default_time() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl RequestMessage {
+    /// An operation request (`signal` = one-way).
+    pub fn operation(id: String, op: &str, input: Option<String>, signal: bool) -> Self {
+        Self {
+            op: Some(op.to_string()),
+            signal,
+            input,
+            id,
+            parent: None,
+            parent_execution: None,
+            due: None,
+            timestamp: crate::engine::time::now(),
+            lockset: None,
+            pos: 0,
+        }
+    }
+
+    /// True for lock requests.
+    pub fn is_lock_request(&self) -> bool {
+        self.lockset.is_some()
+    }
+}
+
+/// An entity's answer to a call, or a lock grant.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ResponseMessage {
+    /// The operation's result as JSON text, the error message on failure, or
+    /// [`LOCK_GRANTED`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// The error type, present only when the operation failed.
+    #[serde(
+        rename = "exceptionType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exception_type: Option<String>,
+    /// The failure, when the operation failed.
+    #[serde(
+        rename = "failureDetails",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub failure_details: Option<FailureDetails>,
+}
+
+impl ResponseMessage {
+    /// A successful result.
+    pub fn ok(result: Option<String>) -> Self {
+        Self {
+            result,
+            ..Self::default()
+        }
+    }
+
+    /// A failed operation.
+    pub fn failed(details: FailureDetails) -> Self {
+        Self {
+            result: Some(details.error_message.clone()),
+            exception_type: Some(details.error_type.clone()),
+            failure_details: Some(details),
+        }
+    }
+
+    /// The failure, if the operation failed.
+    pub fn failure(&self) -> Option<FailureDetails> {
+        let ty = self.exception_type.as_ref()?;
+        Some(self.failure_details.clone().unwrap_or_else(|| {
+            FailureDetails::new(ty.clone(), self.result.clone().unwrap_or_default())
+        }))
+    }
+}
+
+/// Releases the locks a critical section holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseMessage {
+    /// The lock holder (orchestration instance id).
+    pub parent: String,
+    /// The lock request id.
+    pub id: String,
+}
