@@ -13,6 +13,7 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::client::DurableClient;
+use crate::engine::entity::EntityFn;
 use crate::engine::failure::Failure;
 use crate::engine::function::{ActivityFn, OrchestratorFn};
 use crate::http::{HttpRequest, HttpResponse};
@@ -38,6 +39,8 @@ pub enum FunctionKind {
     Http(HttpFunction),
     /// `#[timer_trigger]`.
     Timer(TimerFunction),
+    /// `#[entity_trigger]`.
+    Entity(EntityFn),
 }
 
 impl FunctionKind {
@@ -48,6 +51,7 @@ impl FunctionKind {
             FunctionKind::Activity(_) => "activityTrigger",
             FunctionKind::Http(_) => "httpTrigger",
             FunctionKind::Timer(_) => "timerTrigger",
+            FunctionKind::Entity(_) => "entityTrigger",
         }
     }
 }
@@ -182,6 +186,9 @@ impl FunctionApp {
             }
             FunctionKind::Http(f) => self.http.push((name.to_string(), f)),
             FunctionKind::Timer(f) => self.timers.push((name.to_string(), f)),
+            FunctionKind::Entity(f) => {
+                self.registry = std::mem::take(&mut self.registry).add_entity_fn(name, f)
+            }
         }
         Ok(())
     }

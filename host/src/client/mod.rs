@@ -13,11 +13,13 @@ use crate::store::{
     TaskHub,
 };
 
+mod entities;
 mod instance_id;
 mod lifecycle;
 pub mod management;
 pub mod status;
 
+pub use entities::{EntityMetadata, EntityPage, EntityQuery};
 pub use instance_id::validate_instance_id;
 pub use management::{HttpManagementPayload, WebhookBase};
 pub use status::{DurableOrchestrationStatus, PurgeHistoryResult, StatusOptions, StatusPage};

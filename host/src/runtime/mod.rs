@@ -19,6 +19,7 @@ use crate::store::TaskHub;
 mod activities;
 pub mod cache;
 mod dispatch;
+mod entities;
 mod orchestrations;
 pub mod registry;
 

@@ -36,6 +36,9 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
 
 /// Runs one work item to its commit.
 async fn process(shared: &Shared, item: OrchestrationWorkItem) {
+    if crate::engine::entity::is_entity_instance(&item.instance_id) {
+        return super::entities::process(shared, item).await;
+    }
     if rewind::is_rewind(&item) {
         return rewind::rewind(shared, item).await;
     }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::engine::context::OrchestrationContext;
+use crate::engine::entity::EntityFn;
 use crate::engine::failure::Failure;
 use crate::engine::function::{
     activity_fn, erase_activity, erase_orchestration, orchestrator_fn, Activity, ActivityContext,
@@ -20,6 +21,7 @@ use crate::engine::replay::Resolver;
 pub struct Registry {
     orchestrators: HashMap<String, OrchestratorFn>,
     activities: HashMap<String, ActivityFn>,
+    entities: HashMap<String, EntityFn>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -30,6 +32,7 @@ impl std::fmt::Debug for Registry {
                 &self.orchestrators.keys().collect::<Vec<_>>(),
             )
             .field("activities", &self.activities.keys().collect::<Vec<_>>())
+            .field("entities", &self.entities.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -90,6 +93,17 @@ impl Registry {
     pub fn add_activity_fn(mut self, name: &str, f: ActivityFn) -> Self {
         self.activities.insert(name.to_lowercase(), f);
         self
+    }
+
+    /// Registers an entity function (names are lower-cased, as entity ids are).
+    pub fn add_entity_fn(mut self, name: &str, f: EntityFn) -> Self {
+        self.entities.insert(name.to_lowercase(), f);
+        self
+    }
+
+    /// The entity function registered under `name`.
+    pub fn entity(&self, name: &str) -> Option<EntityFn> {
+        self.entities.get(&name.to_lowercase()).cloned()
     }
 
     /// The orchestrator registered under `name`.
