@@ -144,7 +144,7 @@ fn bad_input_is_rejected_with_json_errors() {
         ("GET", "/no/such/route".into(), None, 404),
         ("PATCH", "/instances/ghost".into(), None, 404),
         ("POST", "/makeprimary".into(), None, 200),
-        ("GET", "/entities/counter/c1".into(), None, 501),
+        ("GET", "/entities/counter/c1".into(), None, 404),
     ];
     for (method, target, body, code) in cases {
         let mut req = app.api(method, &target);

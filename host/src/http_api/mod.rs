@@ -9,6 +9,10 @@
 //! | DELETE | `/instances` | purge by filter |
 //! | POST | `/instances/{id}/raiseEvent/{event}` | raise an event |
 //! | POST | `/instances/{id}/{terminate,suspend,resume,rewind,restart}` | operations |
+//! | GET | `/entities/{name}/{key}` | read an entity's state ([`entities`]) |
+//! | GET | `/entities[/{name}]` | list entities |
+//! | POST | `/entities/{name}/{key}?op=...` | signal an entity |
+//! | DELETE | `/entities/{name}/{key}` | signal `delete` |
 //! | any | `/makeprimary` | 200 |
 //!
 //! Every response body is empty or JSON; errors carry `{"Message", "ExceptionMessage", ...}`.
@@ -23,6 +27,7 @@ use crate::client::{ClientError, DurableClient};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::store::{InstanceState, StoreError};
 
+mod entities;
 mod instances;
 mod operations;
 pub mod params;
@@ -51,11 +56,15 @@ pub async fn handle(api: &DurableApi, path: &str, req: HttpRequest) -> HttpRespo
     let method = req.method.clone();
     let result = match (method, seg.len()) {
         (_, 1) if is(0, "makeprimary") => Ok(HttpResponse::new(StatusCode::OK)),
-        (_, _) if is(0, "entities") => Ok(error(
-            StatusCode::NOT_IMPLEMENTED,
-            "Durable entities are not supported by this host yet.",
-            None,
-        )),
+        (Method::GET, 1) if is(0, "entities") => entities::list(api, &req, None).await,
+        (Method::GET, 2) if is(0, "entities") => entities::list(api, &req, Some(seg[1])).await,
+        (Method::GET, 3) if is(0, "entities") => entities::read(api, seg[1], seg[2]).await,
+        (Method::POST, 3) if is(0, "entities") => {
+            entities::signal(api, &req, seg[1], seg[2], None).await
+        }
+        (Method::DELETE, 3) if is(0, "entities") => {
+            entities::signal(api, &req, seg[1], seg[2], Some("delete")).await
+        }
         (Method::POST, n) if n >= 2 && is(0, "orchestrators") => {
             let id = (n > 2).then(|| seg[2..].join("/"));
             start::start(api, &req, seg[1], id.as_deref()).await

@@ -19,6 +19,7 @@ use crate::store::sqlite::SqliteTaskHub;
 use crate::store::TaskHub;
 use crate::{Runtime, RuntimeOptions};
 
+mod entities;
 mod operations;
 mod query_purge;
 mod start_status;
@@ -85,6 +86,8 @@ fn app() -> FunctionApp {
         )),
     )
     .unwrap();
+    app.add("counter", FunctionKind::Entity(entities::counter()))
+        .unwrap();
     app
 }
 
@@ -196,11 +199,7 @@ async fn unmatched_routes_and_fixed_endpoints() {
         (Method::POST, "/instances/x/explode", StatusCode::NOT_FOUND),
         (Method::POST, "/makeprimary", StatusCode::OK),
         (Method::GET, "/MakePrimary", StatusCode::OK),
-        (
-            Method::GET,
-            "/entities/counter/c1",
-            StatusCode::NOT_IMPLEMENTED,
-        ),
+        (Method::GET, "/entities/counter/c1", StatusCode::NOT_FOUND),
     ] {
         let resp = call(&h, method.clone(), target, None).await;
         assert_eq!(resp.status, code, "{method} {target}");
