@@ -14,6 +14,8 @@ use crate::app::ScheduleStatus;
 use crate::engine::history::{FailureDetails, HistoryEvent, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
 
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod conformance;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

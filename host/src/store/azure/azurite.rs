@@ -1,0 +1,262 @@
+//! Azurite, the storage emulator, as a child process for tests and local development.
+//!
+//! [`Azurite::start`] installs the pinned npm package into `target/azurite` when it is missing,
+//! starts it in memory on free ports (port 0, telemetry off) and reads the ports it chose from
+//! its output. The process is stopped when the handle drops, and also when the test process
+//! exits (a shell wrapper stops it when its stdin closes), which matters for [`shared`].
+//! Nothing here skips: every failure says what went wrong, with npm's or Azurite's output.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::connection::{StorageAccount, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY};
+
+/// The npm package, pinned.
+pub const PACKAGE: &str = "azurite@3.37.0";
+
+/// Why Azurite could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum AzuriteError {
+    /// Node.js or npm is not on the PATH.
+    #[error("{0} is needed to run Azurite but could not be run: {1}")]
+    MissingTool(&'static str, String),
+    /// `npm install` failed.
+    #[error("npm install {PACKAGE} into {dir} failed:\n{output}")]
+    Install {
+        /// The install folder.
+        dir: String,
+        /// npm's output.
+        output: String,
+    },
+    /// Azurite did not report its three ports in time.
+    #[error("Azurite did not start: {reason}\nits output:\n{output}")]
+    Start {
+        /// What went wrong.
+        reason: String,
+        /// What Azurite printed.
+        output: String,
+    },
+}
+
+/// A running Azurite.
+#[derive(Debug)]
+pub struct Azurite {
+    child: Child,
+    workspace: PathBuf,
+    blob_port: u16,
+    queue_port: u16,
+    table_port: u16,
+}
+
+/// Where the package is installed: `$DURABLE_AZURITE_DIR`, else `target/azurite` of this
+/// workspace.
+pub fn install_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DURABLE_AZURITE_DIR") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/azurite")
+}
+
+/// One Azurite for the whole test process, started on first use.
+pub fn shared() -> Result<&'static Azurite, String> {
+    static SHARED: OnceLock<Result<Azurite, String>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| Azurite::start().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+impl Azurite {
+    /// Installs Azurite if needed and starts it on free ports.
+    pub fn start() -> Result<Azurite, AzuriteError> {
+        let dir = install_dir();
+        let bin = ensure_installed(&dir)?;
+        let workspace = std::env::temp_dir().join(format!("azurite-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&workspace)
+            .map_err(|e| AzuriteError::MissingTool("a temporary folder", e.to_string()))?;
+        // The wrapper stops Azurite when our end of its stdin closes, i.e. when this process
+        // exits for any reason; a static handle is never dropped.
+        let script = "\"$0\" \"$@\" & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid";
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(&bin)
+            .args([
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--silent",
+                "--blobPort",
+                "0",
+                "--queuePort",
+                "0",
+                "--tablePort",
+                "0",
+            ])
+            .current_dir(&workspace)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| AzuriteError::MissingTool("sh", e.to_string()))?;
+        let (tx, rx) = mpsc::channel();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            // Keeps draining after start-up so Azurite never blocks on a full pipe.
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        let mut output = String::new();
+        let mut ports = [None, None, None];
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ports.iter().any(Option::is_none) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    output.push_str(&line);
+                    output.push('\n');
+                    for (i, service) in ["Blob", "Queue", "Table"].iter().enumerate() {
+                        if let Some(port) = listening_port(&line, service) {
+                            ports[i] = Some(port);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let reason = match e {
+                        mpsc::RecvTimeoutError::Timeout => "no ports after 60 s".to_owned(),
+                        mpsc::RecvTimeoutError::Disconnected => {
+                            format!("it exited ({:?})", child.wait().ok())
+                        }
+                    };
+                    return Err(AzuriteError::Start { reason, output });
+                }
+            }
+        }
+        let [Some(blob_port), Some(queue_port), Some(table_port)] = ports else {
+            unreachable!("the loop ends when every port is known")
+        };
+        Ok(Azurite {
+            child,
+            workspace,
+            blob_port,
+            queue_port,
+            table_port,
+        })
+    }
+
+    /// The emulator's account on this instance's ports.
+    pub fn account(&self) -> StorageAccount {
+        StorageAccount::development(self.blob_port, self.queue_port, self.table_port)
+    }
+
+    /// A full connection string for this instance (explicit endpoints).
+    pub fn connection_string(&self) -> String {
+        let account = self.account();
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName={DEVELOPMENT_ACCOUNT};\
+             AccountKey={DEVELOPMENT_KEY};BlobEndpoint={};QueueEndpoint={};TableEndpoint={};",
+            account.blob_endpoint, account.queue_endpoint, account.table_endpoint
+        )
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        // Closing stdin makes the wrapper stop Azurite; killing the wrapper alone would not.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.workspace);
+    }
+}
+
+/// The port in "Azurite Blob service is successfully listening at http://127.0.0.1:PORT".
+fn listening_port(line: &str, service: &str) -> Option<u16> {
+    let marker = format!("{service} service is successfully listening at ");
+    let url = &line[line.find(&marker)? + marker.len()..];
+    url.trim()
+        .rsplit(':')
+        .next()?
+        .trim_end_matches('/')
+        .parse()
+        .ok()
+}
+
+/// The `azurite` launcher in `dir`, installing the pinned package first if it is missing.
+fn ensure_installed(dir: &Path) -> Result<PathBuf, AzuriteError> {
+    let bin = dir.join("node_modules/.bin/azurite");
+    let version = Command::new("node").arg("--version").output();
+    match version {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stderr).into_owned();
+            return Err(AzuriteError::MissingTool("node", text));
+        }
+        Err(e) => return Err(AzuriteError::MissingTool("node", e.to_string())),
+    }
+    if bin.exists() {
+        return Ok(bin);
+    }
+    // Install beside the target and rename, so two test binaries never see half an install.
+    let staging = dir.with_extension(format!("installing-{}", std::process::id()));
+    let output = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&staging)
+        .arg(PACKAGE)
+        .output()
+        .map_err(|e| AzuriteError::MissingTool("npm", e.to_string()))?;
+    if !output.status.success() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(AzuriteError::Install {
+            dir: dir.display().to_string(),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        });
+    }
+    if std::fs::rename(&staging, dir).is_err() {
+        // Another process finished first; its install is as good as ours.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(AzuriteError::Install {
+            dir: dir.display().to_string(),
+            output: format!("npm succeeded but {} is missing", bin.display()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listening_port;
+
+    #[test]
+    fn reads_ports_from_output() {
+        let line = "Azurite Queue service is successfully listening at http://127.0.0.1:46473";
+        assert_eq!(listening_port(line, "Queue"), Some(46473));
+        assert_eq!(listening_port(line, "Blob"), None);
+    }
+}

@@ -1,0 +1,55 @@
+//! Azure Storage (and Azurite): connection strings, Shared Key signing, and small clients of
+//! our own over the Table, Queue and Blob REST APIs (see docs/decisions/0005).
+
+pub mod azurite;
+pub mod blobs;
+pub mod connection;
+pub mod entity;
+pub mod queues;
+mod signing;
+pub mod tables;
+pub mod transaction;
+mod transport;
+mod xml;
+
+pub use connection::{ConnectionStringError, StorageAccount};
+pub use transport::{AzureError, AzureResult};
+
+use blobs::ContainerClient;
+use queues::QueueClient;
+use tables::TableClient;
+
+/// Clients for the three services of one storage account, sharing one connection pool.
+#[derive(Clone)]
+pub struct StorageClients {
+    transport: transport::Transport,
+}
+
+impl StorageClients {
+    /// Clients for `account`.
+    pub fn new(account: StorageAccount) -> AzureResult<Self> {
+        Ok(StorageClients {
+            transport: transport::Transport::new(account)?,
+        })
+    }
+
+    /// The account.
+    pub fn account(&self) -> &StorageAccount {
+        self.transport.account()
+    }
+
+    /// A table.
+    pub fn table(&self, name: &str) -> TableClient {
+        TableClient::new(self.transport.clone(), name)
+    }
+
+    /// A queue.
+    pub fn queue(&self, name: &str) -> QueueClient {
+        QueueClient::new(self.transport.clone(), name)
+    }
+
+    /// A blob container.
+    pub fn container(&self, name: &str) -> ContainerClient {
+        ContainerClient::new(self.transport.clone(), name)
+    }
+}
