@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::transport::{AzureError, AzureResult};
@@ -113,7 +113,7 @@ impl Entity {
                 EdmValue::Double(v) => (Value::from(*v), Some("Edm.Double")),
                 EdmValue::Bool(b) => (Value::from(*b), None),
                 EdmValue::DateTime(t) => (
-                    Value::from(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+                    Value::from(crate::engine::time::format(t)),
                     Some("Edm.DateTime"),
                 ),
                 EdmValue::Guid(g) => (Value::from(g.as_str()), Some("Edm.Guid")),
