@@ -111,7 +111,6 @@ pub async fn run_w7(dir: &Path, n: u64, short_locks: bool) -> anyhow::Result<()>
     let StorageConfig::Sqlite { path } = &config.storage else {
         anyhow::bail!("W7 needs the SQLite task hub");
     };
-    println!("DB {}", path.display());
     // keep whichever runs alive until the end
     let (client, _host, _runtime) = if short_locks {
         std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
@@ -128,6 +127,7 @@ pub async fn run_w7(dir: &Path, n: u64, short_locks: bool) -> anyhow::Result<()>
         (host.client().clone(), Some(host), None)
     };
     let store = client.store().clone();
+    println!("DB {}", path.display());
 
     let progress = tokio::spawn(async {
         loop {

@@ -254,6 +254,11 @@ impl Line {
 
     /// Prints the line (with `peak_rss_mb` last).
     pub fn print(mut self, peak_rss_mb: Option<f64>) {
+        // Other processes' load (e.g. a concurrent build) distorts the figures: say so.
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok());
+        self.fields.push(("load_1m".into(), load.into()));
         self.fields
             .push(("peak_rss_mb".into(), peak_rss_mb.map(|m| round(m, 1)).into()));
         // In this order (a JSON map would sort the keys).
