@@ -1,18 +1,30 @@
-//! Azure Storage (and Azurite): connection strings, Shared Key signing, and small clients of
-//! our own over the Table, Queue and Blob REST APIs (see docs/decisions/0005).
+//! The task hub on Azure Storage (and Azurite) in the DTFx layout: [`AzureTaskHub`], over
+//! small clients of our own for the Table, Queue and Blob REST APIs with Shared Key signing
+//! (see docs/decisions/0005).
 
+mod activities;
 pub mod azurite;
 pub mod blobs;
+mod client;
 pub mod connection;
 pub mod entity;
+pub mod envelope;
+mod held;
+pub mod history;
+mod hub;
+pub mod instances;
+pub mod layout;
+mod orchestrations;
 pub mod queues;
 mod signing;
 pub mod tables;
+mod task_hub;
 pub mod transaction;
 mod transport;
 mod xml;
 
 pub use connection::{ConnectionStringError, StorageAccount};
+pub use hub::AzureTaskHub;
 pub use transport::{AzureError, AzureResult};
 
 use blobs::ContainerClient;

@@ -1,0 +1,176 @@
+//! The activity side: the work-item queue, locks held in memory, and completion (response to
+//! the orchestration's control queue first, then the request is deleted).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::held::Held;
+use super::hub::{storage, AzureTaskHub, QUEUE_LEASE};
+use crate::engine::message::TaskMessage;
+use crate::engine::time;
+use crate::store::{ActivityWorkItem, Batch, StoreError, StoreResult};
+
+fn later(d: Duration) -> DateTime<Utc> {
+    time::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+impl AzureTaskHub {
+    async fn receive_work_items(&self) -> StoreResult<bool> {
+        let received = self
+            .work_items
+            .get(super::queues::MAX_BATCH, QUEUE_LEASE)
+            .await
+            .map_err(storage)?;
+        let mut found = false;
+        for r in received {
+            let message = match self.read_message(&r).await {
+                Ok((message, _)) => message,
+                Err(StoreError::Corrupt(why)) => {
+                    tracing::warn!(%why, "discarding an unreadable activity request");
+                    let _ = self.work_items.delete_message(&r.id, &r.pop_receipt).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            found = true;
+            let mut held = self.activities.lock();
+            if let Some(h) = held.iter_mut().find(|h| h.message_id == r.id) {
+                h.pop_receipt = r.pop_receipt;
+                continue;
+            }
+            held.push(Held {
+                id: self
+                    .next_id
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                queue: 0,
+                message_id: r.id,
+                pop_receipt: r.pop_receipt,
+                message,
+                order: (r.inserted_at, 0),
+                visible_at: time::now(),
+                // Counted up when handed out.
+                dequeue_count: r.dequeue_count.saturating_sub(1),
+                lock: None,
+            });
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn lock_work(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<ActivityWorkItem>> {
+        if self.activity_poll.lock().due() {
+            let found = self.receive_work_items().await?;
+            self.activity_poll.lock().record(found);
+        }
+        let now = time::now();
+        let expires = later(lock_for);
+        let mut held = self.activities.lock();
+        let mut items = Vec::new();
+        for h in held.iter_mut() {
+            if items.len() >= max {
+                break;
+            }
+            let locked = h.lock.as_ref().is_some_and(|(_, until)| *until > now);
+            if locked || h.visible_at > now {
+                continue;
+            }
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            h.lock = Some((token.clone(), expires));
+            h.dequeue_count += 1;
+            items.push(ActivityWorkItem {
+                id: h.id,
+                lock_token: token,
+                message: h.message.clone(),
+                dequeue_count: h.dequeue_count,
+            });
+        }
+        let next_due = if items.is_empty() {
+            held.iter()
+                .map(|h| match &h.lock {
+                    Some((_, until)) if *until > now => *until,
+                    _ => h.visible_at,
+                })
+                .filter(|t| *t > now)
+                .min()
+        } else {
+            None
+        };
+        Ok(Batch { items, next_due })
+    }
+
+    /// Runs `f` on the held request of `item` if `item` still holds its lock.
+    fn with_lock<T>(
+        &self,
+        item: &ActivityWorkItem,
+        f: impl FnOnce(&mut Held) -> T,
+    ) -> StoreResult<T> {
+        let mut held = self.activities.lock();
+        match held.iter_mut().find(|h| h.id == item.id) {
+            Some(h) if h.lock.as_ref().is_some_and(|(t, _)| *t == item.lock_token) => Ok(f(h)),
+            _ => Err(StoreError::LockLost(format!(
+                "activity request {}",
+                item.id
+            ))),
+        }
+    }
+
+    pub(super) async fn complete_work(
+        &self,
+        item: &ActivityWorkItem,
+        response: TaskMessage,
+    ) -> StoreResult<bool> {
+        let queue_ids = {
+            let held = self.activities.lock();
+            match held.iter().find(|h| h.id == item.id) {
+                None => return Ok(false),
+                Some(h) if h.lock.as_ref().is_some_and(|(t, _)| *t == item.lock_token) => {
+                    (h.message_id.clone(), h.pop_receipt.clone())
+                }
+                Some(_) => {
+                    return Err(StoreError::LockLost(format!(
+                        "activity request {}",
+                        item.id
+                    )))
+                }
+            }
+        };
+        self.send_orchestrator_message(&response, None, None)
+            .await?;
+        self.activities.lock().retain(|h| h.id != item.id);
+        self.work_items
+            .delete_message(&queue_ids.0, &queue_ids.1)
+            .await
+            .map_err(storage)?;
+        Ok(true)
+    }
+
+    pub(super) async fn abandon_work(
+        &self,
+        item: &ActivityWorkItem,
+        delay: Duration,
+    ) -> StoreResult<()> {
+        self.with_lock(item, |h| {
+            h.lock = None;
+            h.visible_at = later(delay);
+        })?;
+        self.signals.activities.notify_one();
+        Ok(())
+    }
+
+    pub(super) async fn renew_work(
+        &self,
+        item: &ActivityWorkItem,
+        lock_for: Duration,
+    ) -> StoreResult<()> {
+        let until = later(lock_for);
+        self.with_lock(item, |h| {
+            if let Some((_, expires)) = h.lock.as_mut() {
+                *expires = until;
+            }
+        })
+    }
+}

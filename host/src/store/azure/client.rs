@@ -1,0 +1,310 @@
+//! The client side of the hub: creating instances, sending messages, reading rows and
+//! histories, queries and purges.
+
+use base64::Engine as _;
+
+use super::entity::{EdmValue, Entity};
+use super::history;
+use super::hub::{storage, AzureTaskHub};
+use super::instances;
+use super::layout::{escape_partition_key, SENTINEL};
+use super::tables::{literal, UpdateMode};
+use super::transaction::{TableOperation, MAX_OPERATIONS};
+use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
+use crate::engine::message::TaskMessage;
+use crate::engine::time;
+use crate::store::{
+    InstancePage, InstanceQuery, InstanceState, PurgeFilter, StoreError, StoreResult,
+};
+
+impl AzureTaskHub {
+    pub(super) async fn create(&self, start: TaskMessage) -> StoreResult<()> {
+        let EventKind::ExecutionStarted(started) = &start.event.kind else {
+            return Err(StoreError::Storage(format!(
+                "create_instance needs an ExecutionStarted message, not {}",
+                start.event.event_type().name()
+            )));
+        };
+        let instance_id = start.instance_id().to_owned();
+        let execution_id = started
+            .orchestration_instance
+            .execution_id
+            .clone()
+            .or_else(|| start.orchestration_instance.execution_id.clone())
+            .ok_or_else(|| {
+                StoreError::Storage(format!("the start of {instance_id:?} has no execution id"))
+            })?;
+        let pk = escape_partition_key(&instance_id);
+        let existing = self.instances.get(&pk, "").await.map_err(storage)?;
+        if let Some(row) = &existing {
+            let state = instances::from_entity(row)?;
+            if !state.status.is_terminal() {
+                return Err(StoreError::InstanceExists {
+                    instance_id,
+                    status: state.status,
+                });
+            }
+            self.drop_pending(&instance_id).await?;
+            // An empty history: the sentinel names the new execution, so the old rows no
+            // longer count (readers stop at the first row of another execution).
+            let sentinel = Entity::new(pk.clone(), SENTINEL)
+                .with("ExecutionId", EdmValue::String(execution_id.clone()))
+                .with("HistoryEventCount", EdmValue::Int64(0));
+            self.history
+                .update(&sentinel, UpdateMode::Merge, super::tables::IfMatch::Upsert)
+                .await
+                .map_err(storage)?;
+        }
+        // DTFx order: the start message first, then the Pending row.
+        self.send_orchestrator_message(&start, started.scheduled_start_time, None)
+            .await?;
+        let now = time::now();
+        let state = InstanceState {
+            instance_id: instance_id.clone(),
+            execution_id,
+            name: started.name.clone(),
+            version: started.version.clone(),
+            status: OrchestrationStatus::Pending,
+            input: started.input.clone(),
+            output: None,
+            custom_status: None,
+            failure_details: None,
+            parent_instance_id: started
+                .parent_instance
+                .as_ref()
+                .map(|p| p.orchestration_instance.instance_id.clone()),
+            created_at: now,
+            last_updated_at: now,
+            completed_at: None,
+            history_len: 0,
+        };
+        let row = instances::to_entity(&self.names.hub, &state);
+        let written = match existing.as_ref().and_then(|e| e.etag.as_deref()) {
+            Some(etag) => {
+                let condition = super::tables::IfMatch::Etag(etag);
+                self.instances
+                    .update(&row, UpdateMode::Replace, condition)
+                    .await
+            }
+            None => self.instances.insert(&row).await,
+        };
+        match written {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.status(), Some(409) | Some(412)) => {
+                let status = self
+                    .get_row(&instance_id)
+                    .await?
+                    .map_or(OrchestrationStatus::Pending, |r| r.status);
+                Err(StoreError::InstanceExists {
+                    instance_id,
+                    status,
+                })
+            }
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    pub(super) async fn get_row(&self, instance_id: &str) -> StoreResult<Option<InstanceState>> {
+        let pk = escape_partition_key(instance_id);
+        match self.instances.get(&pk, "").await.map_err(storage)? {
+            Some(row) => instances::from_entity(&row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The current execution's history rows in order, and the sentinel (if any).
+    pub(super) async fn history_rows(
+        &self,
+        instance_id: &str,
+    ) -> StoreResult<(Vec<Entity>, Option<Entity>)> {
+        let pk = escape_partition_key(instance_id);
+        let filter = format!("PartitionKey eq {}", literal(&pk));
+        let mut rows = self.history.query_all(&filter).await.map_err(storage)?;
+        rows.sort_by(|a, b| a.row_key.cmp(&b.row_key));
+        let sentinel = rows
+            .iter()
+            .position(|r| r.row_key == SENTINEL)
+            .map(|i| rows.remove(i));
+        let current = sentinel
+            .as_ref()
+            .and_then(|s| s.str("ExecutionId"))
+            .or_else(|| rows.first().and_then(|r| r.str("ExecutionId")))
+            .map(str::to_owned);
+        let count = rows
+            .iter()
+            .take_while(|r| r.str("ExecutionId") == current.as_deref())
+            .count();
+        rows.truncate(count);
+        Ok((rows, sentinel))
+    }
+
+    pub(super) async fn read_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>> {
+        let (rows, _) = self.history_rows(instance_id).await?;
+        rows.iter().map(history::from_entity).collect()
+    }
+
+    pub(super) async fn query(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
+        let mut clauses = vec!["RowKey eq ''".to_owned()];
+        if !query.statuses.is_empty() {
+            let any: Vec<String> = query
+                .statuses
+                .iter()
+                .map(|s| format!("RuntimeStatus eq {}", literal(s.name())))
+                .collect();
+            clauses.push(format!("({})", any.join(" or ")));
+        }
+        if let Some(t) = query.created_from {
+            clauses.push(format!("CreatedTime ge datetime'{}'", time::format(&t)));
+        }
+        if let Some(t) = query.created_to {
+            clauses.push(format!("CreatedTime le datetime'{}'", time::format(&t)));
+        }
+        if let Some(prefix) = query
+            .instance_id_prefix
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
+            let low = escape_partition_key(prefix);
+            let mut high: Vec<char> = low.chars().collect();
+            if let Some(last) = high.last_mut() {
+                *last = char::from_u32(*last as u32 + 1).unwrap_or(char::MAX);
+            }
+            let high: String = high.into_iter().collect();
+            clauses.push(format!(
+                "PartitionKey ge {} and PartitionKey lt {}",
+                literal(&low),
+                literal(&high)
+            ));
+        }
+        let filter = clauses.join(" and ");
+        let page_size = if query.page_size == 0 {
+            100
+        } else {
+            query.page_size
+        };
+        let mut next = match &query.continuation {
+            Some(token) => Some(decode_token(token)?),
+            None => None,
+        };
+        // The service may return short (even empty) pages; fill up to the page size.
+        let mut found = Vec::new();
+        loop {
+            let want = page_size - found.len();
+            let page = self
+                .instances
+                .query(&filter, want.min(1000), next.as_ref())
+                .await
+                .map_err(storage)?;
+            for row in &page.entities {
+                found.push(instances::from_entity(row)?);
+            }
+            next = page.continuation;
+            if next.is_none() || found.len() >= page_size {
+                break;
+            }
+        }
+        Ok(InstancePage {
+            instances: found,
+            continuation: next.map(|(pk, rk)| encode_token(&pk, &rk)),
+        })
+    }
+
+    pub(super) async fn purge(&self, instance_id: &str) -> StoreResult<bool> {
+        let pk = escape_partition_key(instance_id);
+        let existed = self
+            .instances
+            .get(&pk, "")
+            .await
+            .map_err(storage)?
+            .is_some();
+        let filter = format!("PartitionKey eq {}", literal(&pk));
+        let rows = self.history.query_all(&filter).await.map_err(storage)?;
+        for chunk in rows.chunks(MAX_OPERATIONS) {
+            let deletes: Vec<_> = chunk
+                .iter()
+                .map(|r| TableOperation::Delete(pk.clone(), r.row_key.clone(), None))
+                .collect();
+            self.history.transact(&deletes).await.map_err(storage)?;
+        }
+        for blob in self.large.list(&pk).await.map_err(storage)? {
+            self.large.delete_blob(&blob).await.map_err(storage)?;
+        }
+        self.instances
+            .delete(&pk, "", None)
+            .await
+            .map_err(storage)?;
+        self.drop_pending(instance_id).await?;
+        Ok(existed || !rows.is_empty())
+    }
+
+    pub(super) async fn purge_matching(&self, filter: &PurgeFilter) -> StoreResult<u64> {
+        let statuses: Vec<OrchestrationStatus> = if filter.statuses.is_empty() {
+            OrchestrationStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_terminal())
+                .collect()
+        } else {
+            filter
+                .statuses
+                .iter()
+                .copied()
+                .filter(|s| s.is_terminal())
+                .collect()
+        };
+        if statuses.is_empty() {
+            return Ok(0);
+        }
+        let mut query = InstanceQuery {
+            statuses,
+            created_from: filter.created_from,
+            created_to: filter.created_to,
+            page_size: 1000,
+            ..InstanceQuery::default()
+        };
+        let mut purged = 0;
+        loop {
+            let page = self.query(&query).await?;
+            for row in &page.instances {
+                if self.purge(&row.instance_id).await? {
+                    purged += 1;
+                }
+            }
+            match page.continuation {
+                Some(c) => query.continuation = Some(c),
+                None => return Ok(purged),
+            }
+        }
+    }
+
+    /// Deletes the messages of `instance_id` that are waiting in its control queue (after
+    /// receiving what is visible there), so that a replaced or purged instance starts clean.
+    pub(super) async fn drop_pending(&self, instance_id: &str) -> StoreResult<()> {
+        self.receive_control(Some(self.names.partition_of(instance_id) as usize))
+            .await?;
+        let held = {
+            let mut state = self.orchestrations.lock();
+            state.locks.remove(instance_id);
+            state.messages.remove(instance_id).unwrap_or_default()
+        };
+        for h in held {
+            self.control[h.queue]
+                .delete_message(&h.message_id, &h.pop_receipt)
+                .await
+                .map_err(storage)?;
+        }
+        Ok(())
+    }
+}
+
+fn encode_token(pk: &str, rk: &str) -> String {
+    let json = serde_json::json!([pk, rk]).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_token(token: &str) -> StoreResult<(String, String)> {
+    let bad = || StoreError::BadContinuation(token.to_owned());
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
+    serde_json::from_slice::<(String, String)>(&json).map_err(|_| bad())
+}

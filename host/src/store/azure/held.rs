@@ -1,0 +1,183 @@
+//! What this process holds in memory between a queue get and a commit: received messages,
+//! per-instance locks, activity locks, and the idle-poll back-off.
+//!
+//! Queue visibility (a lease of minutes) keeps other processes away from a received message;
+//! locks shorter than the queue's one-second granularity, redelivery after a lost lock and
+//! abandon delays are kept here, which is exact because this process owns the partitions.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::message::TaskMessage;
+
+/// A received queue message held for delivery.
+#[derive(Debug, Clone)]
+pub(super) struct Held {
+    /// Local id, increasing in receive order (the work item's message id).
+    pub id: i64,
+    /// Control queue index (or 0 for the work-item queue).
+    pub queue: usize,
+    /// The queue's message id.
+    pub message_id: String,
+    /// The latest pop receipt.
+    pub pop_receipt: String,
+    /// The message.
+    pub message: TaskMessage,
+    /// Queue insertion time and sender sequence number: delivery order.
+    pub order: (DateTime<Utc>, i64),
+    /// Not delivered before this time.
+    pub visible_at: DateTime<Utc>,
+    /// Deliveries so far.
+    pub dequeue_count: u32,
+    /// Current lock: token and expiry (activities only; orchestrations lock per instance).
+    pub lock: Option<(String, DateTime<Utc>)>,
+}
+
+/// A lock on one instance's messages.
+#[derive(Debug, Clone)]
+pub(super) struct InstanceLock {
+    /// The work item's token.
+    pub token: String,
+    /// When another worker may take the instance.
+    pub expires: DateTime<Utc>,
+    /// The held messages handed out with the lock.
+    pub message_ids: Vec<i64>,
+    /// The sentinel row's ETag when history was read (`None`: no sentinel yet).
+    pub sentinel_etag: Option<String>,
+    /// Stored history length of the current execution.
+    pub history_len: u64,
+    /// The current execution id per the sentinel.
+    pub execution_id: Option<String>,
+}
+
+/// Orchestration messages and instance locks.
+#[derive(Debug, Default)]
+pub(super) struct OrchestrationState {
+    /// Held messages by target instance.
+    pub messages: HashMap<String, Vec<Held>>,
+    /// Locks by instance.
+    pub locks: HashMap<String, InstanceLock>,
+    /// Visibility times of delayed messages this process sent, so that it polls when they
+    /// come due.
+    pub delayed: BTreeSet<DateTime<Utc>>,
+}
+
+impl OrchestrationState {
+    /// True if a message with this queue id is already held (a redelivery after the queue
+    /// lease ran out); refreshes its pop receipt.
+    pub fn refresh(&mut self, instance_id: &str, message_id: &str, pop_receipt: &str) -> bool {
+        let Some(held) = self.messages.get_mut(instance_id) else {
+            return false;
+        };
+        match held.iter_mut().find(|h| h.message_id == message_id) {
+            Some(h) => {
+                h.pop_receipt = pop_receipt.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `instance_id` is locked by a lock that has not expired.
+    pub fn is_locked(&self, instance_id: &str, now: DateTime<Utc>) -> bool {
+        self.locks.get(instance_id).is_some_and(|l| l.expires > now)
+    }
+
+    /// The earliest future time something held becomes deliverable.
+    pub fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let lock_ends = self.locks.iter().filter_map(|(id, l)| {
+            (l.expires > now && self.messages.get(id).is_some_and(|m| !m.is_empty()))
+                .then_some(l.expires)
+        });
+        let visible = self
+            .messages
+            .values()
+            .flatten()
+            .map(|h| h.visible_at)
+            .filter(|t| *t > now);
+        let delayed = self.delayed.iter().copied().filter(|t| *t > now);
+        lock_ends.chain(visible).chain(delayed).min()
+    }
+
+    /// Removes and returns the held messages with these ids.
+    pub fn take(&mut self, instance_id: &str, ids: &[i64]) -> Vec<Held> {
+        let Some(held) = self.messages.get_mut(instance_id) else {
+            return Vec::new();
+        };
+        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(held)
+            .into_iter()
+            .partition(|h| ids.contains(&h.id));
+        *held = kept;
+        if held.is_empty() {
+            self.messages.remove(instance_id);
+        }
+        taken
+    }
+}
+
+/// Exponential back-off of idle queue polls, reset by work and by local sends.
+#[derive(Debug)]
+pub(super) struct Backoff {
+    next: Instant,
+    interval: Duration,
+}
+
+/// The shortest idle poll interval.
+const MIN_POLL: Duration = Duration::from_millis(10);
+/// The longest idle poll interval.
+const MAX_POLL: Duration = Duration::from_secs(1);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: Instant::now(),
+            interval: MIN_POLL,
+        }
+    }
+}
+
+impl Backoff {
+    /// Whether the queues should be polled now.
+    pub fn due(&self) -> bool {
+        Instant::now() >= self.next
+    }
+
+    /// Records a poll's outcome: work resets the interval, nothing doubles it.
+    pub fn record(&mut self, found: bool) {
+        self.interval = if found {
+            MIN_POLL
+        } else {
+            (self.interval * 2).min(MAX_POLL)
+        };
+        self.next = Instant::now() + if found { Duration::ZERO } else { self.interval };
+    }
+
+    /// Polls at once next time (this process just sent something).
+    pub fn reset(&mut self) {
+        self.interval = MIN_POLL;
+        self.next = Instant::now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_resets() {
+        let mut b = Backoff::default();
+        assert!(b.due());
+        b.record(false);
+        b.record(false);
+        assert!(!b.due());
+        assert_eq!(b.interval, MIN_POLL * 4);
+        for _ in 0..20 {
+            b.record(false);
+        }
+        assert_eq!(b.interval, MAX_POLL);
+        b.reset();
+        assert!(b.due());
+    }
+}

@@ -1,0 +1,271 @@
+//! [`AzureTaskHub`]: the task hub on Azure Storage in the DTFx layout. This file holds the
+//! resources and what every operation shares (sending and reading queue messages, large
+//! messages, the timer status blobs); the operations are in the files beside it.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+
+use super::blobs::{ContainerClient, WriteCondition};
+use super::envelope::{self, Envelope};
+use super::held::{Backoff, OrchestrationState};
+use super::layout::HubNames;
+use super::queues::{QueueClient, ReceivedMessage};
+use super::tables::TableClient;
+use super::{AzureError, StorageAccount, StorageClients};
+use crate::app::ScheduleStatus;
+use crate::engine::history::{EventKind, OrchestrationInstance};
+use crate::engine::message::TaskMessage;
+use crate::store::{StoreError, StoreResult, WorkSignals};
+
+/// Azure errors as store errors.
+pub(super) fn storage(e: AzureError) -> StoreError {
+    StoreError::Storage(e.to_string())
+}
+
+/// A task hub on Azure Storage (or Azurite), one process owning every partition.
+pub struct AzureTaskHub {
+    pub(super) names: HubNames,
+    pub(super) history: TableClient,
+    pub(super) instances: TableClient,
+    pub(super) control: Vec<QueueClient>,
+    pub(super) work_items: QueueClient,
+    pub(super) leases: ContainerClient,
+    pub(super) large: ContainerClient,
+    pub(super) orchestrations: Mutex<OrchestrationState>,
+    pub(super) orchestration_poll: Mutex<Backoff>,
+    pub(super) activities: Mutex<Vec<super::held::Held>>,
+    pub(super) activity_poll: Mutex<Backoff>,
+    pub(super) next_id: AtomicI64,
+    pub(super) sequence: AtomicI64,
+    pub(super) signals: WorkSignals,
+}
+
+/// How long a received message stays invisible to other processes (DTFx's default).
+pub(super) const QUEUE_LEASE: Duration = Duration::from_secs(300);
+
+impl AzureTaskHub {
+    /// A hub named `hub` (3–45 letters and digits, starting with a letter) in `account`, with
+    /// the default four control queues. Nothing is created until
+    /// [`create_if_not_exists`](crate::store::TaskHub::create_if_not_exists).
+    pub fn new(account: StorageAccount, hub: &str) -> StoreResult<Self> {
+        let valid = (3..=45).contains(&hub.len())
+            && hub.starts_with(|c: char| c.is_ascii_alphabetic())
+            && hub.chars().all(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            return Err(StoreError::Storage(format!(
+                "task hub name {hub:?} must be 3-45 letters and digits, starting with a letter"
+            )));
+        }
+        let clients = StorageClients::new(account).map_err(storage)?;
+        let names = HubNames::new(hub, super::layout::DEFAULT_PARTITIONS);
+        Ok(AzureTaskHub {
+            history: clients.table(&names.history_table()),
+            instances: clients.table(&names.instances_table()),
+            control: (0..names.partitions)
+                .map(|p| clients.queue(&names.control_queue(p)))
+                .collect(),
+            work_items: clients.queue(&names.work_item_queue()),
+            leases: clients.container(&names.lease_container()),
+            large: clients.container(&names.large_message_container()),
+            names,
+            orchestrations: Mutex::default(),
+            orchestration_poll: Mutex::default(),
+            activities: Mutex::default(),
+            activity_poll: Mutex::default(),
+            next_id: AtomicI64::new(1),
+            sequence: AtomicI64::new(0),
+            signals: WorkSignals::default(),
+        })
+    }
+
+    /// The hub's resource names.
+    pub fn names(&self) -> &HubNames {
+        &self.names
+    }
+
+    /// Creates the tables, queues, containers and `taskhub.json`.
+    pub(super) async fn create_resources(&self) -> StoreResult<()> {
+        let tables = [&self.history, &self.instances];
+        for table in tables {
+            table.create_if_not_exists().await.map_err(storage)?;
+        }
+        for queue in self.control.iter().chain([&self.work_items]) {
+            queue.create_if_not_exists().await.map_err(storage)?;
+        }
+        for container in [&self.leases, &self.large] {
+            container.create_if_not_exists().await.map_err(storage)?;
+        }
+        let info = serde_json::json!({
+            "TaskHubName": self.names.hub,
+            "CreatedAt": crate::engine::time::format(&crate::engine::time::now()),
+            "PartitionCount": self.names.partitions,
+        });
+        match self
+            .leases
+            .put(
+                "taskhub.json",
+                info.to_string().into_bytes(),
+                WriteCondition::IfNotExists,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.status(), Some(409) | Some(412)) => Ok(()),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    /// Sends a message to its instance's control queue, invisible until `visible_at`, and
+    /// wakes the local dispatcher (local hand-off).
+    pub(super) async fn send_orchestrator_message(
+        &self,
+        message: &TaskMessage,
+        visible_at: Option<DateTime<Utc>>,
+        sender: Option<&OrchestrationInstance>,
+    ) -> StoreResult<()> {
+        let partition = self.names.partition_of(message.instance_id()) as usize;
+        let delay = visible_at
+            .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::ZERO);
+        // Queue visibility has whole seconds: round down, and hold the message in memory until
+        // its exact time if it arrives early (see `deliverable_at`).
+        let queue_delay = Duration::from_secs(delay.as_secs());
+        let body = self.envelope_body(message, sender).await?;
+        self.control[partition]
+            .put(body.as_bytes(), queue_delay)
+            .await
+            .map_err(storage)?;
+        if let Some(t) = visible_at.filter(|_| !delay.is_zero()) {
+            self.orchestrations.lock().delayed.insert(t);
+        }
+        self.orchestration_poll.lock().reset();
+        self.signals.orchestrations.notify_one();
+        Ok(())
+    }
+
+    /// Sends an activity request to the work-item queue.
+    pub(super) async fn send_activity_message(
+        &self,
+        message: &TaskMessage,
+        sender: Option<&OrchestrationInstance>,
+    ) -> StoreResult<()> {
+        let body = self.envelope_body(message, sender).await?;
+        self.work_items
+            .put(body.as_bytes(), Duration::ZERO)
+            .await
+            .map_err(storage)?;
+        self.activity_poll.lock().reset();
+        self.signals.activities.notify_one();
+        Ok(())
+    }
+
+    /// The `MessageData` body, or a wrapper naming a gzip blob when it is over 45 KB.
+    async fn envelope_body(
+        &self,
+        message: &TaskMessage,
+        sender: Option<&OrchestrationInstance>,
+    ) -> StoreResult<String> {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let json = envelope::encode(message, sequence, sender)?;
+        if json.len() <= envelope::MAX_INLINE_MESSAGE {
+            return Ok(json);
+        }
+        let name = envelope::blob_name(message);
+        self.large
+            .put(&name, gzip(json.as_bytes())?, WriteCondition::Always)
+            .await
+            .map_err(storage)?;
+        Ok(envelope::blob_wrapper(&name))
+    }
+
+    /// Reads a received message (downloading large ones); `Err(Corrupt)` for unreadable ones.
+    pub(super) async fn read_message(
+        &self,
+        received: &ReceivedMessage,
+    ) -> StoreResult<(TaskMessage, i64)> {
+        match envelope::decode(&received.body)? {
+            Envelope::Inline(message, sequence) => Ok((message, sequence)),
+            Envelope::InBlob(name) => {
+                let data = self
+                    .large
+                    .get(&name)
+                    .await
+                    .map_err(storage)?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("large message blob {name:?} is missing"))
+                    })?;
+                match envelope::decode(&gunzip(&data)?)? {
+                    Envelope::Inline(message, sequence) => Ok((message, sequence)),
+                    Envelope::InBlob(_) => Err(StoreError::Corrupt(format!(
+                        "large message blob {name:?} points at another blob"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The blob of a timer function's schedule status.
+    fn timer_blob(function: &str) -> String {
+        format!("timers/{}/status", function.to_ascii_lowercase())
+    }
+
+    pub(super) async fn load_timer(&self, function: &str) -> StoreResult<Option<ScheduleStatus>> {
+        let Some(data) = self
+            .leases
+            .get(&Self::timer_blob(function))
+            .await
+            .map_err(storage)?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("timer status of {function:?}: {e}")))
+    }
+
+    pub(super) async fn save_timer(
+        &self,
+        function: &str,
+        status: &ScheduleStatus,
+    ) -> StoreResult<()> {
+        let json = serde_json::to_vec(status)
+            .map_err(|e| StoreError::Storage(format!("cannot serialize a timer status: {e}")))?;
+        self.leases
+            .put(&Self::timer_blob(function), json, WriteCondition::Always)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+}
+
+/// When a received message may be delivered: timers and delayed starts not before their
+/// time, even if the queue (whole seconds) showed them a little early.
+pub(super) fn deliverable_at(message: &TaskMessage) -> DateTime<Utc> {
+    let now = crate::engine::time::now();
+    let due = match &message.event.kind {
+        EventKind::TimerFired { fire_at, .. } => Some(*fire_at),
+        EventKind::ExecutionStarted(started) => started.scheduled_start_time,
+        _ => None,
+    };
+    due.map_or(now, |t| t.max(now))
+}
+
+fn gzip(data: &[u8]) -> StoreResult<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(data)
+        .and_then(|_| encoder.finish())
+        .map_err(|e| StoreError::Storage(format!("gzip failed: {e}")))
+}
+
+fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .map_err(|e| StoreError::Corrupt(format!("a large message is not gzip: {e}")))?;
+    Ok(out)
+}

@@ -1,0 +1,352 @@
+//! The orchestration side: receiving control-queue messages, locking instances, and the
+//! commit protocol of spec §2.8 (outbound messages, then history with the sentinel's ETag
+//! compare-and-swap, then the Instances row, then deleting the consumed messages).
+
+use std::time::Duration;
+
+use super::entity::{EdmValue, Entity};
+use super::held::{Held, InstanceLock};
+use super::history;
+use super::hub::{deliverable_at, storage, AzureTaskHub, QUEUE_LEASE};
+use super::instances;
+use super::layout::{escape_partition_key, history_row_key, SENTINEL};
+use super::tables::{IfMatch, UpdateMode};
+use super::transaction::TableOperation;
+use super::AzureError;
+use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+use crate::engine::time;
+use crate::store::{
+    Batch, HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, QueuedMessage, StoreError,
+    StoreResult,
+};
+
+/// History rows per entity-group transaction (plus the sentinel: 100 operations).
+const ROWS_PER_BATCH: usize = 99;
+
+impl AzureTaskHub {
+    /// Receives visible messages from every control queue (or just `only`) into memory;
+    /// true if any arrived.
+    pub(super) async fn receive_control(&self, only: Option<usize>) -> StoreResult<bool> {
+        let queues: Vec<usize> = match only {
+            Some(q) => vec![q],
+            None => (0..self.control.len()).collect(),
+        };
+        let gets = queues.iter().map(|&q| async move {
+            let got = self.control[q]
+                .get(super::queues::MAX_BATCH, QUEUE_LEASE)
+                .await;
+            (q, got)
+        });
+        let mut found = false;
+        for (q, got) in futures::future::join_all(gets).await {
+            for received in got.map_err(storage)? {
+                let (message, sequence) = match self.read_message(&received).await {
+                    Ok(read) => read,
+                    Err(StoreError::Corrupt(why)) => {
+                        tracing::warn!(queue = self.control[q].name(), %why, "discarding an unreadable control message");
+                        let _ = self.control[q]
+                            .delete_message(&received.id, &received.pop_receipt)
+                            .await;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                found = true;
+                let instance_id = message.instance_id().to_owned();
+                let mut state = self.orchestrations.lock();
+                if state.refresh(&instance_id, &received.id, &received.pop_receipt) {
+                    continue;
+                }
+                let held = Held {
+                    id: self
+                        .next_id
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    queue: q,
+                    message_id: received.id,
+                    pop_receipt: received.pop_receipt,
+                    visible_at: deliverable_at(&message),
+                    message,
+                    order: (received.inserted_at, sequence),
+                    dequeue_count: received.dequeue_count,
+                    lock: None,
+                };
+                let list = state.messages.entry(instance_id).or_default();
+                list.push(held);
+                list.sort_by_key(|h| (h.order, h.id));
+            }
+        }
+        Ok(found)
+    }
+
+    pub(super) async fn lock(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<OrchestrationWorkItem>> {
+        let now = time::now();
+        let poll = {
+            let mut state = self.orchestrations.lock();
+            let came_due = state.delayed.iter().any(|t| *t <= now);
+            state.delayed.retain(|t| *t > now);
+            came_due || self.orchestration_poll.lock().due()
+        };
+        if poll {
+            let found = self.receive_control(None).await?;
+            self.orchestration_poll.lock().record(found);
+        }
+        let now = time::now();
+        let expires = now + chrono::Duration::from_std(lock_for).unwrap_or(chrono::Duration::MAX);
+        let chosen: Vec<(String, String, Vec<QueuedMessage>)> = {
+            let mut state = self.orchestrations.lock();
+            let mut candidates: Vec<(&String, _)> = state
+                .messages
+                .iter()
+                .filter(|(id, _)| !state.is_locked(id, now))
+                .filter_map(|(id, held)| {
+                    let first = held
+                        .iter()
+                        .filter(|h| h.visible_at <= now)
+                        .map(|h| h.order)
+                        .min()?;
+                    Some((id, first))
+                })
+                .collect();
+            candidates.sort_by_key(|(_, first)| *first);
+            let ids: Vec<String> = candidates
+                .into_iter()
+                .take(max)
+                .map(|(id, _)| id.clone())
+                .collect();
+            let mut chosen = Vec::new();
+            for id in ids {
+                let messages: Vec<QueuedMessage> = state.messages[&id]
+                    .iter()
+                    .filter(|h| h.visible_at <= now)
+                    .map(|h| QueuedMessage {
+                        id: h.id,
+                        message: h.message.clone(),
+                    })
+                    .collect();
+                let token = uuid::Uuid::new_v4().simple().to_string();
+                state.locks.insert(
+                    id.clone(),
+                    InstanceLock {
+                        token: token.clone(),
+                        expires,
+                        message_ids: messages.iter().map(|m| m.id).collect(),
+                        sentinel_etag: None,
+                        history_len: 0,
+                        execution_id: None,
+                    },
+                );
+                chosen.push((id, token, messages));
+            }
+            chosen
+        };
+        if chosen.is_empty() {
+            let next_due = self.orchestrations.lock().next_due(now);
+            return Ok(Batch {
+                items: Vec::new(),
+                next_due,
+            });
+        }
+        let loads = chosen.into_iter().map(|(id, token, messages)| async move {
+            let pk = escape_partition_key(&id);
+            let (sentinel, row) = futures::try_join!(
+                async { self.history.get(&pk, SENTINEL).await.map_err(storage) },
+                self.get_row(&id)
+            )?;
+            if let Some(lock) = self.orchestrations.lock().locks.get_mut(&id) {
+                if lock.token == token {
+                    if let Some(s) = &sentinel {
+                        lock.sentinel_etag = s.etag.clone();
+                        lock.execution_id = s.str("ExecutionId").map(str::to_owned);
+                        lock.history_len = s
+                            .get("HistoryEventCount")
+                            .and_then(EdmValue::as_i64)
+                            .and_then(|n| u64::try_from(n).ok())
+                            .unwrap_or(0);
+                    }
+                }
+            }
+            Ok::<_, StoreError>(OrchestrationWorkItem {
+                instance_id: id,
+                lock_token: token,
+                messages,
+                instance: row,
+            })
+        });
+        let items = futures::future::try_join_all(loads).await?;
+        Ok(Batch {
+            items,
+            next_due: None,
+        })
+    }
+
+    /// The lock of `item` if it is still the current one.
+    fn current_lock(&self, item: &OrchestrationWorkItem) -> StoreResult<InstanceLock> {
+        match self.orchestrations.lock().locks.get(&item.instance_id) {
+            Some(lock) if lock.token == item.lock_token => Ok(lock.clone()),
+            _ => Err(StoreError::LockLost(item.instance_id.clone())),
+        }
+    }
+
+    pub(super) async fn complete(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<()> {
+        let lock = self.current_lock(item)?;
+        let sender = OrchestrationInstance {
+            instance_id: item.instance_id.clone(),
+            execution_id: item.instance.as_ref().map(|r| r.execution_id.clone()),
+        };
+        // (a) Outbound messages first: a crash later only duplicates them.
+        for m in &commit.orchestrator_messages {
+            self.send_orchestrator_message(&m.message, m.visible_at, Some(&sender))
+                .await?;
+        }
+        for m in &commit.activity_messages {
+            self.send_activity_message(m, Some(&sender)).await?;
+        }
+        // (b) History with the sentinel compare-and-swap, then the Instances row.
+        let (events, start, new_execution) = match &commit.history {
+            HistoryUpdate::Append(events) => (events, lock.history_len, false),
+            HistoryUpdate::NewExecution(events) => (events, 0, true),
+        };
+        let execution_id = execution_of(events)
+            .filter(|_| new_execution)
+            .or(lock.execution_id.clone())
+            .or_else(|| commit.instance.as_ref().map(|r| r.execution_id.clone()))
+            .or_else(|| execution_of(events))
+            .unwrap_or_default();
+        let history_len = start + events.len() as u64;
+        if !events.is_empty() {
+            self.write_history(item, &lock, events, start, &execution_id)
+                .await?;
+        }
+        let pk = escape_partition_key(&item.instance_id);
+        if let Some(state) = &commit.instance {
+            let mut state = state.clone();
+            state.history_len = history_len;
+            let row = instances::to_entity(&self.names.hub, &state);
+            self.instances
+                .update(&row, UpdateMode::Replace, IfMatch::Upsert)
+                .await
+                .map_err(storage)?;
+        } else if !events.is_empty() {
+            let count = Entity::new(pk, "").with(
+                "HistoryEventCount",
+                EdmValue::Int64(i64::try_from(history_len).unwrap_or(i64::MAX)),
+            );
+            match self
+                .instances
+                .update(&count, UpdateMode::Merge, IfMatch::Exists)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(storage(e)),
+            }
+        }
+        // (c) The consumed messages go last: a crash before only redelivers them.
+        let (consumed, more) = {
+            let mut state = self.orchestrations.lock();
+            let consumed = state.take(&item.instance_id, &lock.message_ids);
+            if state
+                .locks
+                .get(&item.instance_id)
+                .is_some_and(|l| l.token == lock.token)
+            {
+                state.locks.remove(&item.instance_id);
+            }
+            (consumed, state.messages.contains_key(&item.instance_id))
+        };
+        for h in consumed {
+            self.control[h.queue]
+                .delete_message(&h.message_id, &h.pop_receipt)
+                .await
+                .map_err(storage)?;
+        }
+        if more {
+            self.signals.orchestrations.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn write_history(
+        &self,
+        item: &OrchestrationWorkItem,
+        lock: &InstanceLock,
+        events: &[HistoryEvent],
+        start: u64,
+        execution_id: &str,
+    ) -> StoreResult<()> {
+        let pk = escape_partition_key(&item.instance_id);
+        let mut etag = lock.sentinel_etag.clone();
+        let batches: Vec<_> = events.chunks(ROWS_PER_BATCH).collect();
+        let mut written = start;
+        for (n, batch) in batches.iter().enumerate() {
+            let mut ops = Vec::with_capacity(batch.len() + 1);
+            for event in batch.iter() {
+                let row = history::to_entity(&pk, &history_row_key(written), execution_id, event)?;
+                ops.push(TableOperation::Upsert(row, UpdateMode::Replace));
+                written += 1;
+            }
+            let last = n + 1 == batches.len();
+            let mut sentinel = Entity::new(pk.clone(), SENTINEL)
+                .with("ExecutionId", EdmValue::String(execution_id.to_owned()))
+                .with("IsCheckpointComplete", EdmValue::Bool(last))
+                .with(
+                    "HistoryEventCount",
+                    EdmValue::Int64(i64::try_from(written).unwrap_or(i64::MAX)),
+                );
+            if last {
+                sentinel = sentinel.with(
+                    "CheckpointCompletedTimestamp",
+                    EdmValue::DateTime(time::now()),
+                );
+            }
+            ops.push(match &etag {
+                None => TableOperation::Insert(sentinel),
+                Some(tag) => TableOperation::Update(sentinel, UpdateMode::Merge, Some(tag.clone())),
+            });
+            match self.history.transact(&ops).await {
+                Ok(etags) => etag = etags.last().cloned().flatten(),
+                Err(AzureError::Transaction { status, .. }) if matches!(status, 409 | 412) => {
+                    return Err(StoreError::LockLost(item.instance_id.clone()));
+                }
+                Err(e) => return Err(storage(e)),
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn abandon(
+        &self,
+        item: &OrchestrationWorkItem,
+        delay: Duration,
+    ) -> StoreResult<()> {
+        let lock = self.current_lock(item)?;
+        let visible_at =
+            time::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        let mut state = self.orchestrations.lock();
+        if let Some(held) = state.messages.get_mut(&item.instance_id) {
+            for h in held.iter_mut().filter(|h| lock.message_ids.contains(&h.id)) {
+                h.visible_at = visible_at;
+            }
+        }
+        state.locks.remove(&item.instance_id);
+        drop(state);
+        self.signals.orchestrations.notify_one();
+        Ok(())
+    }
+}
+
+/// The execution started by an `ExecutionStarted` among `events`.
+fn execution_of(events: &[HistoryEvent]) -> Option<String> {
+    events.iter().find_map(|e| match &e.kind {
+        EventKind::ExecutionStarted(s) => s.orchestration_instance.execution_id.clone(),
+        _ => None,
+    })
+}

@@ -1,0 +1,114 @@
+//! [`TaskHub`] for [`AzureTaskHub`]: each method delegates to the file of its side.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::hub::AzureTaskHub;
+use crate::app::ScheduleStatus;
+use crate::engine::history::HistoryEvent;
+use crate::engine::message::TaskMessage;
+use crate::store::{
+    ActivityWorkItem, Batch, InstancePage, InstanceQuery, InstanceState, OrchestrationCommit,
+    OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreResult, TaskHub, WorkSignals,
+};
+
+#[async_trait]
+impl TaskHub for AzureTaskHub {
+    async fn create_if_not_exists(&self) -> StoreResult<()> {
+        self.create_resources().await
+    }
+
+    async fn create_instance(&self, start: TaskMessage) -> StoreResult<()> {
+        self.create(start).await
+    }
+
+    async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()> {
+        self.send_orchestrator_message(&message.message, message.visible_at, None)
+            .await
+    }
+
+    async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<InstanceState>> {
+        self.get_row(instance_id).await
+    }
+
+    async fn get_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>> {
+        self.read_history(instance_id).await
+    }
+
+    async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
+        self.query(query).await
+    }
+
+    async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool> {
+        self.purge(instance_id).await
+    }
+
+    async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64> {
+        self.purge_matching(filter).await
+    }
+
+    async fn lock_orchestrations(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<OrchestrationWorkItem>> {
+        self.lock(max, lock_for).await
+    }
+
+    async fn complete_orchestration(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<()> {
+        self.complete(item, commit).await
+    }
+
+    async fn abandon_orchestration(
+        &self,
+        item: &OrchestrationWorkItem,
+        delay: Duration,
+    ) -> StoreResult<()> {
+        self.abandon(item, delay).await
+    }
+
+    async fn lock_activities(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<ActivityWorkItem>> {
+        self.lock_work(max, lock_for).await
+    }
+
+    async fn complete_activity(
+        &self,
+        item: &ActivityWorkItem,
+        response: TaskMessage,
+    ) -> StoreResult<bool> {
+        self.complete_work(item, response).await
+    }
+
+    async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()> {
+        self.abandon_work(item, delay).await
+    }
+
+    async fn renew_activity_lock(
+        &self,
+        item: &ActivityWorkItem,
+        lock_for: Duration,
+    ) -> StoreResult<()> {
+        self.renew_work(item, lock_for).await
+    }
+
+    async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>> {
+        self.load_timer(function).await
+    }
+
+    async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()> {
+        self.save_timer(function, status).await
+    }
+
+    fn signals(&self) -> &WorkSignals {
+        &self.signals
+    }
+}
