@@ -19,9 +19,11 @@ pub mod triggers;
 
 pub use client::{ClientError, DurableClient};
 pub use durable_macros::{
-    activity_trigger, durable_client, http_trigger, orchestration_trigger, timer_trigger,
+    activity_trigger, durable_client, entity_trigger, http_trigger, orchestration_trigger,
+    timer_trigger,
 };
 pub use engine::context::OrchestrationContext;
+pub use engine::entity::{EntityContext, EntityId, EntityLock};
 pub use engine::failure::{Failure, TaskError};
 pub use engine::function::{Activity, ActivityContext, Orchestration};
 pub use engine::futures::{when_all, when_any};

@@ -158,6 +158,67 @@ pub fn timer_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     })
 }
 
+/// Makes a function or an `impl` block a durable entity (spec §6).
+///
+/// Function style: the function receives the operation (name, input) and the state through
+/// the context, and stays an ordinary function.
+///
+/// ```no_run
+/// use durable::engine::entity::EntityContext;
+/// use durable::{entity_trigger, Failure};
+///
+/// #[entity_trigger]
+/// fn counter(ctx: &mut EntityContext) -> Result<(), Failure> {
+///     let value: i64 = ctx.get_state(|| 0)?;
+///     match ctx.operation_name() {
+///         "add" => ctx.set_state(&(value + ctx.get_input::<i64>()?)),
+///         "get" => ctx.set_result(&value),
+///         "delete" => Ok(ctx.delete_state()),
+///         op => Err(Failure::new("UnknownOperation", op)),
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Struct style: on an `impl` block of a `Serialize + Deserialize + Default` state type,
+/// every `pub fn` taking `&self` or `&mut self` is an operation named after the method
+/// (case-insensitively). It takes optionally `ctx: &mut EntityContext`, then at most one
+/// input; what it returns (a value, or `Result<T, E>` with `E: Into<durable::Failure>`) is
+/// the result of a call. The state is saved after `&mut self` operations; `delete` deletes
+/// it unless the type defines its own. The type gains `ENTITY_NAME` and `entity_id(key)`.
+///
+/// ```no_run
+/// use durable::entity_trigger;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Default, Serialize, Deserialize)]
+/// pub struct Tally { value: i64 }
+///
+/// #[entity_trigger]
+/// impl Tally {
+///     pub fn add(&mut self, amount: i64) { self.value += amount; }
+///     pub fn get(&self) -> i64 { self.value }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Operations run one at a time, synchronously. Arguments: `name = "..."` registers the
+/// entity under another name (default: the function or type name; entity names are
+/// lower-cased).
+#[proc_macro_attribute]
+pub fn entity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    match ast::entity::parse(args.into(), item.clone()) {
+        Ok(entity) => gen::entity::generate(&entity).into(),
+        Err(error) => {
+            let mut out = error.to_compile_error();
+            out.extend(quote::quote!(#[allow(dead_code)]));
+            out.extend(item);
+            out.into()
+        }
+    }
+}
+
 /// Marks the parameter of an HTTP or timer function that receives the `DurableClient`.
 ///
 /// ```no_run

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod bindings;
+pub mod entity;
 pub mod http;
 pub mod orchestration;
 pub mod params;

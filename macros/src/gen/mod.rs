@@ -3,6 +3,7 @@
 pub mod attrs;
 pub mod bindings;
 pub mod client_marker;
+pub mod entity;
 pub mod http;
 pub mod registration;
 pub mod timer;
