@@ -57,6 +57,29 @@ impl AzureTaskHub {
         Ok(found)
     }
 
+    /// Deletes the activity requests of a purged instance that are not locked by a worker
+    /// (after receiving what is visible in the work-item queue).
+    pub(super) async fn drop_pending_activities(&self, instance_id: &str) -> StoreResult<()> {
+        self.receive_work_items().await?;
+        let now = time::now();
+        let dropped: Vec<Held> = {
+            let mut held = self.activities.lock();
+            let (dropped, kept) = std::mem::take(&mut *held).into_iter().partition(|h| {
+                h.message.instance_id() == instance_id
+                    && !h.lock.as_ref().is_some_and(|(_, until)| *until > now)
+            });
+            *held = kept;
+            dropped
+        };
+        for h in dropped {
+            self.work_items
+                .delete_message(&h.message_id, &h.pop_receipt)
+                .await
+                .map_err(storage)?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn lock_work(
         &self,
         max: usize,

@@ -234,6 +234,7 @@ impl AzureTaskHub {
             .await
             .map_err(storage)?;
         self.drop_pending(instance_id).await?;
+        self.drop_pending_activities(instance_id).await?;
         Ok(existed || !rows.is_empty())
     }
 
