@@ -3,6 +3,7 @@
 
 mod async_http_api;
 mod chaining;
+mod entities;
 mod fan_out_fan_in;
 mod human_interaction;
 mod maintenance;
