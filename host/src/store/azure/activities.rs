@@ -66,7 +66,7 @@ impl AzureTaskHub {
             let mut held = self.activities.lock();
             let (dropped, kept) = std::mem::take(&mut *held).into_iter().partition(|h| {
                 h.message.instance_id() == instance_id
-                    && !h.lock.as_ref().is_some_and(|(_, until)| *until > now)
+                    && h.lock.as_ref().is_none_or(|(_, until)| *until <= now)
             });
             *held = kept;
             dropped

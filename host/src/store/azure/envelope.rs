@@ -14,7 +14,7 @@ pub const MAX_INLINE_MESSAGE: usize = 45 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Envelope {
     /// The message itself, with the sender's sequence number.
-    Inline(TaskMessage, i64),
+    Inline(Box<TaskMessage>, i64),
     /// A wrapper naming the blob (in the large-messages container) that holds the envelope.
     InBlob(String),
 }
@@ -115,7 +115,7 @@ pub fn decode(body: &[u8]) -> StoreResult<Envelope> {
         .ok_or_else(|| StoreError::Corrupt("queue message without TaskMessage".into()))?;
     let message = serde_json::from_value(task)
         .map_err(|e| StoreError::Corrupt(format!("unreadable TaskMessage: {e}")))?;
-    Ok(Envelope::Inline(message, sequence))
+    Ok(Envelope::Inline(Box::new(message), sequence))
 }
 
 fn strip_types(value: &mut Value) {
@@ -153,7 +153,7 @@ mod tests {
         assert!(json.contains("\"Event\":{\"$type\":\"DurableTask.Core.History.EventRaisedEvent\""));
         assert_eq!(
             decode(json.as_bytes()).unwrap(),
-            Envelope::Inline(message, 7)
+            Envelope::Inline(Box::new(message), 7)
         );
         let wrapper = blob_wrapper("abc/message-x-EventRaised.json.gz");
         assert_eq!(

@@ -188,7 +188,7 @@ impl AzureTaskHub {
         received: &ReceivedMessage,
     ) -> StoreResult<(TaskMessage, i64)> {
         match envelope::decode(&received.body)? {
-            Envelope::Inline(message, sequence) => Ok((message, sequence)),
+            Envelope::Inline(message, sequence) => Ok((*message, sequence)),
             Envelope::InBlob(name) => {
                 let data = self
                     .large
@@ -199,7 +199,7 @@ impl AzureTaskHub {
                         StoreError::Corrupt(format!("large message blob {name:?} is missing"))
                     })?;
                 match envelope::decode(&gunzip(&data)?)? {
-                    Envelope::Inline(message, sequence) => Ok((message, sequence)),
+                    Envelope::Inline(message, sequence) => Ok((*message, sequence)),
                     Envelope::InBlob(_) => Err(StoreError::Corrupt(format!(
                         "large message blob {name:?} points at another blob"
                     ))),

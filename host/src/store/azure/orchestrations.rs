@@ -313,7 +313,9 @@ impl AzureTaskHub {
             });
             match self.history.transact(&ops).await {
                 Ok(etags) => etag = etags.last().cloned().flatten(),
-                Err(AzureError::Transaction { status, .. }) if matches!(status, 409 | 412) => {
+                Err(AzureError::Transaction {
+                    status: 409 | 412, ..
+                }) => {
                     return Err(StoreError::LockLost(item.instance_id.clone()));
                 }
                 Err(e) => return Err(storage(e)),
