@@ -203,9 +203,26 @@ fn open_store(config: &HostConfig) -> Result<Arc<dyn TaskHub>, HostError> {
             })?;
             Ok(Arc::new(hub))
         }
+        #[cfg(not(feature = "azure"))]
         StorageConfig::AzureStorage { setting, account } => Err(HostError::AzureStorageNotBuilt {
             setting: setting.clone(),
             account: account.clone(),
         }),
+        #[cfg(feature = "azure")]
+        StorageConfig::AzureStorage { setting, .. } => {
+            use crate::store::azure::{AzureTaskHub, StorageAccount};
+            // The configuration keeps only the setting's name: the string is a secret, and the
+            // environment holds it (local.settings.json values are exported into it).
+            let failed = |reason: String| HostError::AzureStorage {
+                setting: setting.clone(),
+                reason,
+            };
+            let value = std::env::var(setting).map_err(|e| failed(e.to_string()))?;
+            let account = StorageAccount::from_connection_string(&value)
+                .map_err(|e| failed(e.to_string()))?;
+            let hub =
+                AzureTaskHub::new(account, &config.hub_name).map_err(|e| failed(e.to_string()))?;
+            Ok(Arc::new(hub))
+        }
     }
 }

@@ -66,9 +66,17 @@ pub enum HostError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The storage setting names Azure Storage, which has no task hub backend yet.
+    /// The Azure Storage connection string cannot be used.
+    #[error("{setting} cannot be used for an Azure Storage task hub: {reason}")]
+    AzureStorage {
+        /// The setting holding the connection string.
+        setting: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The storage setting names Azure Storage, but this build has no `azure` feature.
     #[error(
-        "{setting} points at Azure Storage{}: Azure Storage task hubs are not built yet. \
+        "{setting} points at Azure Storage{}: Azure Storage task hubs are not built into this binary (cargo feature `azure`). \
          Leave {setting} empty (or remove it) to use the embedded SQLite task hub.",
         account.as_deref().map(|a| format!(" (account {a})")).unwrap_or_default()
     )]
