@@ -106,10 +106,7 @@ fn the_counter_in_both_styles_through_an_orchestration() {
     let done = app.wait_for_instance(&id, WAIT);
     assert_eq!(done["runtimeStatus"], "Failed", "{done}");
     assert!(
-        done["output"]
-            .as_str()
-            .unwrap()
-            .contains("no entity named"),
+        done["output"].as_str().unwrap().contains("no entity named"),
         "{done}"
     );
 }
@@ -233,7 +230,7 @@ fn one_hundred_concurrent_transfers_conserve_the_total_and_apply_once() {
         let id = start(&app, "transfer", &t);
         transfers.push((id, from, to, amount, format!("t{i}")));
     }
-    let mut expected = vec![100i64; 10];
+    let mut expected = [100i64; 10];
     let mut moved = 0;
     for (id, from, to, amount, _) in &transfers {
         let done = app.wait_for_instance(id, WAIT);

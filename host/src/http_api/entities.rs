@@ -19,9 +19,9 @@ use crate::engine::entity::EntityId;
 use crate::http::{HttpRequest, HttpResponse};
 
 /// The entity named by path segments; `$` as key is the empty key.
-fn entity_id(name: &str, key: &str) -> Result<EntityId, HttpResponse> {
+fn entity_id(name: &str, key: &str) -> Result<EntityId, Box<HttpResponse>> {
     let key = if key == "$" { "" } else { key };
-    EntityId::new(name, key).map_err(|e| bad_request(&e.to_string()))
+    EntityId::new(name, key).map_err(|e| Box::new(bad_request(&e.to_string())))
 }
 
 /// `GET /entities/{name}/{key}`.
@@ -32,7 +32,7 @@ pub(super) async fn read(
 ) -> Result<HttpResponse, ClientError> {
     let id = match entity_id(name, key) {
         Ok(id) => id,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     Ok(match api.client.read_entity_state_raw(&id).await? {
         None => HttpResponse::new(StatusCode::NOT_FOUND),
@@ -53,7 +53,7 @@ pub(super) async fn list(
 ) -> Result<HttpResponse, ClientError> {
     if let Some(name) = name {
         if let Err(resp) = entity_id(name, "") {
-            return Ok(resp);
+            return Ok(*resp);
         }
     }
     let continuation = req
@@ -86,7 +86,7 @@ pub(super) async fn signal(
 ) -> Result<HttpResponse, ClientError> {
     let id = match entity_id(name, key) {
         Ok(id) => id,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let Some(operation) = operation
         .or_else(|| req.query_param("op"))

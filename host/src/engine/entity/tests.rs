@@ -106,7 +106,7 @@ fn operations_run_in_arrival_order_in_one_batch() {
     assert_eq!((msgs[0].0.as_str(), msgs[0].1.as_str()), ("orch", "3"));
     assert_eq!(response(&msgs[0].2).result.as_deref(), Some("3"));
     assert_eq!(response(&msgs[1].2).result.as_deref(), Some("13"));
-    assert_eq!(out.state.status().entity_exists, true);
+    assert!(out.state.status().entity_exists);
 }
 
 #[test]

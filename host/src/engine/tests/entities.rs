@@ -92,7 +92,7 @@ fn transfer() -> Resolver {
             let (a, b) = (counter("b"), counter("a"));
             let lock = ctx.lock(&[a.clone(), b.clone(), a.clone()]).await?;
             assert!(
-                ctx.lock(&[a.clone()]).await.is_err(),
+                ctx.lock(std::slice::from_ref(&a)).await.is_err(),
                 "one section at a time"
             );
             let v: i64 = ctx.call_entity(&a, "get", &()).await?;
