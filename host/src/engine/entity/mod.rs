@@ -5,7 +5,7 @@
 //! special names of spec §6.2 (`op`, `release`, responses named by request id), so entities
 //! flow through every store and the orchestration dispatcher unchanged. Its state is not kept
 //! in history: each batch of operations rewrites the instance row's input with the whole
-//! [`SchedulerState`] (see `docs/decisions/0005-entities.md`).
+//! [`SchedulerState`] (see `docs/decisions/0006-entities.md`).
 //!
 //! - [`EntityId`]: identity and the scheduler id;
 //! - [`messages`]: the request, response and release messages;
