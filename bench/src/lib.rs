@@ -81,9 +81,12 @@ pub fn registry() -> Registry {
             Ok(sum)
         })
         // W4: one activity.
-        .orchestration("one_activity", |ctx: OrchestrationContext, i: u64| async move {
-            Ok(ctx.call_activity_by_name::<_, u64>("noop", &i).await?)
-        })
+        .orchestration(
+            "one_activity",
+            |ctx: OrchestrationContext, i: u64| async move {
+                Ok(ctx.call_activity_by_name::<_, u64>("noop", &i).await?)
+            },
+        )
         // W6: a one-second durable timer; returns its due time (ms since the epoch).
         .orchestration("timer1s", |ctx: OrchestrationContext, _i: u64| async move {
             let due = ctx.current_utc_datetime() + chrono::Duration::seconds(1);
@@ -259,8 +262,10 @@ impl Line {
             .ok()
             .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok());
         self.fields.push(("load_1m".into(), load.into()));
-        self.fields
-            .push(("peak_rss_mb".into(), peak_rss_mb.map(|m| round(m, 1)).into()));
+        self.fields.push((
+            "peak_rss_mb".into(),
+            peak_rss_mb.map(|m| round(m, 1)).into(),
+        ));
         // In this order (a JSON map would sort the keys).
         let body: Vec<String> = self
             .fields

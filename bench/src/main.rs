@@ -188,12 +188,24 @@ async fn w1(o: &Opts) -> anyhow::Result<()> {
         })
         .count();
     anyhow::ensure!(ok as u64 == n, "{ok} of {n} completed correctly");
-    let last = all.iter().filter_map(|s| s.completed_at).max().context("no completions")?;
+    let last = all
+        .iter()
+        .filter_map(|s| s.completed_at)
+        .max()
+        .context("no completions")?;
     let secs = secs_between(t0, last);
-    let line = Line::new("W1", "sqlite", durability_label(o.full), n, secs, n as f64 / secs, "orchestrations/s")
-        .with("events_per_s", 10.0 * n as f64 / secs)
-        .with("start_seconds", start_secs)
-        .with("starts_per_s", n as f64 / start_secs);
+    let line = Line::new(
+        "W1",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        secs,
+        n as f64 / secs,
+        "orchestrations/s",
+    )
+    .with("events_per_s", 10.0 * n as f64 / secs)
+    .with("start_seconds", start_secs)
+    .with("starts_per_s", n as f64 / start_secs);
     stats_line(&rt, line).print(peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())
@@ -209,9 +221,15 @@ async fn w2(o: &Opts) -> anyhow::Result<()> {
     eprintln!("W2: one chain of {n} activities");
     let t0 = Instant::now();
     client.start_new("chain", Some("w2"), &n).await?;
-    let done = client.wait_for_completion("w2", Duration::from_secs(900)).await?;
+    let done = client
+        .wait_for_completion("w2", Duration::from_secs(900))
+        .await?;
     let secs = t0.elapsed().as_secs_f64();
-    anyhow::ensure!(done.output.as_deref() == Some(n.to_string().as_str()), "wrong output {:?}", done.output);
+    anyhow::ensure!(
+        done.output.as_deref() == Some(n.to_string().as_str()),
+        "wrong output {:?}",
+        done.output
+    );
     let steps = CHAIN_STEPS.lock().clone();
     let t = |i: usize| steps[i].context("a step has no time");
     let per = |a: usize, b: usize| -> anyhow::Result<f64> {
@@ -220,10 +238,18 @@ async fn w2(o: &Opts) -> anyhow::Result<()> {
     let n = n as usize;
     let early = per(1000, 2000)?;
     let late = per(n - 1001, n - 1)?;
-    let line = Line::new("W2", "sqlite", durability_label(o.full), n as u64, secs, n as f64 / secs, "activities/s")
-        .with("flatness", late / early)
-        .with("step_ms_1000_2000", early * 1e3)
-        .with("step_ms_last_1000", late * 1e3);
+    let line = Line::new(
+        "W2",
+        "sqlite",
+        durability_label(o.full),
+        n as u64,
+        secs,
+        n as f64 / secs,
+        "activities/s",
+    )
+    .with("flatness", late / early)
+    .with("step_ms_1000_2000", early * 1e3)
+    .with("step_ms_last_1000", late * 1e3);
     stats_line(&rt, line).print(peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())
@@ -237,7 +263,9 @@ async fn w3(o: &Opts) -> anyhow::Result<()> {
     eprintln!("W3: fan-out of {n} activities");
     let t0 = Instant::now();
     client.start_new("fanout", Some("w3"), &n).await?;
-    let done = client.wait_for_completion("w3", Duration::from_secs(900)).await?;
+    let done = client
+        .wait_for_completion("w3", Duration::from_secs(900))
+        .await?;
     let secs = t0.elapsed().as_secs_f64();
     let expected = n * (n.saturating_sub(1)) / 2;
     anyhow::ensure!(
@@ -246,8 +274,16 @@ async fn w3(o: &Opts) -> anyhow::Result<()> {
         done.status,
         done.output
     );
-    let line = Line::new("W3", "sqlite", durability_label(o.full), n, secs, n as f64 / secs, "activities/s")
-        .with("history_len", done.history_len);
+    let line = Line::new(
+        "W3",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        secs,
+        n as f64 / secs,
+        "activities/s",
+    )
+    .with("history_len", done.history_len);
     stats_line(&rt, line).print(peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())
@@ -279,7 +315,12 @@ async fn w6(o: &Opts) -> anyhow::Result<()> {
     let mut seen_late = Vec::new();
     let mut done_late = Vec::new();
     for s in &all {
-        anyhow::ensure!(s.status == OrchestrationStatus::Completed, "{} {:?}", s.instance_id, s.status);
+        anyhow::ensure!(
+            s.status == OrchestrationStatus::Completed,
+            "{} {:?}",
+            s.instance_id,
+            s.status
+        );
         let due_ms: i64 = s.output.as_deref().context("no output")?.parse()?;
         let due = SystemTime::UNIX_EPOCH + Duration::from_millis(due_ms as u64);
         if let Some(at) = seen.get(&s.instance_id) {
@@ -292,15 +333,27 @@ async fn w6(o: &Opts) -> anyhow::Result<()> {
     anyhow::ensure!(all.len() as u64 == n, "{} of {n} instances", all.len());
     seen_late.sort_by(f64::total_cmp);
     done_late.sort_by(f64::total_cmp);
-    let last = all.iter().filter_map(|s| s.completed_at).max().context("no completions")?;
-    let line = Line::new("W6", "sqlite", durability_label(o.full), n, secs_between(t0, last), quantile(&seen_late, 0.99), "ms p99 lateness")
-        .with("p50_ms", quantile(&seen_late, 0.5))
-        .with("p99_ms", quantile(&seen_late, 0.99))
-        .with("max_ms", quantile(&seen_late, 1.0))
-        .with("observed", seen_late.len() as u64)
-        .with("completion_p50_ms", quantile(&done_late, 0.5))
-        .with("completion_p99_ms", quantile(&done_late, 0.99))
-        .with("start_seconds", start_secs);
+    let last = all
+        .iter()
+        .filter_map(|s| s.completed_at)
+        .max()
+        .context("no completions")?;
+    let line = Line::new(
+        "W6",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        secs_between(t0, last),
+        quantile(&seen_late, 0.99),
+        "ms p99 lateness",
+    )
+    .with("p50_ms", quantile(&seen_late, 0.5))
+    .with("p99_ms", quantile(&seen_late, 0.99))
+    .with("max_ms", quantile(&seen_late, 1.0))
+    .with("observed", seen_late.len() as u64)
+    .with("completion_p50_ms", quantile(&done_late, 0.5))
+    .with("completion_p99_ms", quantile(&done_late, 0.99))
+    .with("start_seconds", start_secs);
     stats_line(&rt, line).print(peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())
@@ -321,7 +374,10 @@ struct HostChild {
 
 impl HostChild {
     fn spawn(args: &[&str], log: &std::path::Path) -> anyhow::Result<Self> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
         let mut child = Command::new(std::env::current_exe()?)
             .arg("host")
             .args(args)
@@ -362,7 +418,10 @@ impl HostChild {
 /// W4 http-sync: the real HTTP host in a child process, driven by closed-loop keep-alive
 /// clients in this process.
 async fn w4(o: &Opts) -> anyhow::Result<()> {
-    anyhow::ensure!(o.full, "W4 runs the host with its default (durable) store settings");
+    anyhow::ensure!(
+        o.full,
+        "W4 runs the host with its default (durable) store settings"
+    );
     let n = o.n.unwrap_or(10_000);
     let dir = temp_dir()?;
     let log = dir.path().join("host.log");
@@ -391,16 +450,24 @@ async fn w4(o: &Opts) -> anyhow::Result<()> {
         let _ = host.child.kill();
     }
     let _ = host.child.wait();
-    Line::new("W4", "sqlite", durability_label(o.full), n, c64_secs, n as f64 / c64_secs, "requests/s at concurrency 64")
-        .with("c1_requests", n1)
-        .with("c1_p50_ms", quantile(&c1, 0.5))
-        .with("c1_p99_ms", quantile(&c1, 0.99))
-        .with("c1_requests_per_s", n1 as f64 / c1_secs)
-        .with("c64_p50_ms", quantile(&c64, 0.5))
-        .with("c64_p99_ms", quantile(&c64, 0.99))
-        .with("c64_requests_per_s", n as f64 / c64_secs)
-        .with("rss_of", "host process")
-        .print(rss);
+    Line::new(
+        "W4",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        c64_secs,
+        n as f64 / c64_secs,
+        "requests/s at concurrency 64",
+    )
+    .with("c1_requests", n1)
+    .with("c1_p50_ms", quantile(&c1, 0.5))
+    .with("c1_p99_ms", quantile(&c1, 0.99))
+    .with("c1_requests_per_s", n1 as f64 / c1_secs)
+    .with("c64_p50_ms", quantile(&c64, 0.5))
+    .with("c64_p99_ms", quantile(&c64, 0.99))
+    .with("c64_requests_per_s", n as f64 / c64_secs)
+    .with("rss_of", "host process")
+    .print(rss);
     Ok(())
 }
 
@@ -469,14 +536,21 @@ async fn read_response(
     }
     let mut body = vec![0u8; len];
     stream.read_exact(&mut body).await?;
-    anyhow::ensure!(status == "200", "HTTP {status}: {}", String::from_utf8_lossy(&body));
+    anyhow::ensure!(
+        status == "200",
+        "HTTP {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
     Ok(())
 }
 
 /// W7 recovery: W1 in a host process, SIGKILLed at about half way, restarted; time from the
 /// restart to the last completion, and lost / duplicated completions from the histories.
 async fn w7(o: &Opts) -> anyhow::Result<()> {
-    anyhow::ensure!(o.full, "W7 runs the host with its default (durable) store settings");
+    anyhow::ensure!(
+        o.full,
+        "W7 runs the host with its default (durable) store settings"
+    );
     let n = o.n.unwrap_or(10_000);
     let dir = temp_dir()?;
     let log = dir.path().join("host.log");
@@ -492,10 +566,15 @@ async fn w7(o: &Opts) -> anyhow::Result<()> {
     let t_first = Instant::now();
     // Progress: completed instances, counted by a read-only connection (WAL readers do not
     // block the host's writer).
-    let counter = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let counter =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let completed = || -> u64 {
         counter
-            .query_row("SELECT COUNT(*) FROM instances WHERE status = 'Completed'", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT COUNT(*) FROM instances WHERE status = 'Completed'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|c| c as u64)
             .unwrap_or(0)
     };
@@ -539,7 +618,9 @@ async fn w7(o: &Opts) -> anyhow::Result<()> {
     let all = list_instances(&store, W7_PREFIX).await?;
     let expected = hello5_output();
     let present: HashSet<&str> = all.iter().map(|s| s.instance_id.as_str()).collect();
-    let mut lost = (0..n).filter(|&i| !present.contains(w7_id(i).as_str())).count();
+    let mut lost = (0..n)
+        .filter(|&i| !present.contains(w7_id(i).as_str()))
+        .count();
     let mut duplicated = 0usize;
     let mut bad_histories = 0usize;
     for s in &all {
@@ -554,21 +635,40 @@ async fn w7(o: &Opts) -> anyhow::Result<()> {
             HistoryCheck::Bad => bad_histories += 1,
         }
     }
-    let last = all.iter().filter_map(|s| s.completed_at).max().context("no completions")?;
+    let last = all
+        .iter()
+        .filter_map(|s| s.completed_at)
+        .max()
+        .context("no completions")?;
     let secs = secs_between(restart, last);
-    Line::new("W7", "sqlite", durability_label(o.full), n, secs, secs, "s from restart to last completion")
-        .with("lost", lost as u64)
-        .with("duplicated", duplicated as u64)
-        .with("bad_histories", bad_histories as u64)
-        .with("completed_before_kill", done_before as u64)
-        .with("seconds_before_kill", first_secs)
-        .with("seconds_restart_to_all_done_seen", done_secs)
-        .with("locks", if o.short_locks { "2 s (short-locks)" } else { "host defaults (60 s orchestration, 300 s activity)" })
-        .with("rss_of", "host processes (max of both runs)")
-        .print(match (rss_first, rss_second) {
-            (Some(a), b) if !b.is_nan() => Some(a.max(b)),
-            (a, b) => a.or((!b.is_nan()).then_some(b)),
-        });
+    Line::new(
+        "W7",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        secs,
+        secs,
+        "s from restart to last completion",
+    )
+    .with("lost", lost as u64)
+    .with("duplicated", duplicated as u64)
+    .with("bad_histories", bad_histories as u64)
+    .with("completed_before_kill", done_before as u64)
+    .with("seconds_before_kill", first_secs)
+    .with("seconds_restart_to_all_done_seen", done_secs)
+    .with(
+        "locks",
+        if o.short_locks {
+            "2 s (short-locks)"
+        } else {
+            "host defaults (60 s orchestration, 300 s activity)"
+        },
+    )
+    .with("rss_of", "host processes (max of both runs)")
+    .print(match (rss_first, rss_second) {
+        (Some(a), b) if !b.is_nan() => Some(a.max(b)),
+        (a, b) => a.or((!b.is_nan()).then_some(b)),
+    });
     Ok(())
 }
 
@@ -594,12 +694,12 @@ fn check_history(h: &[HistoryEvent]) -> HistoryCheck {
     let mut answered: HashMap<i32, usize> = HashMap::new();
     for e in h {
         match &e.kind {
-            EventKind::TaskScheduled { .. } => {
-                if !scheduled.insert(e.event_id) {
-                    return HistoryCheck::Duplicated;
-                }
+            EventKind::TaskScheduled { .. } if !scheduled.insert(e.event_id) => {
+                return HistoryCheck::Duplicated;
             }
-            EventKind::TaskCompleted { task_scheduled_id, .. } => {
+            EventKind::TaskCompleted {
+                task_scheduled_id, ..
+            } => {
                 *answered.entry(*task_scheduled_id).or_default() += 1;
             }
             EventKind::TaskFailed { .. } => return HistoryCheck::Bad,
