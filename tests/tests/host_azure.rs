@@ -1,0 +1,43 @@
+//! The real host on Azure Storage: `AzureWebJobsStorage` holds the connection string of the
+//! Azurite this test binary starts (installed and started by `durable`'s harness; the test
+//! fails, never skips, when Azurite cannot run), and orchestrations run end to end on it.
+
+use serde_json::json;
+use tests::app_host::{AppDir, TestHost};
+
+#[test]
+fn orchestrations_run_on_azurite() {
+    let azurite = durable::store::azure::azurite::shared()
+        .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let dir = AppDir::new(
+        env!("CARGO_BIN_EXE_api-test-app"),
+        json!({
+            "AzureWebJobsStorage": azurite.connection_string(),
+            "TaskHubName": "AzureHostTest",
+        }),
+        None,
+    );
+    let host = TestHost::start(&dir, &[]);
+
+    let webhook = "/runtime/webhooks/durabletask";
+    let resp = host
+        .call(
+            "POST",
+            &format!("{webhook}/orchestrators/echo/on-azure?timeout=30&pollingInterval=1"),
+        )
+        .json(r#"{"hello": "azure"}"#)
+        .send();
+    assert_eq!(resp.status, 200, "{resp:?}\n{}", host.log());
+    assert_eq!(resp.json(), json!({"hello": "azure"}));
+
+    let resp = host.get(&format!("{webhook}/instances/on-azure?showHistory=true"));
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let status = resp.json();
+    assert_eq!(status["runtimeStatus"], "Completed");
+    let events = status["historyEvents"].as_array().expect("history").clone();
+    assert_eq!(events[0]["EventType"], "ExecutionStarted");
+    assert_eq!(
+        events.last().expect("an event")["EventType"],
+        "ExecutionCompleted"
+    );
+}
