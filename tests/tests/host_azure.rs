@@ -40,4 +40,31 @@ fn orchestrations_run_on_azurite() {
         events.last().expect("an event")["EventType"],
         "ExecutionCompleted"
     );
+
+    // An activity round trip (work-item queue out, control queue back): the activity fails,
+    // so does the orchestration.
+    let resp = host
+        .call(
+            "POST",
+            &format!("{webhook}/orchestrators/always_fails/fails-on-azure"),
+        )
+        .send();
+    assert_eq!(resp.status, 202, "{resp:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = host
+            .get(&format!("{webhook}/instances/fails-on-azure"))
+            .json();
+        if status["runtimeStatus"] == "Failed" {
+            let output = status["output"].to_string();
+            assert!(output.contains("this activity always fails"), "{status}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not failed in time: {status}\n{}",
+            host.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
