@@ -78,7 +78,8 @@ impl AzureTaskHub {
             completed_at: None,
             history_len: 0,
         };
-        let row = instances::to_entity(&self.names.hub, &state);
+        let mut row = instances::to_entity(&self.names.hub, &state);
+        self.offload_instance_row(&mut row, 0).await?;
         let written = match existing.as_ref().and_then(|e| e.etag.as_deref()) {
             Some(etag) => {
                 let condition = super::tables::IfMatch::Etag(etag);
@@ -107,7 +108,10 @@ impl AzureTaskHub {
     pub(super) async fn get_row(&self, instance_id: &str) -> StoreResult<Option<InstanceState>> {
         let pk = escape_partition_key(instance_id);
         match self.instances.get(&pk, "").await.map_err(storage)? {
-            Some(row) => instances::from_entity(&row).map(Some),
+            Some(mut row) => {
+                self.restore_instance_row(&mut row).await?;
+                instances::from_entity(&row).map(Some)
+            }
             None => Ok(None),
         }
     }
@@ -140,7 +144,12 @@ impl AzureTaskHub {
 
     pub(super) async fn read_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>> {
         let (rows, _) = self.history_rows(instance_id).await?;
-        rows.iter().map(history::from_entity).collect()
+        let mut events = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            self.restore_history_row(&mut row).await?;
+            events.push(history::from_entity(&row)?);
+        }
+        Ok(events)
     }
 
     pub(super) async fn query(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
@@ -195,8 +204,9 @@ impl AzureTaskHub {
                 .query(&filter, want.min(1000), next.as_ref())
                 .await
                 .map_err(storage)?;
-            for row in &page.entities {
-                found.push(instances::from_entity(row)?);
+            for mut row in page.entities {
+                self.restore_instance_row(&mut row).await?;
+                found.push(instances::from_entity(&row)?);
             }
             next = page.continuation;
             if next.is_none() || found.len() >= page_size {

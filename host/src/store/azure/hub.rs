@@ -254,7 +254,7 @@ pub(super) fn deliverable_at(message: &TaskMessage) -> DateTime<Utc> {
     due.map_or(now, |t| t.max(now))
 }
 
-fn gzip(data: &[u8]) -> StoreResult<Vec<u8>> {
+pub(super) fn gzip(data: &[u8]) -> StoreResult<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder
         .write_all(data)
@@ -262,7 +262,7 @@ fn gzip(data: &[u8]) -> StoreResult<Vec<u8>> {
         .map_err(|e| StoreError::Storage(format!("gzip failed: {e}")))
 }
 
-fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
+pub(super) fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(data)
         .read_to_end(&mut out)

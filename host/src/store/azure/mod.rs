@@ -14,6 +14,7 @@ pub mod history;
 mod hub;
 pub mod instances;
 pub mod layout;
+mod offload;
 mod orchestrations;
 pub mod queues;
 mod signing;

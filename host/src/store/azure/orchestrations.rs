@@ -229,7 +229,8 @@ impl AzureTaskHub {
         if let Some(state) = &commit.instance {
             let mut state = state.clone();
             state.history_len = history_len;
-            let row = instances::to_entity(&self.names.hub, &state);
+            let mut row = instances::to_entity(&self.names.hub, &state);
+            self.offload_instance_row(&mut row, history_len).await?;
             self.instances
                 .update(&row, UpdateMode::Replace, IfMatch::Upsert)
                 .await
@@ -289,7 +290,9 @@ impl AzureTaskHub {
         for (n, batch) in batches.iter().enumerate() {
             let mut ops = Vec::with_capacity(batch.len() + 1);
             for event in batch.iter() {
-                let row = history::to_entity(&pk, &history_row_key(written), execution_id, event)?;
+                let mut row =
+                    history::to_entity(&pk, &history_row_key(written), execution_id, event)?;
+                self.offload_history_row(&mut row).await?;
                 ops.push(TableOperation::Upsert(row, UpdateMode::Replace));
                 written += 1;
             }
