@@ -213,3 +213,33 @@ async fn w5_quick_measurement() {
     );
     rt.shutdown().await;
 }
+
+/// W5's processing side alone: 10,000 signals queued before the runtime starts, then the time
+/// until all are applied. Run like [`w5_quick_measurement`].
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a quick throughput measurement, not a test"]
+async fn w5_processing_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn TaskHub> = Arc::new(SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
+    store.create_if_not_exists().await.unwrap();
+    let client = DurableClient::new(store.clone());
+    let c = EntityId::new("counter", "w5").unwrap();
+    let n = 10_000;
+    let sends = (0..n).map(|_| {
+        let client = client.clone();
+        let c = c.clone();
+        tokio::spawn(async move { client.signal_entity(&c, "add", &1).await.unwrap() })
+    });
+    futures::future::join_all(sends).await;
+    let started = Instant::now();
+    let rt = Runtime::start(store, registry(), RuntimeOptions::default())
+        .await
+        .unwrap();
+    eventually_state(&client, &c, n).await;
+    let all = started.elapsed();
+    println!(
+        "W5 processing only: {n} queued signals applied in {all:?}: {:.0} ops/s",
+        n as f64 / all.as_secs_f64()
+    );
+    rt.shutdown().await;
+}
