@@ -87,6 +87,18 @@ pub fn registry() -> Registry {
                 Ok(ctx.call_activity_by_name::<_, u64>("noop", &i).await?)
             },
         )
+        // W5: a counter entity.
+        .add_entity_fn(
+            "counter",
+            durable::engine::entity::entity_fn(|ctx| {
+                let v: i64 = ctx.get_state(|| 0)?;
+                let by: i64 = if ctx.has_input() { ctx.get_input()? } else { 1 };
+                if ctx.operation_name() == "add" {
+                    ctx.set_state(&(v + by))?;
+                }
+                Ok(())
+            }),
+        )
         // W6: a one-second durable timer; returns its due time (ms since the epoch).
         .orchestration("timer1s", |ctx: OrchestrationContext, _i: u64| async move {
             let due = ctx.current_utc_datetime() + chrono::Duration::seconds(1);

@@ -30,7 +30,7 @@ usage: bench <W1|W2|W3|W4|W5|W6|W7|all> [--store sqlite|azurite] [--n N] [--sync
   W3 fanout     one orchestration fanning out N activities (default 10000)
   W4 http-sync  HTTP function starting a one-activity orchestration and waiting for it;
                 N requests at concurrency 64 (default 10000), N/5 at concurrency 1
-  W5 entity     10000 signals to one counter entity (skipped: no entities yet)
+  W5 entity     N signals to one counter entity, then a read (default 10000)
   W6 timers     N orchestrations each awaiting a 1 s durable timer (default 10000)
   W7 recovery   W1 in a host process, SIGKILLed half way and restarted (default 10000)";
 
@@ -118,10 +118,7 @@ fn main() -> anyhow::Result<()> {
             "W2" => rt.block_on(w2(&o)),
             "W3" => rt.block_on(w3(&o)),
             "W4" => rt.block_on(w4(&o)),
-            "W5" => {
-                w5();
-                Ok(())
-            }
+            "W5" => rt.block_on(w5(&o)),
             "W6" => rt.block_on(w6(&o)),
             "W7" => rt.block_on(w7(&o)),
             _ => unreachable!(),
@@ -289,11 +286,54 @@ async fn w3(o: &Opts) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// W5: durable entities do not exist yet in `durable`.
-fn w5() {
-    // Hook: when `durable` has entities, signal one counter entity 10,000 times from a client,
-    // read it once, and print operations/s here.
-    skipped("W5", "durable entities not built yet");
+/// W5 entity-counter: N signals (`add 1`) to one counter entity from 64 concurrent senders,
+/// then reads until the state shows all of them; operations/s from the first signal to the
+/// read that sees N.
+async fn w5(o: &Opts) -> anyhow::Result<()> {
+    let n = o.n.unwrap_or(10_000);
+    let (_dir, rt) = start_runtime(o.full).await?;
+    let client = rt.client();
+    let id = durable::EntityId::new("counter", "w5")?;
+    eprintln!("W5: {n} signals to one counter entity");
+    let t0 = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (client, id, next) = (client.clone(), id.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                client.signal_entity(&id, "add", &1i64).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let signal_secs = t0.elapsed().as_secs_f64();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let v: Option<i64> = client.read_entity_state(&id).await?;
+        if v == Some(n as i64) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "counter at {v:?} of {n}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let line = Line::new(
+        "W5",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        secs,
+        n as f64 / secs,
+        "operations/s",
+    )
+    .with("signal_seconds", signal_secs);
+    stats_line(&rt, line).print(peak_rss_mb(None));
+    rt.shutdown().await;
+    Ok(())
 }
 
 /// W6 timers: N orchestrations each awaiting a 1 s durable timer; lateness of the fire.
