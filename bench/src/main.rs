@@ -455,6 +455,16 @@ impl HostChild {
     }
 }
 
+impl Drop for HostChild {
+    /// A workload that fails half way must not leave its host running.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// W4 http-sync: the real HTTP host in a child process, driven by closed-loop keep-alive
 /// clients in this process.
 async fn w4(o: &Opts) -> anyhow::Result<()> {
