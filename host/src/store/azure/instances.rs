@@ -45,9 +45,11 @@ pub fn to_entity(hub: &str, state: &InstanceState) -> Entity {
                 .map(EdmValue::String),
         ),
     ];
+    // Rows are always written whole (insert or replace), so an absent column is a cleared one.
     for (name, value) in optional {
-        // Replace writes must clear columns that no longer have a value.
-        e = e.with(name, value.unwrap_or(EdmValue::String(String::new())));
+        if let Some(value) = value {
+            e = e.with(name, value);
+        }
     }
     e
 }

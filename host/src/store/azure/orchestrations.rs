@@ -158,6 +158,10 @@ impl AzureTaskHub {
             )?;
             if let Some(lock) = self.orchestrations.lock().locks.get_mut(&id) {
                 if lock.token == token {
+                    // The lock runs from when the worker gets the item, not from before
+                    // the reads above.
+                    lock.expires = time::now()
+                        + chrono::Duration::from_std(lock_for).unwrap_or(chrono::Duration::MAX);
                     if let Some(s) = &sentinel {
                         lock.sentinel_etag = s.etag.clone();
                         lock.execution_id = s.str("ExecutionId").map(str::to_owned);

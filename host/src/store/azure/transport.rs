@@ -94,6 +94,8 @@ impl Transport {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(64)
+            // Below Azurite's 5 s keep-alive, so a pooled connection is not closed under us.
+            .pool_idle_timeout(Duration::from_secs(4))
             .build()
             .map_err(|e| AzureError::Transport("client".into(), e.to_string()))?;
         Ok(Transport {
@@ -146,14 +148,29 @@ impl Transport {
             HeaderValue::from(body.len()),
         );
         let resource = url.path().to_owned();
-        let response = self
-            .http
-            .request(method.clone(), url)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| AzureError::Transport(resource.clone(), e.to_string()))?;
+        // Cheap to clone for a retry.
+        let body = bytes::Bytes::from(body);
+        let mut attempt = 0;
+        let response = loop {
+            let sent = self
+                .http
+                .request(method.clone(), url.clone())
+                .headers(headers.clone())
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(response) => break response,
+                // A pooled connection the server had just closed: the request never got
+                // there, so sending it again is safe (and at worst duplicates a queue
+                // message, which the task hub tolerates by design).
+                Err(e) if attempt < 2 && (e.is_connect() || e.is_request()) && !e.is_timeout() => {
+                    attempt += 1;
+                    tracing::debug!(%resource, error = %e, "retrying a storage request");
+                }
+                Err(e) => return Err(AzureError::Transport(resource, e.to_string())),
+            }
+        };
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
