@@ -228,12 +228,21 @@ async fn commit(
     commit: OrchestrationCommit,
     keep: Option<Execution>,
 ) {
-    match shared.store.complete_orchestration(item, commit).await {
+    // Cached before the commit: the store wakes the dispatchers as soon as it commits, and the
+    // next work item of this instance must find its execution (else it replays everything).
+    // An entry is only ever used when its history length matches the stored row, so one left
+    // by a failed commit could never be used wrongly; it is removed anyway.
+    let cached = keep.is_some();
+    if let Some(ex) = keep {
+        shared.cache.lock().put(item.instance_id.clone(), ex);
+    }
+    let result = shared.store.complete_orchestration(item, commit).await;
+    if result.is_err() && cached {
+        shared.cache.lock().take(&item.instance_id);
+    }
+    match result {
         Ok(()) => {
             shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
-            if let Some(ex) = keep {
-                shared.cache.lock().put(item.instance_id.clone(), ex);
-            }
         }
         Err(StoreError::LockLost(_)) => {
             tracing::warn!(instance_id = %item.instance_id, "lock lost before commit; another worker owns the instance");
