@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use durable::store::azure::{azurite, AzureTaskHub, StorageAccount};
-use durable::store::conformance;
 use durable::store::TaskHub;
 
 /// A new, created hub with a fresh name on the shared Azurite.
@@ -19,45 +18,11 @@ async fn new_hub() -> Arc<dyn TaskHub> {
     Arc::new(hub)
 }
 
-macro_rules! checks {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                conformance::$name(new_hub().await).await;
-            }
-        )*
-    };
-}
-
-checks!(
-    create_if_not_exists_is_idempotent,
-    create_instance_starts_pending,
-    create_instance_records_parent,
-    create_instance_conflicts_while_not_terminal,
-    create_instance_replaces_terminal,
-    commit_writes_everything,
-    commit_without_row_keeps_row,
-    messages_to_unknown_instances,
-    lost_lock_commit_writes_nothing,
-    orchestration_lock_expires,
-    lock_batches_instances_fairly,
-    messages_arriving_while_locked_wait,
-    timers_become_visible_when_due,
-    scheduled_start_waits,
-    abandon_orchestration_delays_messages,
-    continue_as_new_replaces_history,
-    concurrent_commits_are_isolated,
-    activities_are_delivered_at_least_once,
-    duplicate_activity_completion_is_ignored,
-    lock_activities_in_order,
-    activity_abandon_and_renew,
-    query_filters,
-    query_pages_cover_everything_once,
-    purge_instance_removes_everything,
-    purge_instances_by_filter,
-    signals_wake_dispatchers,
-    timer_status_round_trips,
+durable::task_hub_conformance_tests!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async {
+        ((), new_hub().await)
+    }
 );
 
 /// A created hub with its name and account, for checks that look at the raw layout.

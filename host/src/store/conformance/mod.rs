@@ -86,3 +86,54 @@ where
     signals_wake_dispatchers(new_store().await).await;
     timer_status_round_trips(new_store().await).await;
 }
+
+/// Generates one test per conformance check for a backend. `$new_hub` is an expression
+/// evaluating to a future of `(guard, Arc<dyn TaskHub>)`; the guard (e.g. a temporary
+/// directory) lives as long as the test.
+///
+/// ```text
+/// durable::task_hub_conformance_tests!(#[tokio::test] async { new_hub() });
+/// ```
+#[macro_export]
+macro_rules! task_hub_conformance_tests {
+    (#[$test:meta] $new_hub:expr) => {
+        $crate::task_hub_conformance_tests!(@each #[$test] $new_hub;
+            create_if_not_exists_is_idempotent,
+            create_instance_starts_pending,
+            create_instance_records_parent,
+            create_instance_conflicts_while_not_terminal,
+            create_instance_replaces_terminal,
+            commit_writes_everything,
+            commit_without_row_keeps_row,
+            messages_to_unknown_instances,
+            lost_lock_commit_writes_nothing,
+            orchestration_lock_expires,
+            lock_batches_instances_fairly,
+            messages_arriving_while_locked_wait,
+            timers_become_visible_when_due,
+            scheduled_start_waits,
+            abandon_orchestration_delays_messages,
+            continue_as_new_replaces_history,
+            concurrent_commits_are_isolated,
+            activities_are_delivered_at_least_once,
+            duplicate_activity_completion_is_ignored,
+            lock_activities_in_order,
+            activity_abandon_and_renew,
+            query_filters,
+            query_pages_cover_everything_once,
+            purge_instance_removes_everything,
+            purge_instances_by_filter,
+            signals_wake_dispatchers,
+            timer_status_round_trips,
+        );
+    };
+    (@each #[$test:meta] $new_hub:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[$test]
+            async fn $name() {
+                let (_guard, hub) = $new_hub.await;
+                $crate::store::conformance::$name(hub).await;
+            }
+        )*
+    };
+}
