@@ -81,6 +81,36 @@ pub struct InstanceState {
     pub history_len: u64,
 }
 
+impl InstanceState {
+    /// The Pending row a client's `ExecutionStarted` creates (every backend's `create_instance`).
+    pub fn pending(
+        instance_id: &str,
+        execution_id: String,
+        started: &crate::engine::history::ExecutionStarted,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            instance_id: instance_id.to_owned(),
+            execution_id,
+            name: started.name.clone(),
+            version: started.version.clone(),
+            status: OrchestrationStatus::Pending,
+            input: started.input.clone(),
+            output: None,
+            custom_status: None,
+            failure_details: None,
+            parent_instance_id: started
+                .parent_instance
+                .as_ref()
+                .map(|p| p.orchestration_instance.instance_id.clone()),
+            created_at: now,
+            last_updated_at: now,
+            completed_at: None,
+            history_len: 0,
+        }
+    }
+}
+
 /// An orchestration-queue message handed out with a work item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedMessage {

@@ -59,25 +59,7 @@ impl AzureTaskHub {
         self.send_orchestrator_message(&start, started.scheduled_start_time, None)
             .await?;
         let now = time::now();
-        let state = InstanceState {
-            instance_id: instance_id.clone(),
-            execution_id,
-            name: started.name.clone(),
-            version: started.version.clone(),
-            status: OrchestrationStatus::Pending,
-            input: started.input.clone(),
-            output: None,
-            custom_status: None,
-            failure_details: None,
-            parent_instance_id: started
-                .parent_instance
-                .as_ref()
-                .map(|p| p.orchestration_instance.instance_id.clone()),
-            created_at: now,
-            last_updated_at: now,
-            completed_at: None,
-            history_len: 0,
-        };
+        let state = InstanceState::pending(&instance_id, execution_id, started, now);
         let mut row = instances::to_entity(&self.names.hub, &state);
         self.offload_instance_row(&mut row, 0).await?;
         let written = match existing.as_ref().and_then(|e| e.etag.as_deref()) {

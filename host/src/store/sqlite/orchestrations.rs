@@ -68,25 +68,7 @@ pub(crate) fn create_instance(ctx: &mut Ctx<'_>, start: &TaskMessage) -> StoreRe
         conn.prepare_cached(sql).db()?.execute([instance_id]).db()?;
     }
     let now = from_ticks(ctx.now)?;
-    let state = InstanceState {
-        instance_id: instance_id.to_owned(),
-        execution_id,
-        name: started.name.clone(),
-        version: started.version.clone(),
-        status: OrchestrationStatus::Pending,
-        input: started.input.clone(),
-        output: None,
-        custom_status: None,
-        failure_details: None,
-        parent_instance_id: started
-            .parent_instance
-            .as_ref()
-            .map(|p| p.orchestration_instance.instance_id.clone()),
-        created_at: now,
-        last_updated_at: now,
-        completed_at: None,
-        history_len: 0,
-    };
+    let state = InstanceState::pending(instance_id, execution_id, started, now);
     upsert_instance(conn, &state, 0)?;
     let message = OrchestratorMessage {
         message: start.clone(),
