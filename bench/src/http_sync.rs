@@ -1,0 +1,201 @@
+//! W4: the real function host as a child process, driven by closed-loop HTTP/1.1 clients.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use bench::host::SYNC_ROUTE;
+use bench::{durability_label, peak_rss_mb, quantile, temp_dir, Line};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+use crate::*;
+
+/// A child host process (`bench host ...`) with its stdout read line by line on a thread.
+pub(crate) struct HostChild {
+    pub(crate) child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl HostChild {
+    pub(crate) fn spawn(args: &[&str], log: &std::path::Path) -> anyhow::Result<Self> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("host")
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()?;
+        let out = child.stdout.take().context("no stdout")?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self { child, lines })
+    }
+
+    /// The next line starting with `prefix` (others are skipped), or an error at EOF/timeout.
+    pub(crate) fn expect(&self, prefix: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .with_context(|| format!("no {prefix:?} line from the host"))?;
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return Ok(rest.trim().to_string());
+            }
+        }
+    }
+}
+
+impl Drop for HostChild {
+    /// A workload that fails half way must not leave its host running.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// W4 http-sync: the real HTTP host in a child process, driven by closed-loop keep-alive
+/// clients in this process.
+pub(crate) async fn w4(o: &Opts) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        o.full,
+        "W4 runs the host with its default (durable) store settings"
+    );
+    let n = o.n.unwrap_or(10_000);
+    let dir = temp_dir()?;
+    let log = dir.path().join("host.log");
+    let dir_arg = dir.path().to_string_lossy().to_string();
+    let mut host = HostChild::spawn(&["http", &dir_arg], &log)?;
+    let addr = host.expect("LISTENING ", Duration::from_secs(30))?;
+    let pid = host.child.id();
+    eprintln!("W4: host {pid} listening on {addr}");
+    let path = format!("/api/{SYNC_ROUTE}");
+    // warm-up
+    closed_loop(&addr, &path, 1, 200).await?;
+    let n1 = (n / 5).max(100);
+    let (c1, c1_secs) = closed_loop(&addr, &path, 1, n1).await?;
+    let (c64, c64_secs) = closed_loop(&addr, &path, 64, n).await?;
+    let rss = peak_rss_mb(Some(pid));
+    drop(host.child.stdin.take());
+    let _ = host.expect("PEAK_RSS_MB", Duration::from_secs(30));
+    if tokio::time::timeout(Duration::from_secs(40), async {
+        while host.child.try_wait().ok().flatten().is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .is_err()
+    {
+        let _ = host.child.kill();
+    }
+    let _ = host.child.wait();
+    Line::new(
+        "W4",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        c64_secs,
+        n as f64 / c64_secs,
+        "requests/s at concurrency 64",
+    )
+    .with("c1_requests", n1)
+    .with("c1_p50_ms", quantile(&c1, 0.5))
+    .with("c1_p99_ms", quantile(&c1, 0.99))
+    .with("c1_requests_per_s", n1 as f64 / c1_secs)
+    .with("c64_p50_ms", quantile(&c64, 0.5))
+    .with("c64_p99_ms", quantile(&c64, 0.99))
+    .with("c64_requests_per_s", n as f64 / c64_secs)
+    .with("rss_of", "host process")
+    .print(rss);
+    Ok(())
+}
+
+/// `total` GET requests over `concurrency` keep-alive connections, each sending its next
+/// request when the previous answer is in; returns sorted latencies (ms) and the wall time.
+pub(crate) async fn closed_loop(
+    addr: &str,
+    path: &str,
+    concurrency: usize,
+    total: u64,
+) -> anyhow::Result<(Vec<f64>, f64)> {
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let request = Arc::new(format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n"
+    ));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (next, request, addr) = (next.clone(), request.clone(), addr.to_string());
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(&addr).await?;
+            stream.set_nodelay(true)?;
+            let mut stream = tokio::io::BufReader::new(stream);
+            let mut lat = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
+                let t = Instant::now();
+                stream.get_mut().write_all(request.as_bytes()).await?;
+                read_response(&mut stream).await?;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    Ok((all, secs))
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body; fails unless it is a 200.
+pub(crate) async fn read_response(
+    stream: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+) -> anyhow::Result<()> {
+    let mut line = String::new();
+    stream.read_line(&mut line).await?;
+    anyhow::ensure!(!line.is_empty(), "connection closed");
+    let status = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let mut len = 0usize;
+    loop {
+        line.clear();
+        stream.read_line(&mut line).await?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse()?;
+            } else if k.eq_ignore_ascii_case("transfer-encoding") {
+                bail!("chunked responses are not supported by this client");
+            }
+        }
+    }
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await?;
+    anyhow::ensure!(
+        status == "200",
+        "HTTP {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(())
+}
