@@ -135,6 +135,22 @@ impl ContainerClient {
         }
     }
 
+    /// Reads a blob and whether a lease on it is held now (`x-ms-lease-state: leased`);
+    /// `None` if it does not exist.
+    pub async fn get_with_lease(&self, blob: &str) -> AzureResult<Option<(Vec<u8>, bool)>> {
+        match self
+            .call(Method::GET, Some(blob), &[], HeaderMap::new(), Vec::new())
+            .await
+        {
+            Ok(answer) => {
+                let leased = answer.header("x-ms-lease-state") == Some("leased");
+                Ok(Some((answer.body.to_vec(), leased)))
+            }
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes a blob; false if it did not exist.
     pub async fn delete_blob(&self, blob: &str) -> AzureResult<bool> {
         match self
@@ -210,6 +226,21 @@ impl ContainerClient {
         let mut headers = lease_headers("release")?;
         headers.insert("x-ms-lease-id", header_value(lease_id)?);
         self.lease_call(blob, headers).await.map(|_| ())
+    }
+
+    /// Replaces the held lease `lease_id` by `proposed` (how a lease is taken over by whoever
+    /// knows the current id); returns the new lease id.
+    pub async fn change_lease(
+        &self,
+        blob: &str,
+        lease_id: &str,
+        proposed: &str,
+    ) -> AzureResult<String> {
+        let mut headers = lease_headers("change")?;
+        headers.insert("x-ms-lease-id", header_value(lease_id)?);
+        headers.insert("x-ms-proposed-lease-id", header_value(proposed)?);
+        let answer = self.lease_call(blob, headers).await?;
+        Ok(answer.header("x-ms-lease-id").unwrap_or(proposed).to_owned())
     }
 
     /// Breaks whatever lease is held, at once.
