@@ -146,6 +146,7 @@ impl Runtime {
         for l in self.loops {
             let _ = l.await;
         }
+        self.shared.store.shutdown().await;
         tracing::info!("durable runtime stopped");
     }
 }

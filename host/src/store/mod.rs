@@ -325,4 +325,8 @@ pub trait TaskHub: Send + Sync + 'static {
 
     /// Notifications for local dispatchers.
     fn signals(&self) -> &WorkSignals;
+
+    /// Called once when the runtime stops, after in-flight work: gives up what this process
+    /// holds (e.g. partition leases) so that other processes take over at once.
+    async fn shutdown(&self) {}
 }
