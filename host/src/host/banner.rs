@@ -108,6 +108,8 @@ mod tests {
             route_prefix: "api".into(),
             shutdown_deadline: Duration::from_secs(1),
             secrets_path: "/app/.durable/secrets.json".into(),
+            storage_provider: Default::default(),
+            worker_id: None,
         }
     }
 

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod files;
+mod storage_provider;
 
 pub use files::{HostJson, LocalSettings};
+pub use storage_provider::StorageProviderSettings;
 
 /// The file with app settings and local host options.
 pub const LOCAL_SETTINGS_FILE: &str = "local.settings.json";
@@ -34,6 +36,8 @@ pub const LOCAL_DEVELOPMENT: &str = "DurableLocalDevelopment";
 pub const BIND_ADDRESS: &str = "DurableBindAddress";
 /// Setting: how long shutdown waits for in-flight work (`hh:mm:ss` or seconds).
 pub const SHUTDOWN_DEADLINE: &str = "DurableShutdownDeadline";
+/// Setting: this process's worker id in the partition lease blobs (default `{hostname}-{pid}`).
+pub const WORKER_ID: &str = "DurableWorkerId";
 /// Environment variable that overrides host.json `extensions.durableTask.hubName`, as in
 /// Azure Functions.
 pub const HUB_NAME_OVERRIDE: &str = "AzureFunctionsJobHost__extensions__durableTask__hubName";
@@ -145,6 +149,10 @@ pub struct HostConfig {
     pub shutdown_deadline: Duration,
     /// The secrets file (function, master and system keys).
     pub secrets_path: PathBuf,
+    /// host.json `extensions.durableTask.storageProvider` (Azure Storage tuning).
+    pub storage_provider: StorageProviderSettings,
+    /// The `DurableWorkerId` setting.
+    pub worker_id: Option<String>,
 }
 
 impl HostConfig {
@@ -233,6 +241,8 @@ impl HostConfig {
             route_prefix: host.route_prefix.clone().unwrap_or_else(|| "api".into()),
             shutdown_deadline,
             secrets_path: data_dir.join("secrets.json"),
+            storage_provider: host.storage_provider.clone(),
+            worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
         })
     }
 }

@@ -220,9 +220,38 @@ fn open_store(config: &HostConfig) -> Result<Arc<dyn TaskHub>, HostError> {
             let value = std::env::var(setting).map_err(|e| failed(e.to_string()))?;
             let account = StorageAccount::from_connection_string(&value)
                 .map_err(|e| failed(e.to_string()))?;
-            let hub =
-                AzureTaskHub::new(account, &config.hub_name).map_err(|e| failed(e.to_string()))?;
+            let hub = AzureTaskHub::with_options(account, &config.hub_name, azure_options(config))
+                .map_err(|e| failed(e.to_string()))?;
             Ok(Arc::new(hub))
         }
     }
+}
+
+/// The Azure Storage tuning of host.json and the settings, over the store's defaults.
+#[cfg(feature = "azure")]
+fn azure_options(config: &HostConfig) -> crate::store::azure::AzureOptions {
+    let provider = &config.storage_provider;
+    let mut options = crate::store::azure::AzureOptions::default();
+    if let Some(n) = provider.partition_count {
+        options.partition_count = n;
+    }
+    if let Some(d) = provider.control_queue_visibility {
+        options.control_queue_visibility = d;
+    }
+    if let Some(d) = provider.work_item_visibility {
+        options.work_item_visibility = d;
+    }
+    if let Some(d) = provider.lease_interval {
+        options.leases.lease_interval = d;
+    }
+    if let Some(d) = provider.lease_renew_interval {
+        options.leases.renew_interval = d;
+    }
+    if let Some(d) = provider.lease_acquire_interval {
+        options.leases.acquire_interval = d;
+    }
+    if let Some(id) = &config.worker_id {
+        options.worker_id = id.clone();
+    }
+    options
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::storage_provider::StorageProviderSettings;
 use super::{invalid, parse_function_timeout, parse_port, ConfigError};
 
 /// `local.settings.json`, as read.
@@ -32,6 +33,8 @@ pub struct HostJson {
     pub connection_name: Option<String>,
     /// `extensions.http.routePrefix`.
     pub route_prefix: Option<String>,
+    /// `extensions.durableTask.storageProvider`: partitions, leases, visibility timeouts.
+    pub storage_provider: StorageProviderSettings,
 }
 
 impl LocalSettings {
@@ -167,8 +170,9 @@ impl HostJson {
                 }
             }
         };
-        let connection_name = durable
-            .and_then(|d| get_ci(d, "storageProvider"))
+        let provider = durable.and_then(|d| get_ci(d, "storageProvider"));
+        let storage_provider = StorageProviderSettings::from_json(provider)?;
+        let connection_name = provider
             .and_then(|s| get_ci(s, "connectionStringName"))
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
@@ -185,6 +189,7 @@ impl HostJson {
             max_concurrent_orchestrations: durable_count("maxConcurrentOrchestratorFunctions")?,
             connection_name,
             route_prefix,
+            storage_provider,
         })
     }
 }
@@ -214,7 +219,7 @@ fn read_json(path: &Path) -> Result<Option<Value>, ConfigError> {
 }
 
 /// A key of a JSON object, matched case-insensitively (exact match first).
-fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+pub(super) fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     let map = v.as_object()?;
     map.get(key).or_else(|| {
         map.iter()
@@ -223,7 +228,7 @@ fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     })
 }
 
-fn json_text(v: &Value) -> String {
+pub(super) fn json_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::held::Held;
-use super::hub::{storage, AzureTaskHub, QUEUE_LEASE};
+use super::hub::{storage, AzureTaskHub};
 use crate::engine::message::TaskMessage;
 use crate::engine::time;
 use crate::store::{ActivityWorkItem, Batch, StoreError, StoreResult};
@@ -17,9 +17,15 @@ fn later(d: Duration) -> DateTime<Utc> {
 
 impl AzureTaskHub {
     async fn receive_work_items(&self) -> StoreResult<bool> {
+        // Take no more than the workers here will start soon: what is received is hidden
+        // from every other process.
+        let waiting = self.activities.lock().iter().filter(|h| h.lock.is_none()).count();
+        if waiting >= super::queues::MAX_BATCH {
+            return Ok(false);
+        }
         let received = self
             .work_items
-            .get(super::queues::MAX_BATCH, QUEUE_LEASE)
+            .get(super::queues::MAX_BATCH, self.options.work_item_visibility)
             .await
             .map_err(storage)?;
         let mut found = false;
@@ -37,6 +43,7 @@ impl AzureTaskHub {
             let mut held = self.activities.lock();
             if let Some(h) = held.iter_mut().find(|h| h.message_id == r.id) {
                 h.pop_receipt = r.pop_receipt;
+                h.hidden_until = r.next_visible_at;
                 continue;
             }
             held.push(Held {
@@ -49,6 +56,7 @@ impl AzureTaskHub {
                 message,
                 order: (r.inserted_at, 0),
                 visible_at: time::now(),
+                hidden_until: r.next_visible_at,
                 // Counted up when handed out.
                 dequeue_count: r.dequeue_count.saturating_sub(1),
                 lock: None,
@@ -85,6 +93,7 @@ impl AzureTaskHub {
         max: usize,
         lock_for: Duration,
     ) -> StoreResult<Batch<ActivityWorkItem>> {
+        self.keep_hidden().await;
         if self.activity_poll.lock().due() {
             let found = self.receive_work_items().await?;
             self.activity_poll.lock().record(found);

@@ -285,6 +285,8 @@ impl AzureTaskHub {
                 .await
                 .map_err(storage)?;
         }
+        // The other messages just received belong to the partition's owner.
+        self.release_unowned().await;
         Ok(())
     }
 }

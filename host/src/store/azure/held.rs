@@ -1,9 +1,10 @@
 //! What this process holds in memory between a queue get and a commit: received messages,
 //! per-instance locks, activity locks, and the idle-poll back-off.
 //!
-//! Queue visibility (a lease of minutes) keeps other processes away from a received message;
-//! locks shorter than the queue's one-second granularity, redelivery after a lost lock and
-//! abandon delays are kept here, which is exact because this process owns the partitions.
+//! Queue visibility (minutes, extended while a message is held) keeps other processes away
+//! from a received message; locks shorter than the queue's one-second granularity, redelivery
+//! after a lost lock and abandon delays are kept here, which is exact because only the owner of
+//! a partition reads its control queue.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ pub(super) struct Held {
     pub order: (DateTime<Utc>, i64),
     /// Not delivered before this time.
     pub visible_at: DateTime<Utc>,
+    /// Until when the queue hides it from other processes (extended while held).
+    pub hidden_until: DateTime<Utc>,
     /// Deliveries so far.
     pub dequeue_count: u32,
     /// Current lock: token and expiry (activities only; orchestrations lock per instance).
@@ -67,13 +70,20 @@ pub(super) struct OrchestrationState {
 impl OrchestrationState {
     /// True if a message with this queue id is already held (a redelivery after the queue
     /// lease ran out); refreshes its pop receipt.
-    pub fn refresh(&mut self, instance_id: &str, message_id: &str, pop_receipt: &str) -> bool {
+    pub fn refresh(
+        &mut self,
+        instance_id: &str,
+        message_id: &str,
+        pop_receipt: &str,
+        hidden_until: DateTime<Utc>,
+    ) -> bool {
         let Some(held) = self.messages.get_mut(instance_id) else {
             return false;
         };
         match held.iter_mut().find(|h| h.message_id == message_id) {
             Some(h) => {
                 h.pop_receipt = pop_receipt.to_owned();
+                h.hidden_until = hidden_until;
                 true
             }
             None => false,

@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,8 @@ use super::blobs::{ContainerClient, WriteCondition};
 use super::envelope::{self, Envelope};
 use super::held::{Backoff, OrchestrationState};
 use super::layout::HubNames;
+use super::options::AzureOptions;
+use super::partitions::Partitions;
 use super::queues::{QueueClient, ReceivedMessage};
 use super::tables::TableClient;
 use super::{AzureError, StorageAccount, StorageClients};
@@ -26,7 +29,8 @@ pub(super) fn storage(e: AzureError) -> StoreError {
     StoreError::Storage(e.to_string())
 }
 
-/// A task hub on Azure Storage (or Azurite), one process owning every partition.
+/// A task hub on Azure Storage (or Azurite). Several processes may share one: each reads the
+/// control queues whose partition leases it holds (see `partitions.rs`).
 pub struct AzureTaskHub {
     pub(super) names: HubNames,
     pub(super) history: TableClient,
@@ -42,16 +46,25 @@ pub struct AzureTaskHub {
     pub(super) next_id: AtomicI64,
     pub(super) sequence: AtomicI64,
     pub(super) signals: WorkSignals,
+    pub(super) options: AzureOptions,
+    pub(super) partitions: Arc<Partitions>,
+    pub(super) leasing: super::ownership::Leasing,
 }
-
-/// How long a received message stays invisible to other processes (DTFx's default).
-pub(super) const QUEUE_LEASE: Duration = Duration::from_secs(300);
 
 impl AzureTaskHub {
     /// A hub named `hub` (3–45 letters and digits, starting with a letter) in `account`, with
-    /// the default four control queues. Nothing is created until
+    /// the default options (four control queues). Nothing is created until
     /// [`create_if_not_exists`](crate::store::TaskHub::create_if_not_exists).
     pub fn new(account: StorageAccount, hub: &str) -> StoreResult<Self> {
+        Self::with_options(account, hub, AzureOptions::default())
+    }
+
+    /// A hub named `hub` in `account`, tuned by `options`.
+    pub fn with_options(
+        account: StorageAccount,
+        hub: &str,
+        options: AzureOptions,
+    ) -> StoreResult<Self> {
         let valid = (3..=45).contains(&hub.len())
             && hub.starts_with(|c: char| c.is_ascii_alphabetic())
             && hub.chars().all(|c| c.is_ascii_alphanumeric());
@@ -60,8 +73,21 @@ impl AzureTaskHub {
                 "task hub name {hub:?} must be 3-45 letters and digits, starting with a letter"
             )));
         }
+        if !(1..=16).contains(&options.partition_count) {
+            return Err(StoreError::Storage(format!(
+                "partition count {} must be 1-16",
+                options.partition_count
+            )));
+        }
         let clients = StorageClients::new(account).map_err(storage)?;
-        let names = HubNames::new(hub, super::layout::DEFAULT_PARTITIONS);
+        let names = HubNames::new(hub, options.partition_count);
+        let leases = clients.container(&names.lease_container());
+        let partitions = Arc::new(Partitions::new(
+            leases.clone(),
+            names.clone(),
+            options.worker_id.clone(),
+            options.leases.clone(),
+        ));
         Ok(AzureTaskHub {
             history: clients.table(&names.history_table()),
             instances: clients.table(&names.instances_table()),
@@ -69,7 +95,7 @@ impl AzureTaskHub {
                 .map(|p| clients.queue(&names.control_queue(p)))
                 .collect(),
             work_items: clients.queue(&names.work_item_queue()),
-            leases: clients.container(&names.lease_container()),
+            leases,
             large: clients.container(&names.large_message_container()),
             names,
             orchestrations: Mutex::default(),
@@ -79,6 +105,9 @@ impl AzureTaskHub {
             next_id: AtomicI64::new(1),
             sequence: AtomicI64::new(0),
             signals: WorkSignals::default(),
+            options,
+            partitions,
+            leasing: Default::default(),
         })
     }
 
@@ -99,6 +128,7 @@ impl AzureTaskHub {
         for container in [&self.leases, &self.large] {
             container.create_if_not_exists().await.map_err(storage)?;
         }
+        self.check_partition_count().await?;
         let info = serde_json::json!({
             "TaskHubName": self.names.hub,
             "CreatedAt": crate::engine::time::format(&crate::engine::time::now()),
@@ -113,9 +143,28 @@ impl AzureTaskHub {
             )
             .await
         {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.status(), Some(409) | Some(412)) => Ok(()),
-            Err(e) => Err(storage(e)),
+            Ok(_) => {}
+            Err(e) if matches!(e.status(), Some(409) | Some(412)) => {}
+            Err(e) => return Err(storage(e)),
+        }
+        self.partitions.create_blobs().await.map_err(storage)
+    }
+
+    /// Refuses a hub whose `taskhub.json` records another partition count: its instances'
+    /// messages would be looked for in the wrong control queues.
+    async fn check_partition_count(&self) -> StoreResult<()> {
+        let Some(data) = self.leases.get("taskhub.json").await.map_err(storage)? else {
+            return Ok(());
+        };
+        let recorded = serde_json::from_slice::<serde_json::Value>(&data)
+            .ok()
+            .and_then(|v| v.get("PartitionCount")?.as_u64());
+        match recorded {
+            Some(n) if n != u64::from(self.names.partitions) => Err(StoreError::Storage(format!(
+                "task hub {:?} was created with {n} partitions, not {}; use {n} (or a new hub name)",
+                self.names.hub, self.names.partitions
+            ))),
+            _ => Ok(()),
         }
     }
 

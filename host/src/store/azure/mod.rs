@@ -15,7 +15,10 @@ mod hub;
 pub mod instances;
 pub mod layout;
 mod offload;
+pub mod options;
 mod orchestrations;
+mod ownership;
+pub mod partitions;
 pub mod queues;
 mod signing;
 pub mod tables;
@@ -26,6 +29,8 @@ mod xml;
 
 pub use connection::{ConnectionStringError, StorageAccount};
 pub use hub::AzureTaskHub;
+pub use options::AzureOptions;
+pub use partitions::LeaseSettings;
 pub use transport::{AzureError, AzureResult};
 
 use blobs::ContainerClient;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::entity::{EdmValue, Entity};
 use super::held::{Held, InstanceLock};
 use super::history;
-use super::hub::{deliverable_at, storage, AzureTaskHub, QUEUE_LEASE};
+use super::hub::{deliverable_at, storage, AzureTaskHub};
 use super::instances;
 use super::layout::{escape_partition_key, history_row_key, SENTINEL};
 use super::tables::{IfMatch, UpdateMode};
@@ -29,11 +29,12 @@ impl AzureTaskHub {
     pub(super) async fn receive_control(&self, only: Option<usize>) -> StoreResult<bool> {
         let queues: Vec<usize> = match only {
             Some(q) => vec![q],
-            None => (0..self.control.len()).collect(),
+            None => self.partitions.owned(),
         };
+        let visibility = self.options.control_queue_visibility;
         let gets = queues.iter().map(|&q| async move {
             let got = self.control[q]
-                .get(super::queues::MAX_BATCH, QUEUE_LEASE)
+                .get(super::queues::MAX_BATCH, visibility)
                 .await;
             (q, got)
         });
@@ -54,7 +55,12 @@ impl AzureTaskHub {
                 found = true;
                 let instance_id = message.instance_id().to_owned();
                 let mut state = self.orchestrations.lock();
-                if state.refresh(&instance_id, &received.id, &received.pop_receipt) {
+                if state.refresh(
+                    &instance_id,
+                    &received.id,
+                    &received.pop_receipt,
+                    received.next_visible_at,
+                ) {
                     continue;
                 }
                 let held = Held {
@@ -65,6 +71,7 @@ impl AzureTaskHub {
                     message_id: received.id,
                     pop_receipt: received.pop_receipt,
                     visible_at: deliverable_at(&message),
+                    hidden_until: received.next_visible_at,
                     message,
                     order: (received.inserted_at, sequence),
                     dequeue_count: received.dequeue_count,
@@ -83,6 +90,9 @@ impl AzureTaskHub {
         max: usize,
         lock_for: Duration,
     ) -> StoreResult<Batch<OrchestrationWorkItem>> {
+        self.ensure_leasing().await?;
+        self.release_unowned().await;
+        self.keep_hidden().await;
         let now = time::now();
         let poll = {
             let mut state = self.orchestrations.lock();

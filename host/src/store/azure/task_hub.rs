@@ -111,4 +111,8 @@ impl TaskHub for AzureTaskHub {
     fn signals(&self) -> &WorkSignals {
         &self.signals
     }
+
+    async fn shutdown(&self) {
+        self.stop_leasing().await;
+    }
 }
