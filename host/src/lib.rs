@@ -4,7 +4,8 @@
 //! - [`store`]: the task hub trait and its backends (embedded SQLite by default);
 //! - [`runtime`]: dispatchers that run orchestrations and activities against a task hub;
 //! - [`client`]: [`DurableClient`], to start and manage instances;
-//! - [`triggers`]: the timer trigger (NCRONTAB schedules, status kept in the task hub).
+//! - [`triggers`]: the timer trigger (NCRONTAB schedules, status kept in the task hub), and
+//!   with the `azure` feature the queue and blob triggers on Azure Storage.
 #![warn(missing_docs)]
 
 pub mod app;
@@ -19,8 +20,8 @@ pub mod triggers;
 
 pub use client::{ClientError, DurableClient};
 pub use durable_macros::{
-    activity_trigger, durable_client, entity_trigger, http_trigger, orchestration_trigger,
-    timer_trigger,
+    activity_trigger, blob_trigger, durable_client, entity_trigger, http_trigger,
+    orchestration_trigger, queue_trigger, timer_trigger,
 };
 pub use engine::context::OrchestrationContext;
 pub use engine::entity::{EntityContext, EntityId, EntityLock};

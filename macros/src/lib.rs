@@ -7,10 +7,10 @@
 //! - [`orchestration_trigger`] and [`activity_trigger`] turn the function into a unit struct
 //!   of the same name implementing `durable::Orchestration` / `durable::Activity`, so calls
 //!   such as `ctx.call_activity(say_hello, "Tokyo")` are checked at compile time;
-//! - [`http_trigger`] and [`timer_trigger`] keep the function as written and register a
-//!   handler that calls it;
-//! - [`durable_client`] marks the parameter of an HTTP or timer function that receives the
-//!   `DurableClient`.
+//! - [`http_trigger`], [`timer_trigger`], [`queue_trigger`] and [`blob_trigger`] keep the
+//!   function as written and register a handler that calls it;
+//! - [`durable_client`] marks the parameter of an HTTP, timer, queue or blob function that
+//!   receives the `DurableClient`.
 //!
 //! Every attribute takes `name = "..."` to register under another name than the function's.
 //! Names are unique per crate, compared case-insensitively: a second function with the same
@@ -158,6 +158,83 @@ pub fn timer_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     })
 }
 
+/// Makes an `async fn` a queue function, run for each message on an Azure Storage queue.
+///
+/// ```no_run
+/// use durable::app::QueueMessageInfo;
+/// use durable::{durable_client, queue_trigger, DurableClient, Failure};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Order { id: String }
+///
+/// #[queue_trigger(queue_name = "orders", connection = "AzureWebJobsStorage")]
+/// async fn process_order(
+///     order: Order,
+///     info: QueueMessageInfo,
+///     #[durable_client] client: DurableClient,
+/// ) -> Result<(), Failure> {
+///     println!("attempt {}", info.dequeue_count);
+///     client.start_new("fulfil_order", Some(&order.id), &order.id).await?;
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function takes the message body (`String`: UTF-8 text, `Vec<u8>`: the bytes, or any
+/// `Deserialize` type: JSON), optionally `info: QueueMessageInfo` and optionally a
+/// `#[durable_client] client: DurableClient`, in any order, and returns nothing or
+/// `Result<(), E>` with `E: Into<durable::Failure>`. An error, a panic or a body that does
+/// not convert fails the run: the message is retried, and moved to `{queue}-poison` after
+/// `maxDequeueCount` (host.json `extensions.queues`) failed runs. It stays an ordinary function.
+///
+/// Arguments: `queue_name = "..."` (required; 3–63 lower-case letters, digits and dashes);
+/// `connection = "..."`, the app setting holding the storage connection string (default
+/// `AzureWebJobsStorage`); `name = "..."`.
+#[proc_macro_attribute]
+pub fn queue_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, |args, func| {
+        ast::queue::parse(args, func).map(|f| gen::storage::generate(&f))
+    })
+}
+
+/// Makes an `async fn` a blob function, run once for each new or changed blob version.
+///
+/// ```no_run
+/// use durable::app::BlobInfo;
+/// use durable::{blob_trigger, durable_client, DurableClient, Failure};
+///
+/// #[blob_trigger(path = "weather-results/{requestId}.txt")]
+/// async fn weather_result(
+///     report: String,
+///     info: BlobInfo,
+///     #[durable_client] client: DurableClient,
+/// ) -> Result<(), Failure> {
+///     let id = info.param("requestId").unwrap_or_default();
+///     client.raise_event(id, "WeatherResult", &report).await?;
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function takes the blob content (`String`, `Vec<u8>` or any `Deserialize` type:
+/// JSON), optionally `info: BlobInfo` (name, container, ETag and the values the path's
+/// `{params}` bound) and optionally a `#[durable_client] client: DurableClient`, in any
+/// order, and returns nothing or `Result<(), E>` with `E: Into<durable::Failure>`. Each blob
+/// version (ETag) runs once across restarts and hosts (receipts in `azure-webjobs-hosts`);
+/// after five failed runs it is reported on the `webjobs-blobtrigger-poison` queue.
+///
+/// Arguments: `path = "container/pattern"` (required; a literal container, then a blob name
+/// pattern such as `{name}`, `{name}.{ext}` or `in/{id}.json`); `connection = "..."`, the
+/// app setting holding the storage connection string (default `AzureWebJobsStorage`);
+/// `name = "..."`.
+#[proc_macro_attribute]
+pub fn blob_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, |args, func| {
+        ast::blob::parse(args, func).map(|f| gen::storage::generate(&f))
+    })
+}
+
 /// Makes a function or an `impl` block a durable entity (spec §6).
 ///
 /// Function style: the function receives the operation (name, input) and the state through
@@ -219,7 +296,8 @@ pub fn entity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// Marks the parameter of an HTTP or timer function that receives the `DurableClient`.
+/// Marks the parameter of an HTTP, timer, queue or blob function that receives the
+/// `DurableClient`.
 ///
 /// ```no_run
 /// # use durable::http::HttpRequest;

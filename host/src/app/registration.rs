@@ -12,6 +12,8 @@ use futures::future::BoxFuture;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
+use super::blob::BlobFunction;
+use super::queue::QueueFunction;
 use crate::client::DurableClient;
 use crate::engine::entity::EntityFn;
 use crate::engine::failure::Failure;
@@ -41,6 +43,10 @@ pub enum FunctionKind {
     Timer(TimerFunction),
     /// `#[entity_trigger]`.
     Entity(EntityFn),
+    /// `#[queue_trigger]`.
+    Queue(QueueFunction),
+    /// `#[blob_trigger]`.
+    Blob(BlobFunction),
 }
 
 impl FunctionKind {
@@ -52,6 +58,8 @@ impl FunctionKind {
             FunctionKind::Http(_) => "httpTrigger",
             FunctionKind::Timer(_) => "timerTrigger",
             FunctionKind::Entity(_) => "entityTrigger",
+            FunctionKind::Queue(_) => "queueTrigger",
+            FunctionKind::Blob(_) => "blobTrigger",
         }
     }
 }
@@ -149,6 +157,10 @@ pub struct FunctionApp {
     pub http: Vec<(String, HttpFunction)>,
     /// Timer functions by name.
     pub timers: Vec<(String, TimerFunction)>,
+    /// Queue functions by name.
+    pub queues: Vec<(String, QueueFunction)>,
+    /// Blob functions by name.
+    pub blobs: Vec<(String, BlobFunction)>,
     /// Every function name with its trigger, in registration order (for the banner).
     pub functions: Vec<(String, &'static str)>,
 }
@@ -189,6 +201,8 @@ impl FunctionApp {
             FunctionKind::Entity(f) => {
                 self.registry = std::mem::take(&mut self.registry).add_entity_fn(name, f)
             }
+            FunctionKind::Queue(f) => self.queues.push((name.to_string(), f)),
+            FunctionKind::Blob(f) => self.blobs.push((name.to_string(), f)),
         }
         Ok(())
     }

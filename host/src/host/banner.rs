@@ -108,6 +108,7 @@ mod tests {
             route_prefix: "api".into(),
             shutdown_deadline: Duration::from_secs(1),
             secrets_path: "/app/.durable/secrets.json".into(),
+            storage_triggers: Default::default(),
             storage_provider: Default::default(),
             worker_id: None,
         }

@@ -9,8 +9,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::triggers::StorageTriggerConfig;
+
 mod files;
 mod storage_provider;
+mod triggers;
 
 pub use files::{HostJson, LocalSettings};
 pub use storage_provider::StorageProviderSettings;
@@ -38,6 +41,9 @@ pub const BIND_ADDRESS: &str = "DurableBindAddress";
 pub const SHUTDOWN_DEADLINE: &str = "DurableShutdownDeadline";
 /// Setting: this process's worker id in the partition lease blobs (default `{hostname}-{pid}`).
 pub const WORKER_ID: &str = "DurableWorkerId";
+/// Setting: the host id that names blob trigger receipts (default: the task hub name in
+/// lower case), as in Azure Functions.
+pub const HOST_ID: &str = "AzureFunctionsWebHost__hostid";
 /// Environment variable that overrides host.json `extensions.durableTask.hubName`, as in
 /// Azure Functions.
 pub const HUB_NAME_OVERRIDE: &str = "AzureFunctionsJobHost__extensions__durableTask__hubName";
@@ -149,6 +155,8 @@ pub struct HostConfig {
     pub shutdown_deadline: Duration,
     /// The secrets file (function, master and system keys).
     pub secrets_path: PathBuf,
+    /// The queue and blob triggers' settings (host.json `extensions.queues`/`blobs`).
+    pub storage_triggers: StorageTriggerConfig,
     /// host.json `extensions.durableTask.storageProvider` (Azure Storage tuning).
     pub storage_provider: StorageProviderSettings,
     /// The `DurableWorkerId` setting.
@@ -227,6 +235,10 @@ impl HostConfig {
             None => DEFAULT_SHUTDOWN_DEADLINE,
         };
 
+        let host_id = given(HOST_ID)
+            .map(|id| id.trim().to_ascii_lowercase())
+            .unwrap_or_else(|| hub_name.to_ascii_lowercase());
+
         Ok(HostConfig {
             dir: dir.to_path_buf(),
             hub_name,
@@ -241,6 +253,11 @@ impl HostConfig {
             route_prefix: host.route_prefix.clone().unwrap_or_else(|| "api".into()),
             shutdown_deadline,
             secrets_path: data_dir.join("secrets.json"),
+            storage_triggers: StorageTriggerConfig {
+                queues: host.queues.clone(),
+                blobs: host.blobs.clone(),
+                host_id,
+            },
             storage_provider: host.storage_provider.clone(),
             worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
         })

@@ -35,6 +35,7 @@ pub struct FunctionHost {
     client: DurableClient,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
+    /// Timer, queue and blob listeners.
     timers: Vec<JoinHandle<()>>,
     in_flight: InFlight,
 }
@@ -96,7 +97,7 @@ impl FunctionHost {
             }
         };
         let (stop, stopped) = watch::channel(false);
-        let timers = match crate::triggers::timer::start(
+        let mut timers = match crate::triggers::timer::start(
             app.timers.clone(),
             client.clone(),
             stopped.clone(),
@@ -107,6 +108,15 @@ impl FunctionHost {
                 return Err(e.into());
             }
         };
+        match crate::triggers::storage::start(&app, &config.storage_triggers, &client, &stopped) {
+            Ok(listeners) => timers.extend(listeners),
+            Err(e) => {
+                let _ = stop.send(true);
+                timers.iter().for_each(|t| t.abort());
+                runtime.shutdown().await;
+                return Err(e.into());
+            }
+        }
         let server = tokio::spawn(server::serve(
             listener,
             dispatcher,
@@ -171,7 +181,8 @@ impl FunctionHost {
         let work = async { tokio::join!(self.in_flight.wait_idle(), timers) };
         if tokio::time::timeout(deadline, work).await.is_err() {
             // An aborted timer run is run again, past due, at the next start; an abandoned
-            // request's orchestrations carry on from their last commit.
+            // queue message or blob version is received again once its lock or lease runs
+            // out; an abandoned request's orchestrations carry on from their last commit.
             aborts.iter().for_each(|a| a.abort());
             tracing::warn!(
                 in_flight = self.in_flight.count(),

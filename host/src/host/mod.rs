@@ -100,6 +100,9 @@ pub enum HostError {
     /// A timer function's schedule cannot be used.
     #[error(transparent)]
     Timer(#[from] crate::triggers::TimerStartError),
+    /// A queue or blob function cannot be started.
+    #[error(transparent)]
+    StorageTrigger(#[from] crate::triggers::StorageTriggerError),
     /// The task hub failed while the runtime started.
     #[error("task hub: {0}")]
     Store(#[from] StoreError),

@@ -3,10 +3,13 @@
 
 pub mod activity;
 pub mod bindings;
+pub mod blob;
 pub mod entity;
 pub mod http;
 pub mod orchestration;
 pub mod params;
+pub mod queue;
 pub mod signature;
+pub mod storage;
 pub mod timer;
 pub mod typed;

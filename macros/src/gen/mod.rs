@@ -6,5 +6,6 @@ pub mod client_marker;
 pub mod entity;
 pub mod http;
 pub mod registration;
+pub mod storage;
 pub mod timer;
 pub mod typed;

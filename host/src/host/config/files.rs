@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::storage_provider::StorageProviderSettings;
+use super::triggers::{blob_options, queue_options};
 use super::{invalid, parse_function_timeout, parse_port, ConfigError};
+use crate::triggers::options::{BlobOptions, QueueOptions};
 
 /// `local.settings.json`, as read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +35,10 @@ pub struct HostJson {
     pub connection_name: Option<String>,
     /// `extensions.http.routePrefix`.
     pub route_prefix: Option<String>,
+    /// `extensions.queues`.
+    pub queues: QueueOptions,
+    /// `extensions.blobs`.
+    pub blobs: BlobOptions,
     /// `extensions.durableTask.storageProvider`: partitions, leases, visibility timeouts.
     pub storage_provider: StorageProviderSettings,
 }
@@ -189,6 +195,8 @@ impl HostJson {
             max_concurrent_orchestrations: durable_count("maxConcurrentOrchestratorFunctions")?,
             connection_name,
             route_prefix,
+            queues: queue_options(v)?,
+            blobs: blob_options(v)?,
             storage_provider,
         })
     }

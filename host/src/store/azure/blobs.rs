@@ -240,7 +240,10 @@ impl ContainerClient {
         headers.insert("x-ms-lease-id", header_value(lease_id)?);
         headers.insert("x-ms-proposed-lease-id", header_value(proposed)?);
         let answer = self.lease_call(blob, headers).await?;
-        Ok(answer.header("x-ms-lease-id").unwrap_or(proposed).to_owned())
+        Ok(answer
+            .header("x-ms-lease-id")
+            .unwrap_or(proposed)
+            .to_owned())
     }
 
     /// Breaks whatever lease is held, at once.
@@ -268,4 +271,116 @@ fn lease_headers(action: &'static str) -> AzureResult<HeaderMap> {
 
 fn header_value(s: &str) -> AzureResult<HeaderValue> {
     HeaderValue::from_str(s).map_err(|_| AzureError::Invalid(format!("bad header value {s:?}")))
+}
+
+/// One blob in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobItem {
+    /// The blob's name in its container.
+    pub name: String,
+    /// Its current version, without quotes.
+    pub etag: String,
+    /// Its size in bytes.
+    pub length: u64,
+    /// When it was last written, as the service reports it (RFC 1123).
+    pub last_modified: String,
+}
+
+/// One page of a listing and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobPage {
+    /// The blobs of this page.
+    pub items: Vec<BlobItem>,
+    /// The marker of the next page; `None` on the last one.
+    pub next_marker: Option<String>,
+}
+
+/// A blob read with its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadedBlob {
+    /// The content.
+    pub content: Vec<u8>,
+    /// The version read, without quotes.
+    pub etag: String,
+    /// When it was last written (RFC 1123), if the service said.
+    pub last_modified: Option<String>,
+}
+
+/// What reading a given version of a blob found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobVersion {
+    /// The blob, at the version asked for.
+    Found(DownloadedBlob),
+    /// The blob has been written again since.
+    Changed,
+    /// There is no such blob.
+    Missing,
+}
+
+impl ContainerClient {
+    /// One page (up to `max` blobs) of the blobs starting with `prefix`, with their
+    /// properties, from `marker` on (`None`: the first page).
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        marker: Option<&str>,
+        max: usize,
+    ) -> AzureResult<BlobPage> {
+        let max = max.clamp(1, 5000).to_string();
+        let mut query = vec![
+            ("restype", "container"),
+            ("comp", "list"),
+            ("maxresults", max.as_str()),
+        ];
+        if !prefix.is_empty() {
+            query.push(("prefix", prefix));
+        }
+        if let Some(marker) = marker.filter(|m| !m.is_empty()) {
+            query.push(("marker", marker));
+        }
+        let answer = self
+            .call(Method::GET, None, &query, HeaderMap::new(), Vec::new())
+            .await?;
+        let text = String::from_utf8_lossy(&answer.body);
+        let mut items = Vec::new();
+        for blob in xml::blocks(&text, "Blob") {
+            let Some(name) = xml::first(blob, "Name") else {
+                return Err(AzureError::Protocol("a listed blob without <Name>".into()));
+            };
+            items.push(BlobItem {
+                name,
+                etag: unquote(&xml::first(blob, "Etag").unwrap_or_default()),
+                length: xml::first(blob, "Content-Length")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0),
+                last_modified: xml::first(blob, "Last-Modified").unwrap_or_default(),
+            });
+        }
+        let next_marker = xml::first(&text, "NextMarker").filter(|m| !m.is_empty());
+        Ok(BlobPage { items, next_marker })
+    }
+
+    /// Reads a blob if it is still at version `etag` (with or without quotes).
+    pub async fn get_version(&self, blob: &str, etag: &str) -> AzureResult<BlobVersion> {
+        let mut headers = HeaderMap::new();
+        headers.insert("if-match", header_value(&format!("\"{}\"", unquote(etag)))?);
+        match self
+            .call(Method::GET, Some(blob), &[], headers, Vec::new())
+            .await
+        {
+            Ok(answer) => Ok(BlobVersion::Found(DownloadedBlob {
+                etag: unquote(answer.header("etag").unwrap_or(etag)),
+                last_modified: answer.header("last-modified").map(str::to_owned),
+                content: answer.body.to_vec(),
+            })),
+            Err(e) if e.status() == Some(412) => Ok(BlobVersion::Changed),
+            Err(e) if e.status() == Some(404) => Ok(BlobVersion::Missing),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An ETag without its surrounding quotes.
+pub fn unquote(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_owned()
 }

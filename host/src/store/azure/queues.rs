@@ -200,3 +200,86 @@ fn parse_message(block: &str) -> AzureResult<ReceivedMessage> {
         body,
     })
 }
+
+/// A message as received, its text left as stored (for triggers that decode it themselves).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawMessage {
+    /// The message id.
+    pub id: String,
+    /// Proof of this dequeue; needed to update or delete the message.
+    pub pop_receipt: String,
+    /// How many times the message has been dequeued, this time included.
+    pub dequeue_count: u32,
+    /// When the message was first put.
+    pub inserted_at: DateTime<Utc>,
+    /// When it becomes visible again unless deleted or updated.
+    pub next_visible_at: DateTime<Utc>,
+    /// The message text, undecoded.
+    pub text: String,
+}
+
+impl QueueClient {
+    /// Gets up to `max` (at most 32) visible messages, hiding them for `lock_for`, with their
+    /// text as stored: unlike [`QueueClient::get`], a body that is not Base64 is no error.
+    pub async fn receive(&self, max: usize, lock_for: Duration) -> AzureResult<Vec<RawMessage>> {
+        let max = max.clamp(1, MAX_BATCH).to_string();
+        let timeout = lock_for.as_secs().max(1).to_string();
+        let query = [
+            ("numofmessages", max.as_str()),
+            ("visibilitytimeout", timeout.as_str()),
+        ];
+        let answer = self
+            .call(Method::GET, "/messages", &query, Vec::new())
+            .await?;
+        let text = String::from_utf8_lossy(&answer.body);
+        xml::blocks(&text, "QueueMessage")
+            .into_iter()
+            .map(parse_raw_message)
+            .collect()
+    }
+
+    /// Puts a message whose text is stored as given (the caller encodes it), never expiring.
+    pub async fn put_text(&self, text: &str, delay: Duration) -> AzureResult<()> {
+        let xml = format!(
+            "<QueueMessage><MessageText>{}</MessageText></QueueMessage>",
+            xml_escape(text)
+        );
+        let delay = delay.as_secs().to_string();
+        let query = [("visibilitytimeout", delay.as_str()), ("messagettl", "-1")];
+        self.call(Method::POST, "/messages", &query, xml.into_bytes())
+            .await?;
+        Ok(())
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+fn parse_raw_message(block: &str) -> AzureResult<RawMessage> {
+    let field = |tag: &str| {
+        xml::first(block, tag)
+            .ok_or_else(|| AzureError::Protocol(format!("queue message without <{tag}>")))
+    };
+    let time = |tag: &str| -> AzureResult<DateTime<Utc>> {
+        let text = field(tag)?;
+        DateTime::parse_from_rfc2822(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| AzureError::Protocol(format!("bad <{tag}> {text:?}: {e}")))
+    };
+    Ok(RawMessage {
+        id: field("MessageId")?,
+        pop_receipt: field("PopReceipt")?,
+        dequeue_count: field("DequeueCount")?
+            .parse()
+            .map_err(|e| AzureError::Protocol(format!("bad <DequeueCount>: {e}")))?,
+        inserted_at: time("InsertionTime")?,
+        next_visible_at: time("TimeNextVisible")?,
+        // An empty message has `<MessageText />` or no element at all.
+        text: xml::first(block, "MessageText").unwrap_or_default(),
+    })
+}
