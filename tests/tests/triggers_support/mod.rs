@@ -1,0 +1,227 @@
+//! Support for the queue and blob trigger tests: Azurite, a storage client standing in for
+//! the outside world, the trigger test app, and the sample app built with `azure`.
+//!
+//! Included by `triggers_*.rs` tests with `#[path = "triggers_support/mod.rs"] mod support;`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use durable::store::azure::azurite::{self, Azurite};
+use durable::store::azure::blobs::WriteCondition;
+use durable::store::azure::StorageClients;
+use serde_json::{json, Value};
+pub use tests::app_host::*;
+
+/// The trigger test app binary.
+pub const APP: &str = env!("CARGO_BIN_EXE_trigger_test_app");
+
+/// The container the test app records its runs in.
+pub const RESULTS: &str = "trigger-results";
+
+/// Every host of the test app listens to every queue and container, so tests that start
+/// hosts take turns: a host left from another test would run (and record) this one's work.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The Azurite of this test process; fails the test loudly if it cannot start.
+pub fn azurite() -> &'static Azurite {
+    azurite::shared().unwrap_or_else(|e| panic!("Azurite is required for this test: {e}"))
+}
+
+/// host.json for fast tests: short polling, three tries before poison.
+pub fn fast_host_json() -> Value {
+    json!({
+        "version": "2.0",
+        "extensions": {
+            "queues": {
+                "batchSize": 8,
+                "maxDequeueCount": 3,
+                "visibilityTimeout": "00:00:00",
+                "maxPollingInterval": 300
+            },
+            "blobs": { "maxPollingInterval": "00:00:00.5" }
+        }
+    })
+}
+
+/// An app directory for the test app on Azurite, with `hub` as its task hub.
+pub fn app_dir(hub: &str) -> AppDir {
+    let conn = azurite().connection_string();
+    AppDir::new(
+        APP,
+        json!({
+            "AzureWebJobsStorage": conn,
+            "TriggerStorage": conn,
+            "TaskHubName": hub,
+        }),
+        Some(fast_host_json()),
+    )
+}
+
+/// The outside world: a storage client on the test's Azurite, driven synchronously.
+pub struct Storage {
+    rt: tokio::runtime::Runtime,
+    clients: StorageClients,
+}
+
+impl Storage {
+    /// A client for the shared Azurite.
+    pub fn new() -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let clients = StorageClients::new(azurite().account()).expect("storage clients");
+        Storage { rt, clients }
+    }
+
+    /// Puts a message (Base64 of `body`, as Azure Functions expects) on `queue`.
+    pub fn put_message(&self, queue: &str, body: &[u8]) {
+        let q = self.clients.queue(queue);
+        self.rt.block_on(async {
+            q.create_if_not_exists().await.expect("create queue");
+            q.put(body, Duration::ZERO).await.expect("put message");
+        });
+    }
+
+    /// Puts a message whose text is stored as given (not Base64).
+    pub fn put_raw_message(&self, queue: &str, text: &str) {
+        let q = self.clients.queue(queue);
+        self.rt.block_on(async {
+            q.create_if_not_exists().await.expect("create queue");
+            q.put_text(text, Duration::ZERO).await.expect("put message");
+        });
+    }
+
+    /// The texts of the messages on `queue` (peeked by receiving them for a second).
+    pub fn message_texts(&self, queue: &str) -> Vec<String> {
+        let q = self.clients.queue(queue);
+        self.rt.block_on(async {
+            match q.receive(32, Duration::from_secs(1)).await {
+                Ok(messages) => messages.into_iter().map(|m| m.text).collect(),
+                Err(e) if e.status() == Some(404) => Vec::new(),
+                Err(e) => panic!("receive from {queue}: {e}"),
+            }
+        })
+    }
+
+    /// The decoded bodies of the messages on `queue` (received for a second, so they come
+    /// back).
+    pub fn message_bodies(&self, queue: &str) -> Vec<Vec<u8>> {
+        let q = self.clients.queue(queue);
+        self.rt.block_on(async {
+            match q.get(32, Duration::from_secs(1)).await {
+                Ok(messages) => messages.into_iter().map(|m| m.body).collect(),
+                Err(e) if e.status() == Some(404) => Vec::new(),
+                Err(e) => panic!("get from {queue}: {e}"),
+            }
+        })
+    }
+
+    /// Writes a blob; returns its ETag.
+    pub fn put_blob(&self, container: &str, name: &str, content: &[u8]) -> String {
+        let c = self.clients.container(container);
+        self.rt.block_on(async {
+            c.create_if_not_exists().await.expect("create container");
+            c.put(name, content.to_vec(), WriteCondition::Always)
+                .await
+                .expect("put blob")
+        })
+    }
+
+    /// The names of the blobs in `container` under `prefix`.
+    pub fn blob_names(&self, container: &str, prefix: &str) -> Vec<String> {
+        let c = self.clients.container(container);
+        self.rt.block_on(async {
+            match c.list(prefix).await {
+                Ok(names) => names,
+                Err(e) if e.status() == Some(404) => Vec::new(),
+                Err(e) => panic!("list {container}: {e}"),
+            }
+        })
+    }
+
+    /// A blob's content, if it exists.
+    pub fn get_blob(&self, container: &str, name: &str) -> Option<Vec<u8>> {
+        let c = self.clients.container(container);
+        self.rt
+            .block_on(async { c.get(name).await.expect("get blob") })
+    }
+
+    /// The runs the test app recorded for `function` under `key`, as (record name, JSON).
+    pub fn records(&self, function: &str, key: &str) -> Vec<(String, Value)> {
+        let prefix = format!("{function}/{key}/");
+        self.blob_names(RESULTS, &prefix)
+            .into_iter()
+            .filter_map(|name| {
+                let bytes = self.get_blob(RESULTS, &name)?;
+                let value = serde_json::from_slice(&bytes).expect("a JSON record");
+                Some((name, value))
+            })
+            .collect()
+    }
+}
+
+/// Polls `check` until it gives `Some`, failing with `what` (and the host log) after `limit`.
+pub fn wait_for<T>(
+    limit: Duration,
+    what: &str,
+    log: &dyn Fn() -> String,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {limit:?}; host log:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The sample app (`functions`) built with its `azure` feature, copied next to the build
+/// output under its own name so that a plain `cargo build -p functions` elsewhere does not
+/// replace it while a test runs.
+pub fn functions_azure_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test executable's path");
+            let profile_dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("target/<profile>/deps")
+                .to_path_buf();
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["build", "--quiet", "-p", "functions", "--features", "azure"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if release {
+                cmd.arg("--release");
+            }
+            let out = cmd.output().expect("cargo runs");
+            assert!(
+                out.status.success(),
+                "building the sample app with --features azure failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // Copied, then renamed over the last copy: a rename is atomic, even while another
+            // test process runs the old file.
+            let copy = profile_dir.join("functions-azure");
+            let partial = profile_dir.join(format!("functions-azure.{}", std::process::id()));
+            std::fs::copy(profile_dir.join("functions"), &partial).expect("copy the sample app");
+            std::fs::rename(&partial, &copy).expect("rename the copy");
+            copy
+        })
+        .clone()
+}
