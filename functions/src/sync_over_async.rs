@@ -1,7 +1,8 @@
 //! Sync over async: `GET /api/weather` starts an orchestration that waits for an external
 //! event and answers with its payload; the reply arrives by
-//! `POST /api/weather-results/{requestId}`. If nothing arrives in time the orchestration is
-//! terminated and the GET answers 500.
+//! `POST /api/weather-results/{requestId}` or, built with the `azure` feature, as the blob
+//! `weather-results/{requestId}.txt` written by an outside system. If nothing arrives in time
+//! the orchestration is terminated and the GET answers 500.
 
 use std::time::Duration;
 
@@ -28,7 +29,8 @@ pub async fn request_weather_report(request: WeatherRequest) -> Result<(), Failu
     tracing::info!(
         request_id = %request.request_id,
         city = %request.city,
-        "weather requested; reply with POST /api/weather-results/{}",
+        "weather requested; reply with POST /api/weather-results/{} or the blob weather-results/{}.txt",
+        request.request_id,
         request.request_id
     );
     Ok(())
@@ -128,5 +130,27 @@ pub async fn post_weather_result(
             HttpResponse::error(StatusCode::GONE, &e.to_string())
         }
         Err(e) => HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+/// The blob `weather-results/{requestId}.txt`, written by an outside system: raises its text
+/// on the waiting orchestration. Only with the `azure` feature, since it needs a storage
+/// account (`AzureWebJobsStorage`); the default build keeps the HTTP reply alone.
+#[cfg(feature = "azure")]
+#[durable::blob_trigger(path = "weather-results/{requestId}.txt")]
+pub async fn weather_result_blob(
+    report: String,
+    info: durable::app::BlobInfo,
+    #[durable_client] client: DurableClient,
+) -> Result<(), Failure> {
+    let id = info.param("requestId").unwrap_or_default();
+    match client.raise_event(id, "WeatherResult", &report).await {
+        Ok(()) => Ok(()),
+        // Nobody waits for this report (any more): running again would not change that.
+        Err(e @ (ClientError::NotFound(_) | ClientError::WrongStatus { .. })) => {
+            tracing::warn!(request_id = id, error = %e, "a weather report nobody waits for");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }
