@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection};
 
-use super::codec::{duration_ticks, from_json, from_ticks, to_json, SqlResultExt};
+use super::codec::{duration_ticks, from_json, from_ticks, SqlResultExt};
+use super::encode::EncodedMessage;
 use super::poison::{self, Queue};
 use super::writer::Ctx;
 use crate::engine::message::TaskMessage;
@@ -96,7 +97,7 @@ fn next_due(conn: &Connection, now: i64) -> StoreResult<Option<i64>> {
 }
 
 /// Deletes the request and enqueues its response; false if it was already completed.
-pub(crate) fn complete(ctx: &mut Ctx<'_>, id: i64, response: &TaskMessage) -> StoreResult<bool> {
+pub(crate) fn complete(ctx: &mut Ctx<'_>, id: i64, response: &EncodedMessage) -> StoreResult<bool> {
     let deleted = ctx
         .conn
         .prepare_cached("DELETE FROM activity_messages WHERE id = ?1")
@@ -112,7 +113,7 @@ pub(crate) fn complete(ctx: &mut Ctx<'_>, id: i64, response: &TaskMessage) -> St
              VALUES (?1, ?2, ?3)",
         )
         .db()?
-        .execute(params![response.instance_id(), ctx.now, to_json(response)?])
+        .execute(params![response.instance_id, ctx.now, response.json])
         .db()?;
     ctx.notify_orchestrations = true;
     Ok(true)

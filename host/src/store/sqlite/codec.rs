@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::encode::EncodedInstance;
 use crate::engine::history::{FailureDetails, OrchestrationStatus};
 use crate::store::{InstanceState, StoreError, StoreResult};
 
@@ -167,16 +168,10 @@ pub(crate) fn load_instance(
 /// Inserts or overwrites an instance row; `history_len` is the caller's computed count.
 pub(crate) fn upsert_instance(
     conn: &Connection,
-    state: &InstanceState,
+    row: &EncodedInstance,
     history_len: u64,
 ) -> StoreResult<()> {
-    let failure_details = state
-        .failure_details
-        .as_ref()
-        .map(to_json::<FailureDetails>)
-        .transpose()?;
-    let history_len = i64::try_from(history_len)
-        .map_err(|_| StoreError::Storage(format!("history length {history_len} too large")))?;
+    let state = &row.state;
     conn.prepare_cached(
         "INSERT INTO instances (instance_id, execution_id, name, version, status, input, \
          output, custom_status, failure_details, parent_instance_id, created_at, \
@@ -200,15 +195,80 @@ pub(crate) fn upsert_instance(
         state.input,
         state.output,
         state.custom_status,
-        failure_details,
+        row.failure_details,
         state.parent_instance_id,
         to_ticks(&state.created_at),
         to_ticks(&state.last_updated_at),
         state.completed_at.as_ref().map(to_ticks),
-        history_len,
+        sql_len(history_len)?,
     ])
     .db()?;
     Ok(())
+}
+
+/// Updates the mutable columns of an existing row (status and input only when `status` /
+/// `input` say they changed: the status is indexed, the input may be large). False if there
+/// is no row.
+pub(crate) fn update_instance(
+    conn: &Connection,
+    row: &EncodedInstance,
+    history_len: u64,
+    status: bool,
+    input: bool,
+) -> StoreResult<bool> {
+    let state = &row.state;
+    let (status_name, len) = (state.status.name(), sql_len(history_len)?);
+    let (updated, completed) = (
+        to_ticks(&state.last_updated_at),
+        state.completed_at.as_ref().map(to_ticks),
+    );
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![
+        &state.instance_id,
+        &state.output,
+        &state.custom_status,
+        &row.failure_details,
+        &updated,
+        &completed,
+        &len,
+    ];
+    let sql = match (status, input) {
+        (false, false) => UPDATE_INSTANCE,
+        (true, false) => UPDATE_INSTANCE_STATUS,
+        (false, true) => UPDATE_INSTANCE_INPUT,
+        (true, true) => UPDATE_INSTANCE_STATUS_INPUT,
+    };
+    if status {
+        args.push(&status_name);
+    }
+    if input {
+        args.push(&state.input);
+    }
+    let changed = conn
+        .prepare_cached(sql)
+        .db()?
+        .execute(args.as_slice())
+        .db()?;
+    Ok(changed > 0)
+}
+
+/// The statements of [`update_instance`]: ?1..?7 always, then the status, then the input.
+const UPDATE_INSTANCE: &str = "UPDATE instances SET output = ?2, custom_status = ?3, \
+     failure_details = ?4, last_updated_at = ?5, completed_at = ?6, history_len = ?7 \
+     WHERE instance_id = ?1";
+const UPDATE_INSTANCE_STATUS: &str = "UPDATE instances SET output = ?2, custom_status = ?3, \
+     failure_details = ?4, last_updated_at = ?5, completed_at = ?6, history_len = ?7, \
+     status = ?8 WHERE instance_id = ?1";
+const UPDATE_INSTANCE_INPUT: &str = "UPDATE instances SET output = ?2, custom_status = ?3, \
+     failure_details = ?4, last_updated_at = ?5, completed_at = ?6, history_len = ?7, \
+     input = ?8 WHERE instance_id = ?1";
+const UPDATE_INSTANCE_STATUS_INPUT: &str = "UPDATE instances SET output = ?2, \
+     custom_status = ?3, failure_details = ?4, last_updated_at = ?5, completed_at = ?6, \
+     history_len = ?7, status = ?8, input = ?9 WHERE instance_id = ?1";
+
+/// A history length as an SQLite integer.
+fn sql_len(history_len: u64) -> StoreResult<i64> {
+    i64::try_from(history_len)
+        .map_err(|_| StoreError::Storage(format!("history length {history_len} too large")))
 }
 
 #[cfg(test)]

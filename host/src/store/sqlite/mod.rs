@@ -25,13 +25,18 @@ use crate::store::{
 
 mod activities;
 mod codec;
+mod encode;
 mod instances;
 mod orchestrations;
 mod poison;
 mod schema;
+mod syncer;
+#[cfg(test)]
+mod tests;
 mod timers;
 mod writer;
 
+use encode::{EncodedCommit, EncodedMessage};
 use orchestrations::LockedItem;
 use writer::{Call, Ctx, Durability, Job};
 
@@ -68,13 +73,16 @@ impl SqliteTaskHub {
     /// Opens (creating if needed) the task hub in `path`.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
-        let conn = schema::open(&path, &options)?;
+        let conn = schema::open(&path)?;
         let signals = Arc::new(WorkSignals::default());
         let (requests, jobs) = mpsc::channel();
         let writer_signals = Arc::clone(&signals);
+        // The connection commits with synchronous=NORMAL; the writer's sync thread fsyncs the
+        // log before any reply when durable commits are configured (see `syncer`).
+        let wal = options.synchronous_full.then(|| wal_path(&path));
         let writer = std::thread::Builder::new()
             .name("durable-sqlite-writer".into())
-            .spawn(move || writer::run(conn, jobs, writer_signals, options.synchronous_full))
+            .spawn(move || writer::run(conn, jobs, writer_signals, wal))
             .map_err(|e| StoreError::Storage(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             path,
@@ -93,7 +101,7 @@ impl SqliteTaskHub {
     async fn call<T, F>(&self, durability: Durability, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Ctx<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnMut(&mut Ctx<'_>) -> StoreResult<T> + Send + 'static,
     {
         let stopped = || StoreError::Storage("the SQLite writer thread has stopped".into());
         let (job, reply) = Call::job(durability, f);
@@ -104,6 +112,13 @@ impl SqliteTaskHub {
             .map_err(|_| stopped())?;
         reply.await.map_err(|_| stopped())?
     }
+}
+
+/// The write-ahead log of the database file `path` (SQLite appends `-wal` to the name).
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
 }
 
 impl fmt::Debug for SqliteTaskHub {
@@ -134,13 +149,21 @@ impl TaskHub for SqliteTaskHub {
     }
 
     async fn create_instance(&self, start: TaskMessage) -> StoreResult<()> {
+        let encoded = EncodedMessage::orchestration(&OrchestratorMessage {
+            visible_at: match &start.event.kind {
+                crate::engine::history::EventKind::ExecutionStarted(s) => s.scheduled_start_time,
+                _ => None,
+            },
+            message: start.clone(),
+        })?;
         self.call(Durability::Full, move |ctx| {
-            orchestrations::create_instance(ctx, &start)
+            orchestrations::create_instance(ctx, &start, &encoded)
         })
         .await
     }
 
     async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()> {
+        let message = EncodedMessage::orchestration(&message)?;
         self.call(Durability::Full, move |ctx| {
             orchestrations::enqueue(ctx, &message)
         })
@@ -203,6 +226,7 @@ impl TaskHub for SqliteTaskHub {
         item: &OrchestrationWorkItem,
         commit: OrchestrationCommit,
     ) -> StoreResult<()> {
+        let commit = EncodedCommit::of(item, commit)?;
         let item = LockedItem::of(item);
         self.call(Durability::Full, move |ctx| {
             orchestrations::complete(ctx, &item, &commit)
@@ -239,6 +263,7 @@ impl TaskHub for SqliteTaskHub {
         response: TaskMessage,
     ) -> StoreResult<bool> {
         let id = item.id;
+        let response = EncodedMessage::now(&response)?;
         self.call(Durability::Full, move |ctx| {
             activities::complete(ctx, id, &response)
         })

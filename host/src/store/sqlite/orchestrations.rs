@@ -9,20 +9,25 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{
-    duration_ticks, from_json, from_ticks, load_instance, to_json, to_ticks, upsert_instance,
+    duration_ticks, from_json, from_ticks, load_instance, update_instance, upsert_instance,
     SqlResultExt,
 };
+use super::encode::{EncodedCommit, EncodedInstance, EncodedMessage, RowChange};
 use super::poison::{self, Queue};
 use super::writer::Ctx;
-use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
+use crate::engine::history::{EventKind, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
 use crate::store::{
-    Batch, HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem,
-    OrchestratorMessage, QueuedMessage, StoreError, StoreResult,
+    Batch, InstanceState, OrchestrationWorkItem, QueuedMessage, StoreError, StoreResult,
 };
 
-/// Creates or replaces an instance from its `ExecutionStarted` message.
-pub(crate) fn create_instance(ctx: &mut Ctx<'_>, start: &TaskMessage) -> StoreResult<()> {
+/// Creates or replaces an instance from its `ExecutionStarted` message (`encoded`: the same
+/// message, ready to enqueue).
+pub(crate) fn create_instance(
+    ctx: &mut Ctx<'_>,
+    start: &TaskMessage,
+    encoded: &EncodedMessage,
+) -> StoreResult<()> {
     let EventKind::ExecutionStarted(started) = &start.event.kind else {
         return Err(StoreError::Storage(format!(
             "create_instance needs an ExecutionStarted message, not {}",
@@ -69,28 +74,24 @@ pub(crate) fn create_instance(ctx: &mut Ctx<'_>, start: &TaskMessage) -> StoreRe
     }
     let now = from_ticks(ctx.now)?;
     let state = InstanceState::pending(instance_id, execution_id, started, now);
-    upsert_instance(conn, &state, 0)?;
-    let message = OrchestratorMessage {
-        message: start.clone(),
-        visible_at: started.scheduled_start_time,
+    let row = EncodedInstance {
+        state,
+        failure_details: None,
     };
-    enqueue(ctx, &message)
+    upsert_instance(conn, &row, 0)?;
+    enqueue(ctx, encoded)
 }
 
 /// Enqueues a message for an orchestration, visible at its `visible_at` (or now).
-pub(crate) fn enqueue(ctx: &mut Ctx<'_>, message: &OrchestratorMessage) -> StoreResult<()> {
-    let visible_at = message.visible_at.as_ref().map_or(ctx.now, to_ticks);
+pub(crate) fn enqueue(ctx: &mut Ctx<'_>, message: &EncodedMessage) -> StoreResult<()> {
+    let visible_at = message.visible_at.unwrap_or(ctx.now);
     ctx.conn
         .prepare_cached(
             "INSERT INTO orchestration_messages (instance_id, visible_at, message) \
              VALUES (?1, ?2, ?3)",
         )
         .db()?
-        .execute(params![
-            message.message.instance_id(),
-            visible_at,
-            to_json(&message.message)?
-        ])
+        .execute(params![message.instance_id, visible_at, message.json])
         .db()?;
     ctx.notify_orchestrations = true;
     Ok(())
@@ -278,16 +279,16 @@ impl LockedItem {
 pub(crate) fn complete(
     ctx: &mut Ctx<'_>,
     item: &LockedItem,
-    commit: &OrchestrationCommit,
+    commit: &EncodedCommit,
 ) -> StoreResult<()> {
     let conn = ctx.conn;
     let instance_id = item.instance_id.as_str();
     check_lock(conn, instance_id, &item.lock_token)?;
-    if let Some(state) = &commit.instance {
-        if state.instance_id != instance_id {
+    if let Some(row) = &commit.instance {
+        if row.state.instance_id != instance_id {
             return Err(StoreError::Storage(format!(
                 "the commit for {instance_id:?} carries the row of {:?}",
-                state.instance_id
+                row.state.instance_id
             )));
         }
     }
@@ -299,28 +300,36 @@ pub(crate) fn complete(
             delete.execute(params![id, instance_id]).db()?;
         }
     }
-    let history_len = match &commit.history {
-        HistoryUpdate::Append(events) => {
-            let start = stored_history_len(conn, instance_id)?;
-            insert_history(conn, instance_id, start, events)?;
-            (!events.is_empty()).then_some(start + events.len() as u64)
-        }
-        HistoryUpdate::NewExecution(events) => {
-            conn.prepare_cached("DELETE FROM history WHERE instance_id = ?1")
-                .db()?
-                .execute([instance_id])
-                .db()?;
-            insert_history(conn, instance_id, 0, events)?;
-            Some(events.len() as u64)
-        }
+    let events = &commit.history;
+    let history_len = if commit.new_execution {
+        conn.prepare_cached("DELETE FROM history WHERE instance_id = ?1")
+            .db()?
+            .execute([instance_id])
+            .db()?;
+        insert_history(conn, instance_id, 0, events)?;
+        Some(events.len() as u64)
+    } else if events.is_empty() {
+        None
+    } else {
+        let start = stored_history_len(conn, instance_id)?;
+        insert_history(conn, instance_id, start, events)?;
+        Some(start + events.len() as u64)
     };
     match (&commit.instance, history_len) {
-        (Some(state), len) => {
+        (Some(row), len) => {
             let len = match len {
                 Some(len) => len,
                 None => stored_history_len(conn, instance_id)?,
             };
-            upsert_instance(conn, state, len)?;
+            let updated = match commit.change {
+                RowChange::Update { status, input } => {
+                    update_instance(conn, row, len, status, input)?
+                }
+                RowChange::Full => false,
+            };
+            if !updated {
+                upsert_instance(conn, row, len)?;
+            }
         }
         (None, Some(len)) => {
             conn.prepare_cached("UPDATE instances SET history_len = ?2 WHERE instance_id = ?1")
@@ -342,7 +351,7 @@ pub(crate) fn complete(
             .db()?;
         for message in &commit.activity_messages {
             insert
-                .execute(params![message.instance_id(), to_json(message)?, ctx.now])
+                .execute(params![message.instance_id, message.json, ctx.now])
                 .db()?;
         }
         ctx.notify_activities = true;
@@ -409,7 +418,7 @@ fn insert_history(
     conn: &Connection,
     instance_id: &str,
     start: u64,
-    events: &[HistoryEvent],
+    events: &[String],
 ) -> StoreResult<()> {
     if events.is_empty() {
         return Ok(());
@@ -420,9 +429,7 @@ fn insert_history(
     for (i, event) in events.iter().enumerate() {
         let seq = i64::try_from(start + i as u64)
             .map_err(|_| StoreError::Storage("history too long".into()))?;
-        insert
-            .execute(params![instance_id, seq, to_json(event)?])
-            .db()?;
+        insert.execute(params![instance_id, seq, event]).db()?;
     }
     Ok(())
 }

@@ -11,7 +11,6 @@ use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 
 use super::codec::SqlResultExt;
-use super::SqliteOptions;
 use crate::store::{StoreError, StoreResult};
 
 /// The layout version kept in `PRAGMA user_version`.
@@ -78,8 +77,8 @@ CREATE INDEX IF NOT EXISTS activity_messages_by_visible ON activity_messages (vi
 CREATE INDEX IF NOT EXISTS activity_messages_by_instance ON activity_messages (instance_id);
 ";
 
-/// Opens (creating if needed) the database file with durable settings and the schema.
-pub(crate) fn open(path: &Path, options: &SqliteOptions) -> StoreResult<Connection> {
+/// Opens (creating if needed) the database file with its settings and the schema.
+pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path).db()?;
     conn.busy_timeout(BUSY_TIMEOUT).db()?;
     let mode: String = conn
@@ -91,12 +90,10 @@ pub(crate) fn open(path: &Path, options: &SqliteOptions) -> StoreResult<Connecti
             path.display()
         )));
     }
-    let synchronous = if options.synchronous_full {
-        "FULL"
-    } else {
-        "NORMAL"
-    };
-    conn.pragma_update(None, "synchronous", synchronous).db()?;
+    // NORMAL in every configuration: a commit appends to the log without syncing it. With
+    // `synchronous_full` the writer's sync thread fsyncs the log after each commit and before
+    // any reply, which is what FULL would do inside COMMIT (see `syncer`).
+    conn.pragma_update(None, "synchronous", "NORMAL").db()?;
     conn.pragma_update(None, "foreign_keys", false).db()?;
     // Savepoint sub-journals in memory rather than in temporary files.
     conn.pragma_update(None, "temp_store", "MEMORY").db()?;

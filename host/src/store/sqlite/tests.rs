@@ -1,0 +1,80 @@
+//! Writer-thread behaviour the conformance suite cannot force: batches mixing failing and
+//! succeeding requests.
+
+use std::time::Duration;
+
+use super::writer::Durability;
+use super::SqliteTaskHub;
+use crate::engine::history::{EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance};
+use crate::engine::message::TaskMessage;
+use crate::store::{StoreError, TaskHub};
+
+fn start(instance_id: &str) -> TaskMessage {
+    let target = OrchestrationInstance {
+        instance_id: instance_id.to_owned(),
+        execution_id: Some(uuid::Uuid::new_v4().simple().to_string()),
+    };
+    let started = ExecutionStarted {
+        orchestration_instance: target.clone(),
+        name: "Batch".into(),
+        ..ExecutionStarted::default()
+    };
+    TaskMessage::new(
+        target,
+        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started))),
+    )
+}
+
+/// Failing requests inside one batch (run first without savepoints) write nothing, and the
+/// batch's other requests still commit.
+#[tokio::test]
+async fn failed_requests_do_not_take_their_batch_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = SqliteTaskHub::open(dir.path().join("hub.db")).unwrap();
+    hub.create_if_not_exists().await.unwrap();
+    hub.create_instance(start("taken")).await.unwrap();
+
+    // The first request holds the writer while the others queue up behind it: they run as
+    // one batch, in which every second request fails after the first ones wrote.
+    let hold = hub.call(Durability::Relaxed, |_| {
+        std::thread::sleep(Duration::from_millis(100));
+        Ok(())
+    });
+    let mut creates = Vec::new();
+    for i in 0..10 {
+        creates.push(hub.create_instance(start(&format!("new-{i}"))));
+        creates.push(hub.create_instance(start("taken")));
+    }
+    let (held, results) = futures::join!(hold, futures::future::join_all(creates));
+    held.unwrap();
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(()) => assert_eq!(i % 2, 0, "request {i} should have failed"),
+            Err(StoreError::InstanceExists { instance_id, .. }) => {
+                assert_eq!((i % 2, instance_id.as_str()), (1, "taken"));
+            }
+            Err(e) => panic!("request {i}: {e}"),
+        }
+    }
+    let batch = hub
+        .lock_orchestrations(100, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(batch.items.len(), 11);
+    for item in &batch.items {
+        assert_eq!(item.messages.len(), 1, "{}", item.instance_id);
+        assert!(item.instance.is_some(), "{}", item.instance_id);
+    }
+}
+
+/// A failing request alone in its batch is answered with its own error.
+#[tokio::test]
+async fn a_lone_failing_request_gets_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = SqliteTaskHub::open(dir.path().join("hub.db")).unwrap();
+    hub.create_if_not_exists().await.unwrap();
+    hub.create_instance(start("taken")).await.unwrap();
+    let again = hub.create_instance(start("taken")).await;
+    assert!(matches!(again, Err(StoreError::InstanceExists { .. })));
+    hub.create_instance(start("other")).await.unwrap();
+}
