@@ -104,8 +104,13 @@ impl BlobListener {
             function_name: self.name,
         };
         let mut backoff = Backoff::new(MIN_POLL, self.max_polling_interval);
-        while let Err(e) = self.receipts.create_container().await {
-            tracing::warn!(function = self.name, error = %e, "cannot create the receipts container; retrying");
+        // The watched container is created if missing (as the queue trigger creates its
+        // queue), so that writers need not; the receipts container is ours.
+        while let Err(e) = match self.container.create_if_not_exists().await {
+            Ok(()) => self.receipts.create_container().await,
+            Err(e) => Err(e),
+        } {
+            tracing::warn!(function = self.name, error = %e, "cannot create the containers; retrying");
             if pause_or_stop(backoff.next_pause(), &mut shutdown).await {
                 return;
             }
