@@ -214,3 +214,24 @@ fn routes_prefix_and_connection_name_come_from_host_json() {
     assert_eq!(c.route_prefix, "fn");
     assert!(matches!(c.storage, StorageConfig::Sqlite { .. }));
 }
+
+#[test]
+fn storage_triggers_take_host_json_and_a_host_id() {
+    let c = resolve_with(
+        r#"{"Values": {"TaskHubName": "SampleHub"}}"#,
+        r#"{"extensions": {"queues": {"maxDequeueCount": 2},
+                           "blobs": {"maxPollingInterval": "00:00:02"}}}"#,
+        &[],
+    )
+    .unwrap();
+    let t = &c.storage_triggers;
+    assert_eq!(t.host_id, "samplehub");
+    assert_eq!(t.queues.max_dequeue_count, 2);
+    assert_eq!(t.queues.batch_size, 16);
+    assert_eq!(t.blobs.max_polling_interval, Duration::from_secs(2));
+
+    let c = resolve_with("{}", "{}", &[(HOST_ID, " My-App ")]).unwrap();
+    assert_eq!(c.storage_triggers.host_id, "my-app");
+    let e = resolve_with("{}", r#"{"extensions": {"queues": {"batchSize": 0}}}"#, &[]);
+    assert!(e.unwrap_err().to_string().contains("batchSize"));
+}
