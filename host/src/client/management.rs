@@ -238,8 +238,9 @@ impl DurableClient {
         fallback_poll: Duration,
     ) -> Result<Option<InstanceState>, ClientError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let watch = self.completions.watch(instance_id);
         loop {
-            let woken = self.completions.notified();
+            let woken = watch.notify().notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
             if let Some(inst) = self.store.get_instance(instance_id).await? {

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
@@ -13,12 +12,14 @@ use crate::store::{
     TaskHub,
 };
 
+mod completions;
 mod entities;
 mod instance_id;
 mod lifecycle;
 pub mod management;
 pub mod status;
 
+pub(crate) use completions::Completions;
 pub use entities::{EntityMetadata, EntityPage, EntityQuery};
 pub use instance_id::validate_instance_id;
 pub use management::{HttpManagementPayload, WebhookBase};
@@ -112,7 +113,7 @@ impl Default for ManagementConfig {
 #[derive(Clone)]
 pub struct DurableClient {
     store: Arc<dyn TaskHub>,
-    completions: Arc<Notify>,
+    completions: Arc<Completions>,
     management: Arc<ManagementConfig>,
 }
 
@@ -127,11 +128,11 @@ impl std::fmt::Debug for DurableClient {
 impl DurableClient {
     /// A client of `store` that learns about completions by polling.
     pub fn new(store: Arc<dyn TaskHub>) -> Self {
-        Self::with_completions(store, Arc::new(Notify::new()))
+        Self::with_completions(store, Arc::new(Completions::default()))
     }
 
     /// A client woken by a runtime's completion notifications.
-    pub(crate) fn with_completions(store: Arc<dyn TaskHub>, completions: Arc<Notify>) -> Self {
+    pub(crate) fn with_completions(store: Arc<dyn TaskHub>, completions: Arc<Completions>) -> Self {
         Self {
             store,
             completions,

@@ -143,6 +143,8 @@ pub struct State {
     pub fatal: Option<super::history::FailureDetails>,
     /// The request id of the critical section this orchestration holds (entity locks).
     pub entity_lock: Option<String>,
+    /// Activities, timers and sub-orchestrations scheduled and not yet completed.
+    pub unresolved: usize,
 }
 
 /// The kind of an action, for matching completions and history.
@@ -179,6 +181,7 @@ impl State {
         self.scheduled.insert(id, kind);
         if kind != ActionKind::SendEvent {
             self.tasks.insert(id, TaskSlot::default());
+            self.unresolved += 1;
         }
         self.pending_actions.insert(id, action);
         id
@@ -196,6 +199,7 @@ impl State {
             return false;
         }
         slot.resolved = true;
+        self.unresolved = self.unresolved.saturating_sub(1);
         if !slot.dropped {
             slot.outcome = Some(outcome);
             if let Some(w) = slot.waker.take() {

@@ -85,6 +85,10 @@ async fn run(shared: &Shared, item: ActivityWorkItem) {
         request.orchestration_instance.clone(),
         HistoryEvent::new(event),
     );
+    if let super::direct::Direct::Done = super::direct::complete(shared, &item, &response).await {
+        shared.stats.activities.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
     match shared.store.complete_activity(&item, response).await {
         Ok(_) => {
             shared.stats.activities.fetch_add(1, Ordering::Relaxed);

@@ -32,6 +32,20 @@ impl ExecutionCache {
         Some(ex)
     }
 
+    /// Removes and returns the execution of an instance if it is cached and `keep` says so.
+    pub fn take_if(
+        &mut self,
+        instance_id: &str,
+        keep: impl FnOnce(&Execution) -> bool,
+    ) -> Option<Execution> {
+        let (_, ex) = self.entries.get(instance_id)?;
+        if keep(ex) {
+            self.take(instance_id)
+        } else {
+            None
+        }
+    }
+
     /// Keeps an execution, evicting the least recently used one when full.
     pub fn put(&mut self, instance_id: String, ex: Execution) {
         if self.capacity == 0 {

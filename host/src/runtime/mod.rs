@@ -10,14 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::client::DurableClient;
+use crate::client::{Completions, DurableClient};
 use crate::store::TaskHub;
 
 mod activities;
 pub mod cache;
+mod direct;
 mod dispatch;
 mod entities;
 mod orchestrations;
@@ -73,6 +74,8 @@ pub struct RuntimeStats {
     pub cache_hits: AtomicU64,
     /// Activities completed (successfully or not).
     pub activities: AtomicU64,
+    /// Episodes committed together with the activity answer that woke them (part of `episodes`).
+    pub direct_episodes: AtomicU64,
 }
 
 impl RuntimeStats {
@@ -89,8 +92,8 @@ pub(crate) struct Shared {
     pub options: RuntimeOptions,
     pub cache: Mutex<cache::ExecutionCache>,
     pub stats: RuntimeStats,
-    /// Notified whenever an instance reaches a terminal status on this host.
-    pub completions: Arc<Notify>,
+    /// Wakes the clients waiting for an instance that reached a terminal status on this host.
+    pub completions: Arc<Completions>,
 }
 
 /// A running set of dispatchers over one task hub.
@@ -114,7 +117,7 @@ impl Runtime {
             cache: Mutex::new(cache::ExecutionCache::new(options.cache_capacity)),
             options,
             stats: RuntimeStats::default(),
-            completions: Arc::new(Notify::new()),
+            completions: Arc::new(Completions::default()),
         });
         let (shutdown, rx) = watch::channel(false);
         let loops = vec![

@@ -106,7 +106,7 @@ async fn process(shared: &Shared, item: OrchestrationWorkItem) {
     let c = build_commit(stored.filter(|_| !restart), &exec, out, now);
     commit(shared, &item, c, (!terminal).then_some(exec)).await;
     if terminal {
-        shared.completions.notify_waiters();
+        shared.completions.notify(&item.instance_id);
     }
 }
 
@@ -166,7 +166,8 @@ fn ack_only() -> OrchestrationCommit {
     }
 }
 
-fn build_commit(
+/// The commit of an episode's output (`stored`: the row the work item was locked with).
+pub(super) fn build_commit(
     stored: Option<&InstanceState>,
     exec: &Execution,
     out: EpisodeOutput,

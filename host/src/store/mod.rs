@@ -186,6 +186,30 @@ pub struct OrchestrationCommit {
     pub activity_messages: Vec<TaskMessage>,
 }
 
+/// The cached execution an activity's answer is committed with
+/// ([`TaskHub::complete_activity_with_episode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpisodeTarget {
+    /// The orchestration instance.
+    pub instance_id: String,
+    /// Its current execution.
+    pub execution_id: String,
+    /// The stored history length the episode was run on.
+    pub history_len: u64,
+}
+
+/// What [`TaskHub::complete_activity_with_episode`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectCommit {
+    /// The request is deleted and the episode committed.
+    Committed,
+    /// The request was already completed by another worker; nothing was written.
+    Duplicate,
+    /// The instance moved on, is locked, or the store cannot do this; nothing was written.
+    /// Complete the activity the usual way.
+    Declined,
+}
+
 /// Filter for [`TaskHub::query_instances`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceQuery {
@@ -303,6 +327,21 @@ pub trait TaskHub: Send + Sync + 'static {
         item: &ActivityWorkItem,
         response: TaskMessage,
     ) -> StoreResult<bool>;
+
+    /// Atomically deletes the request and commits `commit`, the episode the activity's answer
+    /// produced on the execution `target`, without going through the orchestration queue.
+    /// Applies only when the instance is unlocked, still at `target`'s execution and history
+    /// length, and not finished; otherwise writes nothing and returns
+    /// [`DirectCommit::Declined`]. The default declines always.
+    async fn complete_activity_with_episode(
+        &self,
+        item: &ActivityWorkItem,
+        target: &EpisodeTarget,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<DirectCommit> {
+        let _ = (item, target, commit);
+        Ok(DirectCommit::Declined)
+    }
 
     /// Releases the request, visible again after `delay`.
     async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()>;

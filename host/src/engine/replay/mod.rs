@@ -144,6 +144,11 @@ impl Execution {
         self.history_len
     }
 
+    /// How many activities, timers and sub-orchestrations it awaits (scheduled, not completed).
+    pub fn unresolved_tasks(&self) -> usize {
+        self.ctx.state.lock().unresolved
+    }
+
     /// The execution id, once started.
     pub fn execution_id(&self) -> Option<String> {
         self.started

@@ -68,7 +68,7 @@ pub(super) async fn rewind(shared: &Shared, item: OrchestrationWorkItem) {
     }
     commit(shared, &item, c, (!terminal).then_some(exec)).await;
     if terminal {
-        shared.completions.notify_waiters();
+        shared.completions.notify(&item.instance_id);
     }
 }
 

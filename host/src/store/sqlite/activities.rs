@@ -7,14 +7,17 @@
 
 use std::time::Duration;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
+use super::codec::update_instance;
 use super::codec::{duration_ticks, from_json, from_ticks, SqlResultExt};
-use super::encode::EncodedMessage;
+use super::encode::{EncodedCommit, EncodedMessage};
+use super::orchestrations;
 use super::poison::{self, Queue};
 use super::writer::Ctx;
+use crate::engine::history::OrchestrationStatus;
 use crate::engine::message::TaskMessage;
-use crate::store::{ActivityWorkItem, Batch, StoreError, StoreResult};
+use crate::store::{ActivityWorkItem, Batch, DirectCommit, EpisodeTarget, StoreError, StoreResult};
 
 /// Locks up to `max` visible requests, oldest first.
 pub(crate) fn lock(
@@ -47,7 +50,7 @@ pub(crate) fn lock(
                 continue;
             }
         };
-        let lock_token = uuid::Uuid::new_v4().simple().to_string();
+        let lock_token = ctx.owner.token();
         update.execute(params![id, lock_token, locked_until]).db()?;
         let dequeue_count = u32::try_from(dequeue_count.saturating_add(1)).map_err(|_| {
             StoreError::Corrupt(format!(
@@ -117,6 +120,65 @@ pub(crate) fn complete(ctx: &mut Ctx<'_>, id: i64, response: &EncodedMessage) ->
         .db()?;
     ctx.notify_orchestrations = true;
     Ok(true)
+}
+
+/// Deletes the request and commits the episode its answer produced on a cached execution,
+/// if the instance is unlocked and still where `target` says; otherwise writes nothing.
+pub(crate) fn complete_with_episode(
+    ctx: &mut Ctx<'_>,
+    id: i64,
+    target: &EpisodeTarget,
+    commit: &EncodedCommit,
+) -> StoreResult<DirectCommit> {
+    let conn = ctx.conn;
+    let instance_id = target.instance_id.as_str();
+    let (Some(row), false) = (&commit.instance, commit.new_execution) else {
+        return Ok(DirectCommit::Declined);
+    };
+    let stored: Option<(String, i64, String)> = conn
+        .prepare_cached(
+            "SELECT execution_id, history_len, status FROM instances WHERE instance_id = ?1",
+        )
+        .db()?
+        .query_row([instance_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .db()?;
+    let Some((execution_id, history_len, status)) = stored else {
+        return Ok(DirectCommit::Declined);
+    };
+    let terminal = OrchestrationStatus::from_name(&status).is_none_or(|s| s.is_terminal());
+    if execution_id != target.execution_id
+        || u64::try_from(history_len).ok() != Some(target.history_len)
+        || terminal
+    {
+        return Ok(DirectCommit::Declined);
+    }
+    // Any lock row, even an expired one, may belong to a worker about to commit an episode.
+    let locked: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM orchestration_locks WHERE instance_id = ?1)")
+        .db()?
+        .query_row([instance_id], |r| r.get(0))
+        .db()?;
+    if locked {
+        return Ok(DirectCommit::Declined);
+    }
+    let deleted = conn
+        .prepare_cached("DELETE FROM activity_messages WHERE id = ?1")
+        .db()?
+        .execute([id])
+        .db()?;
+    if deleted == 0 {
+        return Ok(DirectCommit::Duplicate);
+    }
+    let len =
+        orchestrations::append_history(conn, instance_id, target.history_len, &commit.history)?;
+    let status_changed = row.state.status.name() != status;
+    if !update_instance(conn, row, len, status_changed, false)? {
+        return Err(StoreError::Storage(format!(
+            "instance {instance_id:?} vanished"
+        )));
+    }
+    orchestrations::send_outbound(ctx, instance_id, commit).map(|()| DirectCommit::Committed)
 }
 
 /// Unlocks the request; it becomes visible again after `delay`.

@@ -102,12 +102,20 @@ impl EncodedCommit {
         item: &OrchestrationWorkItem,
         commit: OrchestrationCommit,
     ) -> StoreResult<Self> {
+        Self::with_stored(item.instance.as_ref(), commit)
+    }
+
+    /// Encodes `commit` of an instance whose row was `stored` (`None`: unknown, write it all).
+    pub(crate) fn with_stored(
+        stored: Option<&InstanceState>,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<Self> {
         let (new_execution, events) = match &commit.history {
             HistoryUpdate::Append(events) => (false, events),
             HistoryUpdate::NewExecution(events) => (true, events),
         };
         let history = events.iter().map(to_json).collect::<StoreResult<_>>()?;
-        let change = match (&commit.instance, &item.instance) {
+        let change = match (&commit.instance, stored) {
             (Some(new), Some(old)) if !new_execution => row_change(old, new),
             _ => RowChange::Full,
         };

@@ -18,9 +18,9 @@ use crate::app::ScheduleStatus;
 use crate::engine::history::HistoryEvent;
 use crate::engine::message::TaskMessage;
 use crate::store::{
-    ActivityWorkItem, Batch, InstancePage, InstanceQuery, InstanceState, OrchestrationCommit,
-    OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreError, StoreResult, TaskHub,
-    WorkSignals,
+    ActivityWorkItem, Batch, DirectCommit, EpisodeTarget, InstancePage, InstanceQuery,
+    InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage, PurgeFilter,
+    StoreError, StoreResult, TaskHub, WorkSignals,
 };
 
 mod activities;
@@ -28,6 +28,7 @@ mod codec;
 mod encode;
 mod instances;
 mod orchestrations;
+mod owners;
 mod poison;
 mod schema;
 mod syncer;
@@ -74,6 +75,15 @@ impl SqliteTaskHub {
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
         let conn = schema::open(&path)?;
+        let owner = owners::Owner::register(&path)?;
+        let (orchestrations, activities) = owners::release_dead(&conn, &path, &owner)?;
+        if orchestrations + activities > 0 {
+            tracing::info!(
+                orchestrations,
+                activities,
+                "released the locks of task hub owners that are gone"
+            );
+        }
         let signals = Arc::new(WorkSignals::default());
         let (requests, jobs) = mpsc::channel();
         let writer_signals = Arc::clone(&signals);
@@ -82,7 +92,7 @@ impl SqliteTaskHub {
         let wal = options.synchronous_full.then(|| wal_path(&path));
         let writer = std::thread::Builder::new()
             .name("durable-sqlite-writer".into())
-            .spawn(move || writer::run(conn, jobs, writer_signals, wal))
+            .spawn(move || writer::run(conn, owner, jobs, writer_signals, wal))
             .map_err(|e| StoreError::Storage(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             path,
@@ -266,6 +276,20 @@ impl TaskHub for SqliteTaskHub {
         let response = EncodedMessage::now(&response)?;
         self.call(Durability::Full, move |ctx| {
             activities::complete(ctx, id, &response)
+        })
+        .await
+    }
+
+    async fn complete_activity_with_episode(
+        &self,
+        item: &ActivityWorkItem,
+        target: &EpisodeTarget,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<DirectCommit> {
+        let (id, target) = (item.id, target.clone());
+        let commit = EncodedCommit::with_stored(None, commit)?;
+        self.call(Durability::Full, move |ctx| {
+            activities::complete_with_episode(ctx, id, &target, &commit)
         })
         .await
     }

@@ -115,7 +115,7 @@ pub(crate) fn lock(
     let locked_until = now.saturating_add(duration_ticks(lock_for));
     let mut items = Vec::with_capacity(instance_ids.len());
     for instance_id in instance_ids {
-        let lock_token = uuid::Uuid::new_v4().simple().to_string();
+        let lock_token = ctx.owner.token();
         conn.prepare_cached(
             "INSERT INTO orchestration_locks (instance_id, lock_token, locked_until) \
              VALUES (?1, ?2, ?3) ON CONFLICT (instance_id) DO UPDATE SET \
@@ -339,6 +339,17 @@ pub(crate) fn complete(
         }
         (None, None) => {}
     }
+    send_outbound(ctx, instance_id, commit)
+}
+
+/// The end of an episode commit: outbound messages, the lock released, and a wake-up if
+/// messages are waiting for the instance.
+pub(crate) fn send_outbound(
+    ctx: &mut Ctx<'_>,
+    instance_id: &str,
+    commit: &EncodedCommit,
+) -> StoreResult<()> {
+    let conn = ctx.conn;
     for message in &commit.orchestrator_messages {
         enqueue(ctx, message)?;
     }
@@ -370,6 +381,17 @@ pub(crate) fn complete(
         .db()?;
     ctx.notify_orchestrations |= more;
     Ok(())
+}
+
+/// Appends events after the first `start` and returns the new length.
+pub(crate) fn append_history(
+    conn: &Connection,
+    instance_id: &str,
+    start: u64,
+    events: &[String],
+) -> StoreResult<u64> {
+    insert_history(conn, instance_id, start, events)?;
+    Ok(start + events.len() as u64)
 }
 
 /// Releases the lock; the item's messages become visible again after `delay`.

@@ -78,3 +78,30 @@ async fn a_lone_failing_request_gets_its_error() {
     assert!(matches!(again, Err(StoreError::InstanceExists { .. })));
     hub.create_instance(start("other")).await.unwrap();
 }
+
+/// A hub opening the file releases the locks of an owner that is gone, never a live one's.
+#[tokio::test]
+async fn locks_of_gone_owners_are_released_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let lock_for = Duration::from_secs(600);
+    let first = SqliteTaskHub::open(&path).unwrap();
+    first.create_if_not_exists().await.unwrap();
+    first.create_instance(start("held")).await.unwrap();
+    let held = first.lock_orchestrations(10, lock_for).await.unwrap();
+    assert_eq!(held.items.len(), 1);
+
+    // The owner is alive: a second hub must not take its lock.
+    let second = SqliteTaskHub::open(&path).unwrap();
+    let none = second.lock_orchestrations(10, lock_for).await.unwrap();
+    assert!(none.items.is_empty());
+    drop(second);
+
+    // The owner is gone (its file is unlocked and removed, as after a crash the lock is
+    // dropped by the kernel): the next hub hands the work out at once.
+    drop(first);
+    let third = SqliteTaskHub::open(&path).unwrap();
+    let again = third.lock_orchestrations(10, lock_for).await.unwrap();
+    assert_eq!(again.items.len(), 1);
+    assert_eq!(again.items[0].instance_id, "held");
+}

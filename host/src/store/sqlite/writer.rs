@@ -26,6 +26,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::codec::{to_ticks, SqlResultExt};
+use super::owners::Owner;
 use super::syncer::{self, Settled};
 use crate::engine::time;
 use crate::store::{StoreError, StoreResult, WorkSignals};
@@ -52,6 +53,8 @@ pub(crate) struct Ctx<'c> {
     pub notify_orchestrations: bool,
     /// Set when the request made activity requests available.
     pub notify_activities: bool,
+    /// This hub as the owner of the locks it hands out.
+    pub owner: &'c Owner,
 }
 
 /// A request queued for the writer thread.
@@ -137,6 +140,7 @@ where
 /// acknowledges commits without syncing.
 pub(crate) fn run(
     conn: Connection,
+    owner: Owner,
     jobs: Receiver<Box<dyn Job>>,
     signals: Arc<WorkSignals>,
     wal: Option<std::path::PathBuf>,
@@ -145,7 +149,7 @@ pub(crate) fn run(
     let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let syncer_failed = Arc::clone(&failed);
     let syncer = std::thread::Builder::new()
-        .name("durable-sqlite-sync".into())
+        .name("durable-wal-sync".into())
         .spawn(move || syncer::run(to_sync, wal, syncer_failed));
     let syncer = match syncer {
         Ok(handle) => handle,
@@ -175,7 +179,7 @@ pub(crate) fn run(
             continue;
         }
         let sync = batch.iter().any(|job| job.durability() == Durability::Full);
-        let error = run_batch(&conn, &signals, &mut batch).err();
+        let error = run_batch(&conn, &owner, &signals, &mut batch).err();
         let _ = settled.send(Settled {
             jobs: batch,
             error,
@@ -190,12 +194,13 @@ pub(crate) fn run(
 /// lock requests are answered after this batch's sync anyway).
 fn run_batch(
     conn: &Connection,
+    owner: &Owner,
     signals: &WorkSignals,
     batch: &mut [Box<dyn Job>],
 ) -> StoreResult<()> {
     let outcome = (|| {
         exec(conn, "BEGIN IMMEDIATE")?;
-        if let Some(wake) = run_jobs(conn, batch, false)? {
+        if let Some(wake) = run_jobs(conn, owner, batch, false)? {
             exec(conn, "COMMIT")?;
             return Ok(wake);
         }
@@ -207,7 +212,7 @@ fn run_batch(
             return Ok(Wake::default());
         }
         exec(conn, "BEGIN IMMEDIATE")?;
-        let wake = run_jobs(conn, batch, true)?.unwrap_or_default();
+        let wake = run_jobs(conn, owner, batch, true)?.unwrap_or_default();
         exec(conn, "COMMIT")?;
         Ok(wake)
     })();
@@ -243,6 +248,7 @@ struct Wake {
 /// is unusable.
 fn run_jobs(
     conn: &Connection,
+    owner: &Owner,
     batch: &mut [Box<dyn Job>],
     savepoints: bool,
 ) -> StoreResult<Option<Wake>> {
@@ -256,6 +262,7 @@ fn run_jobs(
             now: to_ticks(&time::now()),
             notify_orchestrations: false,
             notify_activities: false,
+            owner,
         };
         let ok = job.run(&mut ctx);
         if conn.is_autocommit() {

@@ -1,0 +1,92 @@
+//! An activity's answer committed together with the episode it wakes.
+//!
+//! The usual path costs two commits per activity: the answer is enqueued for the orchestration
+//! (`complete_activity`), then the orchestration dispatcher locks it, runs the episode and
+//! commits that. When the orchestration's live execution is in this host's cache and waits for
+//! nothing but this activity (a chain step), the activity worker runs the episode itself and
+//! the store deletes the request and commits the episode in one transaction
+//! ([`TaskHub::complete_activity_with_episode`](crate::store::TaskHub)), provided the instance
+//! is unlocked and still at the cached history length. Otherwise nothing is written and the
+//! answer takes the usual path. See `docs/decisions/0009-direct-activity-episodes.md`.
+
+use std::sync::atomic::Ordering;
+
+use super::orchestrations::build_commit;
+use super::Shared;
+use crate::engine::message::TaskMessage;
+use crate::engine::time;
+use crate::store::{ActivityWorkItem, DirectCommit, EpisodeTarget};
+
+/// Whether the answer was dealt with here.
+pub(super) enum Direct {
+    /// Committed with its episode, or found already completed.
+    Done,
+    /// Complete it the usual way.
+    Fallback,
+}
+
+/// Tries to commit `response` (the answer to `item`) with the episode it produces.
+pub(super) async fn complete(
+    shared: &Shared,
+    item: &ActivityWorkItem,
+    response: &TaskMessage,
+) -> Direct {
+    let target = &response.orchestration_instance;
+    let Some(execution_id) = target.execution_id.as_deref() else {
+        return Direct::Fallback;
+    };
+    let instance_id = target.instance_id.as_str();
+    // Only a chain step: a fan-out's answers are cheaper batched into one episode.
+    let exec = shared.cache.lock().take_if(instance_id, |ex| {
+        ex.unresolved_tasks() == 1
+            && ex.outcome().is_none()
+            && ex.execution_id().as_deref() == Some(execution_id)
+    });
+    let Some(mut exec) = exec else {
+        return Direct::Fallback;
+    };
+    let episode = EpisodeTarget {
+        instance_id: instance_id.to_owned(),
+        execution_id: execution_id.to_owned(),
+        history_len: exec.history_len(),
+    };
+    let now = time::now();
+    let out = exec.run_episode(now, vec![response.clone()]);
+    if out.new_execution {
+        // Continue-as-new rewrites the row; leave it to the dispatcher (which replays).
+        return Direct::Fallback;
+    }
+    let terminal = out.status.is_terminal();
+    let commit = build_commit(None, &exec, out, now);
+    // Cached before the commit, as in the dispatcher: the next answer must find it.
+    if !terminal {
+        shared.cache.lock().put(instance_id.to_owned(), exec);
+    }
+    let result = shared
+        .store
+        .complete_activity_with_episode(item, &episode, commit)
+        .await;
+    match result {
+        Ok(DirectCommit::Committed) => {
+            shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
+            shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+            shared.stats.direct_episodes.fetch_add(1, Ordering::Relaxed);
+            if terminal {
+                shared.completions.notify(instance_id);
+            }
+            Direct::Done
+        }
+        other => {
+            // The execution ran ahead of the store: it must not be used.
+            shared.cache.lock().take(instance_id);
+            match other {
+                Ok(DirectCommit::Duplicate) => Direct::Done,
+                Ok(_) => Direct::Fallback,
+                Err(e) => {
+                    tracing::warn!(instance_id, error = %e, "direct episode commit failed; answering through the queue");
+                    Direct::Fallback
+                }
+            }
+        }
+    }
+}
