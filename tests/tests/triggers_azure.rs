@@ -58,14 +58,12 @@ fn queue_messages_bind_as_text_bytes_and_json() {
     storage.put_message("q-json", br#"{"id": "o-2"}"#);
     storage.put_raw_message("q-text", "not base64!");
     let log = || host.log();
-    let poisoned = wait_for(LIMIT, "bad JSON poisoned", &log, || {
-        let bodies = storage.message_bodies("q-json-poison");
-        (!bodies.is_empty()).then_some(bodies)
+    let poisoned = take_n(1, "bad JSON poisoned", &log, || {
+        storage.take_bodies("q-json-poison")
     });
     assert_eq!(poisoned, vec![br#"{"id": "o-2"}"#.to_vec()]);
-    let poisoned = wait_for(LIMIT, "non-Base64 text poisoned", &log, || {
-        let texts = storage.message_texts("q-text-poison");
-        (!texts.is_empty()).then_some(texts)
+    let poisoned = take_n(1, "non-Base64 text poisoned", &log, || {
+        storage.take_texts("q-text-poison")
     });
     assert_eq!(poisoned, vec!["not base64!".to_string()]);
     assert!(storage.records("queue_json", "o-2").is_empty());
@@ -83,11 +81,10 @@ fn failed_queue_runs_retry_with_the_dequeue_count_then_go_to_poison() {
         storage.put_message("q-flaky", msg.as_bytes());
     }
     let log = || host.log();
-    let poisoned = wait_for(LIMIT, "two messages poisoned", &log, || {
-        let mut bodies = storage.message_bodies("q-flaky-poison");
-        bodies.sort();
-        (bodies.len() >= 2).then_some(bodies)
+    let mut poisoned = take_n(2, "two messages poisoned", &log, || {
+        storage.take_bodies("q-flaky-poison")
     });
+    poisoned.sort();
     assert_eq!(poisoned, vec![b"always-1".to_vec(), b"panic-1".to_vec()]);
 
     // Each ran exactly maxDequeueCount (3) times, seeing dequeue counts 1, 2, 3.
@@ -103,8 +100,8 @@ fn failed_queue_runs_retry_with_the_dequeue_count_then_go_to_poison() {
     // The message that succeeded on its third try is gone, not poisoned; nothing runs again.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(storage.records("queue_flaky", "fail-twice-1").len(), 3);
-    assert_eq!(storage.message_bodies("q-flaky-poison").len(), 2);
-    assert!(storage.message_bodies("q-flaky").is_empty());
+    assert!(!storage.has_messages("q-flaky-poison"));
+    assert!(!storage.has_messages("q-flaky"));
     host.stop();
 }
 
@@ -198,14 +195,12 @@ fn blob_content_binds_as_json_and_failures_end_in_poison() {
     );
 
     let log = || host.log();
-    let poisoned = wait_for(LIMIT, "two blobs poisoned", &log, || {
-        let messages: Vec<Value> = storage
-            .message_bodies("webjobs-blobtrigger-poison")
-            .iter()
-            .map(|b| serde_json::from_slice(b).expect("a JSON poison message"))
-            .collect();
-        (messages.len() >= 2).then_some(messages)
-    });
+    let poisoned: Vec<Value> = take_n(2, "two blobs poisoned", &log, || {
+        storage.take_bodies("webjobs-blobtrigger-poison")
+    })
+    .iter()
+    .map(|b| serde_json::from_slice(b).expect("a JSON poison message"))
+    .collect();
     let mut named: Vec<(String, String)> = poisoned
         .iter()
         .map(|m| {
@@ -233,6 +228,7 @@ fn blob_content_binds_as_json_and_failures_end_in_poison() {
         .collect();
     attempts.sort();
     assert_eq!(attempts, [1, 2, 3], "{}", host.log());
+    assert!(!storage.has_messages("webjobs-blobtrigger-poison"));
     host.stop();
 }
 

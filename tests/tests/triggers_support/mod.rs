@@ -98,27 +98,54 @@ impl Storage {
         });
     }
 
-    /// The texts of the messages on `queue` (peeked by receiving them for a second).
-    pub fn message_texts(&self, queue: &str) -> Vec<String> {
+    /// Takes (receives and deletes) the messages on `queue`; returns their texts as stored.
+    pub fn take_texts(&self, queue: &str) -> Vec<String> {
         let q = self.clients.queue(queue);
         self.rt.block_on(async {
-            match q.receive(32, Duration::from_secs(1)).await {
-                Ok(messages) => messages.into_iter().map(|m| m.text).collect(),
-                Err(e) if e.status() == Some(404) => Vec::new(),
+            let messages = match q.receive(32, Duration::from_secs(30)).await {
+                Ok(messages) => messages,
+                Err(e) if e.status() == Some(404) => return Vec::new(),
                 Err(e) => panic!("receive from {queue}: {e}"),
+            };
+            let mut texts = Vec::new();
+            for m in messages {
+                q.delete_message(&m.id, &m.pop_receipt)
+                    .await
+                    .expect("delete");
+                texts.push(m.text);
             }
+            texts
         })
     }
 
-    /// The decoded bodies of the messages on `queue` (received for a second, so they come
-    /// back).
-    pub fn message_bodies(&self, queue: &str) -> Vec<Vec<u8>> {
+    /// Takes (receives and deletes) the messages on `queue`; returns their decoded bodies.
+    pub fn take_bodies(&self, queue: &str) -> Vec<Vec<u8>> {
         let q = self.clients.queue(queue);
         self.rt.block_on(async {
-            match q.get(32, Duration::from_secs(1)).await {
-                Ok(messages) => messages.into_iter().map(|m| m.body).collect(),
-                Err(e) if e.status() == Some(404) => Vec::new(),
+            let messages = match q.get(32, Duration::from_secs(30)).await {
+                Ok(messages) => messages,
+                Err(e) if e.status() == Some(404) => return Vec::new(),
                 Err(e) => panic!("get from {queue}: {e}"),
+            };
+            let mut bodies = Vec::new();
+            for m in messages {
+                q.delete_message(&m.id, &m.pop_receipt)
+                    .await
+                    .expect("delete");
+                bodies.push(m.body);
+            }
+            bodies
+        })
+    }
+
+    /// Whether `queue` has a visible message (one received is hidden for a second).
+    pub fn has_messages(&self, queue: &str) -> bool {
+        let q = self.clients.queue(queue);
+        self.rt.block_on(async {
+            match q.receive(32, Duration::from_secs(1)).await {
+                Ok(messages) => !messages.is_empty(),
+                Err(e) if e.status() == Some(404) => false,
+                Err(e) => panic!("receive from {queue}: {e}"),
             }
         })
     }
@@ -165,6 +192,21 @@ impl Storage {
             })
             .collect()
     }
+}
+
+/// Takes messages from `queue` with `take` until there are `n`, failing after `limit`.
+pub fn take_n<T>(
+    n: usize,
+    what: &str,
+    log: &dyn Fn() -> String,
+    mut take: impl FnMut() -> Vec<T>,
+) -> Vec<T> {
+    let mut taken = Vec::new();
+    wait_for(Duration::from_secs(30), what, log, || {
+        taken.extend(take());
+        (taken.len() >= n).then_some(())
+    });
+    taken
 }
 
 /// Polls `check` until it gives `Some`, failing with `what` (and the host log) after `limit`.
