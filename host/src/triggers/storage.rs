@@ -129,18 +129,7 @@ pub fn start(
     #[cfg(not(feature = "azure"))]
     {
         let _ = (config, client, shutdown);
-        let first = app
-            .queues
-            .first()
-            .map(|(n, _)| (n, "queueTrigger"))
-            .or_else(|| app.blobs.first().map(|(n, _)| (n, "blobTrigger")));
-        match first {
-            Some((function, trigger)) => Err(StorageTriggerError::NotBuilt {
-                function: function.clone(),
-                trigger,
-            }),
-            None => Ok(Vec::new()),
-        }
+        refuse_without_azure(app).map(|()| Vec::new())
     }
     #[cfg(feature = "azure")]
     {
@@ -149,6 +138,23 @@ pub fn start(
         let mut tasks = super::queue::spawn(queues, client, shutdown);
         tasks.extend(super::blob::spawn(blobs, client, shutdown));
         Ok(tasks)
+    }
+}
+
+/// In a build without `azure`: an error naming the first queue or blob function, if any.
+#[cfg(not(feature = "azure"))]
+fn refuse_without_azure(app: &FunctionApp) -> Result<(), StorageTriggerError> {
+    let first = app
+        .queues
+        .first()
+        .map(|(n, _)| (n, "queueTrigger"))
+        .or_else(|| app.blobs.first().map(|(n, _)| (n, "blobTrigger")));
+    match first {
+        Some((function, trigger)) => Err(StorageTriggerError::NotBuilt {
+            function: function.clone(),
+            trigger,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -183,6 +189,25 @@ mod tests {
         assert!(!valid_storage_name("ab"));
         assert!(!valid_storage_name("a--b"));
         assert!(!valid_storage_name("ab-"));
+    }
+
+    #[cfg(not(feature = "azure"))]
+    #[test]
+    fn without_azure_a_storage_trigger_is_refused_by_name() {
+        use std::sync::Arc;
+
+        use crate::app::{FunctionKind, QueueFunction};
+
+        let mut app = FunctionApp::default();
+        assert_eq!(refuse_without_azure(&app), Ok(()));
+        let queue = QueueFunction {
+            queue_name: "orders".into(),
+            connection: "AzureWebJobsStorage".into(),
+            handler: Arc::new(|_, _| Box::pin(async { Ok(()) })),
+        };
+        app.add("take_orders", FunctionKind::Queue(queue)).unwrap();
+        let err = refuse_without_azure(&app).unwrap_err();
+        assert!(err.to_string().contains("take_orders") && err.to_string().contains("`azure`"));
     }
 
     #[test]
