@@ -106,6 +106,35 @@ fn failed_queue_runs_retry_with_the_dequeue_count_then_go_to_poison() {
 }
 
 #[test]
+fn shutdown_lets_a_queue_run_in_flight_finish() {
+    let _turn = serial();
+    let storage = Storage::new();
+    let dir = app_dir("TrigQueueShutdown");
+    let host = TestHost::start(&dir, &[]);
+    storage.put_message("q-slow", b"slow-1");
+    let log = || host.log();
+    wait_for(LIMIT, "the slow run started", &log, || {
+        (!storage.records("queue_slow", "slow-1").is_empty()).then_some(())
+    });
+    host.stop(); // SIGTERM; exits 0 once the run has finished
+    let mut names: Vec<String> = storage
+        .records("queue_slow", "slow-1")
+        .into_iter()
+        .map(|(name, _)| name.split('/').nth(2).unwrap_or_default().to_string())
+        .map(|version| {
+            version
+                .rsplit_once('-')
+                .map(|(v, _)| v.to_string())
+                .unwrap_or(version)
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["1-finished", "1-started"]);
+    // Finished runs delete their message: nothing is left to run again.
+    assert!(!storage.has_messages("q-slow"));
+}
+
+#[test]
 fn each_blob_version_runs_once_across_a_restart() {
     let _turn = serial();
     let storage = Storage::new();

@@ -93,6 +93,16 @@ async fn queue_flaky(msg: String, info: QueueMessageInfo) -> Result<(), Failure>
     Ok(())
 }
 
+/// Records that it started, takes two seconds, records that it finished: a run in flight
+/// when the host is asked to stop.
+#[queue_trigger(queue_name = "q-slow")]
+async fn queue_slow(msg: String, info: QueueMessageInfo) -> Result<(), Failure> {
+    let count = info.dequeue_count.to_string();
+    record("queue_slow", &msg, &format!("{count}-started"), json!({})).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    record("queue_slow", &msg, &format!("{count}-finished"), json!({})).await
+}
+
 /// Text blobs named `{name}.{ext}`, recorded under the blob name and ETag.
 #[blob_trigger(path = "b-text/{name}.{ext}")]
 async fn blob_text(content: String, info: BlobInfo) -> Result<(), Failure> {
