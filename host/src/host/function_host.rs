@@ -41,8 +41,8 @@ pub struct FunctionHost {
 }
 
 impl FunctionHost {
-    /// Opens the task hub, starts the runtime and the HTTP server (and the timers), and
-    /// returns once the server accepts connections.
+    /// Opens the task hub, starts the runtime and the HTTP server (and the timers and the
+    /// queue and blob listeners), and returns once the server accepts connections.
     pub async fn start(config: HostConfig, app: FunctionApp) -> Result<Self, HostError> {
         let store = open_store(&config)?;
         let keys = HostKeys::load_or_create(&config.secrets_path)?;
