@@ -19,7 +19,12 @@ impl AzureTaskHub {
     async fn receive_work_items(&self) -> StoreResult<bool> {
         // Take no more than the workers here will start soon: what is received is hidden
         // from every other process.
-        let waiting = self.activities.lock().iter().filter(|h| h.lock.is_none()).count();
+        let waiting = self
+            .activities
+            .lock()
+            .iter()
+            .filter(|h| h.lock.is_none())
+            .count();
         if waiting >= super::queues::MAX_BATCH {
             return Ok(false);
         }

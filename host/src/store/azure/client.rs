@@ -277,6 +277,7 @@ impl AzureTaskHub {
         let held = {
             let mut state = self.orchestrations.lock();
             state.locks.remove(instance_id);
+            state.checkpoints.remove(instance_id);
             state.messages.remove(instance_id).unwrap_or_default()
         };
         for h in held {

@@ -55,6 +55,21 @@ pub(super) struct InstanceLock {
     pub execution_id: Option<String>,
 }
 
+/// What this process wrote at an instance's last checkpoint: enough to lock it again
+/// without reading the sentinel and the Instances row. A stale entry (another process wrote
+/// since) fails the sentinel compare-and-swap and is dropped, so the retry reads afresh.
+#[derive(Debug, Clone)]
+pub(super) struct Checkpoint {
+    /// The sentinel row's ETag after the write.
+    pub sentinel_etag: Option<String>,
+    /// Stored history length of the current execution.
+    pub history_len: u64,
+    /// The current execution id.
+    pub execution_id: Option<String>,
+    /// The Instances row as written.
+    pub row: Option<crate::store::InstanceState>,
+}
+
 /// Orchestration messages and instance locks.
 #[derive(Debug, Default)]
 pub(super) struct OrchestrationState {
@@ -65,6 +80,8 @@ pub(super) struct OrchestrationState {
     /// Visibility times of delayed messages this process sent, so that it polls when they
     /// come due.
     pub delayed: BTreeSet<DateTime<Utc>>,
+    /// Last checkpoints written here, by instance (bounded; see [`Self::remember`]).
+    pub checkpoints: HashMap<String, Checkpoint>,
 }
 
 impl OrchestrationState {
@@ -88,6 +105,16 @@ impl OrchestrationState {
             }
             None => false,
         }
+    }
+
+    /// Records a checkpoint; forgets them all when too many pile up (they are only a
+    /// shortcut: a missing one means two reads).
+    pub fn remember(&mut self, instance_id: &str, checkpoint: Checkpoint) {
+        const MAX_CHECKPOINTS: usize = 20_000;
+        if self.checkpoints.len() >= MAX_CHECKPOINTS {
+            self.checkpoints.clear();
+        }
+        self.checkpoints.insert(instance_id.to_owned(), checkpoint);
     }
 
     /// Whether `instance_id` is locked by a lock that has not expired.

@@ -49,6 +49,7 @@ pub struct AzureTaskHub {
     pub(super) options: AzureOptions,
     pub(super) partitions: Arc<Partitions>,
     pub(super) leasing: super::ownership::Leasing,
+    clients: StorageClients,
 }
 
 impl AzureTaskHub {
@@ -108,7 +109,13 @@ impl AzureTaskHub {
             options,
             partitions,
             leasing: Default::default(),
+            clients,
         })
+    }
+
+    /// Storage requests this hub has sent so far, per service.
+    pub fn request_counts(&self) -> super::stats::RequestCounts {
+        self.clients.request_counts()
     }
 
     /// The hub's resource names.

@@ -21,6 +21,7 @@ mod ownership;
 pub mod partitions;
 pub mod queues;
 mod signing;
+pub mod stats;
 pub mod tables;
 mod task_hub;
 pub mod transaction;
@@ -54,6 +55,11 @@ impl StorageClients {
     /// The account.
     pub fn account(&self) -> &StorageAccount {
         self.transport.account()
+    }
+
+    /// Requests sent through these clients so far.
+    pub fn request_counts(&self) -> stats::RequestCounts {
+        self.transport.stats().snapshot()
     }
 
     /// A table.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::entity::{EdmValue, Entity};
-use super::held::{Held, InstanceLock};
+use super::held::{Checkpoint, Held, InstanceLock};
 use super::history;
 use super::hub::{deliverable_at, storage, AzureTaskHub};
 use super::instances;
@@ -161,26 +161,21 @@ impl AzureTaskHub {
             });
         }
         let loads = chosen.into_iter().map(|(id, token, messages)| async move {
-            let pk = escape_partition_key(&id);
-            let (sentinel, row) = futures::try_join!(
-                async { self.history.get(&pk, SENTINEL).await.map_err(storage) },
-                self.get_row(&id)
-            )?;
+            let remembered = self.orchestrations.lock().checkpoints.get(&id).cloned();
+            let checkpoint = match remembered {
+                Some(c) => c,
+                None => self.read_checkpoint(&id).await?,
+            };
+            let row = checkpoint.row.clone();
             if let Some(lock) = self.orchestrations.lock().locks.get_mut(&id) {
                 if lock.token == token {
                     // The lock runs from when the worker gets the item, not from before
                     // the reads above.
                     lock.expires = time::now()
                         + chrono::Duration::from_std(lock_for).unwrap_or(chrono::Duration::MAX);
-                    if let Some(s) = &sentinel {
-                        lock.sentinel_etag = s.etag.clone();
-                        lock.execution_id = s.str("ExecutionId").map(str::to_owned);
-                        lock.history_len = s
-                            .get("HistoryEventCount")
-                            .and_then(EdmValue::as_i64)
-                            .and_then(|n| u64::try_from(n).ok())
-                            .unwrap_or(0);
-                    }
+                    lock.sentinel_etag = checkpoint.sentinel_etag;
+                    lock.execution_id = checkpoint.execution_id;
+                    lock.history_len = checkpoint.history_len;
                 }
             }
             Ok::<_, StoreError>(OrchestrationWorkItem {
@@ -197,6 +192,33 @@ impl AzureTaskHub {
         })
     }
 
+    /// The sentinel and the Instances row of an instance, as stored.
+    async fn read_checkpoint(&self, instance_id: &str) -> StoreResult<Checkpoint> {
+        let pk = escape_partition_key(instance_id);
+        let (sentinel, row) = futures::try_join!(
+            async { self.history.get(&pk, SENTINEL).await.map_err(storage) },
+            self.get_row(instance_id)
+        )?;
+        Ok(match sentinel {
+            Some(s) => Checkpoint {
+                sentinel_etag: s.etag.clone(),
+                execution_id: s.str("ExecutionId").map(str::to_owned),
+                history_len: s
+                    .get("HistoryEventCount")
+                    .and_then(EdmValue::as_i64)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                row,
+            },
+            None => Checkpoint {
+                sentinel_etag: None,
+                execution_id: None,
+                history_len: 0,
+                row,
+            },
+        })
+    }
+
     /// The lock of `item` if it is still the current one.
     fn current_lock(&self, item: &OrchestrationWorkItem) -> StoreResult<InstanceLock> {
         match self.orchestrations.lock().locks.get(&item.instance_id) {
@@ -206,6 +228,32 @@ impl AzureTaskHub {
     }
 
     pub(super) async fn complete(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<()> {
+        let result = self.checkpoint(item, commit).await;
+        if let Err(e) = &result {
+            let mut state = self.orchestrations.lock();
+            state.checkpoints.remove(&item.instance_id);
+            if matches!(e, StoreError::LockLost(_)) {
+                // Another process wrote first: let go of the messages at once, so that they
+                // are processed again on the history as it now is.
+                if state
+                    .locks
+                    .get(&item.instance_id)
+                    .is_some_and(|l| l.token == item.lock_token)
+                {
+                    state.locks.remove(&item.instance_id);
+                    drop(state);
+                    self.signals.orchestrations.notify_one();
+                }
+            }
+        }
+        result
+    }
+
+    async fn checkpoint(
         &self,
         item: &OrchestrationWorkItem,
         commit: OrchestrationCommit,
@@ -235,11 +283,17 @@ impl AzureTaskHub {
             .or_else(|| execution_of(events))
             .unwrap_or_default();
         let history_len = start + events.len() as u64;
+        let mut sentinel_etag = lock.sentinel_etag.clone();
         if !events.is_empty() {
-            self.write_history(item, &lock, events, start, &execution_id)
+            sentinel_etag = self
+                .write_history(item, &lock, events, start, &execution_id)
                 .await?;
         }
         let pk = escape_partition_key(&item.instance_id);
+        let mut row_written = item.instance.clone().map(|mut r| {
+            r.history_len = history_len;
+            r
+        });
         if let Some(state) = &commit.instance {
             let mut state = state.clone();
             state.history_len = history_len;
@@ -249,6 +303,7 @@ impl AzureTaskHub {
                 .update(&row, UpdateMode::Replace, IfMatch::Upsert)
                 .await
                 .map_err(storage)?;
+            row_written = Some(state);
         } else if !events.is_empty() {
             let count = Entity::new(pk, "").with(
                 "HistoryEventCount",
@@ -267,6 +322,15 @@ impl AzureTaskHub {
         // (c) The consumed messages go last: a crash before only redelivers them.
         let (consumed, more) = {
             let mut state = self.orchestrations.lock();
+            state.remember(
+                &item.instance_id,
+                Checkpoint {
+                    sentinel_etag,
+                    history_len,
+                    execution_id: Some(execution_id.clone()).filter(|e| !e.is_empty()),
+                    row: row_written,
+                },
+            );
             let consumed = state.take(&item.instance_id, &lock.message_ids);
             if state
                 .locks
@@ -296,7 +360,7 @@ impl AzureTaskHub {
         events: &[HistoryEvent],
         start: u64,
         execution_id: &str,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Option<String>> {
         let pk = escape_partition_key(&item.instance_id);
         let mut etag = lock.sentinel_etag.clone();
         let batches: Vec<_> = events.chunks(ROWS_PER_BATCH).collect();
@@ -331,14 +395,15 @@ impl AzureTaskHub {
             match self.history.transact(&ops).await {
                 Ok(etags) => etag = etags.last().cloned().flatten(),
                 Err(AzureError::Transaction {
-                    status: 409 | 412, ..
+                    status: 404 | 409 | 412,
+                    ..
                 }) => {
                     return Err(StoreError::LockLost(item.instance_id.clone()));
                 }
                 Err(e) => return Err(storage(e)),
             }
         }
-        Ok(())
+        Ok(etag)
     }
 
     pub(super) async fn abandon(

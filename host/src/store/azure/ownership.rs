@@ -77,6 +77,12 @@ impl AzureTaskHub {
         let owned = self.partitions.owned();
         let released: Vec<Held> = {
             let mut state = self.orchestrations.lock();
+            if !lost.is_empty() {
+                let names = &self.names;
+                state
+                    .checkpoints
+                    .retain(|id, _| owned.contains(&(names.partition_of(id) as usize)));
+            }
             let now = time::now();
             let unowned: Vec<String> = state
                 .messages

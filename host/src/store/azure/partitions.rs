@@ -321,11 +321,7 @@ impl Partitions {
         let blob = Self::blob_name(&self.names, seen.partition);
         let proposed = uuid::Uuid::new_v4().to_string();
         let acquired = match (&seen.content.token, seen.leased) {
-            (Some(token), true) => {
-                self.container
-                    .change_lease(&blob, token, &proposed)
-                    .await
-            }
+            (Some(token), true) => self.container.change_lease(&blob, token, &proposed).await,
             _ => {
                 self.container
                     .acquire_lease(&blob, &proposed, Some(self.settings.lease_interval))

@@ -8,6 +8,7 @@ use reqwest::{Method, Url};
 
 use super::connection::StorageAccount;
 use super::signing::{self, Scheme};
+use super::stats::{RequestStats, Service};
 
 /// The REST API version every request asks for (supported by Azure and Azurite 3.37).
 const API_VERSION: &str = "2021-08-06";
@@ -86,6 +87,7 @@ impl Answer {
 pub(crate) struct Transport {
     http: reqwest::Client,
     account: Arc<StorageAccount>,
+    stats: Arc<RequestStats>,
 }
 
 impl Transport {
@@ -101,12 +103,18 @@ impl Transport {
         Ok(Transport {
             http,
             account: Arc::new(account),
+            stats: Arc::default(),
         })
     }
 
     /// The account this transport signs for.
     pub fn account(&self) -> &StorageAccount {
         &self.account
+    }
+
+    /// The request counters of this transport (shared by its clones).
+    pub fn stats(&self) -> &RequestStats {
+        &self.stats
     }
 
     /// Signs and sends a request; non-2xx statuses become [`AzureError::Status`].
@@ -151,7 +159,18 @@ impl Transport {
         // Cheap to clone for a retry.
         let body = bytes::Bytes::from(body);
         let mut attempt = 0;
+        let service = match scheme {
+            Scheme::Table => Service::Table,
+            _ if url
+                .as_str()
+                .starts_with(self.account.queue_endpoint.as_str()) =>
+            {
+                Service::Queue
+            }
+            _ => Service::Blob,
+        };
         let response = loop {
+            self.stats.record(service);
             let sent = self
                 .http
                 .request(method.clone(), url.clone())
@@ -168,7 +187,7 @@ impl Transport {
                     attempt += 1;
                     tracing::debug!(%resource, error = %e, "retrying a storage request");
                 }
-                Err(e) => return Err(AzureError::Transport(resource, e.to_string())),
+                Err(e) => return Err(AzureError::Transport(resource, with_causes(&e))),
             }
         };
         let status = response.status();
@@ -176,7 +195,7 @@ impl Transport {
         let body = response
             .bytes()
             .await
-            .map_err(|e| AzureError::Transport(resource.clone(), e.to_string()))?;
+            .map_err(|e| AzureError::Transport(resource.clone(), with_causes(&e)))?;
         if status.is_success() {
             return Ok(Answer { headers, body });
         }
@@ -193,6 +212,18 @@ impl Transport {
             message: error_message(&body),
         })
     }
+}
+
+/// An error and its causes, outermost first (reqwest's own message omits them).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// The human message of an error body (XML `<Message>` or OData JSON), else the raw text.
