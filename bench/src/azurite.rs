@@ -1,0 +1,75 @@
+//! W1 on the Azure Storage task hub, against an Azurite the harness starts (in memory, on
+//! this machine): orchestrations per second and storage requests per orchestration.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use durable::runtime::{Runtime, RuntimeOptions};
+use durable::store::azure::{azurite, AzureTaskHub, StorageAccount};
+use durable::store::TaskHub;
+use durable::OrchestrationStatus;
+
+use bench::host::start_all;
+use bench::{any_unfinished, hello5_output, list_instances, registry, secs_between, Line};
+
+/// W1 hello5 on Azurite: N orchestrations × 5 chained activities, 64 concurrent starters,
+/// one host (this process).
+pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
+    let n = n.unwrap_or(2_000);
+    let emulator = azurite::shared().map_err(|e| anyhow::anyhow!("Azurite: {e}"))?;
+    let account = StorageAccount::from_connection_string(&emulator.connection_string())?;
+    let hub_name = format!("BenchW1{}", std::process::id());
+    let hub = Arc::new(AzureTaskHub::new(account, &hub_name)?);
+    let store: Arc<dyn TaskHub> = hub.clone();
+    let rt = Runtime::start(store.clone(), registry(), RuntimeOptions::default()).await?;
+    let client = rt.client();
+    let ids: Vec<String> = (0..n).map(|i| format!("w1-{i:06}")).collect();
+    eprintln!("W1 (azurite): starting {n} hello5 orchestrations");
+    let before = hub.request_counts();
+    let t0 = SystemTime::now();
+    let started = Instant::now();
+    start_all(&client, "hello5", ids, 64).await?;
+    let start_secs = started.elapsed().as_secs_f64();
+    let deadline = Instant::now() + Duration::from_secs(1_200);
+    while any_unfinished(&store, "w1-").await? {
+        anyhow::ensure!(Instant::now() < deadline, "not finished in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let requests = hub.request_counts().since(&before);
+    let all = list_instances(&store, "w1-").await?;
+    let expected = hello5_output();
+    let ok = all
+        .iter()
+        .filter(|s| {
+            s.status == OrchestrationStatus::Completed && s.output.as_deref() == Some(&expected)
+        })
+        .count();
+    anyhow::ensure!(ok as u64 == n, "{ok} of {n} completed correctly");
+    let last = all
+        .iter()
+        .filter_map(|s| s.completed_at)
+        .max()
+        .context("no completions")?;
+    let secs = secs_between(t0, last);
+    // The requests counted include the polls made while waiting (and the status queries of
+    // this loop), so the figure is an upper bound on what one orchestration costs.
+    let per = |x: u64| x as f64 / n as f64;
+    Line::new(
+        "W1",
+        "azurite",
+        "azure-storage",
+        n,
+        secs,
+        n as f64 / secs,
+        "orchestrations/s",
+    )
+    .with("start_seconds", start_secs)
+    .with("storage_requests_per_orchestration", per(requests.total()))
+    .with("table_requests_per_orchestration", per(requests.table))
+    .with("queue_requests_per_orchestration", per(requests.queue))
+    .with("blob_requests_per_orchestration", per(requests.blob))
+    .print(bench::peak_rss_mb(None));
+    rt.shutdown().await;
+    Ok(())
+}
