@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use tokio::sync::watch;
+use std::time::Duration;
+
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
 use super::dispatch::Dispatcher;
 use super::Shared;
@@ -21,6 +23,7 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
     let dispatcher = Dispatcher {
         what: "activity",
         limit: shared.options.max_concurrent_activities,
+        permits: Arc::clone(&shared.activity_slots),
         signal: |s| &s.activities,
         lock: |shared: Arc<Shared>, max| async move {
             let lock_for = shared.options.activity_lock;
@@ -31,8 +34,41 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
     dispatcher.run(shared, shutdown).await;
 }
 
+/// Takes up to `wanted` free activity slots, for requests a commit will hand back locked.
+pub(super) fn reserve(shared: &Shared, wanted: usize) -> Vec<OwnedSemaphorePermit> {
+    let mut permits = Vec::new();
+    while permits.len() < wanted {
+        match Arc::clone(&shared.activity_slots).try_acquire_owned() {
+            Ok(permit) => permits.push(permit),
+            Err(_) => break,
+        }
+    }
+    permits
+}
+
+/// Runs activity requests a commit handed back locked, each in the slot reserved for it
+/// (unused slots are released).
+pub(super) fn spawn_locked(
+    shared: &Arc<Shared>,
+    items: Vec<ActivityWorkItem>,
+    permits: Vec<OwnedSemaphorePermit>,
+) {
+    for (item, permit) in items.into_iter().zip(permits) {
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            run(&shared, item).await;
+            drop(permit);
+        });
+    }
+}
+
+/// The lock request for `permits` reserved slots.
+pub(super) fn lock_for(shared: &Shared, permits: &[OwnedSemaphorePermit]) -> (usize, Duration) {
+    (permits.len(), shared.options.activity_lock)
+}
+
 /// Runs one activity and commits its answer.
-async fn run(shared: &Shared, item: ActivityWorkItem) {
+async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
     let request = &item.message;
     let EventKind::TaskScheduled { name, input, .. } = &request.event.kind else {
         tracing::error!(

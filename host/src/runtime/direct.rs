@@ -10,6 +10,7 @@
 //! answer takes the usual path. See `docs/decisions/0009-direct-activity-episodes.md`.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use super::orchestrations::build_commit;
 use super::Shared;
@@ -27,7 +28,7 @@ pub(super) enum Direct {
 
 /// Tries to commit `response` (the answer to `item`) with the episode it produces.
 pub(super) async fn complete(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     item: &ActivityWorkItem,
     response: &TaskMessage,
 ) -> Direct {
@@ -62,12 +63,15 @@ pub(super) async fn complete(
     if !terminal {
         shared.cache.lock().put(instance_id.to_owned(), exec);
     }
+    let permits = super::activities::reserve(shared, commit.activity_messages.len());
+    let lock = super::activities::lock_for(shared, &permits);
     let result = shared
         .store
-        .complete_activity_with_episode(item, &episode, commit)
+        .complete_activity_with_episode(item, &episode, commit, lock)
         .await;
     match result {
-        Ok(DirectCommit::Committed) => {
+        Ok(DirectCommit::Committed(locked)) => {
+            super::activities::spawn_locked(shared, locked, permits);
             shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
             shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             shared.stats.direct_episodes.fetch_add(1, Ordering::Relaxed);

@@ -15,8 +15,10 @@ use crate::store::{Batch, StoreResult, WorkSignals};
 pub(crate) struct Dispatcher<L, W> {
     /// For logs.
     pub what: &'static str,
-    /// Work items run at once.
+    /// Work items run at once: the permits of `permits` (which others may also take).
     pub limit: usize,
+    /// One permit per running work item.
+    pub permits: Arc<Semaphore>,
     /// The signal local commits raise for this kind of work.
     pub signal: fn(&WorkSignals) -> &Notify,
     /// Locks up to `max` work items.
@@ -36,7 +38,7 @@ where
     /// Runs until `shutdown` turns true, then waits for in-flight work (up to the deadline).
     pub async fn run(self, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         let total = self.limit.max(1);
-        let sem = Arc::new(Semaphore::new(total));
+        let sem = Arc::clone(&self.permits);
         let signal = (self.signal)(shared.store.signals());
         while !*shutdown.borrow() {
             let free = sem.available_permits();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::client::{Completions, DurableClient};
@@ -92,6 +92,9 @@ pub(crate) struct Shared {
     pub options: RuntimeOptions,
     pub cache: Mutex<cache::ExecutionCache>,
     pub stats: RuntimeStats,
+    /// Activity slots (`max_concurrent_activities`), shared by the activity dispatcher and the
+    /// activity requests a commit hands back locked.
+    pub activity_slots: Arc<Semaphore>,
     /// Wakes the clients waiting for an instance that reached a terminal status on this host.
     pub completions: Arc<Completions>,
 }
@@ -111,6 +114,7 @@ impl Runtime {
         options: RuntimeOptions,
     ) -> Result<Self, crate::store::StoreError> {
         store.create_if_not_exists().await?;
+        let activity_slots = Arc::new(Semaphore::new(options.max_concurrent_activities.max(1)));
         let shared = Arc::new(Shared {
             store,
             registry: Arc::new(registry),
@@ -118,6 +122,7 @@ impl Runtime {
             options,
             stats: RuntimeStats::default(),
             completions: Arc::new(Completions::default()),
+            activity_slots,
         });
         let (shutdown, rx) = watch::channel(false);
         let loops = vec![

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use super::dispatch::Dispatcher;
 use super::Shared;
@@ -24,6 +24,9 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
     let dispatcher = Dispatcher {
         what: "orchestration",
         limit: shared.options.max_concurrent_orchestrations,
+        permits: Arc::new(Semaphore::new(
+            shared.options.max_concurrent_orchestrations.max(1),
+        )),
         signal: |s| &s.orchestrations,
         lock: |shared: Arc<Shared>, max| async move {
             let lock_for = shared.options.orchestration_lock;
@@ -35,7 +38,7 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
 }
 
 /// Runs one work item to its commit.
-async fn process(shared: &Shared, item: OrchestrationWorkItem) {
+async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     if crate::engine::entity::is_entity_instance(&item.instance_id) {
         return super::entities::process(shared, item).await;
     }
@@ -224,7 +227,7 @@ pub(super) fn build_commit(
 }
 
 async fn commit(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     item: &OrchestrationWorkItem,
     commit: OrchestrationCommit,
     keep: Option<Execution>,
@@ -237,13 +240,19 @@ async fn commit(
     if let Some(ex) = keep {
         shared.cache.lock().put(item.instance_id.clone(), ex);
     }
-    let result = shared.store.complete_orchestration(item, commit).await;
+    let permits = super::activities::reserve(shared, commit.activity_messages.len());
+    let lock = super::activities::lock_for(shared, &permits);
+    let result = shared
+        .store
+        .complete_orchestration_locking(item, commit, lock)
+        .await;
     if result.is_err() && cached {
         shared.cache.lock().take(&item.instance_id);
     }
     match result {
-        Ok(()) => {
+        Ok(locked) => {
             shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
+            super::activities::spawn_locked(shared, locked, permits);
         }
         Err(StoreError::LockLost(_)) => {
             tracing::warn!(instance_id = %item.instance_id, "lock lost before commit; another worker owns the instance");

@@ -199,10 +199,11 @@ pub struct EpisodeTarget {
 }
 
 /// What [`TaskHub::complete_activity_with_episode`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum DirectCommit {
-    /// The request is deleted and the episode committed.
-    Committed,
+    /// The request is deleted and the episode committed; its first activity requests come back
+    /// locked when asked for (see [`TaskHub::complete_orchestration_locking`]).
+    Committed(Vec<ActivityWorkItem>),
     /// The request was already completed by another worker; nothing was written.
     Duplicate,
     /// The instance moved on, is locked, or the store cannot do this; nothing was written.
@@ -304,6 +305,21 @@ pub trait TaskHub: Send + Sync + 'static {
         commit: OrchestrationCommit,
     ) -> StoreResult<()>;
 
+    /// [`complete_orchestration`](TaskHub::complete_orchestration), and the first `lock.0`
+    /// activity requests of the commit are inserted already locked for `lock.1` and returned,
+    /// so the caller can run them without a `lock_activities` round trip. The default locks
+    /// none.
+    async fn complete_orchestration_locking(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+        lock: (usize, Duration),
+    ) -> StoreResult<Vec<ActivityWorkItem>> {
+        let _ = lock;
+        self.complete_orchestration(item, commit).await?;
+        Ok(Vec::new())
+    }
+
     /// Releases the lock, keeping the messages (visible again after `delay`).
     async fn abandon_orchestration(
         &self,
@@ -332,14 +348,17 @@ pub trait TaskHub: Send + Sync + 'static {
     /// produced on the execution `target`, without going through the orchestration queue.
     /// Applies only when the instance is unlocked, still at `target`'s execution and history
     /// length, and not finished; otherwise writes nothing and returns
-    /// [`DirectCommit::Declined`]. The default declines always.
+    /// [`DirectCommit::Declined`]. `lock` is as for
+    /// [`complete_orchestration_locking`](TaskHub::complete_orchestration_locking). The default
+    /// declines always.
     async fn complete_activity_with_episode(
         &self,
         item: &ActivityWorkItem,
         target: &EpisodeTarget,
         commit: OrchestrationCommit,
+        lock: (usize, Duration),
     ) -> StoreResult<DirectCommit> {
-        let _ = (item, target, commit);
+        let _ = (item, target, commit, lock);
         Ok(DirectCommit::Declined)
     }
 

@@ -15,6 +15,7 @@
 //! failed sub-orchestrations start again with the same child instance id.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::{build_commit, commit, Shared};
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
@@ -38,7 +39,7 @@ pub(super) fn is_rewind(item: &OrchestrationWorkItem) -> bool {
 }
 
 /// Rewinds the instance and commits the rebuilt history plus the episode's new events.
-pub(super) async fn rewind(shared: &Shared, item: OrchestrationWorkItem) {
+pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let history = match shared.store.get_history(&item.instance_id).await {
         Ok(h) => h,
         Err(e) => {

@@ -178,7 +178,7 @@ pub(crate) fn complete_with_episode(
             "instance {instance_id:?} vanished"
         )));
     }
-    orchestrations::send_outbound(ctx, instance_id, commit).map(|()| DirectCommit::Committed)
+    orchestrations::send_outbound(ctx, instance_id, commit).map(DirectCommit::Committed)
 }
 
 /// Unlocks the request; it becomes visible again after `delay`.

@@ -94,6 +94,10 @@ pub(crate) struct EncodedCommit {
     pub orchestrator_messages: Vec<EncodedMessage>,
     /// Activity requests.
     pub activity_messages: Vec<EncodedMessage>,
+    /// The activity requests as messages, for the ones handed back locked.
+    pub activity_requests: Vec<TaskMessage>,
+    /// How many of the activity requests to insert locked, and for how long (ticks).
+    pub lock: (usize, i64),
 }
 
 impl EncodedCommit {
@@ -103,6 +107,12 @@ impl EncodedCommit {
         commit: OrchestrationCommit,
     ) -> StoreResult<Self> {
         Self::with_stored(item.instance.as_ref(), commit)
+    }
+
+    /// Asks for the first `count` activity requests to be inserted locked for `lock_for`.
+    pub(crate) fn locking(mut self, (count, lock_for): (usize, std::time::Duration)) -> Self {
+        self.lock = (count, super::codec::duration_ticks(lock_for));
+        self
     }
 
     /// Encodes `commit` of an instance whose row was `stored` (`None`: unknown, write it all).
@@ -134,6 +144,8 @@ impl EncodedCommit {
                 .iter()
                 .map(EncodedMessage::now)
                 .collect::<StoreResult<_>>()?,
+            activity_requests: commit.activity_messages,
+            lock: (0, 0),
         })
     }
 }

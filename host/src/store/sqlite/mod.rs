@@ -236,7 +236,18 @@ impl TaskHub for SqliteTaskHub {
         item: &OrchestrationWorkItem,
         commit: OrchestrationCommit,
     ) -> StoreResult<()> {
-        let commit = EncodedCommit::of(item, commit)?;
+        self.complete_orchestration_locking(item, commit, (0, Duration::ZERO))
+            .await
+            .map(drop)
+    }
+
+    async fn complete_orchestration_locking(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+        lock: (usize, Duration),
+    ) -> StoreResult<Vec<ActivityWorkItem>> {
+        let commit = EncodedCommit::of(item, commit)?.locking(lock);
         let item = LockedItem::of(item);
         self.call(Durability::Full, move |ctx| {
             orchestrations::complete(ctx, &item, &commit)
@@ -285,9 +296,10 @@ impl TaskHub for SqliteTaskHub {
         item: &ActivityWorkItem,
         target: &EpisodeTarget,
         commit: OrchestrationCommit,
+        lock: (usize, Duration),
     ) -> StoreResult<DirectCommit> {
         let (id, target) = (item.id, target.clone());
-        let commit = EncodedCommit::with_stored(None, commit)?;
+        let commit = EncodedCommit::with_stored(None, commit)?.locking(lock);
         self.call(Durability::Full, move |ctx| {
             activities::complete_with_episode(ctx, id, &target, &commit)
         })

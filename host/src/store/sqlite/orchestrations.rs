@@ -18,7 +18,8 @@ use super::writer::Ctx;
 use crate::engine::history::{EventKind, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
 use crate::store::{
-    Batch, InstanceState, OrchestrationWorkItem, QueuedMessage, StoreError, StoreResult,
+    ActivityWorkItem, Batch, InstanceState, OrchestrationWorkItem, QueuedMessage, StoreError,
+    StoreResult,
 };
 
 /// Creates or replaces an instance from its `ExecutionStarted` message (`encoded`: the same
@@ -280,7 +281,7 @@ pub(crate) fn complete(
     ctx: &mut Ctx<'_>,
     item: &LockedItem,
     commit: &EncodedCommit,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<ActivityWorkItem>> {
     let conn = ctx.conn;
     let instance_id = item.instance_id.as_str();
     check_lock(conn, instance_id, &item.lock_token)?;
@@ -348,24 +349,55 @@ pub(crate) fn send_outbound(
     ctx: &mut Ctx<'_>,
     instance_id: &str,
     commit: &EncodedCommit,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<ActivityWorkItem>> {
     let conn = ctx.conn;
     for message in &commit.orchestrator_messages {
         enqueue(ctx, message)?;
     }
+    let mut locked = Vec::new();
     if !commit.activity_messages.is_empty() {
+        let (count, lock_for) = commit.lock;
+        let locked_until = ctx.now.saturating_add(lock_for);
         let mut insert = conn
             .prepare_cached(
                 "INSERT INTO activity_messages (instance_id, message, visible_at) \
                  VALUES (?1, ?2, ?3)",
             )
             .db()?;
-        for message in &commit.activity_messages {
-            insert
-                .execute(params![message.instance_id, message.json, ctx.now])
-                .db()?;
+        let mut insert_locked = conn
+            .prepare_cached(
+                "INSERT INTO activity_messages (instance_id, message, visible_at, lock_token, \
+                 locked_until, dequeue_count) VALUES (?1, ?2, ?3, ?4, ?3, 1)",
+            )
+            .db()?;
+        let requests = commit
+            .activity_messages
+            .iter()
+            .zip(&commit.activity_requests);
+        for (i, (message, request)) in requests.enumerate() {
+            if i < count {
+                let lock_token = ctx.owner.token();
+                insert_locked
+                    .execute(params![
+                        message.instance_id,
+                        message.json,
+                        locked_until,
+                        lock_token
+                    ])
+                    .db()?;
+                locked.push(ActivityWorkItem {
+                    id: conn.last_insert_rowid(),
+                    lock_token,
+                    message: request.clone(),
+                    dequeue_count: 1,
+                });
+            } else {
+                insert
+                    .execute(params![message.instance_id, message.json, ctx.now])
+                    .db()?;
+                ctx.notify_activities = true;
+            }
         }
-        ctx.notify_activities = true;
     }
     conn.prepare_cached("DELETE FROM orchestration_locks WHERE instance_id = ?1")
         .db()?
@@ -380,7 +412,7 @@ pub(crate) fn send_outbound(
         .query_row([instance_id], |row| row.get(0))
         .db()?;
     ctx.notify_orchestrations |= more;
-    Ok(())
+    Ok(locked)
 }
 
 /// Appends events after the first `start` and returns the new length.

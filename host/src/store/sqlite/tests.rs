@@ -105,3 +105,61 @@ async fn locks_of_gone_owners_are_released_at_open() {
     assert_eq!(again.items.len(), 1);
     assert_eq!(again.items[0].instance_id, "held");
 }
+
+/// A commit can hand back its first activity requests locked; the rest stay in the queue.
+#[tokio::test]
+async fn a_commit_hands_back_locked_activity_requests() {
+    use crate::store::{HistoryUpdate, OrchestrationCommit};
+    let dir = tempfile::tempdir().unwrap();
+    let hub = SqliteTaskHub::open(dir.path().join("hub.db")).unwrap();
+    hub.create_if_not_exists().await.unwrap();
+    let begin = start("chain");
+    hub.create_instance(begin.clone()).await.unwrap();
+    let lock_for = Duration::from_secs(60);
+    let item = hub
+        .lock_orchestrations(1, lock_for)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let request = |name: &str| {
+        TaskMessage::new(
+            begin.orchestration_instance.clone(),
+            HistoryEvent::new(EventKind::TaskScheduled {
+                name: name.into(),
+                version: None,
+                input: None,
+                tags: None,
+                parent_trace_context: None,
+            }),
+        )
+    };
+    let commit = OrchestrationCommit {
+        history: HistoryUpdate::Append(vec![begin.event.clone()]),
+        instance: None,
+        orchestrator_messages: Vec::new(),
+        activity_messages: vec![request("first"), request("second")],
+    };
+    let locked = hub
+        .complete_orchestration_locking(&item, commit, (1, lock_for))
+        .await
+        .unwrap();
+    assert_eq!(locked.len(), 1);
+    assert_eq!(locked[0].message.event.kind, request("first").event.kind);
+    assert_eq!(locked[0].dequeue_count, 1);
+    let queued = hub.lock_activities(10, lock_for).await.unwrap().items;
+    assert_eq!(
+        queued.len(),
+        1,
+        "the locked request is not handed out again"
+    );
+    assert_eq!(queued[0].message.event.kind, request("second").event.kind);
+    let answer = TaskMessage::new(
+        begin.orchestration_instance.clone(),
+        HistoryEvent::new(EventKind::TaskCompleted {
+            task_scheduled_id: 0,
+            result: None,
+        }),
+    );
+    assert!(hub.complete_activity(&locked[0], answer).await.unwrap());
+}
