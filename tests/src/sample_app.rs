@@ -12,32 +12,58 @@ use crate::app_host::{AppDir, TestHost};
 /// The `functions` binary, built (or brought up to date) on first use.
 pub fn functions_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            // The test executable lives in target/<profile>/deps/.
-            let exe = std::env::current_exe().expect("the test executable's path");
-            let profile_dir = exe
-                .parent()
-                .and_then(|deps| deps.parent())
-                .expect("target/<profile>/deps")
-                .to_path_buf();
-            let release = profile_dir.file_name().is_some_and(|n| n == "release");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "--quiet", "-p", "functions"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if release {
-                cmd.arg("--release");
-            }
-            let out = cmd.output().expect("cargo runs");
-            assert!(
-                out.status.success(),
-                "building the sample app failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            profile_dir.join("functions")
-        })
-        .clone()
+    BINARY.get_or_init(|| build_functions(&[])).clone()
+}
+
+/// The `functions` binary built with `--features azure` (queue and blob triggers, the Azure
+/// Storage task hub), kept as `functions-azure` beside the other.
+pub fn functions_azure_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_functions(&["azure"])).clone()
+}
+
+/// Builds the sample app with the same cargo and profile as the tests; with features, the
+/// result is copied to `functions-{features}` (the plain build overwrites `functions`).
+fn build_functions(features: &[&str]) -> PathBuf {
+    // The test executable lives in target/<profile>/deps/.
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps")
+        .to_path_buf();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "functions"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    if release {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the sample app (features {features:?}) failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let built = profile_dir.join("functions");
+    if features.is_empty() {
+        return built;
+    }
+    // Copied, then renamed over the last copy: a rename is atomic, even while another test
+    // process runs the old file.
+    let copy = profile_dir.join(format!("functions-{}", features.join("-")));
+    let partial = profile_dir.join(format!(
+        "functions-{}.{}",
+        features.join("-"),
+        std::process::id()
+    ));
+    std::fs::copy(&built, &partial).expect("copy the sample app");
+    std::fs::rename(&partial, &copy).expect("rename the copy");
+    copy
 }
 
 /// The sample app running in its own temporary directory, with its own task hub.
@@ -51,11 +77,26 @@ pub struct SampleApp {
 impl SampleApp {
     /// Starts the sample app with extra `Values` settings.
     pub fn start(values: Value) -> Self {
+        Self::start_binary(functions_binary(), values)
+    }
+
+    /// Starts the sample app built with `azure`, on the Azure Storage task hub named `hub` in
+    /// the Azurite `durable`'s harness runs (the test fails when Azurite cannot run).
+    pub fn start_on_azurite(hub: &str) -> Self {
+        let azurite = durable::store::azure::azurite::shared()
+            .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+        Self::start_binary(
+            functions_azure_binary(),
+            json!({ "AzureWebJobsStorage": azurite.connection_string(), "TaskHubName": hub }),
+        )
+    }
+
+    fn start_binary(binary: PathBuf, values: Value) -> Self {
         let mut all = json!({ "TaskHubName": "SampleHub" });
         if let (Some(all), Some(extra)) = (all.as_object_mut(), values.as_object()) {
             all.extend(extra.clone());
         }
-        let dir = AppDir::new(functions_binary(), all, None);
+        let dir = AppDir::new(binary, all, None);
         let host = TestHost::start(&dir, &[]);
         Self { host, dir }
     }

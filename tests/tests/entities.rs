@@ -1,284 +1,29 @@
-//! Durable entities end to end, over HTTP against the sample app: the counter in both styles
-//! through the entity endpoints and through an orchestration, the endpoints' shapes and
-//! errors, and the bank: 100 concurrent transfers among 10 accounts.
+//! Durable entities end to end, over HTTP against the sample app on the embedded store: the
+//! counter in both styles through the entity endpoints and through an orchestration, the
+//! endpoints' shapes and errors, and the bank: 100 concurrent transfers among 10 accounts.
 
-use std::time::{Duration, Instant};
+#[path = "entities_support/mod.rs"]
+mod scenarios;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use tests::sample_app::SampleApp;
-
-const WAIT: Duration = Duration::from_secs(60);
-const API: &str = "/runtime/webhooks/durabletask";
-
-fn signal(app: &SampleApp, entity: &str, key: &str, op: &str, body: Option<&str>) {
-    let target = format!("{API}/entities/{entity}/{key}?op={op}");
-    let req = app.host.call("POST", &target);
-    let req = match body {
-        Some(b) => req.json(b),
-        None => req,
-    };
-    let r = req.send();
-    assert_eq!(r.status, 202, "{target}: {r:?}");
-}
-
-/// Polls `GET /entities/{entity}/{key}` until it answers `want` (`None` = 404).
-fn wait_state(app: &SampleApp, entity: &str, key: &str, want: Option<Value>) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let r = app.host.get(&format!("{API}/entities/{entity}/{key}"));
-        let got = (r.status == 200).then(|| r.json());
-        if got == want && (want.is_some() || r.status == 404) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{entity}/{key}: {got:?}, wanted {want:?}"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-fn start(app: &SampleApp, orchestrator: &str, input: &Value) -> String {
-    let r = app.post_json(&format!("/api/orchestrators/{orchestrator}"), input);
-    assert_eq!(r.status, 202, "{r:?}");
-    r.json()["id"].as_str().unwrap().to_string()
-}
 
 #[test]
 fn the_counter_in_both_styles_over_the_entity_endpoints() {
-    let app = SampleApp::start(json!({}));
-    for entity in ["counter", "struct_counter"] {
-        wait_state(&app, entity, "k1", None);
-        for n in [5, 7, -2] {
-            signal(&app, entity, "k1", "add", Some(&n.to_string()));
-        }
-        wait_state(
-            &app,
-            entity,
-            "k1",
-            Some(json!(10)).map(|v| state_of(entity, v)),
-        );
-        signal(&app, entity, "k1", "reset", None);
-        wait_state(&app, entity, "k1", Some(state_of(entity, json!(0))));
-        let r = app
-            .host
-            .request("DELETE", &format!("{API}/entities/{entity}/k1"), &[], b"");
-        assert_eq!(r.status, 202);
-        wait_state(&app, entity, "k1", None);
-    }
-}
-
-/// How each style stores a counter's value.
-fn state_of(entity: &str, value: Value) -> Value {
-    if entity == "struct_counter" {
-        json!({ "value": value })
-    } else {
-        value
-    }
+    scenarios::counter_over_the_endpoints(&SampleApp::start(json!({})));
 }
 
 #[test]
 fn the_counter_in_both_styles_through_an_orchestration() {
-    let app = SampleApp::start(json!({}));
-    for entity in ["counter", "struct_counter"] {
-        let id = start(
-            &app,
-            "count_with_entity",
-            &json!({"entity": entity, "key": "o1", "amounts": [1, 2, 3, 4]}),
-        );
-        let done = app.wait_for_instance(&id, WAIT);
-        assert_eq!(done["runtimeStatus"], "Completed", "{done}");
-        assert_eq!(done["output"], json!(10));
-        // A second run adds to the same counter.
-        let id = start(
-            &app,
-            "count_with_entity",
-            &json!({"entity": entity, "key": "o1", "amounts": [5]}),
-        );
-        assert_eq!(app.wait_for_instance(&id, WAIT)["output"], json!(15));
-    }
-    // An operation the entity does not have fails the orchestration with the entity's error.
-    let id = start(
-        &app,
-        "count_with_entity",
-        &json!({"entity": "nobody", "key": "x", "amounts": [1]}),
-    );
-    let done = app.wait_for_instance(&id, WAIT);
-    assert_eq!(done["runtimeStatus"], "Failed", "{done}");
-    assert!(
-        done["output"].as_str().unwrap().contains("no entity named"),
-        "{done}"
-    );
+    scenarios::counter_through_an_orchestration(&SampleApp::start(json!({})));
 }
 
 #[test]
 fn entity_endpoints_shapes_and_bad_input() {
-    let app = SampleApp::start(json!({}));
-    signal(&app, "counter", "a", "add", Some("1"));
-    signal(&app, "Counter", "b", "add", Some("2"));
-    signal(&app, "struct_counter", "$", "add", Some("3"));
-    wait_state(&app, "counter", "a", Some(json!(1)));
-    wait_state(&app, "counter", "b", Some(json!(2)));
-    wait_state(&app, "struct_counter", "$", Some(json!({"value": 3})));
-
-    let r = app
-        .host
-        .get(&format!("{API}/entities/counter?fetchState=true"));
-    assert_eq!(r.status, 200);
-    assert_eq!(r.header("x-ms-continuation-token"), Some(""));
-    let list = r.json();
-    let items = list.as_array().unwrap();
-    assert_eq!(items.len(), 2, "{list}");
-    assert_eq!(items[0]["entityId"], json!({"name": "counter", "key": "a"}));
-    assert_eq!(items[0]["state"], json!(1));
-    assert_eq!(items[1]["entityId"], json!({"name": "counter", "key": "b"}));
-    let time = items[1]["lastOperationTime"].as_str().unwrap();
-    assert!(time.len() == 20 && time.ends_with('Z'), "{time}");
-
-    let all = app.host.get(&format!("{API}/entities/")).json();
-    let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 3);
-    assert!(
-        all.iter().all(|e| e.get("state").is_none()),
-        "no state unless asked"
-    );
-    assert_eq!(all[0]["entityId"], json!({"name": "counter", "key": "a"}));
-    assert_eq!(
-        all[2]["entityId"],
-        json!({"name": "struct_counter", "key": ""})
-    );
-    let page = app.host.get(&format!("{API}/entities?top=1"));
-    assert_eq!(page.json().as_array().unwrap().len(), 1);
-    assert!(!page
-        .header("x-ms-continuation-token")
-        .unwrap_or("")
-        .is_empty());
-
-    // Errors.
-    assert_eq!(
-        app.host
-            .get(&format!("{API}/entities/counter/nobody"))
-            .status,
-        404
-    );
-    assert_eq!(
-        app.host.get(&format!("{API}/entities/nobody/k")).status,
-        404
-    );
-    let cases = [
-        ("POST", format!("{API}/entities/counter/a"), None, 400), // no op
-        (
-            "POST",
-            format!("{API}/entities/counter/a?op=add"),
-            Some("{oops"),
-            400,
-        ),
-        ("POST", format!("{API}/entities/a%40b/k?op=add"), None, 400),
-        ("GET", format!("{API}/entities/counter/a%3Fb"), None, 400),
-        ("PUT", format!("{API}/entities/counter/a"), None, 404),
-    ];
-    for (method, target, body, code) in cases {
-        let req = app.host.call(method, &target);
-        let req = match body {
-            Some(b) => req.json(b),
-            None => req,
-        };
-        let r = req.send();
-        assert_eq!(r.status, code, "{method} {target}: {r:?}");
-        r.assert_empty_or_json();
-    }
-    // A text body is the input as a string: the counter rejects it, nothing changes.
-    let r = app
-        .host
-        .call("POST", &format!("{API}/entities/counter/a?op=add"))
-        .body_with("text/plain", "five")
-        .send();
-    assert_eq!(r.status, 202);
-    signal(&app, "counter", "a", "add", Some("10"));
-    wait_state(&app, "counter", "a", Some(json!(11)));
+    scenarios::endpoint_shapes_and_bad_input(&SampleApp::start(json!({})));
 }
 
 #[test]
 fn one_hundred_concurrent_transfers_conserve_the_total_and_apply_once() {
-    let app = SampleApp::start(json!({}));
-    let accounts: Vec<String> = (0..10).map(|i| format!("acct{i}")).collect();
-    for a in &accounts {
-        signal(&app, "account", a, "deposit", Some("100"));
-    }
-    for a in &accounts {
-        wait_state(
-            &app,
-            "account",
-            a,
-            Some(json!({"balance": 100, "applied": []})),
-        );
-    }
-    // 100 transfers with a fixed pseudo-random pattern, all started before any is awaited.
-    let mut seed: u64 = 42;
-    let mut next = move |n: u64| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 33) % n
-    };
-    let mut transfers = Vec::new();
-    for i in 0..100 {
-        let from = next(10) as usize;
-        let to = (from + 1 + next(9) as usize) % 10;
-        let amount = 1 + next(60) as i64;
-        let t = json!({"id": format!("t{i}"), "from": accounts[from], "to": accounts[to], "amount": amount});
-        let id = start(&app, "transfer", &t);
-        transfers.push((id, from, to, amount, format!("t{i}")));
-    }
-    let mut expected = [100i64; 10];
-    let mut moved = 0;
-    for (id, from, to, amount, _) in &transfers {
-        let done = app.wait_for_instance(id, WAIT);
-        assert_eq!(done["runtimeStatus"], "Completed", "{done}");
-        if done["output"] == json!(true) {
-            expected[*from] -= amount;
-            expected[*to] += amount;
-            moved += 1;
-        } else {
-            assert_eq!(done["output"], json!(false));
-        }
-    }
-    assert!(moved > 50, "most transfers should succeed: {moved}");
-    let mut total = 0;
-    for (i, a) in accounts.iter().enumerate() {
-        let r = app.host.get(&format!("{API}/entities/account/{a}"));
-        assert_eq!(r.status, 200);
-        let s = r.json();
-        let balance = s["balance"].as_i64().unwrap();
-        assert!(balance >= 0, "{a} overdrawn: {s}");
-        assert_eq!(balance, expected[i], "{a}: {s}");
-        total += balance;
-        // Exactly the successful transfers touching this account were applied, once each.
-        let applied: Vec<&str> = s["applied"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
-        let mut want: Vec<&str> = transfers
-            .iter()
-            .zip(0..)
-            .filter(|((_, f, t, _, _), _)| *f == i || *t == i)
-            .filter(|((id, ..), _)| app.wait_for_instance(id, WAIT)["output"] == json!(true))
-            .map(|((.., tid), _)| tid.as_str())
-            .collect();
-        want.sort();
-        assert_eq!(applied, want, "{a}");
-    }
-    assert_eq!(total, 1000, "the total is conserved");
-    // Every lock was released: a new transfer between any two accounts goes through.
-    let id = start(
-        &app,
-        "transfer",
-        &json!({"id": "last", "from": "acct0", "to": "acct9", "amount": 1}),
-    );
-    assert_eq!(
-        app.wait_for_instance(&id, WAIT)["runtimeStatus"],
-        "Completed"
-    );
+    scenarios::concurrent_transfers(&SampleApp::start(json!({})));
 }

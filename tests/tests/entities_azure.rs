@@ -1,0 +1,29 @@
+//! Durable entities end to end on the Azure Storage task hub: the sample app (built with
+//! `azure`) on Azurite, started by `durable`'s harness (the test fails, never skips, when
+//! Azurite cannot run). The same scenarios as `entities.rs`, each on a hub of its own.
+
+#[path = "entities_support/mod.rs"]
+mod scenarios;
+
+use tests::sample_app::SampleApp;
+
+fn hub(name: &str) -> String {
+    format!("{name}{}", rand::random::<u32>())
+}
+
+#[test]
+fn the_counter_in_both_styles_on_azure_storage() {
+    let app = SampleApp::start_on_azurite(&hub("EntityCounter"));
+    scenarios::counter_over_the_endpoints(&app);
+    scenarios::counter_through_an_orchestration(&app);
+}
+
+#[test]
+fn entity_endpoints_on_azure_storage() {
+    scenarios::endpoint_shapes_and_bad_input(&SampleApp::start_on_azurite(&hub("EntityApi")));
+}
+
+#[test]
+fn one_hundred_concurrent_transfers_on_azure_storage() {
+    scenarios::concurrent_transfers(&SampleApp::start_on_azurite(&hub("EntityBank")));
+}
