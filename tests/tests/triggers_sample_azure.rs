@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::*;
+use tests::sample_app::functions_azure_binary;
 
 fn start_sample(hub: &str) -> (AppDir, TestHost) {
     let dir = AppDir::new(

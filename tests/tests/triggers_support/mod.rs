@@ -4,9 +4,7 @@
 //! Included by `triggers_*.rs` tests with `#[path = "triggers_support/mod.rs"] mod support;`.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use durable::store::azure::azurite::{self, Azurite};
@@ -228,42 +226,4 @@ pub fn wait_for<T>(
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// The sample app (`functions`) built with its `azure` feature, copied next to the build
-/// output under its own name so that a plain `cargo build -p functions` elsewhere does not
-/// replace it while a test runs.
-pub fn functions_azure_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("the test executable's path");
-            let profile_dir = exe
-                .parent()
-                .and_then(|deps| deps.parent())
-                .expect("target/<profile>/deps")
-                .to_path_buf();
-            let release = profile_dir.file_name().is_some_and(|n| n == "release");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "--quiet", "-p", "functions", "--features", "azure"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if release {
-                cmd.arg("--release");
-            }
-            let out = cmd.output().expect("cargo runs");
-            assert!(
-                out.status.success(),
-                "building the sample app with --features azure failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            // Copied, then renamed over the last copy: a rename is atomic, even while another
-            // test process runs the old file.
-            let copy = profile_dir.join("functions-azure");
-            let partial = profile_dir.join(format!("functions-azure.{}", std::process::id()));
-            std::fs::copy(profile_dir.join("functions"), &partial).expect("copy the sample app");
-            std::fs::rename(&partial, &copy).expect("rename the copy");
-            copy
-        })
-        .clone()
 }
