@@ -143,8 +143,9 @@ pub struct State {
     pub fatal: Option<super::history::FailureDetails>,
     /// The request id of the critical section this orchestration holds (entity locks).
     pub entity_lock: Option<String>,
-    /// Activities, timers and sub-orchestrations scheduled and not yet completed.
-    pub unresolved: usize,
+    /// Ids of the activities, timers and sub-orchestrations scheduled and not yet completed
+    /// (so that looking for a live wait does not scan every task the execution ever had).
+    pub unresolved: std::collections::BTreeSet<i32>,
 }
 
 /// The kind of an action, for matching completions and history.
@@ -181,7 +182,7 @@ impl State {
         self.scheduled.insert(id, kind);
         if kind != ActionKind::SendEvent {
             self.tasks.insert(id, TaskSlot::default());
-            self.unresolved += 1;
+            self.unresolved.insert(id);
         }
         self.pending_actions.insert(id, action);
         id
@@ -199,7 +200,7 @@ impl State {
             return false;
         }
         slot.resolved = true;
-        self.unresolved = self.unresolved.saturating_sub(1);
+        self.unresolved.remove(&id);
         if !slot.dropped {
             slot.outcome = Some(outcome);
             if let Some(w) = slot.waker.take() {
@@ -267,8 +268,9 @@ impl State {
 
     /// True if some durable future is registered and still waiting for its completion.
     pub fn has_live_wait(&self) -> bool {
-        self.tasks
-            .values()
+        self.unresolved
+            .iter()
+            .filter_map(|id| self.tasks.get(id))
             .any(|s| !s.dropped && !s.resolved && s.waker.is_some())
             || self
                 .waiters

@@ -146,7 +146,7 @@ impl Execution {
 
     /// How many activities, timers and sub-orchestrations it awaits (scheduled, not completed).
     pub fn unresolved_tasks(&self) -> usize {
-        self.ctx.state.lock().unresolved
+        self.ctx.state.lock().unresolved.len()
     }
 
     /// The execution id, once started.
