@@ -27,6 +27,7 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
     let ids: Vec<String> = (0..n).map(|i| format!("w1-{i:06}")).collect();
     eprintln!("W1 (azurite): starting {n} hello5 orchestrations");
     let before = hub.request_counts();
+    let cpu_before = tree_cpu_seconds(emulator.pid());
     let t0 = SystemTime::now();
     let started = Instant::now();
     start_all(&client, "hello5", ids, 64).await?;
@@ -37,6 +38,7 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let requests = hub.request_counts().since(&before);
+    let azurite_cpu = tree_cpu_seconds(emulator.pid()) - cpu_before;
     let all = list_instances(&store, "w1-").await?;
     let expected = hello5_output();
     let ok = all
@@ -69,7 +71,54 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
     .with("table_requests_per_orchestration", per(requests.table))
     .with("queue_requests_per_orchestration", per(requests.queue))
     .with("blob_requests_per_orchestration", per(requests.blob))
+    // The emulator's own CPU time per request, and the rate one core of it could sustain at
+    // that cost: the ceiling of this workload on this machine, whatever the host does.
+    .with(
+        "azurite_cpu_ms_per_request",
+        azurite_cpu * 1e3 / requests.total().max(1) as f64,
+    )
+    .with(
+        "azurite_one_core_ceiling_orchestrations_per_s",
+        n as f64 / azurite_cpu.max(1e-9),
+    )
     .print(bench::peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())
+}
+
+/// CPU seconds (user + system) used so far by `root` and every process below it, from
+/// /proc (0 where /proc cannot be read).
+fn tree_cpu_seconds(root: u32) -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    // (pid, parent, ticks) of every process.
+    let procs: Vec<(u32, u32, u64)> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let parent = f.get(1)?.parse().ok()?;
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some((pid, parent, ticks))
+        })
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(procs.iter().filter(|p| p.1 == parent).map(|p| p.0));
+        i += 1;
+    }
+    let ticks: u64 = procs
+        .iter()
+        .filter(|p| tree.contains(&p.0))
+        .map(|p| p.2)
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks as f64 / hz
 }

@@ -169,6 +169,12 @@ impl Azurite {
         StorageAccount::development(self.blob_port, self.queue_port, self.table_port)
     }
 
+    /// The process id of the wrapper that runs Azurite (Azurite is its child): for tools
+    /// that measure the emulator, e.g. its CPU time.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A full connection string for this instance (explicit endpoints).
     pub fn connection_string(&self) -> String {
         let account = self.account();
