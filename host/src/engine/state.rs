@@ -141,8 +141,8 @@ pub struct State {
     /// A failure found outside a future's poll (e.g. an unserializable payload); fails the
     /// orchestration at the next poll.
     pub fatal: Option<super::history::FailureDetails>,
-    /// The request id of the critical section this orchestration holds (entity locks).
-    pub entity_lock: Option<String>,
+    /// Entity state: the critical section held, the labels of requests sent (spec §6.4–6.5).
+    pub entities: super::entity::OrchestrationEntities,
     /// Ids of the activities, timers and sub-orchestrations scheduled and not yet completed
     /// (so that looking for a live wait does not scan every task the execution ever had).
     pub unresolved: std::collections::BTreeSet<i32>,

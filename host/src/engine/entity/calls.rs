@@ -4,6 +4,10 @@
 //! as an `EventSent` action) and waits for the external event named by that id, so calls
 //! replay deterministically. A lock sends one lock request to the first entity of the sorted
 //! set; each entity forwards it to the next, the last one answers (spec §6.4).
+//!
+//! Every request is labelled for the entity's message sorter (spec §6.5) from the
+//! orchestration's replay-safe clock, so a resend after a crash carries the same labels and
+//! is recognised as a duplicate.
 
 use std::future::Future;
 
@@ -12,9 +16,28 @@ use serde::Serialize;
 
 use super::id::EntityId;
 use super::messages::{ReleaseMessage, RequestMessage, ResponseMessage, OP, RELEASE};
+use super::options::entity_options;
+use super::sorter::MessageSorter;
 use crate::engine::context::OrchestrationContext;
 use crate::engine::failure::TaskError;
 use crate::engine::history::FailureDetails;
+use crate::engine::state::Action;
+
+/// True for the `release` an [`EntityLock`] sends to an entity (sent even by a terminated
+/// orchestration, whose guards are dropped with its code).
+pub(crate) fn is_lock_release(action: &Action) -> bool {
+    matches!(action, Action::SendEvent { instance_id, name, .. }
+        if name == RELEASE && super::id::is_entity_instance(instance_id))
+}
+
+/// What an orchestration execution keeps about entities (rebuilt identically by replay).
+#[derive(Debug, Default)]
+pub struct OrchestrationEntities {
+    /// The request id of the critical section it holds, if any.
+    pub lock: Option<String>,
+    /// The labels of the requests sent to each entity (spec §6.5).
+    pub sorter: MessageSorter,
+}
 
 impl OrchestrationContext {
     /// Calls an operation on an entity and waits for its result, or its error as
@@ -90,12 +113,24 @@ impl OrchestrationContext {
         signal: bool,
     ) -> String {
         let id = self.new_guid().to_string();
-        let mut request = RequestMessage::operation(id.clone(), operation, input, signal);
-        request.timestamp = self.current_utc_datetime();
-        request.parent = Some(self.instance_id());
-        request.parent_execution = Some(self.execution_id());
-        self.send_event(&entity.scheduler_id(), OP, &request);
+        let request = RequestMessage::operation(id.clone(), operation, input, signal);
+        self.send_labelled(&entity.scheduler_id(), request);
         id
+    }
+
+    /// Labels a request from this orchestration (parent, clock, order) and sends it.
+    fn send_labelled(&self, target: &str, mut request: RequestMessage) {
+        let now = self.current_utc_datetime();
+        {
+            let mut st = self.state.lock();
+            request.parent = Some(st.instance_id.clone());
+            request.parent_execution = Some(st.execution_id.clone());
+            let window = entity_options().reorder_window;
+            st.entities
+                .sorter
+                .label_outgoing(&mut request, target, now, window);
+        }
+        self.send_event(target, OP, &request);
     }
 
     /// Enters a critical section over `entities`: waits until all of them are locked by this
@@ -109,23 +144,26 @@ impl OrchestrationContext {
         let mut set: Vec<EntityId> = entities.to_vec();
         set.sort_by_key(EntityId::scheduler_id);
         set.dedup();
-        let already = self.state.lock().entity_lock.is_some();
-        let ctx = self.clone();
+        let already = self.state.lock().entities.lock.is_some();
+        // The guard exists from the moment the request is sent, so that dropping the lock
+        // future (even unpolled) or ending the orchestration releases what it may acquire.
         let pending = (!already && !set.is_empty()).then(|| {
             let id = self.new_guid().to_string();
             let mut request = RequestMessage::operation(id.clone(), "", None, false);
             request.op = None;
-            request.timestamp = self.current_utc_datetime();
-            request.parent = Some(self.instance_id());
-            request.parent_execution = Some(self.execution_id());
             request.lockset = Some(set.clone());
-            self.send_event(&set[0].scheduler_id(), OP, &request);
-            self.state.lock().entity_lock = Some(id.clone());
-            (
-                id.clone(),
-                self.wait_for_external_event::<ResponseMessage>(&id),
-            )
+            self.send_labelled(&set[0].scheduler_id(), request);
+            self.state.lock().entities.lock = Some(id.clone());
+            let wait = self.wait_for_external_event::<ResponseMessage>(&id);
+            let guard = EntityLock {
+                ctx: self.clone(),
+                id,
+                entities: set,
+                released: false,
+            };
+            (guard, wait)
         });
+        let ctx = self.clone();
         async move {
             if already {
                 return Err(TaskError::Failed {
@@ -136,19 +174,13 @@ impl OrchestrationContext {
                     )),
                 });
             }
-            let Some((id, wait)) = pending else {
+            let Some((guard, wait)) = pending else {
                 return Ok(EntityLock {
                     ctx,
                     id: String::new(),
                     entities: Vec::new(),
                     released: true,
                 });
-            };
-            let guard = EntityLock {
-                ctx,
-                id,
-                entities: set,
-                released: false,
             };
             wait.await?;
             Ok(guard)
@@ -192,8 +224,8 @@ impl EntityLock {
                 .send_event(&entity.scheduler_id(), RELEASE, &message);
         }
         let mut st = self.ctx.state.lock();
-        if st.entity_lock.as_deref() == Some(self.id.as_str()) {
-            st.entity_lock = None;
+        if st.entities.lock.as_deref() == Some(self.id.as_str()) {
+            st.entities.lock = None;
         }
     }
 }

@@ -10,6 +10,10 @@ use crate::engine::history::FailureDetails;
 pub const OP: &str = "op";
 /// Event name of a lock release.
 pub const RELEASE: &str = "release";
+/// Event name of the message an entity sends itself to go on after a capped batch.
+pub const CONTINUE: &str = "continue";
+/// Request id of the releases `clean_entity_storage` sends for orphaned locks.
+pub const FIX_ORPHANED_LOCK: &str = "fix-orphaned-lock";
 /// `result` of the response that grants a lock.
 pub const LOCK_GRANTED: &str = "Lock Acquisition Completed";
 
@@ -43,6 +47,10 @@ pub struct RequestMessage {
     /// When the request was sent.
     #[serde(rename = "Timestamp", default = "default_time")]
     pub timestamp: DateTime<Utc>,
+    /// The timestamp of the sender's previous request to the same entity (ordering, spec
+    /// §6.5); `None` (written as .NET's `DateTime.MinValue`) when there is none.
+    #[serde(rename = "Predecessor", default, with = "dotnet_time")]
+    pub predecessor: Option<DateTime<Utc>>,
     /// The entities to lock, sorted (lock requests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockset: Option<Vec<EntityId>>,
@@ -59,6 +67,38 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// Optional times as .NET writes a `DateTime` that may be unset: `None` is written as
+/// `DateTime.MinValue`; `MinValue` (with or without a zone), `null` or an unreadable value read
+/// back as `None`.
+pub(crate) mod dotnet_time {
+    use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const MIN_VALUE: &str = "0001-01-01T00:00:00Z";
+
+    /// Writes the time, or `MinValue` for `None`.
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&crate::engine::time::format(t)),
+            None => s.serialize_str(MIN_VALUE),
+        }
+    }
+
+    /// Reads a time; `MinValue`, `null` and unreadable text are `None`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        Ok(text.and_then(|s| parse(&s)).filter(|t| t.year() > 1))
+    }
+
+    fn parse(s: &str) -> Option<DateTime<Utc>> {
+        crate::engine::time::parse(s).ok().or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+    }
+}
+
 impl RequestMessage {
     /// An operation request (`signal` = one-way).
     pub fn operation(id: String, op: &str, input: Option<String>, signal: bool) -> Self {
@@ -71,6 +111,7 @@ impl RequestMessage {
             parent_execution: None,
             due: None,
             timestamp: crate::engine::time::now(),
+            predecessor: None,
             lockset: None,
             pos: 0,
         }

@@ -12,6 +12,8 @@
 //! - [`SchedulerState`] / [`EntityStatus`]: what the instance row holds;
 //! - [`EntityContext`]: what an entity function sees while running one operation;
 //! - [`executor::run_batch`]: the pure batch executor;
+//! - [`MessageSorter`]: per-sender ordering and de-duplication (spec §6.5);
+//! - [`EntityOptions`]: the batch size cap and the reorder window;
 //! - `calls`: `call_entity`, `signal_entity` and `lock` on the orchestration context.
 
 mod calls;
@@ -19,11 +21,18 @@ mod context;
 pub mod executor;
 mod id;
 pub mod messages;
+mod options;
 mod scheduler;
+pub mod sorter;
 #[cfg(test)]
 mod tests;
 
-pub use calls::EntityLock;
+pub(crate) use calls::is_lock_release;
+pub use calls::{EntityLock, OrchestrationEntities};
 pub use context::{entity_fn, EntityContext, EntityFn};
 pub use id::{is_entity_instance, EntityId, EntityIdError};
+pub use options::{
+    entity_options, set_entity_options, EntityOptions, DEFAULT_MAX_OPERATION_BATCH_SIZE,
+};
 pub use scheduler::{EntityStatus, SchedulerState};
+pub use sorter::{MessageSorter, DEFAULT_REORDER_WINDOW};

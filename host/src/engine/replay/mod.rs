@@ -479,13 +479,18 @@ impl Execution {
         };
         let discard_actions =
             matches!(self.outcome, Some(Outcome::Terminated(_))) || self.completion_recorded;
+        // A termination drops the orchestrator's future, so its entity lock guards release
+        // their entities: those releases are the only actions a terminated execution sends.
+        let terminated_now =
+            matches!(self.outcome, Some(Outcome::Terminated(_))) && !self.completion_recorded;
         let actions = std::mem::take(&mut st.pending_actions);
-        if !discard_actions {
-            for (id, action) in actions {
-                let (event, outbound) = action_to_event(id, action, &me, &st, now);
-                events.push(event);
-                messages.push(outbound);
+        for (id, action) in actions {
+            if discard_actions && !(terminated_now && super::entity::is_lock_release(&action)) {
+                continue;
             }
+            let (event, outbound) = action_to_event(id, action, &me, &st, now);
+            events.push(event);
+            messages.push(outbound);
         }
         let (status, output, failure_details) = match &self.outcome {
             None if self.suspended => (OrchestrationStatus::Suspended, None, None),

@@ -164,3 +164,131 @@ fn a_failing_critical_section_still_releases_its_locks() {
     let names: Vec<_> = requests(&done).into_iter().map(|(_, n, _)| n).collect();
     assert_eq!(names, ["release"]);
 }
+
+fn holds_a_lock() -> Resolver {
+    resolver(vec![(
+        "Holds",
+        orchestrator_fn("Holds", |ctx: OrchestrationContext, _: ()| async move {
+            let _lock = ctx.lock(&[counter("b"), counter("a")]).await?;
+            ctx.wait_for_external_event::<()>("never").await?;
+            Ok(())
+        }),
+    )])
+}
+
+fn terminate() -> crate::engine::message::TaskMessage {
+    msg(EventKind::ExecutionTerminated {
+        input: Some("\"stop\"".into()),
+    })
+}
+
+#[test]
+fn a_terminated_lock_holder_releases_every_entity_and_replays_the_same() {
+    let r = holds_a_lock();
+    let mut ex = Execution::new(r.clone());
+    let first = ex.run_episode(t(0), vec![start_event("Holds", "null")]);
+    let sent = requests(&first);
+    let grant = answer(&sent[0].2, ResponseMessage::ok(Some(LOCK_GRANTED.into())));
+    let second = ex.run_episode(t(1), vec![msg(grant.clone())]);
+    assert!(requests(&second).is_empty());
+    let done = ex.run_episode(t(2), vec![terminate()]);
+    assert_eq!(done.status, OrchestrationStatus::Terminated);
+    let releases: Vec<_> = requests(&done)
+        .into_iter()
+        .map(|(to, name, _)| (to, name))
+        .collect();
+    assert_eq!(
+        releases,
+        [
+            ("@counter@a".to_string(), "release".to_string()),
+            ("@counter@b".to_string(), "release".to_string())
+        ]
+    );
+    // The releases are recorded (EventSent), so a replay of the whole history agrees.
+    let mut history = first.new_events.clone();
+    history.extend(second.new_events.clone());
+    history.extend(done.new_events.clone());
+    let replayed = Execution::from_history(r, &history);
+    assert!(matches!(
+        replayed.outcome(),
+        Some(crate::engine::replay::Outcome::Terminated(_))
+    ));
+}
+
+#[test]
+fn a_holder_terminated_while_waiting_for_its_locks_releases_them_too() {
+    let mut ex = Execution::new(holds_a_lock());
+    ex.run_episode(t(0), vec![start_event("Holds", "null")]);
+    let done = ex.run_episode(t(1), vec![terminate()]);
+    let names: Vec<_> = requests(&done).into_iter().map(|(_, n, _)| n).collect();
+    assert_eq!(names, ["release", "release"]);
+}
+
+#[test]
+fn a_terminated_orchestration_without_locks_sends_nothing() {
+    let mut ex = Execution::new(caller());
+    ex.run_episode(t(0), vec![start_event("Caller", "null")]);
+    let done = ex.run_episode(t(1), vec![terminate()]);
+    assert_eq!(done.status, OrchestrationStatus::Terminated);
+    assert!(done.messages.is_empty());
+}
+
+#[test]
+fn requests_are_labelled_from_the_replay_clock_in_order_per_entity() {
+    let r = resolver(vec![(
+        "Many",
+        orchestrator_fn("Many", |ctx: OrchestrationContext, _: ()| async move {
+            for n in 0..3 {
+                ctx.signal_entity(&counter("a"), "add", &n);
+            }
+            ctx.signal_entity(&counter("b"), "add", &1);
+            let v: i64 = ctx.call_entity(&counter("a"), "get", &()).await?;
+            ctx.signal_entity(&counter("a"), "add", &v);
+            Ok(v)
+        }),
+    )]);
+    let mut ex = Execution::new(r.clone());
+    let first = ex.run_episode(t(0), vec![start_event("Many", "null")]);
+    let labels: Vec<(String, RequestMessage)> = requests(&first)
+        .into_iter()
+        .map(|(to, _, json)| (to, serde_json::from_str(&json).unwrap()))
+        .collect();
+    let to_a: Vec<&RequestMessage> = labels
+        .iter()
+        .filter(|(to, _)| to == "@counter@a")
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(to_a.len(), 4);
+    assert_eq!(
+        to_a[0].timestamp,
+        t(0),
+        "the episode's clock, not the wall clock"
+    );
+    assert_eq!(to_a[0].predecessor, None);
+    for pair in to_a.windows(2) {
+        assert!(pair[1].timestamp > pair[0].timestamp, "strictly increasing");
+        assert_eq!(pair[1].predecessor, Some(pair[0].timestamp));
+    }
+    let to_b = &labels.iter().find(|(to, _)| to == "@counter@b").unwrap().1;
+    assert_eq!((to_b.timestamp, to_b.predecessor), (t(0), None));
+    assert!(to_a
+        .iter()
+        .all(|r| r.parent_execution.as_deref() == Some(EXECUTION)));
+
+    // A crash before the commit: the episode runs again and sends exactly the same labels,
+    // which is what lets the entity recognise the resends as duplicates.
+    let resent = Execution::new(r.clone()).run_episode(t(0), vec![start_event("Many", "null")]);
+    assert_eq!(requests(&resent), requests(&first));
+
+    // A later episode continues the chain, live and after a replay alike.
+    let reply = answer(
+        &serde_json::to_string(to_a[3]).unwrap(),
+        ResponseMessage::ok(Some("3".into())),
+    );
+    let live = ex.run_episode(t(1), vec![msg(reply.clone())]);
+    let (_, replayed) = replay_then(&r, &first.new_events, 1, vec![reply]);
+    assert_eq!(requests(&live), requests(&replayed));
+    let last: RequestMessage = serde_json::from_str(&requests(&live)[0].2).unwrap();
+    assert_eq!(last.timestamp, t(1));
+    assert_eq!(last.predecessor, Some(to_a[3].timestamp));
+}
