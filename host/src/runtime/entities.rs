@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::Shared;
 use crate::engine::entity::executor::run_batch;
-use crate::engine::entity::{EntityId, SchedulerState};
+use crate::engine::entity::{entity_options, EntityId, SchedulerState};
 use crate::engine::history::OrchestrationStatus;
 use crate::engine::replay::{new_execution_id, Outbound};
 use crate::engine::time;
@@ -39,8 +39,12 @@ pub(super) async fn process(shared: &Shared, item: OrchestrationWorkItem) {
     };
     let function = shared.registry.entity(&id.name);
     let events = item.messages.iter().map(|m| m.message.event.clone());
-    let out = run_batch(&id, state, events, function.as_ref());
     let now = time::now();
+    let options = entity_options();
+    let out = run_batch(&id, state, events, function.as_ref(), now, &options);
+    if out.duplicates > 0 {
+        tracing::info!(entity = %id, duplicates = out.duplicates, "dropped duplicate entity requests");
+    }
     let row = InstanceState {
         instance_id: item.instance_id.clone(),
         execution_id: stored.map_or_else(new_execution_id, |i| i.execution_id.clone()),

@@ -1,13 +1,19 @@
-//! The entity batch executor: a pure function of (scheduler state, new messages) -> (new
-//! scheduler state, outbound messages). All queued operations of an entity run in one batch,
-//! committed at once.
+//! The entity batch executor: a pure function of (scheduler state, new messages, time,
+//! options) -> (new scheduler state, outbound messages). The queued operations of an entity
+//! run in one batch (up to the size cap), committed at once.
 
 use std::panic::AssertUnwindSafe;
 
+use chrono::{DateTime, Utc};
+
 use super::context::{EntityContext, EntityFn};
 use super::id::EntityId;
-use super::messages::{ReleaseMessage, RequestMessage, ResponseMessage, LOCK_GRANTED, OP, RELEASE};
+use super::messages::{
+    ReleaseMessage, RequestMessage, ResponseMessage, CONTINUE, LOCK_GRANTED, OP, RELEASE,
+};
+use super::options::EntityOptions;
 use super::scheduler::SchedulerState;
+use super::sorter::Received;
 use crate::engine::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationInstance};
 use crate::engine::message::TaskMessage;
 use crate::engine::replay::Outbound;
@@ -21,10 +27,17 @@ pub struct BatchOutput {
     pub messages: Vec<Outbound>,
     /// Operations run (lock requests included).
     pub operations: usize,
+    /// Requests dropped as duplicates of requests already received.
+    pub duplicates: usize,
+    /// The batch stopped at the size cap (a `continue` resumes the rest).
+    pub capped: bool,
 }
 
-/// Runs a batch: queues the new requests, applies releases, then processes every runnable
-/// request in arrival order (while locked, only the holder's requests run).
+/// Runs a batch at `now`: sorts the new requests per sender (spec §6.5: duplicates are
+/// dropped, early ones held back), applies releases, then processes the runnable requests in
+/// order (while locked, only the holder's), at most `options.max_operation_batch_size` of
+/// them; when more are runnable the entity sends itself `continue` and marks itself
+/// suspended, and the next batch goes on where this one stopped.
 ///
 /// `function` is `None` when no entity of this name is registered: calls then fail with
 /// `EntityFunctionNotFound`, signals are dropped, locks still work.
@@ -33,7 +46,15 @@ pub fn run_batch(
     mut state: SchedulerState,
     events: impl IntoIterator<Item = HistoryEvent>,
     function: Option<&EntityFn>,
+    now: DateTime<Utc>,
+    options: &EntityOptions,
 ) -> BatchOutput {
+    let window = options.reorder_window;
+    let mut messages = Vec::new();
+    let mut delivered = Vec::new();
+    let mut duplicates = 0;
+    let mut continued = false;
+    let mut buffered_now = false;
     for event in events {
         let EventKind::EventRaised { name, input, .. } = event.kind else {
             continue; // entities have no other events
@@ -41,11 +62,19 @@ pub fn run_batch(
         let payload = input.as_deref().unwrap_or("null");
         if name == OP || name.starts_with("op@") {
             match serde_json::from_str::<RequestMessage>(payload) {
-                Ok(request) => state.queue.push(request),
+                Ok(request) => match state.sorter.receive(request, now, window, &mut delivered) {
+                    Received::Delivered => {}
+                    Received::Buffered => buffered_now = true,
+                    Received::Duplicate => {
+                        duplicates += 1;
+                        tracing::debug!(entity = %id, "dropping a duplicate entity request");
+                    }
+                },
                 Err(e) => {
                     tracing::warn!(entity = %id, error = %e, "dropping an unreadable entity request")
                 }
             }
+            state.queue.append(&mut delivered);
         } else if name == RELEASE {
             match serde_json::from_str::<ReleaseMessage>(payload) {
                 Ok(release) if state.locked_by.as_deref() == Some(release.parent.as_str()) => {
@@ -56,36 +85,78 @@ pub fn run_batch(
                     tracing::warn!(entity = %id, error = %e, "dropping an unreadable release")
                 }
             }
+        } else if name == CONTINUE {
+            continued = true;
         } else {
             tracing::debug!(entity = %id, event = %name, "ignoring an event an entity does not handle");
         }
     }
-    let mut messages = Vec::new();
+    state.sorter.flush_expired(now, window, &mut delivered);
+    state.queue.append(&mut delivered);
+    if buffered_now {
+        // Wakes the entity when the window has passed, should the missing request never come.
+        messages.push(delayed_continue(id, now, window));
+    }
+    let max = options.max_operation_batch_size.max(1);
     let mut operations = 0;
-    while let Some(request) = next_runnable(&mut state) {
+    while operations < max {
+        let Some(request) = next_runnable(&mut state) else {
+            break;
+        };
         operations += 1;
         if request.is_lock_request() {
             lock_step(&mut state, request, &mut messages);
         } else {
-            run_operation(id, &mut state, request, function, &mut messages);
+            run_operation(
+                id,
+                &mut state,
+                request,
+                function,
+                now,
+                window,
+                &mut messages,
+            );
         }
     }
+    let capped = runnable_index(&state).is_some();
+    if capped && (!state.suspended || continued) {
+        messages.push(raise(&id.scheduler_id(), CONTINUE, None));
+    }
+    state.suspended = capped;
     BatchOutput {
         state,
         messages,
         operations,
+        duplicates,
+        capped,
     }
 }
 
-/// Takes the first request that may run: any when unlocked, else the holder's first.
-fn next_runnable(state: &mut SchedulerState) -> Option<RequestMessage> {
-    let index = match &state.locked_by {
+/// A `continue` to the entity itself, visible once `window` has passed.
+fn delayed_continue(id: &EntityId, now: DateTime<Utc>, window: std::time::Duration) -> Outbound {
+    let mut message = raise(&id.scheduler_id(), CONTINUE, None);
+    if let Outbound::Orchestration { visible_at, .. } = &mut message {
+        *visible_at = chrono::Duration::from_std(window)
+            .ok()
+            .and_then(|w| now.checked_add_signed(w));
+    }
+    message
+}
+
+/// The index of the first request that may run: any when unlocked, else the holder's first.
+fn runnable_index(state: &SchedulerState) -> Option<usize> {
+    match &state.locked_by {
         None => (!state.queue.is_empty()).then_some(0),
         Some(holder) => state
             .queue
             .iter()
             .position(|r| r.parent.as_deref() == Some(holder.as_str())),
-    }?;
+    }
+}
+
+/// Takes the first request that may run.
+fn next_runnable(state: &mut SchedulerState) -> Option<RequestMessage> {
+    let index = runnable_index(state)?;
     Some(state.queue.remove(index))
 }
 
@@ -120,6 +191,8 @@ fn run_operation(
     state: &mut SchedulerState,
     request: RequestMessage,
     function: Option<&EntityFn>,
+    now: DateTime<Utc>,
+    window: std::time::Duration,
     out: &mut Vec<Outbound>,
 ) {
     let op = request.op.clone().unwrap_or_default();
@@ -146,14 +219,20 @@ fn run_operation(
             state.state = ctx.state;
             state.exists = state.state.is_some();
             for s in ctx.signals {
-                let request = RequestMessage::operation(
+                let mut request = RequestMessage::operation(
                     uuid::Uuid::new_v4().to_string(),
                     &s.operation,
                     s.input,
                     true,
                 );
+                // The entity is the sender: its signals are ordered like an orchestration's.
+                let target = s.target.scheduler_id();
+                request.parent = Some(id.scheduler_id());
+                state
+                    .sorter
+                    .label_outgoing(&mut request, &target, now, window);
                 let json = serde_json::to_string(&request).unwrap_or_default();
-                out.push(raise(&s.target.scheduler_id(), OP, Some(json)));
+                out.push(raise(&target, OP, Some(json)));
             }
             ResponseMessage::ok(ctx.result)
         }

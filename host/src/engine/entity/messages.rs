@@ -47,10 +47,16 @@ pub struct RequestMessage {
     /// When the request was sent.
     #[serde(rename = "Timestamp", default = "default_time")]
     pub timestamp: DateTime<Utc>,
-    /// The timestamp of the sender's previous request to the same entity (ordering, spec
-    /// §6.5); `None` (written as .NET's `DateTime.MinValue`) when there is none.
-    #[serde(rename = "Predecessor", default, with = "dotnet_time")]
-    pub predecessor: Option<DateTime<Utc>>,
+    /// The ordering label (spec §6.5): the timestamp of the sender's previous request to the
+    /// same entity. `None`: the request carries no label (an older sender); `Some(None)`: the
+    /// first request (written as .NET's `DateTime.MinValue`).
+    #[serde(
+        rename = "Predecessor",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "dotnet_time"
+    )]
+    pub predecessor: Option<Option<DateTime<Utc>>>,
     /// The entities to lock, sorted (lock requests only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockset: Option<Vec<EntityId>>,
@@ -67,25 +73,35 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// Optional times as .NET writes a `DateTime` that may be unset: `None` is written as
+/// Times as .NET writes a `DateTime` that may be unset: none is written as
 /// `DateTime.MinValue`; `MinValue` (with or without a zone), `null` or an unreadable value read
-/// back as `None`.
+/// back as none.
 pub(crate) mod dotnet_time {
     use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
     const MIN_VALUE: &str = "0001-01-01T00:00:00Z";
 
-    /// Writes the time, or `MinValue` for `None`.
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&crate::engine::time::format(t)),
+    /// Writes the time, or `MinValue` for none.
+    pub fn serialize<S: Serializer>(
+        t: &Option<Option<DateTime<Utc>>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t.flatten() {
+            Some(t) => s.serialize_str(&crate::engine::time::format(&t)),
             None => s.serialize_str(MIN_VALUE),
         }
     }
 
-    /// Reads a time; `MinValue`, `null` and unreadable text are `None`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    /// Reads a present value: `Some(None)` for `MinValue`, `null` or unreadable text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<DateTime<Utc>>>, D::Error> {
+        Ok(Some(read(d)?))
+    }
+
+    /// Reads an optional time; `MinValue`, `null` and unreadable text are `None`.
+    pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
         let text: Option<String> = Option::deserialize(d)?;
         Ok(text.and_then(|s| parse(&s)).filter(|t| t.year() > 1))
     }

@@ -22,6 +22,8 @@ pub mod executor;
 mod id;
 pub mod messages;
 mod options;
+#[cfg(test)]
+mod ordering_tests;
 mod scheduler;
 pub mod sorter;
 #[cfg(test)]

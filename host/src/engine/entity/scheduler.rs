@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::messages::RequestMessage;
+use super::sorter::MessageSorter;
 
 /// The whole state of an entity between batches.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -20,6 +21,12 @@ pub struct SchedulerState {
     /// The orchestration holding the lock.
     #[serde(rename = "lockedBy", default, skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<String>,
+    /// A batch stopped at the size cap; a `continue` to itself resumes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
+    /// Ordering and de-duplication state (spec §6.5).
+    #[serde(default, skip_serializing_if = "MessageSorter::is_empty")]
+    pub sorter: MessageSorter,
 }
 
 impl SchedulerState {
@@ -31,9 +38,20 @@ impl SchedulerState {
         }
     }
 
-    /// True when nothing is left: no state, no lock, no queue (implicit deletion).
+    /// True when nothing is left: no state, no lock, no queue, no ordering state (implicit
+    /// deletion).
     pub fn is_empty(&self) -> bool {
-        self.state.is_none() && self.locked_by.is_none() && self.queue.is_empty()
+        self.is_unused() && self.sorter.is_empty()
+    }
+
+    /// True when no state, lock or request is left (the de-duplication memory may be): what
+    /// `clean_entity_storage` removes.
+    pub fn is_unused(&self) -> bool {
+        self.state.is_none()
+            && self.locked_by.is_none()
+            && self.queue.is_empty()
+            && !self.suspended
+            && self.sorter.buffered_count() == 0
     }
 
     /// The instance row's input: `None` once the entity is empty.
@@ -48,7 +66,7 @@ impl SchedulerState {
     pub fn status(&self) -> EntityStatus {
         EntityStatus {
             entity_exists: self.state.is_some(),
-            queue_size: self.queue.len(),
+            queue_size: self.queue.len() + self.sorter.buffered_count(),
             locked_by: self.locked_by.clone(),
         }
     }
@@ -60,7 +78,7 @@ pub struct EntityStatus {
     /// The entity has state.
     #[serde(rename = "entityExists", default)]
     pub entity_exists: bool,
-    /// Requests waiting.
+    /// Requests waiting (for a lock, or for an earlier request of the same sender).
     #[serde(rename = "queueSize", default, skip_serializing_if = "is_zero")]
     pub queue_size: usize,
     /// The lock holder.

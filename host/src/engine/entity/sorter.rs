@@ -6,8 +6,9 @@
 //! than the reorder window (its predecessor is then presumed lost or already forgotten), and
 //! buffers it until then. A request whose timestamp is not newer than the last one delivered
 //! from the same sender execution is a duplicate (a resend after a crash, or one instance
-//! processed twice) and is dropped. Client signals (no parent), scheduled requests and
-//! forwarded lock requests (`pos > 0`) are not labelled by their sender and bypass the sorter.
+//! processed twice) and is dropped. Client signals (no parent), scheduled requests, forwarded
+//! lock requests (`pos > 0`) and requests without a `Predecessor` (from a sender that does not
+//! label) bypass the sorter.
 //!
 //! The state is the `sorter` member of the scheduler state, with the extension's field names.
 
@@ -69,7 +70,7 @@ pub struct ReceiveBuffer {
         rename = "Last",
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "super::messages::dotnet_time::deserialize"
+        deserialize_with = "super::messages::dotnet_time::read"
     )]
     pub last: Option<DateTime<Utc>>,
     /// The sender's execution the timestamps belong to (a new execution starts afresh).
@@ -130,7 +131,7 @@ impl MessageSorter {
             _ => now,
         };
         request.timestamp = timestamp;
-        request.predecessor = last;
+        request.predecessor = Some(last);
         self.last_sent_to_instance
             .insert(destination.to_string(), timestamp);
     }
@@ -143,8 +144,9 @@ impl MessageSorter {
         window: std::time::Duration,
         deliver: &mut Vec<RequestMessage>,
     ) -> Received {
+        let labelled = request.predecessor.is_some();
         let sender = match &request.parent {
-            Some(parent) if request.due.is_none() && request.pos == 0 => parent.clone(),
+            Some(parent) if labelled && request.due.is_none() && request.pos == 0 => parent.clone(),
             _ => {
                 deliver.push(request);
                 return Received::Delivered;
@@ -162,7 +164,7 @@ impl MessageSorter {
         if entry.last.is_some_and(|last| ts <= last) || entry.buffered.contains_key(&ts) {
             return Received::Duplicate;
         }
-        let ready = match request.predecessor {
+        let ready = match request.predecessor.flatten() {
             None => true,
             Some(p) => p < horizon || entry.last.is_some_and(|last| p <= last),
         };
@@ -225,7 +227,7 @@ impl ReceiveBuffer {
     /// Delivers buffered requests whose predecessor has now been delivered, in order.
     fn release_successors(&mut self, deliver: &mut Vec<RequestMessage>) {
         while let Some((&ts, next)) = self.buffered.iter().next() {
-            let ready = match (next.predecessor, self.last) {
+            let ready = match (next.predecessor.flatten(), self.last) {
                 (None, _) => true,
                 (Some(p), Some(last)) => p <= last,
                 (Some(_), None) => false,

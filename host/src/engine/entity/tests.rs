@@ -2,7 +2,7 @@
 
 use super::executor::{run_batch, BatchOutput};
 use super::messages::{ReleaseMessage, RequestMessage, ResponseMessage, LOCK_GRANTED, OP, RELEASE};
-use super::{entity_fn, EntityFn, EntityId, SchedulerState};
+use super::{entity_fn, EntityFn, EntityId, EntityOptions, SchedulerState};
 use crate::engine::failure::Failure;
 use crate::engine::history::{EventKind, HistoryEvent};
 use crate::engine::replay::Outbound;
@@ -27,6 +27,14 @@ fn counter() -> EntityFn {
             op => Err(Failure::new("UnknownOperation", op.to_string())),
         }
     })
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    crate::engine::time::parse("2026-01-01T00:00:00Z").unwrap()
+}
+
+fn opts() -> EntityOptions {
+    EntityOptions::default()
 }
 
 fn id() -> EntityId {
@@ -98,7 +106,14 @@ fn operations_run_in_arrival_order_in_one_batch() {
         call("4", "add", Some("10"), None),
         call("5", "get", None, Some("orch")),
     ];
-    let out = run_batch(&id(), SchedulerState::default(), events, Some(&f));
+    let out = run_batch(
+        &id(),
+        SchedulerState::default(),
+        events,
+        Some(&f),
+        now(),
+        &opts(),
+    );
     assert_eq!(out.operations, 5);
     assert_eq!(out.state.state.as_deref(), Some("13"));
     let msgs = sent(&out);
@@ -122,6 +137,8 @@ fn a_failed_operation_leaves_the_state_and_answers_with_the_error() {
         start,
         vec![call("1", "fail", None, Some("orch"))],
         Some(&f),
+        now(),
+        &opts(),
     );
     assert_eq!(out.state.state.as_deref(), Some("7"));
     let r = response(&sent(&out)[0].2);
@@ -142,6 +159,8 @@ fn deleting_the_state_empties_the_entity() {
         start,
         vec![call("1", "delete", None, None)],
         Some(&f),
+        now(),
+        &opts(),
     );
     assert!(out.state.is_empty());
     assert_eq!(out.state.to_input(), None);
@@ -160,6 +179,8 @@ fn unknown_entities_fail_calls_and_bad_payloads_are_dropped() {
         SchedulerState::default(),
         vec![bad, call("1", "get", None, Some("o"))],
         None,
+        now(),
+        &opts(),
     );
     let r = response(&sent(&out)[0].2);
     assert_eq!(r.exception_type.as_deref(), Some("EntityFunctionNotFound"));
@@ -173,6 +194,8 @@ fn a_panicking_operation_is_a_failure() {
         SchedulerState::default(),
         vec![call("1", "x", None, Some("o"))],
         Some(&f),
+        now(),
+        &opts(),
     );
     let r = response(&sent(&out)[0].2);
     assert_eq!(r.exception_type.as_deref(), Some("Panic"));
@@ -200,6 +223,8 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         SchedulerState::default(),
         vec![lock_request("L", "orch", &set, 0)],
         Some(&f),
+        now(),
+        &opts(),
     );
     assert_eq!(out.state.locked_by.as_deref(), Some("orch"));
     let msgs = sent(&out);
@@ -212,6 +237,8 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         SchedulerState::default(),
         vec![raised(OP, &forwarded)],
         Some(&f),
+        now(),
+        &opts(),
     );
     let granted = sent(&out_b);
     assert_eq!(
@@ -227,7 +254,7 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         call("x", "add", Some("1"), Some("other")),
         call("y", "add", Some("2"), Some("orch")),
     ];
-    let out = run_batch(&a, out.state, events, Some(&f));
+    let out = run_batch(&a, out.state, events, Some(&f), now(), &opts());
     assert_eq!(out.state.state.as_deref(), Some("2"));
     assert_eq!(out.state.queue.len(), 1);
     assert_eq!(out.state.status().queue_size, 1);
@@ -236,13 +263,27 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         parent: "other".into(),
         id: "L".into(),
     };
-    let out = run_batch(&a, out.state, vec![raised(RELEASE, &wrong)], Some(&f));
+    let out = run_batch(
+        &a,
+        out.state,
+        vec![raised(RELEASE, &wrong)],
+        Some(&f),
+        now(),
+        &opts(),
+    );
     assert_eq!(out.state.locked_by.as_deref(), Some("orch"));
     let release = ReleaseMessage {
         parent: "orch".into(),
         id: "L".into(),
     };
-    let out = run_batch(&a, out.state, vec![raised(RELEASE, &release)], Some(&f));
+    let out = run_batch(
+        &a,
+        out.state,
+        vec![raised(RELEASE, &release)],
+        Some(&f),
+        now(),
+        &opts(),
+    );
     assert_eq!(out.state.locked_by, None);
     assert_eq!(out.state.state.as_deref(), Some("3"));
     assert!(out.state.queue.is_empty());

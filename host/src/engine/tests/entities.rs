@@ -264,13 +264,13 @@ fn requests_are_labelled_from_the_replay_clock_in_order_per_entity() {
         t(0),
         "the episode's clock, not the wall clock"
     );
-    assert_eq!(to_a[0].predecessor, None);
+    assert_eq!(to_a[0].predecessor, Some(None));
     for pair in to_a.windows(2) {
         assert!(pair[1].timestamp > pair[0].timestamp, "strictly increasing");
-        assert_eq!(pair[1].predecessor, Some(pair[0].timestamp));
+        assert_eq!(pair[1].predecessor, Some(Some(pair[0].timestamp)));
     }
     let to_b = &labels.iter().find(|(to, _)| to == "@counter@b").unwrap().1;
-    assert_eq!((to_b.timestamp, to_b.predecessor), (t(0), None));
+    assert_eq!((to_b.timestamp, to_b.predecessor), (t(0), Some(None)));
     assert!(to_a
         .iter()
         .all(|r| r.parent_execution.as_deref() == Some(EXECUTION)));
@@ -290,5 +290,5 @@ fn requests_are_labelled_from_the_replay_clock_in_order_per_entity() {
     assert_eq!(requests(&live), requests(&replayed));
     let last: RequestMessage = serde_json::from_str(&requests(&live)[0].2).unwrap();
     assert_eq!(last.timestamp, t(1));
-    assert_eq!(last.predecessor, Some(to_a[3].timestamp));
+    assert_eq!(last.predecessor, Some(Some(to_a[3].timestamp)));
 }
