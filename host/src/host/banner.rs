@@ -111,6 +111,7 @@ mod tests {
             storage_triggers: Default::default(),
             storage_provider: Default::default(),
             worker_id: None,
+            entities: Default::default(),
         }
     }
 

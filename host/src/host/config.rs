@@ -161,6 +161,9 @@ pub struct HostConfig {
     pub storage_provider: StorageProviderSettings,
     /// The `DurableWorkerId` setting.
     pub worker_id: Option<String>,
+    /// host.json `extensions.durableTask.maxEntityOperationBatchSize` and
+    /// `entityMessageReorderWindowInMinutes`.
+    pub entities: crate::engine::entity::EntityOptions,
 }
 
 impl HostConfig {
@@ -260,7 +263,23 @@ impl HostConfig {
             },
             storage_provider: host.storage_provider.clone(),
             worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
+            entities: entity_options(&host),
         })
+    }
+}
+
+/// The entity settings of host.json, defaults where absent.
+fn entity_options(host: &HostJson) -> crate::engine::entity::EntityOptions {
+    let defaults = crate::engine::entity::EntityOptions::default();
+    crate::engine::entity::EntityOptions {
+        max_operation_batch_size: host
+            .max_entity_operation_batch_size
+            .unwrap_or(defaults.max_operation_batch_size),
+        reorder_window: host
+            .entity_message_reorder_window_minutes
+            .map_or(defaults.reorder_window, |m| {
+                Duration::from_secs(60 * m as u64)
+            }),
     }
 }
 

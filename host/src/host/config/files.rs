@@ -31,6 +31,10 @@ pub struct HostJson {
     pub max_concurrent_activities: Option<usize>,
     /// `extensions.durableTask.maxConcurrentOrchestratorFunctions`.
     pub max_concurrent_orchestrations: Option<usize>,
+    /// `extensions.durableTask.maxEntityOperationBatchSize`.
+    pub max_entity_operation_batch_size: Option<usize>,
+    /// `extensions.durableTask.entityMessageReorderWindowInMinutes`.
+    pub entity_message_reorder_window_minutes: Option<usize>,
     /// `extensions.durableTask.storageProvider.connectionStringName`.
     pub connection_name: Option<String>,
     /// `extensions.http.routePrefix`.
@@ -193,6 +197,10 @@ impl HostJson {
             hub_name: durable_str("hubName").filter(|s| !s.is_empty()),
             max_concurrent_activities: durable_count("maxConcurrentActivityFunctions")?,
             max_concurrent_orchestrations: durable_count("maxConcurrentOrchestratorFunctions")?,
+            max_entity_operation_batch_size: durable_count("maxEntityOperationBatchSize")?,
+            entity_message_reorder_window_minutes: durable_count(
+                "entityMessageReorderWindowInMinutes",
+            )?,
             connection_name,
             route_prefix,
             queues: queue_options(v)?,

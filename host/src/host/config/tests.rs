@@ -235,3 +235,17 @@ fn storage_triggers_take_host_json_and_a_host_id() {
     let e = resolve_with("{}", r#"{"extensions": {"queues": {"batchSize": 0}}}"#, &[]);
     assert!(e.unwrap_err().to_string().contains("batchSize"));
 }
+
+#[test]
+fn host_json_entity_settings_and_their_defaults() {
+    let c = resolve_with("{}", "{}", &[]).unwrap();
+    assert_eq!(c.entities, crate::engine::entity::EntityOptions::default());
+    assert_eq!(c.entities.max_operation_batch_size, 5000);
+    let host = r#"{"extensions": {"durableTask": {"maxEntityOperationBatchSize": 50,
+        "entityMessageReorderWindowInMinutes": 5}}}"#;
+    let c = resolve_with("{}", host, &[]).unwrap();
+    assert_eq!(c.entities.max_operation_batch_size, 50);
+    assert_eq!(c.entities.reorder_window, Duration::from_secs(300));
+    let bad = r#"{"extensions": {"durableTask": {"maxEntityOperationBatchSize": 0}}}"#;
+    assert!(resolve_with("{}", bad, &[]).is_err());
+}
