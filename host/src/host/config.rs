@@ -263,7 +263,7 @@ impl HostConfig {
             },
             storage_provider: host.storage_provider.clone(),
             worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
-            entities: entity_options(&host),
+            entities: entity_options(host),
         })
     }
 }
