@@ -27,3 +27,8 @@ fn entity_endpoints_shapes_and_bad_input() {
 fn one_hundred_concurrent_transfers_conserve_the_total_and_apply_once() {
     scenarios::concurrent_transfers(&SampleApp::start(json!({})));
 }
+
+#[test]
+fn terminated_and_purged_lock_holders_leave_no_locked_entities() {
+    scenarios::locks_of_finished_holders(&SampleApp::start(json!({})));
+}

@@ -27,3 +27,8 @@ fn entity_endpoints_on_azure_storage() {
 fn one_hundred_concurrent_transfers_on_azure_storage() {
     scenarios::concurrent_transfers(&SampleApp::start_on_azurite(&hub("EntityBank")));
 }
+
+#[test]
+fn terminated_and_purged_lock_holders_on_azure_storage() {
+    scenarios::locks_of_finished_holders(&SampleApp::start_on_azurite(&hub("EntityLocks")));
+}

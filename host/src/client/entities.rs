@@ -1,11 +1,14 @@
-//! Entity operations of the client: signal (now or later), read state, list entities.
+//! Entity operations of the client: signal (now or later), read state, list entities, and
+//! clean entity storage (remove empty entities, release orphaned locks).
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 
 use super::{ClientError, DurableClient};
-use crate::engine::entity::messages::{RequestMessage, OP};
+use crate::engine::entity::messages::{
+    ReleaseMessage, RequestMessage, FIX_ORPHANED_LOCK, OP, RELEASE,
+};
 use crate::engine::entity::{EntityId, EntityStatus, SchedulerState};
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
 use crate::engine::message::TaskMessage;
@@ -45,6 +48,17 @@ pub struct EntityMetadata {
 
 fn seconds<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// What [`DurableClient::clean_entity_storage`] did (the extension's `CleanEntityStorageResult`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CleanEntityStorageResult {
+    /// Entities without state, lock or pending requests whose rows were deleted.
+    #[serde(rename = "numberOfEmptyEntitiesRemoved")]
+    pub empty_entities_removed: usize,
+    /// Locks whose holder no longer runs, released.
+    #[serde(rename = "numberOfOrphanedLocksRemoved")]
+    pub orphaned_locks_removed: usize,
 }
 
 /// One page of entities.
@@ -191,6 +205,92 @@ impl DurableClient {
             entities,
             continuation: page.continuation,
         })
+    }
+}
+
+impl DurableClient {
+    /// Repairs entity storage: with `release_orphaned_locks`, every entity locked by an
+    /// instance that no longer runs (completed, failed, terminated, purged) is sent a
+    /// `release` with the id `fix-orphaned-lock` (the entity then serves its waiting
+    /// requests); with `remove_empty`, the rows of entities that have no state, no lock and no
+    /// pending requests are deleted. Like the extension's `CleanEntityStorage`.
+    pub async fn clean_entity_storage(
+        &self,
+        remove_empty: bool,
+        release_orphaned_locks: bool,
+    ) -> Result<CleanEntityStorageResult, ClientError> {
+        let mut result = CleanEntityStorageResult::default();
+        let mut continuation = None;
+        loop {
+            let page = self
+                .store
+                .query_instances(&InstanceQuery {
+                    instance_id_prefix: Some("@".to_string()),
+                    continuation,
+                    ..InstanceQuery::default()
+                })
+                .await?;
+            for row in &page.instances {
+                let Ok(state) = SchedulerState::from_input(row.input.as_deref()) else {
+                    continue; // unreadable: left to the entity's own error handling
+                };
+                if let (true, Some(holder)) = (release_orphaned_locks, &state.locked_by) {
+                    if self.is_orphaned(holder).await? {
+                        self.release_lock(&row.instance_id, holder).await?;
+                        result.orphaned_locks_removed += 1;
+                    }
+                }
+                // The de-duplication memory alone does not keep an entity once it is older
+                // than the reorder window (nothing it remembers can still arrive).
+                let window = crate::engine::entity::entity_options().reorder_window;
+                let quiet = chrono::Duration::from_std(window)
+                    .ok()
+                    .and_then(|w| row.last_updated_at.checked_add_signed(w))
+                    .is_some_and(|t| t < time::now());
+                let empty = state.is_empty() || (state.is_unused() && quiet);
+                if remove_empty && empty && self.store.purge_instance(&row.instance_id).await? {
+                    result.empty_entities_removed += 1;
+                }
+            }
+            continuation = page.continuation;
+            if continuation.is_none() {
+                return Ok(result);
+            }
+        }
+    }
+
+    /// True when the lock holder is gone or finished.
+    async fn is_orphaned(&self, holder: &str) -> Result<bool, ClientError> {
+        Ok(match self.store.get_instance(holder).await? {
+            None => true,
+            Some(row) => row.status.is_terminal(),
+        })
+    }
+
+    /// Sends the `release` that frees an entity locked by `holder`.
+    async fn release_lock(&self, entity: &str, holder: &str) -> Result<(), ClientError> {
+        let release = ReleaseMessage {
+            parent: holder.to_string(),
+            id: FIX_ORPHANED_LOCK.to_string(),
+        };
+        let message = TaskMessage::new(
+            OrchestrationInstance {
+                instance_id: entity.to_string(),
+                execution_id: None,
+            },
+            HistoryEvent::new(EventKind::EventRaised {
+                name: RELEASE.to_string(),
+                input: Some(serde_json::to_string(&release)?),
+                parent_trace_context: None,
+            }),
+        );
+        self.store
+            .send_message(OrchestratorMessage {
+                message,
+                visible_at: None,
+            })
+            .await?;
+        Ok(())
     }
 }
 

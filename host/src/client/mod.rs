@@ -20,7 +20,7 @@ pub mod management;
 pub mod status;
 
 pub(crate) use completions::Completions;
-pub use entities::{EntityMetadata, EntityPage, EntityQuery};
+pub use entities::{CleanEntityStorageResult, EntityMetadata, EntityPage, EntityQuery};
 pub use instance_id::validate_instance_id;
 pub use management::{HttpManagementPayload, WebhookBase};
 pub use status::{DurableOrchestrationStatus, PurgeHistoryResult, StatusOptions, StatusPage};

@@ -277,3 +277,87 @@ pub fn concurrent_transfers(app: &SampleApp) {
         "Completed"
     );
 }
+
+/// Polls the instance's status until `done` accepts it.
+fn wait_instance(app: &SampleApp, id: &str, what: &str, done: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let r = app.host.get(&format!("{API}/instances/{id}"));
+        if r.status != 404 && done(&r.json()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id}: not {what}: {r:?}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Starts `hold_locks` on the counters `keys` and waits until it holds them.
+fn hold_locks(app: &SampleApp, keys: &[&str]) -> String {
+    let id = start(app, "hold_locks", &json!(keys));
+    wait_instance(app, &id, "locked", |s| s["customStatus"] == json!("locked"));
+    id
+}
+
+/// Signals `add` to each counter and checks that it does not run while the lock is held.
+fn add_while_locked(app: &SampleApp, keys: &[(&str, i64)]) {
+    for (key, n) in keys {
+        signal(app, "counter", key, "add", Some(&n.to_string()));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    for (key, _) in keys {
+        let r = app.host.get(&format!("{API}/entities/counter/{key}"));
+        assert_eq!(r.status, 404, "{key} ran an operation while locked: {r:?}");
+    }
+}
+
+fn clean(app: &SampleApp) -> Value {
+    let r = app.post_json("/api/entity-storage/clean", &json!(null));
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json()
+}
+
+/// A lock holder that is terminated releases its entities; one whose instance is purged
+/// while it holds them leaves them locked until entity storage is cleaned.
+pub fn locks_of_finished_holders(app: &SampleApp) {
+    // Terminated: the waiting signals run as soon as the holder is gone.
+    let id = hold_locks(app, &["t1", "t2"]);
+    add_while_locked(app, &[("t1", 5), ("t2", 6)]);
+    let r = app
+        .host
+        .call(
+            "POST",
+            &format!("{API}/instances/{id}/terminate?reason=test"),
+        )
+        .send();
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(
+        app.wait_for_instance(&id, WAIT)["runtimeStatus"],
+        "Terminated"
+    );
+    wait_state(app, "counter", "t1", Some(json!(5)));
+    wait_state(app, "counter", "t2", Some(json!(6)));
+
+    // Purged while holding its locks: the entities stay locked (orphaned locks)...
+    let id = hold_locks(app, &["p1", "p2"]);
+    let r = app
+        .host
+        .request("DELETE", &format!("{API}/instances/{id}"), &[], b"");
+    assert_eq!(r.status, 200, "{r:?}");
+    add_while_locked(app, &[("p1", 7)]);
+    // ...until the clean-up releases them; then the waiting signal runs.
+    let counts = clean(app);
+    assert_eq!(counts["numberOfOrphanedLocksRemoved"], json!(2), "{counts}");
+    wait_state(app, "counter", "p1", Some(json!(7)));
+    // Nothing is orphaned any more; the unlocked, stateless p2 is gone.
+    let counts = clean(app);
+    assert_eq!(counts["numberOfOrphanedLocksRemoved"], json!(0), "{counts}");
+    let list = app
+        .host
+        .get(&format!("{API}/instances?instanceIdPrefix=@counter@p"));
+    let listed = list.json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["instanceId"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, ["@counter@p1"], "{list:?}");
+}

@@ -80,7 +80,14 @@ pub fn run_batch(
                 Ok(release) if state.locked_by.as_deref() == Some(release.parent.as_str()) => {
                     state.locked_by = None;
                 }
-                Ok(_) => {}
+                Ok(release) => {
+                    // A lock request its holder gave up before it ran never takes the lock.
+                    state.queue.retain(|r| {
+                        !(r.is_lock_request()
+                            && r.id == release.id
+                            && r.parent.as_deref() == Some(release.parent.as_str()))
+                    });
+                }
                 Err(e) => {
                     tracing::warn!(entity = %id, error = %e, "dropping an unreadable release")
                 }

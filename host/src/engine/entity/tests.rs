@@ -306,3 +306,57 @@ fn scheduler_state_round_trips_through_the_instance_input() {
     );
     assert!(SchedulerState::from_input(Some("[")).is_err());
 }
+
+#[test]
+fn a_lock_request_released_before_it_ran_never_takes_the_lock() {
+    let f = counter();
+    let a = EntityId::new("counter", "a").unwrap();
+    let b = EntityId::new("counter", "b").unwrap();
+    let release = ReleaseMessage {
+        parent: "orch".into(),
+        id: "L".into(),
+    };
+    // The orchestration gave up on its lock: the request and the release arrive together.
+    let events = vec![
+        lock_request("L", "orch", &[a.clone(), b], 0),
+        raised(RELEASE, &release),
+    ];
+    let out = run_batch(
+        &a,
+        SchedulerState::default(),
+        events,
+        Some(&f),
+        now(),
+        &opts(),
+    );
+    assert_eq!(out.state.locked_by, None);
+    assert!(sent(&out).is_empty(), "not forwarded to the next entity");
+    assert!(out.state.is_empty());
+}
+
+#[test]
+fn a_fix_orphaned_lock_release_frees_the_entity_for_the_waiting_requests() {
+    let f = counter();
+    let locked = SchedulerState {
+        locked_by: Some("gone".into()),
+        queue: vec![serde_json::from_str(
+            r#"{"op":"add","input":"4","id":"w","signal":true,"Timestamp":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap()],
+        ..Default::default()
+    };
+    let release = ReleaseMessage {
+        parent: "gone".into(),
+        id: super::messages::FIX_ORPHANED_LOCK.into(),
+    };
+    let out = run_batch(
+        &id(),
+        locked,
+        vec![raised(RELEASE, &release)],
+        Some(&f),
+        now(),
+        &opts(),
+    );
+    assert_eq!(out.state.locked_by, None);
+    assert_eq!(out.state.state.as_deref(), Some("4"));
+}
