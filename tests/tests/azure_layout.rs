@@ -83,7 +83,9 @@ fn a_completed_hello_cities_in_the_dtfx_layout() {
             Some(events.len() as i64)
         );
         assert_eq!(
-            sentinel.get("IsCheckpointComplete").and_then(|v| v.as_bool()),
+            sentinel
+                .get("IsCheckpointComplete")
+                .and_then(|v| v.as_bool()),
             Some(true)
         );
         for (i, e) in events.iter().enumerate() {

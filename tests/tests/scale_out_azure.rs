@@ -73,10 +73,8 @@ fn three_hosts_share_a_hub_and_survive_a_sigkill() {
             )
         })
         .collect();
-    let mut hosts: Vec<Option<TestHost>> = dirs
-        .iter()
-        .map(|d| Some(TestHost::start(d, &[])))
-        .collect();
+    let mut hosts: Vec<Option<TestHost>> =
+        dirs.iter().map(|d| Some(TestHost::start(d, &[]))).collect();
     let logs = |hosts: &[Option<TestHost>]| -> String {
         hosts
             .iter()
@@ -126,7 +124,12 @@ fn three_hosts_share_a_hub_and_survive_a_sigkill() {
         for o in owners.values() {
             *counts.entry(o.as_str()).or_default() += 1;
         }
-        counts.into_iter().max_by_key(|(_, c)| *c).unwrap().0.to_owned()
+        counts
+            .into_iter()
+            .max_by_key(|(_, c)| *c)
+            .unwrap()
+            .0
+            .to_owned()
     };
     let victim: usize = victim_worker["worker-".len()..].parse().unwrap();
     let done_at_kill = completed(&rt);
@@ -172,13 +175,27 @@ fn three_hosts_share_a_hub_and_survive_a_sigkill() {
             assert_eq!(output, expected_output(), "{id}");
             let history = client.get_history(id).await.unwrap();
             let count = |f: fn(&EventKind) -> bool| history.iter().filter(|e| f(&e.kind)).count();
-            assert_eq!(count(|k| matches!(k, EventKind::ExecutionStarted(_))), 1, "{id}");
-            assert_eq!(count(|k| matches!(k, EventKind::ExecutionCompleted { .. })), 1, "{id}");
-            assert_eq!(count(|k| matches!(k, EventKind::TaskScheduled { .. })), 3, "{id}");
+            assert_eq!(
+                count(|k| matches!(k, EventKind::ExecutionStarted(_))),
+                1,
+                "{id}"
+            );
+            assert_eq!(
+                count(|k| matches!(k, EventKind::ExecutionCompleted { .. })),
+                1,
+                "{id}"
+            );
+            assert_eq!(
+                count(|k| matches!(k, EventKind::TaskScheduled { .. })),
+                3,
+                "{id}"
+            );
             let answered: BTreeSet<i32> = history
                 .iter()
                 .filter_map(|e| match &e.kind {
-                    EventKind::TaskCompleted { task_scheduled_id, .. } => Some(*task_scheduled_id),
+                    EventKind::TaskCompleted {
+                        task_scheduled_id, ..
+                    } => Some(*task_scheduled_id),
                     _ => None,
                 })
                 .collect();
@@ -196,7 +213,10 @@ fn three_hosts_share_a_hub_and_survive_a_sigkill() {
         host.stop();
     }
     let owners = rt.block_on(hub.partition_owners()).unwrap();
-    assert!(owners.is_empty(), "leases still held after shutdown: {owners:?}");
+    assert!(
+        owners.is_empty(),
+        "leases still held after shutdown: {owners:?}"
+    );
     eprintln!(
         "scale-out: {INSTANCES} completed; {done_at_kill} done when worker {victim} was killed"
     );
