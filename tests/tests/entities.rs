@@ -6,7 +6,8 @@
 mod scenarios;
 
 use serde_json::json;
-use tests::sample_app::SampleApp;
+use tests::app_host::{AppDir, TestHost};
+use tests::sample_app::{functions_binary, SampleApp};
 
 #[test]
 fn the_counter_in_both_styles_over_the_entity_endpoints() {
@@ -31,4 +32,15 @@ fn one_hundred_concurrent_transfers_conserve_the_total_and_apply_once() {
 #[test]
 fn terminated_and_purged_lock_holders_leave_no_locked_entities() {
     scenarios::locks_of_finished_holders(&SampleApp::start(json!({})));
+}
+
+#[test]
+fn capped_entity_batches_continue_in_order() {
+    let dir = AppDir::new(
+        functions_binary(),
+        json!({"TaskHubName": "SampleHub"}),
+        Some(scenarios::capped_host_json()),
+    );
+    let host = TestHost::start(&dir, &[]);
+    scenarios::capped_batches_run_in_order(&SampleApp { host, dir });
 }

@@ -5,7 +5,9 @@
 #[path = "entities_support/mod.rs"]
 mod scenarios;
 
-use tests::sample_app::SampleApp;
+use serde_json::json;
+use tests::app_host::{AppDir, TestHost};
+use tests::sample_app::{functions_azure_binary, SampleApp};
 
 fn hub(name: &str) -> String {
     format!("{name}{}", rand::random::<u32>())
@@ -31,4 +33,21 @@ fn one_hundred_concurrent_transfers_on_azure_storage() {
 #[test]
 fn terminated_and_purged_lock_holders_on_azure_storage() {
     scenarios::locks_of_finished_holders(&SampleApp::start_on_azurite(&hub("EntityLocks")));
+}
+
+#[test]
+fn capped_entity_batches_on_azure_storage() {
+    let azurite = durable::store::azure::azurite::shared()
+        .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let values = json!({
+        "AzureWebJobsStorage": azurite.connection_string(),
+        "TaskHubName": hub("EntityCap"),
+    });
+    let dir = AppDir::new(
+        functions_azure_binary(),
+        values,
+        Some(scenarios::capped_host_json()),
+    );
+    let host = TestHost::start(&dir, &[]);
+    scenarios::capped_batches_run_in_order(&SampleApp { host, dir });
 }

@@ -361,3 +361,29 @@ pub fn locks_of_finished_holders(app: &SampleApp) {
         .unwrap_or_default();
     assert_eq!(ids, ["@counter@p1"], "{list:?}");
 }
+
+/// The host.json that caps entity batches at two operations.
+pub fn capped_host_json() -> Value {
+    json!({"version": "2.0", "extensions": {"durableTask": {"maxEntityOperationBatchSize": 2}}})
+}
+
+/// With batches capped at two operations (host.json `maxEntityOperationBatchSize`), a burst
+/// of signals still runs completely and in order: the entity continues itself.
+pub fn capped_batches_run_in_order(app: &SampleApp) {
+    for n in 1..=10 {
+        signal(app, "counter", "cap", "add", Some(&n.to_string()));
+    }
+    signal(app, "counter", "cap", "reset", None);
+    for n in 11..=20 {
+        signal(app, "counter", "cap", "add", Some(&n.to_string()));
+    }
+    // In order, the reset wipes the first ten: 11 + ... + 20.
+    wait_state(app, "counter", "cap", Some(json!(155)));
+    // Orchestration calls queue behind and run too.
+    let id = start(
+        app,
+        "count_with_entity",
+        &json!({"entity": "counter", "key": "cap", "amounts": [1, 2, 3, 4, 5]}),
+    );
+    assert_eq!(app.wait_for_instance(&id, WAIT)["output"], json!(170));
+}
