@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
@@ -28,41 +28,72 @@ pub(crate) struct Settled {
     pub sync: bool,
 }
 
-/// The sync loop: runs until the writer is gone. `wal` is the log to fsync (`None`: never sync,
-/// the configured `synchronous=NORMAL`). A failed fsync sets `failed`, after which the writer
+/// The sync loop: runs until the writer is gone. `wal` is the log to sync (`None`: never sync,
+/// the configured `synchronous=NORMAL`). A failed sync sets `failed`, after which the writer
 /// refuses every request: what was committed may not be on disk, and nothing may build on it.
-pub(crate) fn run(settled: Receiver<Settled>, wal: Option<PathBuf>, failed: Arc<AtomicBool>) {
-    let mut log: Option<File> = None;
+/// `in_flight` counts the batches handed over and not yet answered; the writer syncs a batch
+/// itself only when it is zero, so replies still leave in commit order.
+pub(crate) fn run(
+    settled: Receiver<Settled>,
+    wal: Option<PathBuf>,
+    failed: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
+) {
+    let mut log = Log::new(wal);
     while let Ok(first) = settled.recv() {
         let mut group = vec![first];
         group.extend(settled.try_iter());
-        let needs_sync = group.iter().any(|s| s.sync && s.error.is_none());
-        let sync_error = match (&wal, needs_sync) {
-            (Some(path), true) => sync(&mut log, path).err(),
-            _ => None,
-        };
-        if let Some(e) = &sync_error {
-            tracing::error!(error = %e, "fsync of the task hub's write-ahead log failed");
-            failed.store(true, Ordering::Release);
-        }
-        for s in group {
-            let error = s.error.as_ref().or(sync_error.as_ref());
-            for job in s.jobs {
-                job.reply(error);
-            }
+        let n = group.len();
+        settle(group, &mut log, &failed);
+        in_flight.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+/// Syncs the log once if any batch of `group` (in commit order) changed durable state, then
+/// answers every request of the group.
+pub(crate) fn settle(group: Vec<Settled>, log: &mut Log, failed: &AtomicBool) {
+    let needs_sync = group.iter().any(|s| s.sync && s.error.is_none());
+    let sync_error = if needs_sync { log.sync().err() } else { None };
+    if let Some(e) = &sync_error {
+        tracing::error!(error = %e, "fsync of the task hub's write-ahead log failed");
+        failed.store(true, Ordering::Release);
+    }
+    for s in group {
+        let error = s.error.as_ref().or(sync_error.as_ref());
+        for job in s.jobs {
+            job.reply(error);
         }
     }
 }
 
-/// Fsyncs the log, opening it on first use (it exists once the schema is committed).
-fn sync(log: &mut Option<File>, path: &PathBuf) -> Result<(), StoreError> {
-    let io =
-        |e: std::io::Error| StoreError::Storage(format!("cannot sync {}: {e}", path.display()));
-    if log.is_none() {
-        *log = Some(File::open(path).map_err(io)?);
+/// The write-ahead log, opened on first use (it exists once the schema is committed).
+pub(crate) struct Log {
+    path: Option<PathBuf>,
+    file: Option<File>,
+}
+
+impl Log {
+    /// The log at `path`; `None` never syncs.
+    pub(crate) fn new(path: Option<PathBuf>) -> Self {
+        Self { path, file: None }
     }
-    match log {
-        Some(file) => file.sync_all().map_err(io),
-        None => Ok(()),
+
+    /// Makes everything written to the log durable. `fdatasync`, as SQLite itself syncs the log
+    /// on Linux with `synchronous=FULL`: it writes the data and the metadata needed to read it
+    /// back (the file size when the log grew), but not the modification time, whose journal
+    /// commit doubled the latency on this machine's ext4 (docs/performance.md).
+    fn sync(&mut self) -> Result<(), StoreError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let io =
+            |e: std::io::Error| StoreError::Storage(format!("cannot sync {}: {e}", path.display()));
+        if self.file.is_none() {
+            self.file = Some(File::open(path).map_err(io)?);
+        }
+        match &self.file {
+            Some(file) => file.sync_data().map_err(io),
+            None => Ok(()),
+        }
     }
 }

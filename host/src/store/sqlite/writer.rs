@@ -13,12 +13,15 @@
 //! only then replies, so every acknowledged write is durable, while the writer thread already
 //! runs the next batch (see `docs/decisions/0007-sqlite-pipelined-group-commit.md`). Replies go
 //! out in commit order, so a read or lock is never answered before the writes it saw are durable.
+//! When nothing is queued behind a batch and the sync thread has answered everything before it,
+//! the writer syncs and answers the batch itself: a lone caller (one chain step after another)
+//! then does not pay the hand-off to the sync thread and its wake-up (decision 0012).
 //!
 //! Requests whose loss on power failure is harmless (locks, renewals, abandons, reads) are
 //! marked [`Durability::Relaxed`]; a batch made only of those needs no fsync of its own.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::Arc;
 
@@ -146,11 +149,14 @@ pub(crate) fn run(
     wal: Option<std::path::PathBuf>,
 ) {
     let (settled, to_sync) = mpsc::channel();
-    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failed = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(AtomicUsize::new(0));
     let syncer_failed = Arc::clone(&failed);
+    let syncer_in_flight = Arc::clone(&in_flight);
+    let syncer_wal = wal.clone();
     let syncer = std::thread::Builder::new()
         .name("durable-wal-sync".into())
-        .spawn(move || syncer::run(to_sync, wal, syncer_failed));
+        .spawn(move || syncer::run(to_sync, syncer_wal, syncer_failed, syncer_in_flight));
     let syncer = match syncer {
         Ok(handle) => handle,
         Err(e) => {
@@ -161,7 +167,18 @@ pub(crate) fn run(
             return;
         }
     };
-    while let Ok(first) = jobs.recv() {
+    // The writer's own handle on the log, for the batches it syncs itself.
+    let mut log = syncer::Log::new(wal);
+    // A request taken from the queue while checking whether it was empty.
+    let mut next: Option<Box<dyn Job>> = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -180,11 +197,25 @@ pub(crate) fn run(
         }
         let sync = batch.iter().any(|job| job.durability() == Durability::Full);
         let error = run_batch(&conn, &owner, &signals, &mut batch).err();
-        let _ = settled.send(Settled {
+        let settled_batch = Settled {
             jobs: batch,
             error,
             sync,
-        });
+        };
+        // Nothing waits behind this batch and every earlier batch is answered: sync and answer
+        // it here, sparing a lone caller (a chain step) the hand-off to the sync thread. With
+        // more requests queued, the sync thread syncs while this thread runs the next batch.
+        if in_flight.load(Ordering::Acquire) == 0 {
+            match jobs.try_recv() {
+                Ok(job) => next = Some(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                    syncer::settle(vec![settled_batch], &mut log, &failed);
+                    continue;
+                }
+            }
+        }
+        in_flight.fetch_add(1, Ordering::AcqRel);
+        let _ = settled.send(settled_batch);
     }
     drop(settled);
     let _ = syncer.join();
