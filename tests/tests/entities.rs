@@ -44,3 +44,94 @@ fn capped_entity_batches_continue_in_order() {
     let host = TestHost::start(&dir, &[]);
     scenarios::capped_batches_run_in_order(&SampleApp { host, dir });
 }
+
+/// Requests of one orchestration execution reaching an entity out of order and twice (as after
+/// a crash between send and checkpoint), through the real store and runtime: each runs once,
+/// in the order it was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resent_and_reordered_requests_run_once_in_order_through_the_store() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use durable::engine::entity::messages::{RequestMessage, OP};
+    use durable::engine::entity::{entity_fn, EntityId, MessageSorter, DEFAULT_REORDER_WINDOW};
+    use durable::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+    use durable::engine::message::TaskMessage;
+    use durable::store::sqlite::SqliteTaskHub;
+    use durable::store::{OrchestratorMessage, TaskHub};
+    use durable::{Registry, Runtime, RuntimeOptions};
+
+    let registry = Registry::new().add_entity_fn(
+        "log",
+        entity_fn(|ctx| {
+            let mut list: Vec<i64> = ctx.get_state(Vec::new)?;
+            list.push(ctx.get_input()?);
+            ctx.set_state(&list)
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn TaskHub> = Arc::new(SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
+    let rt = Runtime::start(store.clone(), registry, RuntimeOptions::default())
+        .await
+        .unwrap();
+    let client = rt.client();
+    let log = EntityId::new("log", "l").unwrap();
+    let mut sender = MessageSorter::default();
+    let now = durable::engine::time::now();
+    let requests: Vec<RequestMessage> = (1..=3)
+        .map(|i| {
+            let mut r =
+                RequestMessage::operation(format!("r{i}"), "push", Some(i.to_string()), true);
+            r.parent = Some("orch".into());
+            r.parent_execution = Some("e1".into());
+            sender.label_outgoing(&mut r, &log.scheduler_id(), now, DEFAULT_REORDER_WINDOW);
+            r
+        })
+        .collect();
+    let send = |r: &RequestMessage| {
+        let message = TaskMessage::new(
+            OrchestrationInstance {
+                instance_id: log.scheduler_id(),
+                execution_id: None,
+            },
+            HistoryEvent::new(EventKind::EventRaised {
+                name: OP.into(),
+                input: Some(serde_json::to_string(r).unwrap()),
+                parent_trace_context: None,
+            }),
+        );
+        let store = store.clone();
+        async move {
+            store
+                .send_message(OrchestratorMessage {
+                    message,
+                    visible_at: None,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let state = || async { client.read_entity_state::<Vec<i64>>(&log).await.unwrap() };
+    // The last two first: held back until the first arrives (nothing runs yet).
+    send(&requests[2]).await;
+    send(&requests[1]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(state().await, None);
+    // The first, then resends of all three.
+    send(&requests[0]).await;
+    for r in &requests {
+        send(r).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while state().await != Some(vec![1, 2, 3]) {
+        assert!(Instant::now() < deadline, "{:?}", state().await);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        state().await,
+        Some(vec![1, 2, 3]),
+        "the resends did not run"
+    );
+    rt.shutdown().await;
+}
