@@ -1,6 +1,8 @@
 //! Durable entities end to end, over HTTP against the sample app on the embedded store: the
 //! counter in both styles through the entity endpoints and through an orchestration, the
-//! endpoints' shapes and errors, and the bank: 100 concurrent transfers among 10 accounts.
+//! endpoints' shapes and errors, the bank: 100 concurrent transfers among 10 accounts, lock
+//! holders that are terminated or purged (and the entity storage clean-up), and batches capped
+//! by host.json. One in-process test drives the store directly: reordered and resent requests.
 
 #[path = "entities_support/mod.rs"]
 mod scenarios;
