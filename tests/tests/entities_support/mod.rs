@@ -348,6 +348,10 @@ pub fn locks_of_finished_holders(app: &SampleApp) {
     let counts = clean(app);
     assert_eq!(counts["numberOfOrphanedLocksRemoved"], json!(2), "{counts}");
     wait_state(app, "counter", "p1", Some(json!(7)));
+    // The release reaches p2 on its own schedule (a queue poll away on Azure Storage).
+    wait_instance(app, "@counter@p2", "unlocked", |s| {
+        s["customStatus"].get("lockedBy").is_none_or(Value::is_null)
+    });
     // Nothing is orphaned any more; the unlocked, stateless p2 is gone.
     let counts = clean(app);
     assert_eq!(counts["numberOfOrphanedLocksRemoved"], json!(0), "{counts}");
