@@ -5,7 +5,7 @@
 use durable::app::FunctionApp;
 use durable::engine::entity::executor::run_batch;
 use durable::engine::entity::messages::RequestMessage;
-use durable::engine::entity::{EntityContext, SchedulerState};
+use durable::engine::entity::{EntityContext, EntityOptions, SchedulerState};
 use durable::engine::history::{EventKind, HistoryEvent};
 use durable::{entity_trigger, Failure};
 use serde::{Deserialize, Serialize};
@@ -95,9 +95,12 @@ fn main() {
         op("withdraw", "100"),
         op("get", "null"),
     ];
-    let out = run_batch(&id, SchedulerState::default(), events, Some(&f));
+    let now = durable::engine::time::now();
+    let options = EntityOptions::default();
+    let out = run_batch(&id, SchedulerState::default(), events, Some(&f), now, &options);
     assert_eq!(out.operations, 4);
     assert_eq!(out.state.state.as_deref(), Some(r#"{"balance":3}"#));
-    let out = run_batch(&id, out.state, vec![op("delete", "null")], Some(&f));
+    let deleted = vec![op("delete", "null")];
+    let out = run_batch(&id, out.state, deleted, Some(&f), now, &options);
     assert!(out.state.is_empty());
 }
