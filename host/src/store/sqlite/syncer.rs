@@ -80,8 +80,8 @@ impl Log {
 
     /// Makes everything written to the log durable. `fdatasync`, as SQLite itself syncs the log
     /// on Linux with `synchronous=FULL`: it writes the data and the metadata needed to read it
-    /// back (the file size when the log grew), but not the modification time, whose journal
-    /// commit doubled the latency on this machine's ext4 (docs/performance.md).
+    /// back (the file size when the log grew), but not the modification time (which `fsync`
+    /// would also journal).
     fn sync(&mut self) -> Result<(), StoreError> {
         let Some(path) = &self.path else {
             return Ok(());
