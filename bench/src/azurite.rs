@@ -4,14 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::Context;
 use durable::runtime::{Runtime, RuntimeOptions};
 use durable::store::azure::{azurite, AzureTaskHub, StorageAccount};
 use durable::store::TaskHub;
-use durable::OrchestrationStatus;
 
 use bench::host::start_all;
-use bench::{any_unfinished, hello5_output, list_instances, registry, secs_between, Line};
+use bench::{any_unfinished, check_hello5, registry, secs_between, Line};
 
 /// W1 hello5 on Azurite: N orchestrations × 5 chained activities, 64 concurrent starters,
 /// one host (this process).
@@ -39,20 +37,7 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
     }
     let requests = hub.request_counts().since(&before);
     let azurite_cpu = tree_cpu_seconds(emulator.pid()) - cpu_before;
-    let all = list_instances(&store, "w1-").await?;
-    let expected = hello5_output();
-    let ok = all
-        .iter()
-        .filter(|s| {
-            s.status == OrchestrationStatus::Completed && s.output.as_deref() == Some(&expected)
-        })
-        .count();
-    anyhow::ensure!(ok as u64 == n, "{ok} of {n} completed correctly");
-    let last = all
-        .iter()
-        .filter_map(|s| s.completed_at)
-        .max()
-        .context("no completions")?;
+    let last = check_hello5(&store, "w1-", n).await?;
     let secs = secs_between(t0, last);
     // The requests counted include the polls made while waiting (and the status queries of
     // this loop), so the figure is an upper bound on what one orchestration costs.

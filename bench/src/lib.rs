@@ -189,6 +189,28 @@ pub async fn list_instances(
     }
 }
 
+/// Checks that all `n` W1 instances with `prefix` completed with the hello5 output; returns
+/// the latest completion time.
+pub async fn check_hello5(
+    store: &Arc<dyn TaskHub>,
+    prefix: &str,
+    n: u64,
+) -> anyhow::Result<DateTime<Utc>> {
+    let all = list_instances(store, prefix).await?;
+    let expected = hello5_output();
+    let ok = all
+        .iter()
+        .filter(|s| {
+            s.status == OrchestrationStatus::Completed && s.output.as_deref() == Some(&expected)
+        })
+        .count();
+    anyhow::ensure!(ok as u64 == n, "{ok} of {n} completed correctly");
+    all.iter()
+        .filter_map(|s| s.completed_at)
+        .max()
+        .ok_or_else(|| anyhow::anyhow!("no completions"))
+}
+
 /// Whether any instance with the prefix is still pending or running (one indexed query).
 pub async fn any_unfinished(store: &Arc<dyn TaskHub>, prefix: &str) -> anyhow::Result<bool> {
     let page = store

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context};
 use bench::host::{self, start_all};
 use bench::{
-    any_unfinished, durability_label, hello5_output, list_instances, open_hub, peak_rss_mb,
+    any_unfinished, check_hello5, durability_label, list_instances, open_hub, peak_rss_mb,
     quantile, registry, secs_between, skipped, temp_dir, Line, CHAIN_STEPS, TIMER_SEEN,
 };
 use durable::store::TaskHub;
@@ -191,20 +191,7 @@ async fn w1(o: &Opts) -> anyhow::Result<()> {
     start_all(&client, "hello5", ids, 64).await?;
     let start_secs = started.elapsed().as_secs_f64();
     wait_all(&store, "w1-", Duration::from_secs(600)).await?;
-    let all = list_instances(&store, "w1-").await?;
-    let expected = hello5_output();
-    let ok = all
-        .iter()
-        .filter(|s| {
-            s.status == OrchestrationStatus::Completed && s.output.as_deref() == Some(&expected)
-        })
-        .count();
-    anyhow::ensure!(ok as u64 == n, "{ok} of {n} completed correctly");
-    let last = all
-        .iter()
-        .filter_map(|s| s.completed_at)
-        .max()
-        .context("no completions")?;
+    let last = check_hello5(&store, "w1-", n).await?;
     let secs = secs_between(t0, last);
     let line = Line::new(
         "W1",
