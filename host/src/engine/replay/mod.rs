@@ -25,8 +25,10 @@ use super::message::TaskMessage;
 use super::state::{ActionKind, State, TaskOutcome};
 
 mod determinism;
+mod events;
 mod outbound;
 
+use events::{completion_of, holds_while_suspended};
 use outbound::{action_to_event, notify_parent};
 
 /// Finds an orchestrator by name.
@@ -538,75 +540,6 @@ impl Execution {
             custom_status: st.custom_status.clone(),
         }
     }
-}
-
-fn holds_while_suspended(kind: &EventKind) -> bool {
-    !matches!(
-        kind,
-        EventKind::ExecutionResumed { .. }
-            | EventKind::ExecutionTerminated { .. }
-            | EventKind::OrchestratorStarted
-            | EventKind::OrchestratorCompleted
-            | EventKind::ExecutionSuspended { .. }
-            | EventKind::TaskScheduled { .. }
-            | EventKind::TimerCreated { .. }
-            | EventKind::SubOrchestrationInstanceCreated { .. }
-            | EventKind::EventSent { .. }
-            | EventKind::ExecutionCompleted { .. }
-            | EventKind::ContinueAsNew { .. }
-    )
-}
-
-/// The action a completion event answers, and how it ended.
-fn completion_of(kind: &EventKind) -> Option<(i32, ActionKind, TaskOutcome)> {
-    let failed =
-        |details: &Option<FailureDetails>, reason: &Option<String>| {
-            TaskOutcome::Failed(details.clone().unwrap_or_else(|| {
-                FailureDetails::new("Error", reason.clone().unwrap_or_default())
-            }))
-        };
-    Some(match kind {
-        EventKind::TaskCompleted {
-            task_scheduled_id,
-            result,
-        } => (
-            *task_scheduled_id,
-            ActionKind::Task,
-            TaskOutcome::Completed(result.clone()),
-        ),
-        EventKind::TaskFailed {
-            task_scheduled_id,
-            reason,
-            failure_details,
-            ..
-        } => (
-            *task_scheduled_id,
-            ActionKind::Task,
-            failed(failure_details, reason),
-        ),
-        EventKind::SubOrchestrationInstanceCompleted {
-            task_scheduled_id,
-            result,
-        } => (
-            *task_scheduled_id,
-            ActionKind::SubOrchestration,
-            TaskOutcome::Completed(result.clone()),
-        ),
-        EventKind::SubOrchestrationInstanceFailed {
-            task_scheduled_id,
-            reason,
-            failure_details,
-            ..
-        } => (
-            *task_scheduled_id,
-            ActionKind::SubOrchestration,
-            failed(failure_details, reason),
-        ),
-        EventKind::TimerFired { timer_id, .. } => {
-            (*timer_id, ActionKind::Timer, TaskOutcome::Completed(None))
-        }
-        _ => return None,
-    })
 }
 
 /// A fresh execution id: a GUID in "N" format (32 lowercase hex chars).
