@@ -78,8 +78,9 @@ impl Azurite {
         std::fs::create_dir_all(&workspace)
             .map_err(|e| AzuriteError::MissingTool("a temporary folder", e.to_string()))?;
         // The wrapper stops Azurite when our end of its stdin closes, i.e. when this process
-        // exits for any reason; a static handle is never dropped.
-        let script = "\"$0\" \"$@\" & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid";
+        // exits for any reason (a static handle is never dropped), then removes the folder.
+        let script = "\"$0\" \"$@\" & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; \
+                      wait $pid; cd / && rm -rf \"$AZURITE_WORKSPACE\"";
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(script)
@@ -97,6 +98,7 @@ impl Azurite {
                 "0",
             ])
             .current_dir(&workspace)
+            .env("AZURITE_WORKSPACE", &workspace)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
