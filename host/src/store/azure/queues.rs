@@ -90,29 +90,16 @@ impl QueueClient {
     /// Puts a message (Base64-encoded, never expiring), invisible for `delay`.
     pub async fn put(&self, body: &[u8], delay: Duration) -> AzureResult<()> {
         let text = base64::engine::general_purpose::STANDARD.encode(body);
-        let xml = format!("<QueueMessage><MessageText>{text}</MessageText></QueueMessage>");
-        let delay = delay.as_secs().to_string();
-        let query = [("visibilitytimeout", delay.as_str()), ("messagettl", "-1")];
-        self.call(Method::POST, "/messages", &query, xml.into_bytes())
-            .await?;
-        Ok(())
+        self.put_text(&text, delay).await
     }
 
-    /// Gets up to `max` (at most 32) visible messages, hiding them for `lock_for`.
+    /// Gets up to `max` (at most 32) visible messages, hiding them for `lock_for`, with their
+    /// bodies decoded (Base64, or JSON text as older writers stored it).
     pub async fn get(&self, max: usize, lock_for: Duration) -> AzureResult<Vec<ReceivedMessage>> {
-        let max = max.clamp(1, MAX_BATCH).to_string();
-        let timeout = lock_for.as_secs().max(1).to_string();
-        let query = [
-            ("numofmessages", max.as_str()),
-            ("visibilitytimeout", timeout.as_str()),
-        ];
-        let answer = self
-            .call(Method::GET, "/messages", &query, Vec::new())
-            .await?;
-        let text = String::from_utf8_lossy(&answer.body);
-        xml::blocks(&text, "QueueMessage")
+        self.receive(max, lock_for)
+            .await?
             .into_iter()
-            .map(parse_message)
+            .map(decode_message)
             .collect()
     }
 
@@ -170,33 +157,20 @@ impl QueueClient {
     }
 }
 
-fn parse_message(block: &str) -> AzureResult<ReceivedMessage> {
-    let field = |tag: &str| {
-        xml::first(block, tag)
-            .ok_or_else(|| AzureError::Protocol(format!("queue message without <{tag}>")))
-    };
-    let time = |tag: &str| -> AzureResult<DateTime<Utc>> {
-        let text = field(tag)?;
-        DateTime::parse_from_rfc2822(&text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| AzureError::Protocol(format!("bad <{tag}> {text:?}: {e}")))
-    };
-    let text = field("MessageText")?;
-    let body = if text.starts_with('{') {
-        text.into_bytes()
+fn decode_message(raw: RawMessage) -> AzureResult<ReceivedMessage> {
+    let body = if raw.text.starts_with('{') {
+        raw.text.into_bytes()
     } else {
         base64::engine::general_purpose::STANDARD
-            .decode(text.as_bytes())
+            .decode(raw.text.as_bytes())
             .map_err(|e| AzureError::Protocol(format!("message body is not base64: {e}")))?
     };
     Ok(ReceivedMessage {
-        id: field("MessageId")?,
-        pop_receipt: field("PopReceipt")?,
-        dequeue_count: field("DequeueCount")?
-            .parse()
-            .map_err(|e| AzureError::Protocol(format!("bad <DequeueCount>: {e}")))?,
-        inserted_at: time("InsertionTime")?,
-        next_visible_at: time("TimeNextVisible")?,
+        id: raw.id,
+        pop_receipt: raw.pop_receipt,
+        dequeue_count: raw.dequeue_count,
+        inserted_at: raw.inserted_at,
+        next_visible_at: raw.next_visible_at,
         body,
     })
 }
