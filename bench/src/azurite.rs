@@ -42,7 +42,7 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
     // The requests counted include the polls made while waiting (and the status queries of
     // this loop), so the figure is an upper bound on what one orchestration costs.
     let per = |x: u64| x as f64 / n as f64;
-    Line::new(
+    let line = Line::new(
         "W1",
         "azurite",
         "azure-storage",
@@ -65,8 +65,8 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
     .with(
         "azurite_one_core_ceiling_orchestrations_per_s",
         n as f64 / azurite_cpu.max(1e-9),
-    )
-    .print(bench::peak_rss_mb(None));
+    );
+    crate::stats_line(&rt, line).print(bench::peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())
 }

@@ -42,7 +42,7 @@ async fn table_entities_with_etags() {
     let table = clients().table(&unique("T"));
     table.create_if_not_exists().await.unwrap();
     table.create_if_not_exists().await.expect("idempotent");
-    let t = durable::engine::time::now();
+    let t = durable::store::clock::now();
     let entity = Entity::new("p'1 x%", "r")
         .with("Name", EdmValue::String("a & b".into()))
         .with("Count", EdmValue::Int32(3))

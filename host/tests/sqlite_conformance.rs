@@ -35,7 +35,10 @@ fn start(instance_id: &str) -> durable::engine::message::TaskMessage {
     };
     durable::engine::message::TaskMessage::new(
         target,
-        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started))),
+        HistoryEvent::new(
+            durable::store::clock::now(),
+            EventKind::ExecutionStarted(Box::new(started)),
+        ),
     )
 }
 
@@ -185,7 +188,10 @@ async fn quick_throughput_measurement() {
                     input: Some("42".into()),
                     ..ExecutionStarted::default()
                 };
-                let event = HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started)));
+                let event = HistoryEvent::new(
+                    durable::store::clock::now(),
+                    EventKind::ExecutionStarted(Box::new(started)),
+                );
                 hub.create_instance(TaskMessage::new(target, event))
                     .await
                     .expect("create");
@@ -213,9 +219,15 @@ async fn quick_throughput_measurement() {
                     return done;
                 };
                 let row = item.instance.clone().expect("row");
-                let mut events = vec![HistoryEvent::new(EventKind::OrchestratorStarted)];
+                let mut events = vec![HistoryEvent::new(
+                    durable::store::clock::now(),
+                    EventKind::OrchestratorStarted,
+                )];
                 events.extend(item.messages.iter().map(|m| m.message.event.clone()));
-                events.push(HistoryEvent::new(EventKind::OrchestratorCompleted));
+                events.push(HistoryEvent::new(
+                    durable::store::clock::now(),
+                    EventKind::OrchestratorCompleted,
+                ));
                 let request = TaskMessage::new(
                     OrchestrationInstance {
                         instance_id: row.instance_id.clone(),
@@ -223,6 +235,7 @@ async fn quick_throughput_measurement() {
                     },
                     HistoryEvent::with_id(
                         0,
+                        durable::store::clock::now(),
                         EventKind::TaskScheduled {
                             name: "Work".into(),
                             version: None,

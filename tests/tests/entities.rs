@@ -79,11 +79,11 @@ async fn resent_and_reordered_requests_run_once_in_order_through_the_store() {
     let client = rt.client();
     let log = EntityId::new("log", "l").unwrap();
     let mut sender = MessageSorter::default();
-    let now = durable::engine::time::now();
+    let now = durable::store::clock::now();
     let requests: Vec<RequestMessage> = (1..=3)
         .map(|i| {
             let mut r =
-                RequestMessage::operation(format!("r{i}"), "push", Some(i.to_string()), true);
+                RequestMessage::operation(format!("r{i}"), "push", Some(i.to_string()), true, now);
             r.parent = Some("orch".into());
             r.parent_execution = Some("e1".into());
             sender.label_outgoing(&mut r, &log.scheduler_id(), now, DEFAULT_REORDER_WINDOW);
@@ -96,11 +96,14 @@ async fn resent_and_reordered_requests_run_once_in_order_through_the_store() {
                 instance_id: log.scheduler_id(),
                 execution_id: None,
             },
-            HistoryEvent::new(EventKind::EventRaised {
-                name: OP.into(),
-                input: Some(serde_json::to_string(r).unwrap()),
-                parent_trace_context: None,
-            }),
+            HistoryEvent::new(
+                now,
+                EventKind::EventRaised {
+                    name: OP.into(),
+                    input: Some(serde_json::to_string(r).unwrap()),
+                    parent_trace_context: None,
+                },
+            ),
         );
         let store = store.clone();
         async move {

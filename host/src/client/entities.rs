@@ -13,6 +13,7 @@ use crate::engine::entity::{EntityId, EntityStatus, SchedulerState};
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
 use crate::engine::message::TaskMessage;
 use crate::engine::time;
+use crate::store::clock;
 use crate::store::{InstanceQuery, InstanceState, OrchestratorMessage};
 
 /// Filter for [`DurableClient::list_entities`].
@@ -110,7 +111,8 @@ impl DurableClient {
             ));
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let mut request = RequestMessage::operation(id, operation, input, true);
+        let now = clock::now();
+        let mut request = RequestMessage::operation(id, operation, input, true, now);
         request.due = at;
         let name = match at {
             Some(at) => format!("{OP}@{}", time::format(&at)),
@@ -121,11 +123,14 @@ impl DurableClient {
                 instance_id: entity.scheduler_id(),
                 execution_id: None,
             },
-            HistoryEvent::new(EventKind::EventRaised {
-                name,
-                input: Some(serde_json::to_string(&request)?),
-                parent_trace_context: None,
-            }),
+            HistoryEvent::new(
+                clock::now(),
+                EventKind::EventRaised {
+                    name,
+                    input: Some(serde_json::to_string(&request)?),
+                    parent_trace_context: None,
+                },
+            ),
         );
         self.store
             .send_message(OrchestratorMessage {
@@ -242,11 +247,11 @@ impl DurableClient {
                 }
                 // The de-duplication memory alone does not keep an entity once it is older
                 // than the reorder window (nothing it remembers can still arrive).
-                let window = crate::engine::entity::entity_options().reorder_window;
+                let window = self.entity_options.reorder_window;
                 let quiet = chrono::Duration::from_std(window)
                     .ok()
                     .and_then(|w| row.last_updated_at.checked_add_signed(w))
-                    .is_some_and(|t| t < time::now());
+                    .is_some_and(|t| t < clock::now());
                 let empty = state.is_empty() || (state.is_unused() && quiet);
                 if remove_empty && empty && self.store.purge_instance(&row.instance_id).await? {
                     result.empty_entities_removed += 1;
@@ -278,11 +283,14 @@ impl DurableClient {
                 instance_id: entity.to_string(),
                 execution_id: None,
             },
-            HistoryEvent::new(EventKind::EventRaised {
-                name: RELEASE.to_string(),
-                input: Some(serde_json::to_string(&release)?),
-                parent_trace_context: None,
-            }),
+            HistoryEvent::new(
+                clock::now(),
+                EventKind::EventRaised {
+                    name: RELEASE.to_string(),
+                    input: Some(serde_json::to_string(&release)?),
+                    parent_trace_context: None,
+                },
+            ),
         );
         self.store
             .send_message(OrchestratorMessage {

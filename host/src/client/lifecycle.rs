@@ -5,7 +5,7 @@ use crate::engine::history::{
     EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
 };
 use crate::engine::message::TaskMessage;
-use crate::engine::replay::new_execution_id;
+use crate::store::clock;
 
 impl DurableClient {
     /// Starts an orchestration with an already serialized JSON input (`None` = no input) and an
@@ -26,7 +26,7 @@ impl DurableClient {
         };
         let instance = OrchestrationInstance {
             instance_id: id.clone(),
-            execution_id: Some(new_execution_id()),
+            execution_id: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
         let start = ExecutionStarted {
             orchestration_instance: instance.clone(),
@@ -37,7 +37,7 @@ impl DurableClient {
         };
         let message = TaskMessage::new(
             instance,
-            HistoryEvent::new(EventKind::ExecutionStarted(Box::new(start))),
+            HistoryEvent::new(clock::now(), EventKind::ExecutionStarted(Box::new(start))),
         );
         self.store.create_instance(message).await?;
         tracing::debug!(instance_id = %id, orchestrator, "started");

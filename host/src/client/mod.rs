@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::engine::entity::EntityOptions;
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
+use crate::store::clock;
 use crate::store::{
     InstancePage, InstanceQuery, InstanceState, OrchestratorMessage, PurgeFilter, StoreError,
     TaskHub,
@@ -115,6 +117,7 @@ pub struct DurableClient {
     store: Arc<dyn TaskHub>,
     completions: Arc<Completions>,
     management: Arc<ManagementConfig>,
+    entity_options: EntityOptions,
 }
 
 impl std::fmt::Debug for DurableClient {
@@ -137,7 +140,14 @@ impl DurableClient {
             store,
             completions,
             management: Arc::new(ManagementConfig::default()),
+            entity_options: EntityOptions::default(),
         }
+    }
+
+    /// The same client, judging entities by these options (the runtime's, when it made it).
+    pub fn with_entity_options(mut self, options: EntityOptions) -> Self {
+        self.entity_options = options;
+        self
     }
 
     /// The same client, building management URLs with `config`.
@@ -194,7 +204,7 @@ impl DurableClient {
                 instance_id: instance_id.to_string(),
                 execution_id: None,
             },
-            HistoryEvent::new(kind),
+            HistoryEvent::new(clock::now(), kind),
         );
         self.store
             .send_message(OrchestratorMessage {

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod entity;
+pub mod environment;
 pub mod failure;
 pub mod function;
 pub mod futures;

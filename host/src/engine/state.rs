@@ -143,6 +143,8 @@ pub struct State {
     pub fatal: Option<super::history::FailureDetails>,
     /// Entity state: the critical section held, the labels of requests sent (spec §6.4–6.5).
     pub entities: super::entity::OrchestrationEntities,
+    /// The entity reorder window the requests this orchestration sends are labelled with.
+    pub entity_reorder_window: std::time::Duration,
     /// Ids of the activities, timers and sub-orchestrations scheduled and not yet completed
     /// (so that looking for a live wait does not scan every task the execution ever had).
     pub unresolved: std::collections::BTreeSet<i32>,

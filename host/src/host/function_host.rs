@@ -63,12 +63,12 @@ impl FunctionHost {
                 .max_concurrent_activities
                 .unwrap_or(defaults.max_concurrent_activities),
             shutdown_deadline: config.shutdown_deadline,
+            entities: config.entities,
             ..defaults
         };
         if config.function_timeout.is_some() {
             tracing::info!("functionTimeout applies to HTTP functions; activities are not limited");
         }
-        crate::engine::entity::set_entity_options(config.entities);
         let runtime = Runtime::start(store, app.registry.clone(), options).await?;
         let client = runtime.client().with_management(ManagementConfig {
             hub_name: config.hub_name.clone(),

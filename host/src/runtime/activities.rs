@@ -16,6 +16,7 @@ use crate::engine::failure::Failure;
 use crate::engine::function::ActivityContext;
 use crate::engine::history::{EventKind, HistoryEvent};
 use crate::engine::message::TaskMessage;
+use crate::store::clock;
 use crate::store::ActivityWorkItem;
 
 /// The activity dispatcher.
@@ -119,7 +120,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
     };
     let response = TaskMessage::new(
         request.orchestration_instance.clone(),
-        HistoryEvent::new(event),
+        HistoryEvent::new(clock::now(), event),
     );
     if let super::direct::Direct::Done = super::direct::complete(shared, &item, &response).await {
         shared.stats.activities.fetch_add(1, Ordering::Relaxed);

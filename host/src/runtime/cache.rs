@@ -81,7 +81,10 @@ mod tests {
     use super::*;
 
     fn ex() -> Execution {
-        Execution::new(Arc::new(|_: &str| None))
+        Execution::new(crate::engine::environment::Environment::new(
+            Arc::new(|_: &str| None),
+            Arc::new(crate::engine::environment::SequentialIds::default()),
+        ))
     }
 
     #[test]

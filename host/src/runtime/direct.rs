@@ -5,9 +5,10 @@
 //! commits that. When the orchestration's live execution is in this host's cache and waits for
 //! nothing but this activity (a chain step), the activity worker runs the episode itself and
 //! the store deletes the request and commits the episode in one transaction
-//! ([`TaskHub::complete_activity_with_episode`](crate::store::TaskHub)), provided the instance
-//! is unlocked and still at the cached history length. Otherwise nothing is written and the
-//! answer takes the usual path. See `docs/decisions/0009-direct-activity-episodes.md`.
+//! ([`DirectEpisodes`](crate::store::DirectEpisodes)), provided the store has
+//! that capability and the instance is unlocked and still at the cached history length.
+//! Otherwise nothing is written and the answer takes the usual path, leaving the cached
+//! execution to the dispatcher. See `docs/decisions/0009-direct-activity-episodes.md`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use super::orchestrations::build_commit;
 use super::Shared;
 use crate::engine::message::TaskMessage;
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{ActivityWorkItem, DirectCommit, EpisodeTarget};
 
 /// Whether the answer was dealt with here.
@@ -32,6 +33,10 @@ pub(super) async fn complete(
     item: &ActivityWorkItem,
     response: &TaskMessage,
 ) -> Direct {
+    // Asked first: a store without the capability must not cost the cached execution.
+    let Some(direct) = shared.store.direct_episodes() else {
+        return Direct::Fallback;
+    };
     let target = &response.orchestration_instance;
     let Some(execution_id) = target.execution_id.as_deref() else {
         return Direct::Fallback;
@@ -51,7 +56,7 @@ pub(super) async fn complete(
         execution_id: execution_id.to_owned(),
         history_len: exec.history_len(),
     };
-    let now = time::now();
+    let now = clock::now();
     let out = exec.run_episode(now, vec![response.clone()]);
     if out.new_execution {
         // Continue-as-new rewrites the row; leave it to the dispatcher (which replays).
@@ -65,8 +70,7 @@ pub(super) async fn complete(
     }
     let permits = super::activities::reserve(shared, commit.activity_messages.len());
     let lock = super::activities::lock_for(shared, &permits);
-    let result = shared
-        .store
+    let result = direct
         .complete_activity_with_episode(item, &episode, commit, lock)
         .await;
     match result {

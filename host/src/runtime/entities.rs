@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use super::Shared;
 use crate::engine::entity::executor::run_batch;
-use crate::engine::entity::{entity_options, EntityId, SchedulerState};
+use crate::engine::entity::{EntityId, SchedulerState};
 use crate::engine::history::OrchestrationStatus;
-use crate::engine::replay::{new_execution_id, Outbound};
-use crate::engine::time;
+use crate::engine::replay::Outbound;
+use crate::store::clock;
 use crate::store::{
     HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
     StoreError,
@@ -39,15 +39,23 @@ pub(super) async fn process(shared: &Shared, item: OrchestrationWorkItem) {
     };
     let function = shared.registry.entity(&id.name);
     let events = item.messages.iter().map(|m| m.message.event.clone());
-    let now = time::now();
-    let options = entity_options();
-    let out = run_batch(&id, state, events, function.as_ref(), now, &options);
+    let now = clock::now();
+    let env = &shared.env;
+    let out = run_batch(
+        &id,
+        state,
+        events,
+        function.as_ref(),
+        now,
+        &env.entities,
+        &*env.ids,
+    );
     if out.duplicates > 0 {
         tracing::info!(entity = %id, duplicates = out.duplicates, "dropped duplicate entity requests");
     }
     let row = InstanceState {
         instance_id: item.instance_id.clone(),
-        execution_id: stored.map_or_else(new_execution_id, |i| i.execution_id.clone()),
+        execution_id: stored.map_or_else(|| env.new_execution_id(), |i| i.execution_id.clone()),
         name: item.instance_id.clone(),
         version: None,
         status: OrchestrationStatus::Running,

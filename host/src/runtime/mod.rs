@@ -14,6 +14,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::client::{Completions, DurableClient};
+use crate::engine::entity::EntityOptions;
+use crate::engine::environment::{Environment, IdSource};
 use crate::store::TaskHub;
 
 mod activities;
@@ -46,6 +48,9 @@ pub struct RuntimeOptions {
     pub batch_size: usize,
     /// How long shutdown waits for in-flight work.
     pub shutdown_deadline: Duration,
+    /// How entities order and batch their messages (host.json `maxEntityOperationBatchSize`,
+    /// `entityMessageReorderWindowInMinutes`).
+    pub entities: EntityOptions,
 }
 
 impl Default for RuntimeOptions {
@@ -59,6 +64,7 @@ impl Default for RuntimeOptions {
             idle_poll_interval: Duration::from_secs(1),
             batch_size: 128,
             shutdown_deadline: Duration::from_secs(30),
+            entities: EntityOptions::default(),
         }
     }
 }
@@ -89,6 +95,8 @@ impl RuntimeStats {
 pub(crate) struct Shared {
     pub store: Arc<dyn TaskHub>,
     pub registry: Arc<Registry>,
+    /// What every execution of this runtime is given: its orchestrators, ids, entity options.
+    pub env: Environment,
     pub options: RuntimeOptions,
     pub cache: Mutex<cache::ExecutionCache>,
     pub stats: RuntimeStats,
@@ -115,9 +123,16 @@ impl Runtime {
     ) -> Result<Self, crate::store::StoreError> {
         store.create_if_not_exists().await?;
         let activity_slots = Arc::new(Semaphore::new(options.max_concurrent_activities.max(1)));
+        let registry = Arc::new(registry);
+        let env = Environment {
+            resolver: registry.resolver(),
+            ids: Arc::new(RandomIds),
+            entities: options.entities,
+        };
         let shared = Arc::new(Shared {
             store,
-            registry: Arc::new(registry),
+            registry,
+            env,
             cache: Mutex::new(cache::ExecutionCache::new(options.cache_capacity)),
             options,
             stats: RuntimeStats::default(),
@@ -140,6 +155,7 @@ impl Runtime {
     /// A client bound to this runtime's task hub, woken by local completions.
     pub fn client(&self) -> DurableClient {
         DurableClient::with_completions(self.shared.store.clone(), self.shared.completions.clone())
+            .with_entity_options(self.shared.options.entities)
     }
 
     /// The counters.
@@ -156,5 +172,14 @@ impl Runtime {
         }
         self.shared.store.shutdown().await;
         tracing::info!("durable runtime stopped");
+    }
+}
+
+/// Ids drawn at random (UUIDv4), as DTFx draws its GUIDs.
+struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn new_id(&self) -> uuid::Uuid {
+        uuid::Uuid::new_v4()
     }
 }

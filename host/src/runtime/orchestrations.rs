@@ -11,7 +11,7 @@ use super::Shared;
 use crate::engine::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance};
 use crate::engine::message::TaskMessage;
 use crate::engine::replay::{EpisodeOutput, Execution, Outbound};
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{
     HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
     StoreError,
@@ -81,7 +81,7 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         }
     }
     let exec = if restart {
-        Ok(Execution::new(shared.registry.resolver()))
+        Ok(Execution::new(shared.env.clone()))
     } else {
         execution_for(shared, &item).await
     };
@@ -96,7 +96,7 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             return;
         }
     };
-    let now = time::now();
+    let now = clock::now();
     let messages = item.messages.iter().map(|m| m.message.clone()).collect();
     let mut out = exec.run_episode(now, messages);
     if restart {
@@ -122,12 +122,15 @@ fn reject_child_start(instance_id: &str, parent: &ParentInstance) -> Outbound {
     Outbound::Orchestration {
         message: TaskMessage::new(
             parent.orchestration_instance.clone(),
-            HistoryEvent::new(EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id: parent.task_schedule_id,
-                reason: Some(details.error_message.clone()),
-                details: None,
-                failure_details: Some(details),
-            }),
+            HistoryEvent::new(
+                clock::now(),
+                EventKind::SubOrchestrationInstanceFailed {
+                    task_scheduled_id: parent.task_schedule_id,
+                    reason: Some(details.error_message.clone()),
+                    details: None,
+                    failure_details: Some(details),
+                },
+            ),
         ),
         visible_at: None,
     }
@@ -151,13 +154,12 @@ async fn execution_for(
             return Ok(ex);
         }
     }
-    let resolver = shared.registry.resolver();
     if stored_len == 0 {
-        return Ok(Execution::new(resolver));
+        return Ok(Execution::new(shared.env.clone()));
     }
     let history = shared.store.get_history(&item.instance_id).await?;
     shared.stats.replays.fetch_add(1, Ordering::Relaxed);
-    Ok(Execution::from_history(resolver, &history))
+    Ok(Execution::from_history(shared.env.clone(), &history))
 }
 
 fn ack_only() -> OrchestrationCommit {

@@ -16,6 +16,7 @@ use crate::engine::message::TaskMessage;
 
 #[cfg(feature = "azure")]
 pub mod azure;
+pub mod clock;
 pub mod conformance;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -187,7 +188,7 @@ pub struct OrchestrationCommit {
 }
 
 /// The cached execution an activity's answer is committed with
-/// ([`TaskHub::complete_activity_with_episode`]).
+/// ([`DirectEpisodes::complete_activity_with_episode`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpisodeTarget {
     /// The orchestration instance.
@@ -198,7 +199,7 @@ pub struct EpisodeTarget {
     pub history_len: u64,
 }
 
-/// What [`TaskHub::complete_activity_with_episode`] did.
+/// What [`DirectEpisodes::complete_activity_with_episode`] did.
 #[derive(Debug, Clone)]
 pub enum DirectCommit {
     /// The request is deleted and the episode committed; its first activity requests come back
@@ -206,8 +207,8 @@ pub enum DirectCommit {
     Committed(Vec<ActivityWorkItem>),
     /// The request was already completed by another worker; nothing was written.
     Duplicate,
-    /// The instance moved on, is locked, or the store cannot do this; nothing was written.
-    /// Complete the activity the usual way.
+    /// The instance moved on or is locked; nothing was written. Complete the activity the
+    /// usual way.
     Declined,
 }
 
@@ -344,23 +345,10 @@ pub trait TaskHub: Send + Sync + 'static {
         response: TaskMessage,
     ) -> StoreResult<bool>;
 
-    /// Atomically deletes the request and commits `commit`, the episode the activity's answer
-    /// produced on the execution `target`, without going through the orchestration queue.
-    /// Applies only when the instance is unlocked, still at `target`'s execution and history
-    /// length, and not finished; otherwise writes nothing and returns
-    /// [`DirectCommit::Declined`]. `lock` is as for
-    /// [`complete_orchestration_locking`](TaskHub::complete_orchestration_locking). The default
-    /// declines always.
-    async fn complete_activity_with_episode(
-        &self,
-        item: &ActivityWorkItem,
-        target: &EpisodeTarget,
-        commit: OrchestrationCommit,
-        lock: (usize, Duration),
-    ) -> StoreResult<DirectCommit> {
-        let _ = (item, target, commit, lock);
-        Ok(DirectCommit::Declined)
-    }
+    /// The store's direct-episode capability, or `None` when it has none. The runtime asks
+    /// before it runs an activity's answer on a cached execution, so a store without it never
+    /// makes the runtime do work that is thrown away.
+    fn direct_episodes(&self) -> Option<&dyn DirectEpisodes>;
 
     /// Releases the request, visible again after `delay`.
     async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()>;
@@ -387,4 +375,24 @@ pub trait TaskHub: Send + Sync + 'static {
     /// Called once when the runtime stops, after in-flight work: gives up what this process
     /// holds (e.g. partition leases) so that other processes take over at once.
     async fn shutdown(&self) {}
+}
+
+/// A store capability: an activity's answer committed together with the episode it wakes, in
+/// one transaction (the activity request deleted, the episode's commit applied). A store that
+/// can make the two atomic offers it through [`TaskHub::direct_episodes`].
+#[async_trait]
+pub trait DirectEpisodes: Send + Sync {
+    /// Atomically deletes the request and commits `commit`, the episode the activity's answer
+    /// produced on the execution `target`, without going through the orchestration queue.
+    /// Applies only when the instance is unlocked, still at `target`'s execution and history
+    /// length, and not finished; otherwise writes nothing and returns
+    /// [`DirectCommit::Declined`]. `lock` is as for
+    /// [`complete_orchestration_locking`](TaskHub::complete_orchestration_locking).
+    async fn complete_activity_with_episode(
+        &self,
+        item: &ActivityWorkItem,
+        target: &EpisodeTarget,
+        commit: OrchestrationCommit,
+        lock: (usize, Duration),
+    ) -> StoreResult<DirectCommit>;
 }

@@ -16,7 +16,6 @@ use serde::Serialize;
 
 use super::id::EntityId;
 use super::messages::{ReleaseMessage, RequestMessage, ResponseMessage, OP, RELEASE};
-use super::options::entity_options;
 use super::sorter::MessageSorter;
 use crate::engine::context::OrchestrationContext;
 use crate::engine::failure::TaskError;
@@ -113,7 +112,8 @@ impl OrchestrationContext {
         signal: bool,
     ) -> String {
         let id = self.new_guid().to_string();
-        let request = RequestMessage::operation(id.clone(), operation, input, signal);
+        let now = self.current_utc_datetime();
+        let request = RequestMessage::operation(id.clone(), operation, input, signal, now);
         self.send_labelled(&entity.scheduler_id(), request);
         id
     }
@@ -125,7 +125,7 @@ impl OrchestrationContext {
             let mut st = self.state.lock();
             request.parent = Some(st.instance_id.clone());
             request.parent_execution = Some(st.execution_id.clone());
-            let window = entity_options().reorder_window;
+            let window = st.entity_reorder_window;
             st.entities
                 .sorter
                 .label_outgoing(&mut request, target, now, window);
@@ -149,7 +149,8 @@ impl OrchestrationContext {
         // future (even unpolled) or ending the orchestration releases what it may acquire.
         let pending = (!already && !set.is_empty()).then(|| {
             let id = self.new_guid().to_string();
-            let mut request = RequestMessage::operation(id.clone(), "", None, false);
+            let now = self.current_utc_datetime();
+            let mut request = RequestMessage::operation(id.clone(), "", None, false, now);
             request.op = None;
             request.lockset = Some(set.clone());
             self.send_labelled(&set[0].scheduler_id(), request);

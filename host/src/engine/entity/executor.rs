@@ -14,6 +14,7 @@ use super::messages::{
 use super::options::EntityOptions;
 use super::scheduler::SchedulerState;
 use super::sorter::Received;
+use crate::engine::environment::IdSource;
 use crate::engine::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationInstance};
 use crate::engine::message::TaskMessage;
 use crate::engine::replay::Outbound;
@@ -48,6 +49,7 @@ pub fn run_batch(
     function: Option<&EntityFn>,
     now: DateTime<Utc>,
     options: &EntityOptions,
+    ids: &dyn IdSource,
 ) -> BatchOutput {
     let window = options.reorder_window;
     let mut messages = Vec::new();
@@ -112,22 +114,21 @@ pub fn run_batch(
         };
         operations += 1;
         if request.is_lock_request() {
-            lock_step(&mut state, request, &mut messages);
+            lock_step(&mut state, request, now, &mut messages);
         } else {
             run_operation(
                 id,
                 &mut state,
                 request,
                 function,
-                now,
-                window,
+                &Stamp { now, window, ids },
                 &mut messages,
             );
         }
     }
     let capped = runnable_index(&state).is_some();
     if capped && (!state.suspended || continued) {
-        messages.push(raise(&id.scheduler_id(), CONTINUE, None));
+        messages.push(raise(&id.scheduler_id(), CONTINUE, None, now));
     }
     state.suspended = capped;
     BatchOutput {
@@ -141,7 +142,7 @@ pub fn run_batch(
 
 /// A `continue` to the entity itself, visible once `window` has passed.
 fn delayed_continue(id: &EntityId, now: DateTime<Utc>, window: std::time::Duration) -> Outbound {
-    let mut message = raise(&id.scheduler_id(), CONTINUE, None);
+    let mut message = raise(&id.scheduler_id(), CONTINUE, None, now);
     if let Outbound::Orchestration { visible_at, .. } = &mut message {
         *visible_at = chrono::Duration::from_std(window)
             .ok()
@@ -169,7 +170,12 @@ fn next_runnable(state: &mut SchedulerState) -> Option<RequestMessage> {
 
 /// Takes the lock for the requester and forwards the request to the next entity of the
 /// lock set, or grants the lock when this is the last one.
-fn lock_step(state: &mut SchedulerState, mut request: RequestMessage, out: &mut Vec<Outbound>) {
+fn lock_step(
+    state: &mut SchedulerState,
+    mut request: RequestMessage,
+    now: DateTime<Utc>,
+    out: &mut Vec<Outbound>,
+) {
     let Some(parent) = request.parent.clone() else {
         return; // a lock request must come from an orchestration
     };
@@ -183,13 +189,22 @@ fn lock_step(state: &mut SchedulerState, mut request: RequestMessage, out: &mut 
     match next {
         Some(next) => {
             let json = serde_json::to_string(&request).unwrap_or_default();
-            out.push(raise(&next.scheduler_id(), OP, Some(json)));
+            out.push(raise(&next.scheduler_id(), OP, Some(json), now));
         }
         None => {
             let response = ResponseMessage::ok(Some(LOCK_GRANTED.to_string()));
-            out.push(respond(&parent, &request.id, &response));
+            out.push(respond(&parent, &request.id, &response, now));
         }
     }
+}
+
+/// What the messages an operation sends are stamped with: the batch's time, the reorder
+/// window of their labels, and where their request ids come from.
+#[derive(Clone, Copy)]
+struct Stamp<'a> {
+    now: DateTime<Utc>,
+    window: std::time::Duration,
+    ids: &'a dyn IdSource,
 }
 
 /// Runs one operation; its state change and signals take effect only if it succeeds.
@@ -198,10 +213,10 @@ fn run_operation(
     state: &mut SchedulerState,
     request: RequestMessage,
     function: Option<&EntityFn>,
-    now: DateTime<Utc>,
-    window: std::time::Duration,
+    stamp: &Stamp<'_>,
     out: &mut Vec<Outbound>,
 ) {
+    let Stamp { now, window, ids } = *stamp;
     let op = request.op.clone().unwrap_or_default();
     let outcome = match function {
         None => Err(FailureDetails::new(
@@ -227,10 +242,11 @@ fn run_operation(
             state.exists = state.state.is_some();
             for s in ctx.signals {
                 let mut request = RequestMessage::operation(
-                    uuid::Uuid::new_v4().to_string(),
+                    ids.new_id().to_string(),
                     &s.operation,
                     s.input,
                     true,
+                    now,
                 );
                 // The entity is the sender: its signals are ordered like an orchestration's.
                 let target = s.target.scheduler_id();
@@ -239,7 +255,7 @@ fn run_operation(
                     .sorter
                     .label_outgoing(&mut request, &target, now, window);
                 let json = serde_json::to_string(&request).unwrap_or_default();
-                out.push(raise(&target, OP, Some(json)));
+                out.push(raise(&target, OP, Some(json), now));
             }
             ResponseMessage::ok(ctx.result)
         }
@@ -249,27 +265,40 @@ fn run_operation(
         }
     };
     if let (false, Some(parent)) = (request.signal, &request.parent) {
-        out.push(respond(parent, &request.id, &response));
+        out.push(respond(parent, &request.id, &response, now));
     }
 }
 
-fn respond(parent: &str, request_id: &str, response: &ResponseMessage) -> Outbound {
-    raise(parent, request_id, serde_json::to_string(response).ok())
+fn respond(
+    parent: &str,
+    request_id: &str,
+    response: &ResponseMessage,
+    now: DateTime<Utc>,
+) -> Outbound {
+    raise(
+        parent,
+        request_id,
+        serde_json::to_string(response).ok(),
+        now,
+    )
 }
 
 /// An `EventRaised` to the current execution of an instance.
-fn raise(instance_id: &str, name: &str, input: Option<String>) -> Outbound {
+fn raise(instance_id: &str, name: &str, input: Option<String>, now: DateTime<Utc>) -> Outbound {
     Outbound::Orchestration {
         message: TaskMessage::new(
             OrchestrationInstance {
                 instance_id: instance_id.to_string(),
                 execution_id: None,
             },
-            HistoryEvent::new(EventKind::EventRaised {
-                name: name.to_string(),
-                input,
-                parent_trace_context: None,
-            }),
+            HistoryEvent::new(
+                now,
+                EventKind::EventRaised {
+                    name: name.to_string(),
+                    input,
+                    parent_trace_context: None,
+                },
+            ),
         ),
         visible_at: None,
     }

@@ -117,7 +117,13 @@ pub(crate) mod dotnet_time {
 
 impl RequestMessage {
     /// An operation request (`signal` = one-way).
-    pub fn operation(id: String, op: &str, input: Option<String>, signal: bool) -> Self {
+    pub fn operation(
+        id: String,
+        op: &str,
+        input: Option<String>,
+        signal: bool,
+        timestamp: DateTime<Utc>,
+    ) -> Self {
         Self {
             op: Some(op.to_string()),
             signal,
@@ -126,7 +132,7 @@ impl RequestMessage {
             parent: None,
             parent_execution: None,
             due: None,
-            timestamp: crate::engine::time::now(),
+            timestamp,
             predecessor: None,
             lockset: None,
             pos: 0,

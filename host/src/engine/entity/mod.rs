@@ -33,8 +33,6 @@ pub(crate) use calls::is_lock_release;
 pub use calls::{EntityLock, OrchestrationEntities};
 pub use context::{entity_fn, EntityContext, EntityFn};
 pub use id::{is_entity_instance, EntityId, EntityIdError};
-pub use options::{
-    entity_options, set_entity_options, EntityOptions, DEFAULT_MAX_OPERATION_BATCH_SIZE,
-};
+pub use options::{EntityOptions, DEFAULT_MAX_OPERATION_BATCH_SIZE};
 pub use scheduler::{EntityStatus, SchedulerState};
 pub use sorter::{MessageSorter, DEFAULT_REORDER_WINDOW};

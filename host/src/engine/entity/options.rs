@@ -1,7 +1,6 @@
 //! Entity settings: the batch size cap and the reorder window (host.json
 //! `extensions.durableTask.maxEntityOperationBatchSize` / `entityMessageReorderWindowInMinutes`).
 
-use std::sync::RwLock;
 use std::time::Duration;
 
 use super::sorter::DEFAULT_REORDER_WINDOW;
@@ -26,19 +25,4 @@ impl Default for EntityOptions {
             reorder_window: DEFAULT_REORDER_WINDOW,
         }
     }
-}
-
-static OPTIONS: RwLock<EntityOptions> = RwLock::new(EntityOptions {
-    max_operation_batch_size: DEFAULT_MAX_OPERATION_BATCH_SIZE,
-    reorder_window: DEFAULT_REORDER_WINDOW,
-});
-
-/// Sets the entity options of this process (the host does so from host.json at start).
-pub fn set_entity_options(options: EntityOptions) {
-    *OPTIONS.write().unwrap_or_else(|e| e.into_inner()) = options;
-}
-
-/// The entity options of this process.
-pub fn entity_options() -> EntityOptions {
-    *OPTIONS.read().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,6 +1,7 @@
 //! The executor's message sorter (spec §6.5) and batch size cap, against canned messages:
 //! out-of-order delivery, duplicates, the reorder window, bypasses, and `continue`.
 
+use crate::engine::environment::SequentialIds;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -36,11 +37,14 @@ fn at(minutes: i64) -> DateTime<Utc> {
 }
 
 fn event(name: &str, request: &RequestMessage) -> HistoryEvent {
-    HistoryEvent::new(EventKind::EventRaised {
-        name: name.into(),
-        input: Some(serde_json::to_string(request).unwrap()),
-        parent_trace_context: None,
-    })
+    HistoryEvent::new(
+        chrono::Utc::now(),
+        EventKind::EventRaised {
+            name: name.into(),
+            input: Some(serde_json::to_string(request).unwrap()),
+            parent_trace_context: None,
+        },
+    )
 }
 
 /// `n` labelled pushes (inputs 1..=n) from one orchestration execution, all sent at `at(0)`.
@@ -48,8 +52,13 @@ fn labelled(n: i64, execution: &str) -> Vec<HistoryEvent> {
     let mut sender = MessageSorter::default();
     (1..=n)
         .map(|i| {
-            let mut r =
-                RequestMessage::operation(format!("r{i}"), "push", Some(i.to_string()), true);
+            let mut r = RequestMessage::operation(
+                format!("r{i}"),
+                "push",
+                Some(i.to_string()),
+                true,
+                chrono::Utc::now(),
+            );
             r.parent = Some("orch".into());
             r.parent_execution = Some(execution.into());
             sender.label_outgoing(
@@ -71,6 +80,7 @@ fn run(state: SchedulerState, events: Vec<HistoryEvent>, now: DateTime<Utc>) -> 
         Some(&log()),
         now,
         &EntityOptions::default(),
+        &SequentialIds::default(),
     )
 }
 
@@ -150,11 +160,14 @@ fn a_request_whose_predecessor_never_comes_runs_once_the_window_has_passed() {
     assert_eq!(out.operations, 0);
     let out = run(out.state, vec![], at(29));
     assert_eq!(out.operations, 0, "still inside the window");
-    let continue_event = HistoryEvent::new(EventKind::EventRaised {
-        name: CONTINUE.into(),
-        input: None,
-        parent_trace_context: None,
-    });
+    let continue_event = HistoryEvent::new(
+        chrono::Utc::now(),
+        EventKind::EventRaised {
+            name: CONTINUE.into(),
+            input: None,
+            parent_trace_context: None,
+        },
+    );
     let out = run(out.state, vec![continue_event], at(31));
     assert_eq!(list(&out), [2, 3]);
     // Senders not heard from within the window are forgotten...
@@ -176,13 +189,31 @@ fn a_new_execution_of_the_sender_starts_a_new_sequence() {
 
 #[test]
 fn client_signals_scheduled_forwarded_and_unlabelled_requests_bypass_the_sorter() {
-    let mut client = RequestMessage::operation("c".into(), "push", Some("1".into()), true);
+    let mut client = RequestMessage::operation(
+        "c".into(),
+        "push",
+        Some("1".into()),
+        true,
+        chrono::Utc::now(),
+    );
     client.predecessor = Some(Some(at(-5)));
-    let mut scheduled = RequestMessage::operation("s".into(), "push", Some("2".into()), true);
+    let mut scheduled = RequestMessage::operation(
+        "s".into(),
+        "push",
+        Some("2".into()),
+        true,
+        chrono::Utc::now(),
+    );
     scheduled.parent = Some("orch".into());
     scheduled.predecessor = Some(Some(at(-5)));
     scheduled.due = Some(at(0));
-    let mut unlabelled = RequestMessage::operation("u".into(), "push", Some("3".into()), true);
+    let mut unlabelled = RequestMessage::operation(
+        "u".into(),
+        "push",
+        Some("3".into()),
+        true,
+        chrono::Utc::now(),
+    );
     unlabelled.parent = Some("orch".into());
     let json = serde_json::to_string(&unlabelled).unwrap();
     let unlabelled: RequestMessage =
@@ -226,7 +257,17 @@ fn a_capped_batch_continues_itself_in_order_in_the_next_work_items() {
         max_operation_batch_size: 2,
         ..EntityOptions::default()
     };
-    let go = |state, events| run_batch(&id(), state, events, Some(&log()), at(1), &options);
+    let go = |state, events| {
+        run_batch(
+            &id(),
+            state,
+            events,
+            Some(&log()),
+            at(1),
+            &options,
+            &SequentialIds::default(),
+        )
+    };
     let out = go(SchedulerState::default(), labelled(5, "e1"));
     assert_eq!(
         (out.operations, out.capped, out.state.suspended),
@@ -238,16 +279,25 @@ fn a_capped_batch_continues_itself_in_order_in_the_next_work_items() {
     );
     assert!(out.state.to_input().unwrap().contains("\"suspended\":true"));
     // New requests arrive before the `continue`: they wait behind the rest, no second continue.
-    let mut late = RequestMessage::operation("late".into(), "push", Some("6".into()), true);
+    let mut late = RequestMessage::operation(
+        "late".into(),
+        "push",
+        Some("6".into()),
+        true,
+        chrono::Utc::now(),
+    );
     late.predecessor = None;
     let out = go(out.state, vec![event(OP, &late)]);
     assert_eq!(list(&out), [1, 2, 3, 4]);
     assert!(sent(&out).is_empty(), "a continue is already on its way");
-    let resume = HistoryEvent::new(EventKind::EventRaised {
-        name: CONTINUE.into(),
-        input: None,
-        parent_trace_context: None,
-    });
+    let resume = HistoryEvent::new(
+        chrono::Utc::now(),
+        EventKind::EventRaised {
+            name: CONTINUE.into(),
+            input: None,
+            parent_trace_context: None,
+        },
+    );
     let out = go(out.state, vec![resume]);
     assert_eq!(list(&out), [1, 2, 3, 4, 5, 6]);
     assert!(!out.capped && !out.state.suspended);
@@ -256,7 +306,7 @@ fn a_capped_batch_continues_itself_in_order_in_the_next_work_items() {
 
 #[test]
 fn signals_an_entity_sends_are_labelled_with_the_entity_as_sender() {
-    let tell = RequestMessage::operation("t".into(), "tell", None, true);
+    let tell = RequestMessage::operation("t".into(), "tell", None, true, chrono::Utc::now());
     let out = run(
         SchedulerState::default(),
         vec![event(OP, &tell), event(OP, &tell)],

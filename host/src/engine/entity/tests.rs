@@ -3,6 +3,7 @@
 use super::executor::{run_batch, BatchOutput};
 use super::messages::{ReleaseMessage, RequestMessage, ResponseMessage, LOCK_GRANTED, OP, RELEASE};
 use super::{entity_fn, EntityFn, EntityId, EntityOptions, SchedulerState};
+use crate::engine::environment::SequentialIds;
 use crate::engine::failure::Failure;
 use crate::engine::history::{EventKind, HistoryEvent};
 use crate::engine::replay::Outbound;
@@ -42,11 +43,14 @@ fn id() -> EntityId {
 }
 
 fn raised(name: &str, payload: &impl serde::Serialize) -> HistoryEvent {
-    HistoryEvent::new(EventKind::EventRaised {
-        name: name.to_string(),
-        input: Some(serde_json::to_string(payload).unwrap()),
-        parent_trace_context: None,
-    })
+    HistoryEvent::new(
+        chrono::Utc::now(),
+        EventKind::EventRaised {
+            name: name.to_string(),
+            input: Some(serde_json::to_string(payload).unwrap()),
+            parent_trace_context: None,
+        },
+    )
 }
 
 fn call(request_id: &str, op: &str, input: Option<&str>, parent: Option<&str>) -> HistoryEvent {
@@ -55,6 +59,7 @@ fn call(request_id: &str, op: &str, input: Option<&str>, parent: Option<&str>) -
         op,
         input.map(String::from),
         parent.is_none(),
+        chrono::Utc::now(),
     );
     r.parent = parent.map(String::from);
     raised(OP, &r)
@@ -113,6 +118,7 @@ fn operations_run_in_arrival_order_in_one_batch() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert_eq!(out.operations, 5);
     assert_eq!(out.state.state.as_deref(), Some("13"));
@@ -139,6 +145,7 @@ fn a_failed_operation_leaves_the_state_and_answers_with_the_error() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert_eq!(out.state.state.as_deref(), Some("7"));
     let r = response(&sent(&out)[0].2);
@@ -161,6 +168,7 @@ fn deleting_the_state_empties_the_entity() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert!(out.state.is_empty());
     assert_eq!(out.state.to_input(), None);
@@ -169,11 +177,14 @@ fn deleting_the_state_empties_the_entity() {
 
 #[test]
 fn unknown_entities_fail_calls_and_bad_payloads_are_dropped() {
-    let bad = HistoryEvent::new(EventKind::EventRaised {
-        name: OP.into(),
-        input: Some("{not json".into()),
-        parent_trace_context: None,
-    });
+    let bad = HistoryEvent::new(
+        chrono::Utc::now(),
+        EventKind::EventRaised {
+            name: OP.into(),
+            input: Some("{not json".into()),
+            parent_trace_context: None,
+        },
+    );
     let out = run_batch(
         &id(),
         SchedulerState::default(),
@@ -181,6 +192,7 @@ fn unknown_entities_fail_calls_and_bad_payloads_are_dropped() {
         None,
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     let r = response(&sent(&out)[0].2);
     assert_eq!(r.exception_type.as_deref(), Some("EntityFunctionNotFound"));
@@ -196,6 +208,7 @@ fn a_panicking_operation_is_a_failure() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     let r = response(&sent(&out)[0].2);
     assert_eq!(r.exception_type.as_deref(), Some("Panic"));
@@ -203,7 +216,7 @@ fn a_panicking_operation_is_a_failure() {
 }
 
 fn lock_request(id: &str, parent: &str, set: &[EntityId], pos: usize) -> HistoryEvent {
-    let mut r = RequestMessage::operation(id.into(), "", None, false);
+    let mut r = RequestMessage::operation(id.into(), "", None, false, chrono::Utc::now());
     r.op = None;
     r.parent = Some(parent.into());
     r.lockset = Some(set.to_vec());
@@ -225,6 +238,7 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert_eq!(out.state.locked_by.as_deref(), Some("orch"));
     let msgs = sent(&out);
@@ -239,6 +253,7 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     let granted = sent(&out_b);
     assert_eq!(
@@ -254,7 +269,15 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         call("x", "add", Some("1"), Some("other")),
         call("y", "add", Some("2"), Some("orch")),
     ];
-    let out = run_batch(&a, out.state, events, Some(&f), now(), &opts());
+    let out = run_batch(
+        &a,
+        out.state,
+        events,
+        Some(&f),
+        now(),
+        &opts(),
+        &SequentialIds::default(),
+    );
     assert_eq!(out.state.state.as_deref(), Some("2"));
     assert_eq!(out.state.queue.len(), 1);
     assert_eq!(out.state.status().queue_size, 1);
@@ -270,6 +293,7 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert_eq!(out.state.locked_by.as_deref(), Some("orch"));
     let release = ReleaseMessage {
@@ -283,6 +307,7 @@ fn locks_forward_along_the_set_then_grant_and_serve_only_the_holder() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert_eq!(out.state.locked_by, None);
     assert_eq!(out.state.state.as_deref(), Some("3"));
@@ -328,6 +353,7 @@ fn a_lock_request_released_before_it_ran_never_takes_the_lock() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert_eq!(out.state.locked_by, None);
     assert!(sent(&out).is_empty(), "not forwarded to the next entity");
@@ -356,6 +382,7 @@ fn a_fix_orphaned_lock_release_frees_the_entity_for_the_waiting_requests() {
         Some(&f),
         now(),
         &opts(),
+        &SequentialIds::default(),
     );
     assert_eq!(out.state.locked_by, None);
     assert_eq!(out.state.state.as_deref(), Some("4"));

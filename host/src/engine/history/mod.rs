@@ -10,8 +10,6 @@ use chrono::{DateTime, Utc};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::time;
-
 mod json;
 
 /// String-to-string tags attached to an orchestration or a task.
@@ -482,17 +480,17 @@ pub struct HistoryEvent {
 }
 
 impl HistoryEvent {
-    /// A new event with `EventId = -1`, stamped now.
-    pub fn new(kind: EventKind) -> Self {
-        Self::with_id(-1, kind)
+    /// A new event with `EventId = -1`, stamped `at`.
+    pub fn new(at: DateTime<Utc>, kind: EventKind) -> Self {
+        Self::with_id(-1, at, kind)
     }
 
-    /// A new event with the given action id, stamped now.
-    pub fn with_id(event_id: i32, kind: EventKind) -> Self {
+    /// A new event with the given action id, stamped `at`.
+    pub fn with_id(event_id: i32, at: DateTime<Utc>, kind: EventKind) -> Self {
         Self {
             event_id,
             is_played: false,
-            timestamp: time::now(),
+            timestamp: at,
             kind,
         }
     }

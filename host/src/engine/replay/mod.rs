@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
 use super::context::OrchestrationContext;
+use super::environment::Environment;
 use super::failure::Failure;
 use super::function::OrchestratorFn;
 use super::history::{
@@ -95,7 +96,7 @@ pub struct Execution {
     suspended: bool,
     held: VecDeque<HistoryEvent>,
     history_len: u64,
-    resolver: Resolver,
+    env: Environment,
     /// The completion event of `outcome` is in history (replayed or already emitted).
     completion_recorded: bool,
     /// Fail instead of continuing as new (guards against a generation loop in one episode).
@@ -114,24 +115,29 @@ impl std::fmt::Debug for Execution {
 
 impl Execution {
     /// An execution with no history yet (its first message must be `ExecutionStarted`).
-    pub fn new(resolver: Resolver) -> Self {
+    pub fn new(env: impl Into<Environment>) -> Self {
+        let env = env.into();
+        let state = State {
+            entity_reorder_window: env.entities.reorder_window,
+            ..State::default()
+        };
         Self {
-            ctx: OrchestrationContext::new(State::default()),
+            ctx: OrchestrationContext::new(state),
             future: None,
             started: None,
             outcome: None,
             suspended: false,
             held: VecDeque::new(),
             history_len: 0,
-            resolver,
+            env,
             completion_recorded: false,
             refuse_continue_as_new: false,
         }
     }
 
     /// Rebuilds an execution by replaying its stored history.
-    pub fn from_history(resolver: Resolver, history: &[HistoryEvent]) -> Self {
-        let mut ex = Self::new(resolver);
+    pub fn from_history(env: impl Into<Environment>, history: &[HistoryEvent]) -> Self {
+        let mut ex = Self::new(env);
         ex.ctx.state.lock().is_replaying = true;
         for event in history {
             ex.apply(event);
@@ -176,24 +182,27 @@ impl Execution {
         while let Some(Outcome::ContinuedAsNew(input)) = self.outcome.clone() {
             generations += 1;
             let carried = self.ctx.state.lock().take_unconsumed_events();
-            let mut next = Execution::new(self.resolver.clone());
+            let mut next = Execution::new(self.env.clone());
             let mut started = self.started.clone().unwrap_or_default();
-            started.orchestration_instance.execution_id = Some(new_execution_id());
+            started.orchestration_instance.execution_id = Some(self.env.new_execution_id());
             started.input = input;
             started.generation = Some(started.generation.unwrap_or(0) + 1);
             let target = started.orchestration_instance.clone();
             let mut msgs = vec![TaskMessage::new(
                 target.clone(),
-                HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started))),
+                HistoryEvent::new(now, EventKind::ExecutionStarted(Box::new(started))),
             )];
             msgs.extend(carried.into_iter().map(|e| {
                 TaskMessage::new(
                     target.clone(),
-                    HistoryEvent::new(EventKind::EventRaised {
-                        name: e.name,
-                        input: e.input,
-                        parent_trace_context: None,
-                    }),
+                    HistoryEvent::new(
+                        now,
+                        EventKind::EventRaised {
+                            name: e.name,
+                            input: e.input,
+                            parent_trace_context: None,
+                        },
+                    ),
                 )
             }));
             next.refuse_continue_as_new = generations >= MAX_GENERATIONS_PER_EPISODE;
@@ -377,7 +386,7 @@ impl Execution {
             st.tags = started.tags.clone();
         }
         self.started = Some(started.clone());
-        match (self.resolver)(&started.name) {
+        match (self.env.resolver)(&started.name) {
             Some(f) => {
                 let ctx = self.ctx.clone();
                 match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx))) {
@@ -490,7 +499,7 @@ impl Execution {
             if discard_actions && !(terminated_now && super::entity::is_lock_release(&action)) {
                 continue;
             }
-            let (event, outbound) = action_to_event(id, action, &me, &st, now);
+            let (event, outbound) = action_to_event(id, action, &me, &st, now, &self.env);
             events.push(event);
             messages.push(outbound);
         }
@@ -521,14 +530,14 @@ impl Execution {
                 },
             };
             let id = st.next_action_id;
-            events.push(HistoryEvent::with_id(id, kind));
+            events.push(HistoryEvent::with_id(id, now, kind));
             if let (Some(parent), false) =
                 (&st.parent, status == OrchestrationStatus::ContinuedAsNew)
             {
-                messages.push(notify_parent(parent, outcome));
+                messages.push(notify_parent(parent, outcome, now));
             }
         }
-        events.push(HistoryEvent::new(EventKind::OrchestratorCompleted));
+        events.push(HistoryEvent::new(now, EventKind::OrchestratorCompleted));
         self.history_len += events.len() as u64;
         EpisodeOutput {
             new_events: events,
@@ -540,11 +549,6 @@ impl Execution {
             custom_status: st.custom_status.clone(),
         }
     }
-}
-
-/// A fresh execution id: a GUID in "N" format (32 lowercase hex chars).
-pub fn new_execution_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{new_execution_id, Outbound, Outcome};
+use super::{Outbound, Outcome};
+use crate::engine::environment::Environment;
 use crate::engine::history::{
     EventKind, ExecutionStarted, FailureDetails, HistoryEvent, OrchestrationInstance,
     ParentInstance,
@@ -18,11 +19,13 @@ pub(super) fn action_to_event(
     me: &OrchestrationInstance,
     st: &State,
     now: DateTime<Utc>,
+    env: &Environment,
 ) -> (HistoryEvent, Outbound) {
     match action {
         Action::ScheduleTask { name, input } => {
             let history = HistoryEvent::with_id(
                 id,
+                now,
                 EventKind::TaskScheduled {
                     name: name.clone(),
                     version: None,
@@ -35,6 +38,7 @@ pub(super) fn action_to_event(
                 me.clone(),
                 HistoryEvent::with_id(
                     id,
+                    now,
                     EventKind::TaskScheduled {
                         name,
                         version: None,
@@ -50,14 +54,17 @@ pub(super) fn action_to_event(
             (history, Outbound::Activity(message))
         }
         Action::CreateTimer { fire_at } => (
-            HistoryEvent::with_id(id, EventKind::TimerCreated { fire_at }),
+            HistoryEvent::with_id(id, now, EventKind::TimerCreated { fire_at }),
             Outbound::Orchestration {
                 message: TaskMessage::new(
                     me.clone(),
-                    HistoryEvent::new(EventKind::TimerFired {
-                        timer_id: id,
-                        fire_at,
-                    }),
+                    HistoryEvent::new(
+                        now,
+                        EventKind::TimerFired {
+                            timer_id: id,
+                            fire_at,
+                        },
+                    ),
                 ),
                 visible_at: Some(fire_at.max(now)),
             },
@@ -69,7 +76,7 @@ pub(super) fn action_to_event(
         } => {
             let child = OrchestrationInstance {
                 instance_id: instance_id.clone(),
-                execution_id: Some(new_execution_id()),
+                execution_id: Some(env.new_execution_id()),
             };
             let start = ExecutionStarted {
                 orchestration_instance: child.clone(),
@@ -86,6 +93,7 @@ pub(super) fn action_to_event(
             (
                 HistoryEvent::with_id(
                     id,
+                    now,
                     EventKind::SubOrchestrationInstanceCreated {
                         name,
                         version: None,
@@ -98,7 +106,7 @@ pub(super) fn action_to_event(
                 Outbound::Orchestration {
                     message: TaskMessage::new(
                         child,
-                        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(start))),
+                        HistoryEvent::new(now, EventKind::ExecutionStarted(Box::new(start))),
                     ),
                     visible_at: None,
                 },
@@ -111,6 +119,7 @@ pub(super) fn action_to_event(
         } => (
             HistoryEvent::with_id(
                 id,
+                now,
                 EventKind::EventSent {
                     instance_id: instance_id.clone(),
                     name: name.clone(),
@@ -123,11 +132,14 @@ pub(super) fn action_to_event(
                         instance_id,
                         execution_id: None,
                     },
-                    HistoryEvent::new(EventKind::EventRaised {
-                        name,
-                        input,
-                        parent_trace_context: None,
-                    }),
+                    HistoryEvent::new(
+                        now,
+                        EventKind::EventRaised {
+                            name,
+                            input,
+                            parent_trace_context: None,
+                        },
+                    ),
                 ),
                 visible_at: None,
             },
@@ -136,7 +148,11 @@ pub(super) fn action_to_event(
 }
 
 /// The message telling a parent orchestration how its child ended.
-pub(super) fn notify_parent(parent: &ParentInstance, outcome: &Outcome) -> Outbound {
+pub(super) fn notify_parent(
+    parent: &ParentInstance,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Outbound {
     let task_scheduled_id = parent.task_schedule_id;
     let kind = match outcome {
         Outcome::Completed(result) => EventKind::SubOrchestrationInstanceCompleted {
@@ -168,7 +184,7 @@ pub(super) fn notify_parent(parent: &ParentInstance, outcome: &Outcome) -> Outbo
     Outbound::Orchestration {
         message: TaskMessage::new(
             parent.orchestration_instance.clone(),
-            HistoryEvent::new(kind),
+            HistoryEvent::new(now, kind),
         ),
         visible_at: None,
     }

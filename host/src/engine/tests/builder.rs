@@ -145,12 +145,15 @@ impl History {
 pub fn start_event(name: &str, input: &str) -> TaskMessage {
     TaskMessage::new(
         me(),
-        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(ExecutionStarted {
-            orchestration_instance: me(),
-            name: name.into(),
-            input: Some(input.into()),
-            ..ExecutionStarted::default()
-        }))),
+        HistoryEvent::new(
+            chrono::Utc::now(),
+            EventKind::ExecutionStarted(Box::new(ExecutionStarted {
+                orchestration_instance: me(),
+                name: name.into(),
+                input: Some(input.into()),
+                ..ExecutionStarted::default()
+            })),
+        ),
     )
 }
 
@@ -180,7 +183,7 @@ pub fn event_raised(name: &str, input: &str) -> EventKind {
 
 /// A message to this instance.
 pub fn msg(kind: EventKind) -> TaskMessage {
-    TaskMessage::new(me(), HistoryEvent::new(kind))
+    TaskMessage::new(me(), HistoryEvent::new(chrono::Utc::now(), kind))
 }
 
 /// A resolver knowing the given orchestrators.

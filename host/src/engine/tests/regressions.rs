@@ -109,13 +109,16 @@ fn parent() -> ParentInstance {
 fn child_start(name: &str, input: &str) -> TaskMessage {
     TaskMessage::new(
         me(),
-        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(ExecutionStarted {
-            orchestration_instance: me(),
-            parent_instance: Some(parent()),
-            name: name.into(),
-            input: Some(input.into()),
-            ..ExecutionStarted::default()
-        }))),
+        HistoryEvent::new(
+            chrono::Utc::now(),
+            EventKind::ExecutionStarted(Box::new(ExecutionStarted {
+                orchestration_instance: me(),
+                parent_instance: Some(parent()),
+                name: name.into(),
+                input: Some(input.into()),
+                ..ExecutionStarted::default()
+            })),
+        ),
     )
 }
 

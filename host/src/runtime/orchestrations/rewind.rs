@@ -20,7 +20,7 @@ use std::sync::Arc;
 use super::{build_commit, commit, Shared};
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
 use crate::engine::replay::Execution;
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{HistoryUpdate, OrchestrationWorkItem};
 
 /// True when the work item rewinds a Failed instance.
@@ -54,8 +54,8 @@ pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let kept = rewound_history(&history);
     tracing::info!(instance_id = %item.instance_id, removed = history.len() - kept.len(), "rewinding");
     shared.cache.lock().take(&item.instance_id);
-    let mut exec = Execution::from_history(shared.registry.resolver(), &kept);
-    let now = time::now();
+    let mut exec = Execution::from_history(shared.env.clone(), &kept);
+    let now = clock::now();
     let messages = item.messages.iter().map(|m| m.message.clone()).collect();
     let out = exec.run_episode(now, messages);
     let terminal = out.status.is_terminal();
@@ -158,7 +158,7 @@ mod tests {
     }
 
     fn msg(kind: EventKind) -> TaskMessage {
-        TaskMessage::new(me(), HistoryEvent::new(kind))
+        TaskMessage::new(me(), HistoryEvent::new(clock::now(), kind))
     }
 
     fn resolver() -> Resolver {
@@ -252,7 +252,7 @@ mod tests {
     fn run(name: &str, answer: impl Fn(i32) -> EventKind) -> (Vec<HistoryEvent>, EpisodeOutput) {
         let mut ex = Execution::new(resolver());
         let mut history = Vec::new();
-        let mut out = ex.run_episode(time::now(), vec![start(name)]);
+        let mut out = ex.run_episode(clock::now(), vec![start(name)]);
         loop {
             history.extend(out.new_events.clone());
             let mut replies: Vec<TaskMessage> = scheduled(&out)
@@ -263,7 +263,7 @@ mod tests {
             if out.status.is_terminal() || replies.is_empty() {
                 return (history, out);
             }
-            out = ex.run_episode(time::now(), replies);
+            out = ex.run_episode(clock::now(), replies);
         }
     }
 
@@ -276,7 +276,7 @@ mod tests {
             instance_id: None,
             parent_trace_context: None,
         });
-        let out = ex.run_episode(time::now(), vec![rewound]);
+        let out = ex.run_episode(clock::now(), vec![rewound]);
         (kept, out)
     }
 
@@ -323,7 +323,7 @@ mod tests {
         let kept = rewound_history(&history);
         let mut ex = Execution::from_history(resolver(), &kept);
         let out = ex.run_episode(
-            time::now(),
+            clock::now(),
             vec![msg(EventKind::ExecutionRewound {
                 reason: None,
                 parent_execution_id: None,
@@ -331,10 +331,10 @@ mod tests {
                 parent_trace_context: None,
             })],
         );
-        let out2 = ex.run_episode(time::now(), vec![msg(completed(1, 2))]);
+        let out2 = ex.run_episode(clock::now(), vec![msg(completed(1, 2))]);
         assert_eq!(scheduled(&out), [(1, "flaky".to_string())]);
         assert_eq!(scheduled(&out2), [(2, "one".to_string())]);
-        let out3 = ex.run_episode(time::now(), vec![msg(completed(2, 3))]);
+        let out3 = ex.run_episode(clock::now(), vec![msg(completed(2, 3))]);
         assert_eq!(out3.status, OrchestrationStatus::Completed);
         assert_eq!(out3.output.as_deref(), Some("6"));
     }
@@ -365,9 +365,9 @@ mod tests {
         // while the instance was Failed, so all three must be issued again
         let mut ex = Execution::new(resolver());
         let mut history = ex
-            .run_episode(time::now(), vec![start("fanout")])
+            .run_episode(clock::now(), vec![start("fanout")])
             .new_events;
-        let out = ex.run_episode(time::now(), vec![msg(failed(0))]);
+        let out = ex.run_episode(clock::now(), vec![msg(failed(0))]);
         assert_eq!(out.status, OrchestrationStatus::Failed);
         history.extend(out.new_events);
         let (_, out) = rewind_and_replay(&history);

@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use super::held::Held;
 use super::hub::{storage, AzureTaskHub};
 use crate::engine::message::TaskMessage;
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{ActivityWorkItem, Batch, StoreError, StoreResult};
 
 fn later(d: Duration) -> DateTime<Utc> {
-    time::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+    clock::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
 impl AzureTaskHub {
@@ -60,7 +60,7 @@ impl AzureTaskHub {
                 pop_receipt: r.pop_receipt,
                 message,
                 order: (r.inserted_at, 0),
-                visible_at: time::now(),
+                visible_at: clock::now(),
                 hidden_until: r.next_visible_at,
                 // Counted up when handed out.
                 dequeue_count: r.dequeue_count.saturating_sub(1),
@@ -74,7 +74,7 @@ impl AzureTaskHub {
     /// (after receiving what is visible in the work-item queue).
     pub(super) async fn drop_pending_activities(&self, instance_id: &str) -> StoreResult<()> {
         self.receive_work_items().await?;
-        let now = time::now();
+        let now = clock::now();
         let dropped: Vec<Held> = {
             let mut held = self.activities.lock();
             let (dropped, kept) = std::mem::take(&mut *held).into_iter().partition(|h| {
@@ -103,7 +103,7 @@ impl AzureTaskHub {
             let found = self.receive_work_items().await?;
             self.activity_poll.lock().record(found);
         }
-        let now = time::now();
+        let now = clock::now();
         let expires = later(lock_for);
         let mut held = self.activities.lock();
         let mut items = Vec::new();

@@ -13,6 +13,7 @@ use super::transaction::{TableOperation, MAX_OPERATIONS};
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
 use crate::engine::time;
+use crate::store::clock;
 use crate::store::{
     InstancePage, InstanceQuery, InstanceState, PurgeFilter, StoreError, StoreResult,
 };
@@ -58,7 +59,7 @@ impl AzureTaskHub {
         // DTFx order: the start message first, then the Pending row.
         self.send_orchestrator_message(&start, started.scheduled_start_time, None)
             .await?;
-        let now = time::now();
+        let now = clock::now();
         let state = InstanceState::pending(&instance_id, execution_id, started, now);
         let mut row = instances::to_entity(&self.names.hub, &state);
         self.offload_instance_row(&mut row, 0).await?;

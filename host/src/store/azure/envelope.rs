@@ -133,6 +133,7 @@ fn strip_types(value: &mut Value) {
 mod tests {
     use super::*;
     use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+    use crate::store::clock;
 
     #[test]
     fn round_trip_with_type_first() {
@@ -142,11 +143,14 @@ mod tests {
         };
         let message = TaskMessage::new(
             target,
-            HistoryEvent::new(EventKind::EventRaised {
-                name: "go".into(),
-                input: Some("1".into()),
-                parent_trace_context: None,
-            }),
+            HistoryEvent::new(
+                clock::now(),
+                EventKind::EventRaised {
+                    name: "go".into(),
+                    input: Some("1".into()),
+                    parent_trace_context: None,
+                },
+            ),
         );
         let json = encode(&message, 7, None).unwrap();
         assert!(json.starts_with("{\"$type\":\"DurableTask.AzureStorage.MessageData\""));

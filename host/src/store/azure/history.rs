@@ -126,6 +126,7 @@ pub fn from_entity(entity: &Entity) -> StoreResult<HistoryEvent> {
 mod tests {
     use super::*;
     use crate::engine::history::{EventKind, ExecutionStarted, OrchestrationInstance};
+    use crate::store::clock;
 
     #[test]
     fn events_round_trip_through_rows() {
@@ -139,18 +140,22 @@ mod tests {
             ..ExecutionStarted::default()
         };
         let events = [
-            HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started))),
+            HistoryEvent::new(clock::now(), EventKind::ExecutionStarted(Box::new(started))),
             HistoryEvent::with_id(
                 3,
+                clock::now(),
                 EventKind::TimerCreated {
-                    fire_at: time::now(),
+                    fire_at: clock::now(),
                 },
             ),
-            HistoryEvent::new(EventKind::ExecutionCompleted {
-                status: OrchestrationStatus::Failed,
-                result: None,
-                failure_details: Some(crate::engine::history::FailureDetails::new("T", "m")),
-            }),
+            HistoryEvent::new(
+                clock::now(),
+                EventKind::ExecutionCompleted {
+                    status: OrchestrationStatus::Failed,
+                    result: None,
+                    failure_details: Some(crate::engine::history::FailureDetails::new("T", "m")),
+                },
+            ),
         ];
         for event in events {
             let row = to_entity("i", "0000000000000000", "e", &event).unwrap();

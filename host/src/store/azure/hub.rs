@@ -138,7 +138,7 @@ impl AzureTaskHub {
         self.check_partition_count().await?;
         let info = serde_json::json!({
             "TaskHubName": self.names.hub,
-            "CreatedAt": crate::engine::time::format(&crate::engine::time::now()),
+            "CreatedAt": crate::engine::time::format(&crate::store::clock::now()),
             "PartitionCount": self.names.partitions,
         });
         match self
@@ -301,7 +301,7 @@ impl AzureTaskHub {
 /// When a received message may be delivered: timers and delayed starts not before their
 /// time, even if the queue (whole seconds) showed them a little early.
 pub(super) fn deliverable_at(message: &TaskMessage) -> DateTime<Utc> {
-    let now = crate::engine::time::now();
+    let now = crate::store::clock::now();
     let due = match &message.event.kind {
         EventKind::TimerFired { fire_at, .. } => Some(*fire_at),
         EventKind::ExecutionStarted(started) => started.scheduled_start_time,

@@ -98,7 +98,7 @@ pub fn from_entity(e: &Entity) -> StoreResult<InstanceState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::time;
+    use crate::store::clock;
 
     #[test]
     fn rows_round_trip() {
@@ -113,9 +113,9 @@ mod tests {
             custom_status: None,
             failure_details: Some(crate::engine::history::FailureDetails::new("T", "m")),
             parent_instance_id: Some("p".into()),
-            created_at: time::now(),
-            last_updated_at: time::now(),
-            completed_at: Some(time::now()),
+            created_at: clock::now(),
+            last_updated_at: clock::now(),
+            completed_at: Some(clock::now()),
             history_len: 7,
         };
         let row = to_entity("Hub", &state);

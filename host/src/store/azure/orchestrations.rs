@@ -14,7 +14,7 @@ use super::tables::{IfMatch, UpdateMode};
 use super::transaction::TableOperation;
 use super::AzureError;
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{
     Batch, HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, QueuedMessage, StoreError,
     StoreResult,
@@ -93,7 +93,7 @@ impl AzureTaskHub {
         self.ensure_leasing().await?;
         self.release_unowned().await;
         self.keep_hidden().await;
-        let now = time::now();
+        let now = clock::now();
         let poll = {
             let mut state = self.orchestrations.lock();
             let came_due = state.delayed.iter().any(|t| *t <= now);
@@ -104,7 +104,7 @@ impl AzureTaskHub {
             let found = self.receive_control(None).await?;
             self.orchestration_poll.lock().record(found);
         }
-        let now = time::now();
+        let now = clock::now();
         let expires = now + chrono::Duration::from_std(lock_for).unwrap_or(chrono::Duration::MAX);
         let chosen: Vec<(String, String, Vec<QueuedMessage>)> = {
             let mut state = self.orchestrations.lock();
@@ -171,7 +171,7 @@ impl AzureTaskHub {
                 if lock.token == token {
                     // The lock runs from when the worker gets the item, not from before
                     // the reads above.
-                    lock.expires = time::now()
+                    lock.expires = clock::now()
                         + chrono::Duration::from_std(lock_for).unwrap_or(chrono::Duration::MAX);
                     lock.sentinel_etag = checkpoint.sentinel_etag;
                     lock.execution_id = checkpoint.execution_id;
@@ -385,7 +385,7 @@ impl AzureTaskHub {
             if last {
                 sentinel = sentinel.with(
                     "CheckpointCompletedTimestamp",
-                    EdmValue::DateTime(time::now()),
+                    EdmValue::DateTime(clock::now()),
                 );
             }
             ops.push(match &etag {
@@ -413,7 +413,7 @@ impl AzureTaskHub {
     ) -> StoreResult<()> {
         let lock = self.current_lock(item)?;
         let visible_at =
-            time::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            clock::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
         let mut state = self.orchestrations.lock();
         if let Some(held) = state.messages.get_mut(&item.instance_id) {
             for h in held.iter_mut().filter(|h| lock.message_ids.contains(&h.id)) {

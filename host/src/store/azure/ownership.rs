@@ -15,7 +15,7 @@ use super::held::Held;
 use super::hub::{storage, AzureTaskHub};
 use super::partitions::Partitions;
 use super::queues::QueueClient;
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{StoreError, StoreResult};
 
 /// The lease loop of one hub, started by its first orchestration poll (clients never lease).
@@ -83,7 +83,7 @@ impl AzureTaskHub {
                     .checkpoints
                     .retain(|id, _| owned.contains(&(names.partition_of(id) as usize)));
             }
-            let now = time::now();
+            let now = clock::now();
             let unowned: Vec<String> = state
                 .messages
                 .iter()
@@ -125,7 +125,7 @@ impl AzureTaskHub {
         let control = self.options.control_queue_visibility;
         let work = self.options.work_item_visibility;
         let soon = |visibility: Duration| {
-            time::now() + chrono::Duration::from_std(visibility / 3).unwrap_or_default()
+            clock::now() + chrono::Duration::from_std(visibility / 3).unwrap_or_default()
         };
         let control_due: Vec<Visibility> = {
             let state = self.orchestrations.lock();
@@ -209,7 +209,7 @@ impl AzureTaskHub {
         };
         let _ = stop.send(true);
         let _ = run.await;
-        let now = time::now();
+        let now = clock::now();
         let control: Vec<Visibility> = {
             let mut state = self.orchestrations.lock();
             let idle: Vec<String> = state

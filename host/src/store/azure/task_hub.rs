@@ -9,8 +9,9 @@ use crate::app::ScheduleStatus;
 use crate::engine::history::HistoryEvent;
 use crate::engine::message::TaskMessage;
 use crate::store::{
-    ActivityWorkItem, Batch, InstancePage, InstanceQuery, InstanceState, OrchestrationCommit,
-    OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreResult, TaskHub, WorkSignals,
+    ActivityWorkItem, Batch, DirectEpisodes, InstancePage, InstanceQuery, InstanceState,
+    OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreResult,
+    TaskHub, WorkSignals,
 };
 
 #[async_trait]
@@ -106,6 +107,13 @@ impl TaskHub for AzureTaskHub {
 
     async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()> {
         self.save_timer(function, status).await
+    }
+
+    /// None: a queue message cannot be deleted in the table transaction that commits an
+    /// episode, so an answer always goes through the control queue (and the dispatcher runs it
+    /// on the cached execution).
+    fn direct_episodes(&self) -> Option<&dyn DirectEpisodes> {
+        None
     }
 
     fn signals(&self) -> &WorkSignals {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fixtures::*;
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{StoreError, TaskHub};
 
 /// An activity that is locked but never completed is handed out again after the lock expires.
@@ -30,7 +30,7 @@ pub async fn activities_are_delivered_at_least_once(hub: Arc<dyn TaskHub>) {
     );
     let due = hidden.next_due.expect("next_due reports the lock expiry");
     assert!(
-        due > time::now() - chrono::Duration::milliseconds(50) && due <= expires,
+        due > clock::now() - chrono::Duration::milliseconds(50) && due <= expires,
         "next_due {due} should be the lock expiry (about {expires})"
     );
 
@@ -138,7 +138,7 @@ pub async fn activity_abandon_and_renew(hub: Arc<dyn TaskHub>) {
     assert!(hidden.items.is_empty(), "hidden for the delay");
     let due = hidden.next_due.expect("next_due after an abandon");
     assert!(
-        due > time::now() && due <= visible,
+        due > clock::now() && due <= visible,
         "next_due {due} is the end of the delay (about {visible})"
     );
     sleep_past(visible).await;

@@ -10,6 +10,7 @@ use crate::engine::history::{
 };
 use crate::engine::message::TaskMessage;
 use crate::engine::time;
+use crate::store::clock;
 use crate::store::{
     HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
     TaskHub,
@@ -36,12 +37,12 @@ pub(super) fn new_execution_id() -> String {
 
 /// `now + d`, 100 ns precise.
 pub(super) fn after(d: Duration) -> DateTime<Utc> {
-    time::truncate(time::now() + chrono::Duration::from_std(d).expect("duration in range"))
+    time::truncate(clock::now() + chrono::Duration::from_std(d).expect("duration in range"))
 }
 
 /// Sleeps until `t` has passed, plus [`SLACK`].
 pub(super) async fn sleep_past(t: DateTime<Utc>) {
-    let left = (t - time::now()).to_std().unwrap_or(Duration::ZERO);
+    let left = (t - clock::now()).to_std().unwrap_or(Duration::ZERO);
     tokio::time::sleep(left + SLACK).await;
 }
 
@@ -70,7 +71,7 @@ pub(super) fn start_message_with(
     edit(&mut started);
     TaskMessage::new(
         target,
-        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started))),
+        HistoryEvent::new(clock::now(), EventKind::ExecutionStarted(Box::new(started))),
     )
 }
 
@@ -100,11 +101,14 @@ pub(super) fn event_raised(instance_id: &str, name: &str) -> TaskMessage {
             instance_id: instance_id.to_owned(),
             execution_id: None,
         },
-        HistoryEvent::new(EventKind::EventRaised {
-            name: name.to_owned(),
-            input: Some(format!("\"{name}\"")),
-            parent_trace_context: None,
-        }),
+        HistoryEvent::new(
+            clock::now(),
+            EventKind::EventRaised {
+                name: name.to_owned(),
+                input: Some(format!("\"{name}\"")),
+                parent_trace_context: None,
+            },
+        ),
     )
 }
 
@@ -125,7 +129,7 @@ pub(super) fn timer(
     OrchestratorMessage {
         message: TaskMessage::new(
             current_execution(row),
-            HistoryEvent::new(EventKind::TimerFired { timer_id, fire_at }),
+            HistoryEvent::new(clock::now(), EventKind::TimerFired { timer_id, fire_at }),
         ),
         visible_at: Some(fire_at),
     }
@@ -137,6 +141,7 @@ pub(super) fn activity_request(row: &InstanceState, event_id: i32) -> TaskMessag
         current_execution(row),
         HistoryEvent::with_id(
             event_id,
+            clock::now(),
             EventKind::TaskScheduled {
                 name: "Conformance.Activity".into(),
                 version: None,
@@ -152,10 +157,13 @@ pub(super) fn activity_request(row: &InstanceState, event_id: i32) -> TaskMessag
 pub(super) fn activity_response(request: &TaskMessage) -> TaskMessage {
     TaskMessage::new(
         request.orchestration_instance.clone(),
-        HistoryEvent::new(EventKind::TaskCompleted {
-            task_scheduled_id: request.event.event_id,
-            result: Some("\"ok\"".into()),
-        }),
+        HistoryEvent::new(
+            clock::now(),
+            EventKind::TaskCompleted {
+                task_scheduled_id: request.event.event_id,
+                result: Some("\"ok\"".into()),
+            },
+        ),
     )
 }
 
@@ -169,7 +177,7 @@ pub(super) fn current_execution(row: &InstanceState) -> OrchestrationInstance {
 
 /// `row` after an episode that left it in `status`.
 pub(super) fn next_row(row: &InstanceState, status: OrchestrationStatus) -> InstanceState {
-    let now = time::now();
+    let now = clock::now();
     InstanceState {
         status,
         output: status.is_terminal().then(|| "\"done\"".to_owned()),
@@ -187,9 +195,15 @@ pub(super) fn episode(
     item: &OrchestrationWorkItem,
     status: OrchestrationStatus,
 ) -> OrchestrationCommit {
-    let mut events = vec![HistoryEvent::new(EventKind::OrchestratorStarted)];
+    let mut events = vec![HistoryEvent::new(
+        clock::now(),
+        EventKind::OrchestratorStarted,
+    )];
     events.extend(item.messages.iter().map(|m| m.message.event.clone()));
-    events.push(HistoryEvent::new(EventKind::OrchestratorCompleted));
+    events.push(HistoryEvent::new(
+        clock::now(),
+        EventKind::OrchestratorCompleted,
+    ));
     OrchestrationCommit {
         history: HistoryUpdate::Append(events),
         instance: item.instance.as_ref().map(|row| next_row(row, status)),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::fixtures::*;
 use crate::engine::history::OrchestrationStatus;
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{StoreError, TaskHub};
 
 /// `create_instance` writes a Pending row, an empty history and the start message.
@@ -13,11 +13,11 @@ pub async fn create_instance_starts_pending(hub: Arc<dyn TaskHub>) {
     let id = new_id("create");
     let execution_id = new_execution_id();
     let start = start_message(&id, &execution_id);
-    let before = time::now();
+    let before = clock::now();
     hub.create_instance(start.clone())
         .await
         .expect("create_instance failed");
-    let after = time::now();
+    let after = clock::now();
 
     let row = hub
         .get_instance(&id)

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use super::fixtures::*;
 use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
 use crate::engine::message::TaskMessage;
-use crate::engine::time;
 use crate::store::{HistoryUpdate, OrchestrationCommit, StoreError, TaskHub};
 
+use crate::store::clock;
 use OrchestrationStatus::*;
 
 /// A successful commit writes history, row, outbound messages and activity requests, deletes
@@ -89,9 +89,12 @@ pub async fn commit_without_row_keeps_row(hub: Arc<dyn TaskHub>) {
         .await
         .expect("send");
     let item = lock_one(hub, &id, LOCK).await;
-    let extra = vec![HistoryEvent::new(EventKind::GenericEvent {
-        data: Some("x".into()),
-    })];
+    let extra = vec![HistoryEvent::new(
+        clock::now(),
+        EventKind::GenericEvent {
+            data: Some("x".into()),
+        },
+    )];
     let commit = OrchestrationCommit {
         history: HistoryUpdate::Append(extra),
         instance: None,
@@ -195,7 +198,7 @@ pub async fn orchestration_lock_expires(hub: Arc<dyn TaskHub>) {
     );
     let due = batch.next_due.expect("next_due reports the lock expiry");
     assert!(
-        due > time::now() - chrono::Duration::milliseconds(50) && due <= expires,
+        due > clock::now() - chrono::Duration::milliseconds(50) && due <= expires,
         "next_due {due} should be the lock expiry (about {expires})"
     );
 
@@ -267,7 +270,7 @@ pub async fn lock_batches_instances_fairly(hub: Arc<dyn TaskHub>) {
         .next_due
         .expect("locked instances with messages have a next_due");
     assert!(
-        due > time::now(),
+        due > clock::now(),
         "next_due {due} is the (future) lock expiry"
     );
 
@@ -328,7 +331,7 @@ pub async fn timers_become_visible_when_due(hub: Arc<dyn TaskHub>) {
     let item = lock_one(hub, &id, LOCK).await;
     let bodies: Vec<_> = item.messages.iter().map(|m| &m.message).collect();
     assert_eq!(bodies, [&message.message]);
-    assert!(time::now() >= fire_at);
+    assert!(clock::now() >= fire_at);
 }
 
 /// An instance with a scheduled start time is not started before it.
@@ -370,7 +373,7 @@ pub async fn abandon_orchestration_delays_messages(hub: Arc<dyn TaskHub>) {
     assert!(batch.items.is_empty(), "hidden for the delay");
     let due = batch.next_due.expect("next_due after an abandon");
     assert!(
-        due > time::now() && due <= visible,
+        due > clock::now() && due <= visible,
         "next_due {due} is the end of the delay (about {visible})"
     );
 
@@ -395,9 +398,9 @@ pub async fn continue_as_new_replaces_history(hub: Arc<dyn TaskHub>) {
     let execution_id = new_execution_id();
     let restart = start_message(&id, &execution_id);
     let events = vec![
-        HistoryEvent::new(EventKind::OrchestratorStarted),
+        HistoryEvent::new(clock::now(), EventKind::OrchestratorStarted),
         restart.event.clone(),
-        HistoryEvent::new(EventKind::OrchestratorCompleted),
+        HistoryEvent::new(clock::now(), EventKind::OrchestratorCompleted),
     ];
     let mut new_row = next_row(&row, Running);
     new_row.execution_id = execution_id.clone();

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::fixtures::*;
 use crate::engine::history::OrchestrationStatus;
-use crate::engine::time;
 use crate::store::{InstanceQuery, PurgeFilter, StoreError, TaskHub};
 
+use crate::store::clock;
 use OrchestrationStatus::*;
 
 /// Creates `<tag>-<i>` for each status, in order; returns the ids.
@@ -37,7 +37,7 @@ async fn create_with_statuses(
 /// A time strictly between two creation batches.
 async fn pause() -> DateTime<Utc> {
     tokio::time::sleep(Duration::from_millis(30)).await;
-    let mid = time::now();
+    let mid = clock::now();
     tokio::time::sleep(Duration::from_millis(30)).await;
     mid
 }

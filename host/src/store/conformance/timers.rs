@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::app::ScheduleStatus;
 use crate::engine::time;
+use crate::store::clock;
 use crate::store::TaskHub;
 
 /// A status with distinct, 100 ns precise timestamps.
@@ -27,7 +28,7 @@ pub async fn timer_status_round_trips(hub: Arc<dyn TaskHub>) {
         "a timer that never saved has no status"
     );
 
-    let first = status(time::truncate(time::now()));
+    let first = status(time::truncate(clock::now()));
     hub.save_timer_status("Cleanup", &first)
         .await
         .expect("save");
@@ -61,7 +62,7 @@ pub async fn timer_status_round_trips(hub: Arc<dyn TaskHub>) {
     let never = ScheduleStatus {
         last: Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
         next: Utc.with_ymd_and_hms(2099, 12, 31, 23, 59, 59).unwrap(),
-        last_updated: time::truncate(time::now()),
+        last_updated: time::truncate(clock::now()),
     };
     hub.save_timer_status("Other", &never)
         .await

@@ -275,12 +275,13 @@ fn sql_len(history_len: u64) -> StoreResult<i64> {
 mod tests {
     use super::*;
     use crate::engine::time;
+    use crate::store::clock;
 
     #[test]
     fn ticks_round_trip_at_100ns() {
         let t = time::parse("2024-05-06T07:08:09.1234567Z").unwrap();
         assert_eq!(from_ticks(to_ticks(&t)).unwrap(), t);
-        let now = time::now();
+        let now = clock::now();
         assert_eq!(from_ticks(to_ticks(&now)).unwrap(), now);
         let before_epoch = time::parse("1969-12-31T23:59:59.9999999Z").unwrap();
         assert_eq!(to_ticks(&before_epoch), -1);

@@ -18,9 +18,9 @@ use crate::app::ScheduleStatus;
 use crate::engine::history::HistoryEvent;
 use crate::engine::message::TaskMessage;
 use crate::store::{
-    ActivityWorkItem, Batch, DirectCommit, EpisodeTarget, InstancePage, InstanceQuery,
-    InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage, PurgeFilter,
-    StoreError, StoreResult, TaskHub, WorkSignals,
+    ActivityWorkItem, Batch, DirectCommit, DirectEpisodes, EpisodeTarget, InstancePage,
+    InstanceQuery, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
+    PurgeFilter, StoreError, StoreResult, TaskHub, WorkSignals,
 };
 
 mod activities;
@@ -291,21 +291,6 @@ impl TaskHub for SqliteTaskHub {
         .await
     }
 
-    async fn complete_activity_with_episode(
-        &self,
-        item: &ActivityWorkItem,
-        target: &EpisodeTarget,
-        commit: OrchestrationCommit,
-        lock: (usize, Duration),
-    ) -> StoreResult<DirectCommit> {
-        let (id, target) = (item.id, target.clone());
-        let commit = EncodedCommit::with_stored(None, commit)?.locking(lock);
-        self.call(Durability::Full, move |ctx| {
-            activities::complete_with_episode(ctx, id, &target, &commit)
-        })
-        .await
-    }
-
     async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()> {
         let (id, token) = (item.id, item.lock_token.clone());
         self.call(Durability::Relaxed, move |ctx| {
@@ -342,7 +327,29 @@ impl TaskHub for SqliteTaskHub {
         .await
     }
 
+    fn direct_episodes(&self) -> Option<&dyn DirectEpisodes> {
+        Some(self)
+    }
+
     fn signals(&self) -> &WorkSignals {
         &self.signals
+    }
+}
+
+#[async_trait]
+impl DirectEpisodes for SqliteTaskHub {
+    async fn complete_activity_with_episode(
+        &self,
+        item: &ActivityWorkItem,
+        target: &EpisodeTarget,
+        commit: OrchestrationCommit,
+        lock: (usize, Duration),
+    ) -> StoreResult<DirectCommit> {
+        let (id, target) = (item.id, target.clone());
+        let commit = EncodedCommit::with_stored(None, commit)?.locking(lock);
+        self.call(Durability::Full, move |ctx| {
+            activities::complete_with_episode(ctx, id, &target, &commit)
+        })
+        .await
     }
 }

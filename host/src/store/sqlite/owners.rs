@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use super::codec::{to_ticks, SqlResultExt};
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{StoreError, StoreResult};
 
 /// This hub's owner id and the open, locked file that proves it is alive.
@@ -85,7 +85,7 @@ pub(crate) fn release_dead(
         rows.collect::<rusqlite::Result<_>>().db()?
     };
     let dir = owners_dir(db);
-    let now = to_ticks(&time::now());
+    let now = to_ticks(&clock::now());
     let (mut orchestrations, mut activities) = (0, 0);
     for owner in owners {
         if owner == me.id || !is_gone(&dir, &owner) {

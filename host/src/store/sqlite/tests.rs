@@ -7,6 +7,7 @@ use super::writer::Durability;
 use super::SqliteTaskHub;
 use crate::engine::history::{EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance};
 use crate::engine::message::TaskMessage;
+use crate::store::clock;
 use crate::store::{StoreError, TaskHub};
 
 fn start(instance_id: &str) -> TaskMessage {
@@ -21,7 +22,7 @@ fn start(instance_id: &str) -> TaskMessage {
     };
     TaskMessage::new(
         target,
-        HistoryEvent::new(EventKind::ExecutionStarted(Box::new(started))),
+        HistoryEvent::new(clock::now(), EventKind::ExecutionStarted(Box::new(started))),
     )
 }
 
@@ -125,13 +126,16 @@ async fn a_commit_hands_back_locked_activity_requests() {
     let request = |name: &str| {
         TaskMessage::new(
             begin.orchestration_instance.clone(),
-            HistoryEvent::new(EventKind::TaskScheduled {
-                name: name.into(),
-                version: None,
-                input: None,
-                tags: None,
-                parent_trace_context: None,
-            }),
+            HistoryEvent::new(
+                clock::now(),
+                EventKind::TaskScheduled {
+                    name: name.into(),
+                    version: None,
+                    input: None,
+                    tags: None,
+                    parent_trace_context: None,
+                },
+            ),
         )
     };
     let commit = OrchestrationCommit {
@@ -156,10 +160,13 @@ async fn a_commit_hands_back_locked_activity_requests() {
     assert_eq!(queued[0].message.event.kind, request("second").event.kind);
     let answer = TaskMessage::new(
         begin.orchestration_instance.clone(),
-        HistoryEvent::new(EventKind::TaskCompleted {
-            task_scheduled_id: 0,
-            result: None,
-        }),
+        HistoryEvent::new(
+            clock::now(),
+            EventKind::TaskCompleted {
+                task_scheduled_id: 0,
+                result: None,
+            },
+        ),
     );
     assert!(hub.complete_activity(&locked[0], answer).await.unwrap());
 }

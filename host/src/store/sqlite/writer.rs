@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 use super::codec::{to_ticks, SqlResultExt};
 use super::owners::Owner;
 use super::syncer::{self, Settled};
-use crate::engine::time;
+use crate::store::clock;
 use crate::store::{StoreError, StoreResult, WorkSignals};
 
 /// Most requests committed in one transaction (bounds the latency of the first one).
@@ -290,7 +290,7 @@ fn run_jobs(
         }
         let mut ctx = Ctx {
             conn,
-            now: to_ticks(&time::now()),
+            now: to_ticks(&clock::now()),
             notify_orchestrations: false,
             notify_activities: false,
             owner,

@@ -60,6 +60,7 @@ use super::schedule::{Schedule, ScheduleError};
 use crate::app::{FunctionContext, ScheduleStatus, TimerFunction, TimerInfo};
 use crate::client::DurableClient;
 use crate::engine::time;
+use crate::store::clock;
 use crate::store::TaskHub;
 
 /// Longest single sleep: the wall clock is checked again at least this often, so a clock
@@ -275,7 +276,7 @@ impl Timer {
             &self.schedule,
             persisted,
             self.function.run_on_startup,
-            time::now(),
+            clock::now(),
         ) else {
             self.no_more_occurrences();
             return;
@@ -319,7 +320,7 @@ impl Timer {
     /// Runs the function for `occurrence` and saves the status afterwards; `None` when the
     /// schedule has no further occurrence.
     async fn fire(&self, occurrence: DateTime<Utc>, is_past_due: bool) -> Option<ScheduleStatus> {
-        let Some(planned) = planned_status(&self.schedule, occurrence, time::now()) else {
+        let Some(planned) = planned_status(&self.schedule, occurrence, clock::now()) else {
             self.no_more_occurrences();
             return None;
         };
@@ -328,7 +329,8 @@ impl Timer {
             schedule_status: Some(planned.clone()),
         };
         self.invoke(info, Some(occurrence)).await;
-        let Some((status, skipped)) = status_after_run(&self.schedule, planned, time::now()) else {
+        let Some((status, skipped)) = status_after_run(&self.schedule, planned, clock::now())
+        else {
             self.no_more_occurrences();
             return None;
         };
@@ -440,7 +442,7 @@ async fn sleep_until(at: DateTime<Utc>, shutdown: &mut watch::Receiver<bool>) ->
         if is_stopped(shutdown) {
             return false;
         }
-        let left = (at - time::now()).to_std().unwrap_or(Duration::ZERO);
+        let left = (at - clock::now()).to_std().unwrap_or(Duration::ZERO);
         if left.is_zero() {
             return true;
         }
