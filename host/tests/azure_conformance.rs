@@ -18,7 +18,7 @@ async fn new_hub() -> Arc<dyn TaskHub> {
     Arc::new(hub)
 }
 
-durable::task_hub_conformance_tests!(
+durable_store::task_hub_conformance_tests!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async {
         ((), new_hub().await)

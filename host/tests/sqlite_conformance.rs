@@ -13,7 +13,7 @@ fn new_hub() -> (tempfile::TempDir, Arc<dyn TaskHub>) {
     (dir, Arc::new(hub))
 }
 
-durable::task_hub_conformance_tests!(
+durable_store::task_hub_conformance_tests!(
     #[tokio::test]
     async {
         new_hub()

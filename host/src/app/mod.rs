@@ -6,9 +6,10 @@ pub mod body;
 mod queue;
 mod registration;
 
+pub use crate::store::ScheduleStatus;
 pub use blob::{BlobFunction, BlobHandler, BlobInfo, BlobInput};
 pub use queue::{QueueFunction, QueueHandler, QueueMessage, QueueMessageInfo, DEFAULT_CONNECTION};
 pub use registration::{
     AppError, AuthLevel, FunctionApp, FunctionContext, FunctionKind, FunctionRegistration,
-    HttpFunction, HttpHandler, ScheduleStatus, TimerFunction, TimerHandler, TimerInfo,
+    HttpFunction, HttpHandler, TimerFunction, TimerHandler, TimerInfo,
 };

@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use http::Method;
 use serde::{Deserialize, Serialize};
+
+use crate::store::ScheduleStatus;
 
 use super::blob::BlobFunction;
 use super::queue::QueueFunction;
@@ -126,18 +127,6 @@ pub struct TimerInfo {
     pub is_past_due: bool,
     /// The persisted schedule status.
     pub schedule_status: Option<ScheduleStatus>,
-}
-
-/// The last and next occurrence of a timer, persisted in the task hub.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ScheduleStatus {
-    /// The occurrence that last ran.
-    pub last: DateTime<Utc>,
-    /// The next occurrence.
-    pub next: DateTime<Utc>,
-    /// When the status was written.
-    pub last_updated: DateTime<Utc>,
 }
 
 /// Problems with the set of registered functions.

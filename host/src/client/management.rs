@@ -1,4 +1,4 @@
-//! Management URLs and the responses built from them: check-status responses (spec §4.4) and
+//! Management URLs and the responses built from them: check-status responses and
 //! wait-for-completion-or-check-status (§4.5).
 
 use std::time::Duration;
@@ -198,7 +198,7 @@ impl DurableClient {
     }
 
     /// Waits up to `timeout` for the instance to finish, then answers like the extension
-    /// (spec §4.5): Completed → 200 with the output as body; Failed/Canceled/Terminated → 200
+    ///: Completed → 200 with the output as body; Failed/Canceled/Terminated → 200
     /// with the status object (Failed → 500 when the request asks for
     /// `returnInternalServerErrorOnFailure`); still running or unknown → the 202
     /// check-status response.

@@ -1,4 +1,4 @@
-//! Instance status as the management API shows it (spec §4.4): the status object, its
+//! Instance status as the management API shows it: the status object, its
 //! history array, query pages and purge results.
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -205,7 +205,7 @@ impl DurableClient {
     }
 }
 
-/// Shapes a raw history into the `historyEvents` array of the status API (spec §4.4).
+/// Shapes a raw history into the `historyEvents` array of the status API.
 pub fn shape_history(
     history: &[HistoryEvent],
     show_input: bool,

@@ -1,4 +1,4 @@
-//! `/entities/...`: read, list and signal entities (spec §4.2–4.3).
+//! `/entities/...`: read, list and signal entities.
 //!
 //! | Method | Path | |
 //! |---|---|---|

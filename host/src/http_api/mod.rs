@@ -1,15 +1,15 @@
-//! The built-in Durable Functions HTTP API under `/runtime/webhooks/durabletask/` (spec §4).
+//! The built-in Durable Functions HTTP API under `/runtime/webhooks/durabletask/`.
 //!
 //! | Method | Path | |
 //! |---|---|---|
-//! | POST | `/orchestrators/{name}[/{instanceId}]` | start ([`start`]) |
+//! | POST | `/orchestrators/{name}[/{instanceId}]` | start |
 //! | GET | `/instances/{id}` | status |
 //! | GET | `/instances` | query, paged with `x-ms-continuation-token` |
 //! | DELETE | `/instances/{id}` | purge one |
 //! | DELETE | `/instances` | purge by filter |
 //! | POST | `/instances/{id}/raiseEvent/{event}` | raise an event |
 //! | POST | `/instances/{id}/{terminate,suspend,resume,rewind,restart}` | operations |
-//! | GET | `/entities/{name}/{key}` | read an entity's state ([`entities`]) |
+//! | GET | `/entities/{name}/{key}` | read an entity's state |
 //! | GET | `/entities[/{name}]` | list entities |
 //! | POST | `/entities/{name}/{key}?op=...` | signal an entity |
 //! | DELETE | `/entities/{name}/{key}` | signal `delete` |

@@ -43,7 +43,7 @@ pub(super) async fn start(
 }
 
 /// The answer to a start or restart: the 202 check-status response, or — when both `timeout`
-/// and `pollingInterval` are given — wait for completion first (spec §4.5).
+/// and `pollingInterval` are given — wait for completion first.
 pub(super) async fn respond_started(
     api: &DurableApi,
     req: &HttpRequest,

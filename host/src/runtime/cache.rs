@@ -81,9 +81,8 @@ mod tests {
     use super::*;
 
     fn ex() -> Execution {
-        Execution::new(crate::engine::environment::Environment::new(
+        Execution::new(crate::engine::environment::Environment::deterministic(
             Arc::new(|_: &str| None),
-            Arc::new(crate::engine::environment::SequentialIds::default()),
         ))
     }
 

@@ -143,6 +143,7 @@ mod tests {
 
     use super::*;
     use crate::engine::context::OrchestrationContext;
+    use crate::engine::environment::Environment;
     use crate::engine::failure::Failure;
     use crate::engine::function::orchestrator_fn;
     use crate::engine::history::{ExecutionStarted, FailureDetails, OrchestrationInstance};
@@ -250,7 +251,7 @@ mod tests {
 
     /// Runs episodes, answering activities with `answer(id)`, until the instance stops.
     fn run(name: &str, answer: impl Fn(i32) -> EventKind) -> (Vec<HistoryEvent>, EpisodeOutput) {
-        let mut ex = Execution::new(resolver());
+        let mut ex = Execution::new(Environment::deterministic(resolver()));
         let mut history = Vec::new();
         let mut out = ex.run_episode(clock::now(), vec![start(name)]);
         loop {
@@ -269,7 +270,7 @@ mod tests {
 
     fn rewind_and_replay(history: &[HistoryEvent]) -> (Vec<HistoryEvent>, EpisodeOutput) {
         let kept = rewound_history(history);
-        let mut ex = Execution::from_history(resolver(), &kept);
+        let mut ex = Execution::from_history(Environment::deterministic(resolver()), &kept);
         let rewound = msg(EventKind::ExecutionRewound {
             reason: Some("fixed".into()),
             parent_execution_id: None,
@@ -321,7 +322,7 @@ mod tests {
             }
         });
         let kept = rewound_history(&history);
-        let mut ex = Execution::from_history(resolver(), &kept);
+        let mut ex = Execution::from_history(Environment::deterministic(resolver()), &kept);
         let out = ex.run_episode(
             clock::now(),
             vec![msg(EventKind::ExecutionRewound {
@@ -363,7 +364,7 @@ mod tests {
     fn in_flight_siblings_are_scheduled_again() {
         // task 0 fails while tasks 1 and 2 are still running; their answers were dropped
         // while the instance was Failed, so all three must be issued again
-        let mut ex = Execution::new(resolver());
+        let mut ex = Execution::new(Environment::deterministic(resolver()));
         let mut history = ex
             .run_episode(clock::now(), vec![start("fanout")])
             .new_events;

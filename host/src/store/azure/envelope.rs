@@ -1,4 +1,4 @@
-//! The queue message envelope (`MessageData`, spec §2.7): Newtonsoft-style JSON with `$type`
+//! The queue message envelope (`MessageData`): Newtonsoft-style JSON with `$type`
 //! first on the objects .NET readers need it on, and the large-message wrapper (§2.5).
 
 use serde_json::{Map, Value};

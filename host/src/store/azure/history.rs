@@ -1,4 +1,4 @@
-//! History rows (spec §2.3): one entity per event, `EventType` as the enum name, the time as
+//! History rows: one entity per event, `EventType` as the enum name, the time as
 //! `_Timestamp`, complex members as JSON strings, `ExecutionId` on every row.
 
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! Instances rows (spec §2.4): one entity per instance id, `RowKey` empty, the DTFx columns
+//! Instances rows: one entity per instance id, `RowKey` empty, the DTFx columns
 //! plus three of ours that DTFx readers ignore (`FailureDetails`, `ParentInstanceId`,
 //! `HistoryEventCount`).
 

@@ -1,4 +1,4 @@
-//! The names and keys of the DTFx Azure Storage layout (spec §2.1–2.3, 2.6).
+//! The names and keys of the DTFx Azure Storage layout.
 
 /// The default number of control queues (partitions).
 pub const DEFAULT_PARTITIONS: u32 = 4;

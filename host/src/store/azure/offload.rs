@@ -1,4 +1,4 @@
-//! Large table properties (spec §2.5): values over 60 KB (UTF-16) go to gzip blobs in the
+//! Large table properties: values over 60 KB (UTF-16) go to gzip blobs in the
 //! large-messages container. History rows keep `{Prop}BlobName` and an empty `{Prop}`;
 //! Instances rows keep the blob's URL in `{Prop}`.
 

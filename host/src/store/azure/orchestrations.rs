@@ -1,5 +1,5 @@
 //! The orchestration side: receiving control-queue messages, locking instances, and the
-//! commit protocol of spec §2.8 (outbound messages, then history with the sentinel's ETag
+//! commit protocol DTFx uses (outbound messages, then history with the sentinel's ETag
 //! compare-and-swap, then the Instances row, then deleting the consumed messages).
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Partition leases: which control queues this process reads, shared fairly among every
-//! process of one task hub (spec §2.11, the blob lease layout).
+//! process of one task hub.
 //!
 //! Each control queue has a lease blob `{hubl}-leases/default/{hubl}-control-NN` whose JSON
 //! content names the owner (`PartitionId`, `Owner`, `Token`, `Epoch`). Ownership itself is a

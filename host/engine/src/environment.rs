@@ -1,0 +1,93 @@
+//! What an execution takes from the runtime that hosts it: its orchestrator functions, where
+//! fresh ids come from, and the entity options.
+//!
+//! The engine reads no clock, draws no random number and keeps no process-wide setting: the
+//! time of an episode is its `now` argument and everything else is here. So an episode's output
+//! is a function of its inputs, and two runtimes in one process are independent.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::entity::EntityOptions;
+use super::replay::Resolver;
+
+/// Where the engine gets the ids it makes up: new execution ids (continue-as-new,
+/// sub-orchestrations) and the request ids of signals an entity sends.
+pub trait IdSource: Send + Sync {
+    /// A fresh id, never handed out before by this source.
+    fn new_id(&self) -> Uuid;
+}
+
+/// Ids counted up from 1: deterministic, for tests and for replays that must repeat exactly.
+#[derive(Debug, Default)]
+pub struct SequentialIds(AtomicU64);
+
+impl IdSource for SequentialIds {
+    fn new_id(&self) -> Uuid {
+        Uuid::from_u128(u128::from(self.0.fetch_add(1, Ordering::Relaxed) + 1))
+    }
+}
+
+/// The environment of an execution (see the module doc).
+#[derive(Clone)]
+pub struct Environment {
+    /// Finds an orchestrator by name.
+    pub resolver: Resolver,
+    /// Fresh ids.
+    pub ids: Arc<dyn IdSource>,
+    /// How entities order and batch their messages.
+    pub entities: EntityOptions,
+}
+
+impl Environment {
+    /// An environment with the default entity options.
+    pub fn new(resolver: Resolver, ids: Arc<dyn IdSource>) -> Self {
+        Self {
+            resolver,
+            ids,
+            entities: EntityOptions::default(),
+        }
+    }
+
+    /// An environment with [`SequentialIds`] and the default entity options: the same inputs
+    /// give the same episodes, for tests and replay tools.
+    pub fn deterministic(resolver: Resolver) -> Self {
+        Self::new(resolver, Arc::new(SequentialIds::default()))
+    }
+
+    /// A fresh execution id: a GUID in "N" format (32 lowercase hex chars).
+    pub fn new_execution_id(&self) -> String {
+        self.ids.new_id().simple().to_string()
+    }
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("entities", &self.entities)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Test histories are built on sequential ids.
+#[cfg(test)]
+impl From<Resolver> for Environment {
+    fn from(resolver: Resolver) -> Self {
+        Self::deterministic(resolver)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequential_ids_differ_and_repeat_across_sources() {
+        let (a, b) = (SequentialIds::default(), SequentialIds::default());
+        let first = a.new_id();
+        assert_ne!(first, a.new_id());
+        assert_eq!(first, b.new_id());
+    }
+}

@@ -1,0 +1,25 @@
+//! The pure orchestration engine of Durable Functions for Rust: history model, replay, and the
+//! orchestration and entity contexts.
+//!
+//! Nothing in here does I/O. Given an orchestration's past history and the new messages of an
+//! episode, the engine runs the orchestrator code and returns the history delta and the
+//! outbound messages (see [`replay`]). It reads no clock and draws no random ids: the time of an
+//! episode and an [`environment::Environment`] are handed to it.
+#![warn(missing_docs)]
+
+pub mod context;
+pub mod entity;
+pub mod environment;
+pub mod failure;
+pub mod function;
+pub mod futures;
+pub mod guid;
+pub mod history;
+pub mod message;
+pub mod replay;
+pub mod retry;
+pub(crate) mod state;
+pub mod time;
+
+#[cfg(test)]
+mod tests;

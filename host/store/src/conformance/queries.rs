@@ -1,0 +1,378 @@
+//! Checks of instance queries and purges.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::fixtures::*;
+use crate::{InstanceQuery, PurgeFilter, StoreError, TaskHub};
+use durable_engine::history::OrchestrationStatus;
+
+use crate::clock;
+use OrchestrationStatus::*;
+
+/// Creates `<tag>-<i>` for each status, in order; returns the ids.
+async fn create_with_statuses(
+    hub: &dyn TaskHub,
+    tag: &str,
+    statuses: &[OrchestrationStatus],
+) -> Vec<(String, OrchestrationStatus)> {
+    let mut created = Vec::new();
+    for (i, &status) in statuses.iter().enumerate() {
+        let id = format!("{tag}-{i:02}");
+        if status == Pending {
+            hub.create_instance(start_message(&id, &new_execution_id()))
+                .await
+                .expect("create_instance failed");
+        } else {
+            started_instance(hub, &id, status).await;
+        }
+        created.push((id, status));
+    }
+    created
+}
+
+/// A time strictly between two creation batches.
+async fn pause() -> DateTime<Utc> {
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let mid = clock::now();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    mid
+}
+
+/// The ids on every page of a query, following continuations.
+async fn all_ids(hub: &dyn TaskHub, mut query: InstanceQuery) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..1000 {
+        let page = hub
+            .query_instances(&query)
+            .await
+            .expect("query_instances failed");
+        ids.extend(page.instances.into_iter().map(|i| i.instance_id));
+        match page.continuation {
+            Some(token) => query.continuation = Some(token),
+            None => return ids,
+        }
+    }
+    panic!("query_instances never returned a last page");
+}
+
+/// The ids of `created` that satisfy `keep`, sorted.
+fn ids_where(
+    created: &[(String, OrchestrationStatus)],
+    keep: impl Fn(&str, OrchestrationStatus) -> bool,
+) -> Vec<String> {
+    let mut ids: Vec<String> = created
+        .iter()
+        .filter(|(id, status)| keep(id, *status))
+        .map(|(id, _)| id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Status sets, created-time ranges and id prefixes filter instances, ordered by id.
+pub async fn query_filters(hub: Arc<dyn TaskHub>) {
+    let hub = &*hub;
+    let run = new_id("query");
+    let early = create_with_statuses(
+        hub,
+        &format!("{run}-a"),
+        &[Running, Completed, Pending, Failed],
+    )
+    .await;
+    let mid = pause().await;
+    let late =
+        create_with_statuses(hub, &format!("{run}-b"), &[Completed, Terminated, Running]).await;
+    let all: Vec<_> = early.iter().chain(&late).cloned().collect();
+    let scoped = |q: InstanceQuery| InstanceQuery {
+        instance_id_prefix: q.instance_id_prefix.or_else(|| Some(run.clone())),
+        ..q
+    };
+
+    let everything = all_ids(hub, scoped(InstanceQuery::default())).await;
+    assert_eq!(
+        everything,
+        ids_where(&all, |_, _| true),
+        "prefix only, by id"
+    );
+
+    let completed = all_ids(
+        hub,
+        scoped(InstanceQuery {
+            statuses: vec![Completed],
+            ..InstanceQuery::default()
+        }),
+    )
+    .await;
+    assert_eq!(completed, ids_where(&all, |_, s| s == Completed));
+
+    let active = all_ids(
+        hub,
+        scoped(InstanceQuery {
+            statuses: vec![Running, Pending],
+            ..InstanceQuery::default()
+        }),
+    )
+    .await;
+    assert_eq!(active, ids_where(&all, |_, s| s == Running || s == Pending));
+
+    let from_mid = all_ids(
+        hub,
+        scoped(InstanceQuery {
+            created_from: Some(mid),
+            ..InstanceQuery::default()
+        }),
+    )
+    .await;
+    assert_eq!(from_mid, ids_where(&late, |_, _| true), "created_from");
+
+    let to_mid = all_ids(
+        hub,
+        scoped(InstanceQuery {
+            created_to: Some(mid),
+            ..InstanceQuery::default()
+        }),
+    )
+    .await;
+    assert_eq!(to_mid, ids_where(&early, |_, _| true), "created_to");
+
+    let row = hub
+        .get_instance(&early[1].0)
+        .await
+        .expect("get")
+        .expect("row");
+    let exact = all_ids(
+        hub,
+        scoped(InstanceQuery {
+            created_from: Some(row.created_at),
+            created_to: Some(row.created_at),
+            ..InstanceQuery::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        exact,
+        std::slice::from_ref(&row.instance_id),
+        "the created range is inclusive"
+    );
+
+    let prefix_b = all_ids(
+        hub,
+        InstanceQuery {
+            instance_id_prefix: Some(format!("{run}-b")),
+            ..InstanceQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(prefix_b, ids_where(&late, |_, _| true), "id prefix");
+
+    let combined = all_ids(
+        hub,
+        InstanceQuery {
+            instance_id_prefix: Some(format!("{run}-a")),
+            statuses: vec![Running, Completed],
+            created_to: Some(mid),
+            ..InstanceQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        combined,
+        ids_where(&early, |_, s| s == Running || s == Completed),
+        "filters combine"
+    );
+
+    let nothing = all_ids(
+        hub,
+        InstanceQuery {
+            instance_id_prefix: Some(format!("{run}-c")),
+            ..InstanceQuery::default()
+        },
+    )
+    .await;
+    assert!(nothing.is_empty(), "an unmatched prefix finds nothing");
+
+    let page = hub
+        .query_instances(&scoped(InstanceQuery::default()))
+        .await
+        .expect("query");
+    let listed = page
+        .instances
+        .iter()
+        .find(|i| i.instance_id == row.instance_id)
+        .expect("the row is listed");
+    assert_eq!(listed, &row, "queries return whole rows");
+}
+
+/// Pages hold at most `page_size` instances and continuations cover every instance once.
+pub async fn query_pages_cover_everything_once(hub: Arc<dyn TaskHub>) {
+    let hub = &*hub;
+    let run = new_id("pages");
+    let mut expected = Vec::new();
+    for i in 0..23 {
+        let id = format!("{run}-{i:03}");
+        hub.create_instance(start_message(&id, &new_execution_id()))
+            .await
+            .expect("create_instance");
+        expected.push(id);
+    }
+    for page_size in [1, 5, 7, 23, 100] {
+        let mut query = InstanceQuery {
+            instance_id_prefix: Some(run.clone()),
+            page_size,
+            ..InstanceQuery::default()
+        };
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = hub.query_instances(&query).await.expect("query");
+            pages += 1;
+            assert!(pages <= 100, "too many pages");
+            assert!(
+                page.instances.len() <= page_size,
+                "a page of {} holds {} instances",
+                page_size,
+                page.instances.len()
+            );
+            seen.extend(page.instances.into_iter().map(|i| i.instance_id));
+            match page.continuation {
+                Some(token) => query.continuation = Some(token),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen, expected,
+            "page size {page_size}: every instance once, by id"
+        );
+        let unique: BTreeSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len());
+    }
+
+    let default_page = hub
+        .query_instances(&InstanceQuery {
+            instance_id_prefix: Some(run.clone()),
+            ..InstanceQuery::default()
+        })
+        .await
+        .expect("query");
+    assert_eq!(
+        default_page.instances.len(),
+        23,
+        "the default page size is 100"
+    );
+    assert_eq!(default_page.continuation, None);
+
+    let bad = hub
+        .query_instances(&InstanceQuery {
+            continuation: Some("not-a-token".into()),
+            ..InstanceQuery::default()
+        })
+        .await;
+    assert!(
+        matches!(bad, Err(StoreError::BadContinuation(_))),
+        "an unknown continuation must fail with BadContinuation, got {bad:?}"
+    );
+}
+
+/// `purge_instance` removes the row, history and queued work of any instance.
+pub async fn purge_instance_removes_everything(hub: Arc<dyn TaskHub>) {
+    let hub = &*hub;
+    let id = new_id("purge");
+    let (row, _) = instance_with_activity(hub, &id).await;
+    assert_eq!(row.status, Running);
+    hub.send_message(now_message(event_raised(&id, "pending")))
+        .await
+        .expect("send_message");
+    let keep = new_id("keep");
+    let kept = started_instance(hub, &keep, Completed).await;
+
+    assert!(hub.purge_instance(&id).await.expect("purge"), "it existed");
+    assert_eq!(hub.get_instance(&id).await.expect("get"), None);
+    assert!(hub.get_history(&id).await.expect("history").is_empty());
+    assert_no_orchestration_work(hub, "after purging").await;
+    assert_no_activity_work(hub, "after purging").await;
+    assert!(
+        !hub.purge_instance(&id).await.expect("purge"),
+        "already gone"
+    );
+    assert!(!hub.purge_instance("no-such-instance").await.expect("purge"));
+    assert_eq!(hub.get_instance(&keep).await.expect("get"), Some(kept));
+}
+
+/// `purge_instances` removes only terminal instances matching the filter.
+pub async fn purge_instances_by_filter(hub: Arc<dyn TaskHub>) {
+    let hub = &*hub;
+    let run = new_id("purges");
+    let early = create_with_statuses(
+        hub,
+        &format!("{run}-a"),
+        &[Completed, Failed, Running, Terminated, Pending],
+    )
+    .await;
+    let mid = pause().await;
+    let late = create_with_statuses(
+        hub,
+        &format!("{run}-b"),
+        &[Completed, Canceled, Suspended, Failed, Running],
+    )
+    .await;
+    let all: Vec<_> = early.iter().chain(&late).cloned().collect();
+    let remaining = || async {
+        all_ids(
+            hub,
+            InstanceQuery {
+                instance_id_prefix: Some(run.clone()),
+                ..InstanceQuery::default()
+            },
+        )
+        .await
+    };
+
+    let purged = hub
+        .purge_instances(&PurgeFilter {
+            created_to: Some(mid),
+            ..PurgeFilter::default()
+        })
+        .await
+        .expect("purge_instances");
+    assert_eq!(purged, 3, "the early terminal instances");
+    assert_eq!(
+        remaining().await,
+        ids_where(&all, |id, s| !(early.iter().any(|(e, _)| e == id)
+            && s.is_terminal()))
+    );
+    for (id, _) in early.iter().filter(|(_, s)| s.is_terminal()) {
+        assert!(hub.get_history(id).await.expect("history").is_empty());
+    }
+
+    let purged = hub
+        .purge_instances(&PurgeFilter {
+            statuses: vec![Completed, Running, Suspended],
+            ..PurgeFilter::default()
+        })
+        .await
+        .expect("purge_instances");
+    assert_eq!(purged, 1, "only the terminal statuses of the filter");
+
+    let purged = hub
+        .purge_instances(&PurgeFilter {
+            created_from: Some(mid),
+            ..PurgeFilter::default()
+        })
+        .await
+        .expect("purge_instances");
+    assert_eq!(purged, 2, "the late Canceled and Failed instances");
+
+    assert_eq!(remaining().await, ids_where(&all, |_, s| !s.is_terminal()));
+    let purged = hub
+        .purge_instances(&PurgeFilter::default())
+        .await
+        .expect("purge_instances");
+    assert_eq!(
+        purged, 0,
+        "non-terminal instances are never purged by filter"
+    );
+}

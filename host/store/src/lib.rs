@@ -1,0 +1,400 @@
+//! The task hub API of Durable Functions for Rust: where instances, histories and queued
+//! messages live.
+//!
+//! [`TaskHub`] is the one trait every backend implements; `conformance` (feature
+//! `conformance`) is the behavioural suite every backend must pass. The engine never talks to
+//! storage directly: the runtime's dispatchers lock work items, run the pure engine, and hand
+//! one [`OrchestrationCommit`] back.
+#![warn(missing_docs)]
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use durable_engine::history::{FailureDetails, HistoryEvent, OrchestrationStatus};
+use durable_engine::message::TaskMessage;
+
+pub mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod trigger_state;
+
+pub use trigger_state::ScheduleStatus;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `create_instance` for an id whose instance has not reached a terminal status.
+    #[error("instance {instance_id:?} already exists with status {}", status.name())]
+    InstanceExists {
+        /// The instance id.
+        instance_id: String,
+        /// Its current status.
+        status: OrchestrationStatus,
+    },
+    /// The work item's lock expired and another worker took it; nothing was written.
+    #[error("the lock on {0:?} was lost; nothing was written")]
+    LockLost(String),
+    /// A continuation token that this store did not hand out.
+    #[error("invalid continuation token {0:?}")]
+    BadContinuation(String),
+    /// Stored data that cannot be read back.
+    #[error("corrupt data in the task hub: {0}")]
+    Corrupt(String),
+    /// The backend failed.
+    #[error("task hub storage error: {0}")]
+    Storage(String),
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One row of the instances table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceState {
+    /// The instance id.
+    pub instance_id: String,
+    /// The current execution (generation).
+    pub execution_id: String,
+    /// Orchestrator name.
+    pub name: String,
+    /// Orchestrator version.
+    pub version: Option<String>,
+    /// Runtime status.
+    pub status: OrchestrationStatus,
+    /// Serialized JSON input of the current generation.
+    pub input: Option<String>,
+    /// Serialized JSON output, or the termination reason / failure message.
+    pub output: Option<String>,
+    /// Serialized JSON custom status.
+    pub custom_status: Option<String>,
+    /// Why it failed, for Failed instances.
+    pub failure_details: Option<FailureDetails>,
+    /// Parent instance id for sub-orchestrations.
+    pub parent_instance_id: Option<String>,
+    /// When the instance was created.
+    pub created_at: DateTime<Utc>,
+    /// When the row last changed.
+    pub last_updated_at: DateTime<Utc>,
+    /// When it reached a terminal status.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Number of history events stored for the current execution.
+    pub history_len: u64,
+}
+
+impl InstanceState {
+    /// The Pending row a client's `ExecutionStarted` creates (every backend's `create_instance`).
+    pub fn pending(
+        instance_id: &str,
+        execution_id: String,
+        started: &durable_engine::history::ExecutionStarted,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            instance_id: instance_id.to_owned(),
+            execution_id,
+            name: started.name.clone(),
+            version: started.version.clone(),
+            status: OrchestrationStatus::Pending,
+            input: started.input.clone(),
+            output: None,
+            custom_status: None,
+            failure_details: None,
+            parent_instance_id: started
+                .parent_instance
+                .as_ref()
+                .map(|p| p.orchestration_instance.instance_id.clone()),
+            created_at: now,
+            last_updated_at: now,
+            completed_at: None,
+            history_len: 0,
+        }
+    }
+}
+
+/// An orchestration-queue message handed out with a work item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedMessage {
+    /// Store-assigned id, increasing in enqueue order.
+    pub id: i64,
+    /// The message.
+    pub message: TaskMessage,
+}
+
+/// All visible messages of one instance, locked for one worker.
+#[derive(Debug, Clone)]
+pub struct OrchestrationWorkItem {
+    /// The instance the messages are addressed to.
+    pub instance_id: String,
+    /// Proof of the lock; a commit with a stale token fails with [`StoreError::LockLost`].
+    pub lock_token: String,
+    /// The messages, in enqueue order.
+    pub messages: Vec<QueuedMessage>,
+    /// The instance row, if the instance exists.
+    pub instance: Option<InstanceState>,
+}
+
+/// An activity request locked for one worker.
+#[derive(Debug, Clone)]
+pub struct ActivityWorkItem {
+    /// Store-assigned id.
+    pub id: i64,
+    /// Proof of the lock.
+    pub lock_token: String,
+    /// The `TaskScheduled` message; its target is the orchestration to answer.
+    pub message: TaskMessage,
+    /// How many times this request has been handed out, this time included.
+    pub dequeue_count: u32,
+}
+
+/// Work items locked in one call, or when the next delayed message becomes visible.
+#[derive(Debug, Clone)]
+pub struct Batch<T> {
+    /// The locked work items (possibly none).
+    pub items: Vec<T>,
+    /// When empty: the earliest time a delayed message becomes visible, if any.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// How the history changes in a commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistoryUpdate {
+    /// Append events to the current execution's history.
+    Append(Vec<HistoryEvent>),
+    /// Replace the history with a new execution's (continue-as-new).
+    NewExecution(Vec<HistoryEvent>),
+}
+
+/// A message to an orchestration, possibly delayed (durable timers, scheduled starts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrchestratorMessage {
+    /// The message.
+    pub message: TaskMessage,
+    /// Invisible until then; `None` = now.
+    pub visible_at: Option<DateTime<Utc>>,
+}
+
+/// Everything one orchestration episode writes, committed atomically.
+#[derive(Debug, Clone)]
+pub struct OrchestrationCommit {
+    /// History delta.
+    pub history: HistoryUpdate,
+    /// The instance row after the episode; `None` leaves it untouched (e.g. discarded messages).
+    pub instance: Option<InstanceState>,
+    /// Messages to orchestrations (this one's timers, children, parents, event targets).
+    pub orchestrator_messages: Vec<OrchestratorMessage>,
+    /// Activity requests.
+    pub activity_messages: Vec<TaskMessage>,
+}
+
+/// The cached execution an activity's answer is committed with
+/// ([`DirectEpisodes::complete_activity_with_episode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpisodeTarget {
+    /// The orchestration instance.
+    pub instance_id: String,
+    /// Its current execution.
+    pub execution_id: String,
+    /// The stored history length the episode was run on.
+    pub history_len: u64,
+}
+
+/// What [`DirectEpisodes::complete_activity_with_episode`] did.
+#[derive(Debug, Clone)]
+pub enum DirectCommit {
+    /// The request is deleted and the episode committed; its first activity requests come back
+    /// locked when asked for (see [`TaskHub::complete_orchestration_locking`]).
+    Committed(Vec<ActivityWorkItem>),
+    /// The request was already completed by another worker; nothing was written.
+    Duplicate,
+    /// The instance moved on or is locked; nothing was written. Complete the activity the
+    /// usual way.
+    Declined,
+}
+
+/// Filter for [`TaskHub::query_instances`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceQuery {
+    /// Only these statuses (empty = any).
+    pub statuses: Vec<OrchestrationStatus>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created at or before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Instance ids starting with this.
+    pub instance_id_prefix: Option<String>,
+    /// Page size (0 = the store's default of 100).
+    pub page_size: usize,
+    /// Token from the previous page.
+    pub continuation: Option<String>,
+}
+
+/// One page of instances.
+#[derive(Debug, Clone, Default)]
+pub struct InstancePage {
+    /// The instances, ordered by instance id.
+    pub instances: Vec<InstanceState>,
+    /// Token for the next page; `None` on the last page.
+    pub continuation: Option<String>,
+}
+
+/// Filter for [`TaskHub::purge_instances`]; only terminal instances are purged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PurgeFilter {
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created at or before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Only these statuses (empty = every terminal status).
+    pub statuses: Vec<OrchestrationStatus>,
+}
+
+/// Wake-ups a store gives its local dispatchers after commits, so they need not poll.
+#[derive(Debug, Default)]
+pub struct WorkSignals {
+    /// New orchestration messages became visible (or a delayed one was added).
+    pub orchestrations: Notify,
+    /// New activity requests.
+    pub activities: Notify,
+}
+
+/// The storage backend of a task hub.
+#[async_trait]
+pub trait TaskHub: Send + Sync + 'static {
+    /// Creates tables/queues if missing. Idempotent.
+    async fn create_if_not_exists(&self) -> StoreResult<()>;
+
+    // ---- client side ----
+
+    /// Creates (or, if terminal, replaces) an instance from its `ExecutionStarted` message: a
+    /// Pending row, an empty history and the message, visible at `ScheduledStartTime` if set.
+    async fn create_instance(&self, start: TaskMessage) -> StoreResult<()>;
+
+    /// Enqueues a message for an orchestration (raise, terminate, suspend, resume...).
+    async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()>;
+
+    /// The instance row.
+    async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<InstanceState>>;
+
+    /// The current execution's history, in order.
+    async fn get_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>>;
+
+    /// Instances matching a filter, one page at a time.
+    async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage>;
+
+    /// Deletes an instance with its history and pending messages; false if it did not exist.
+    async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool>;
+
+    /// Deletes terminal instances matching a filter; returns how many.
+    async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64>;
+
+    // ---- orchestration dispatcher ----
+
+    /// Locks up to `max` instances that have visible messages, each with all its visible
+    /// messages, for `lock_for`.
+    async fn lock_orchestrations(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<OrchestrationWorkItem>>;
+
+    /// Atomically: checks the lock, applies the history delta and instance row, enqueues the
+    /// outbound messages, deletes the work item's messages and releases the lock.
+    async fn complete_orchestration(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+    ) -> StoreResult<()>;
+
+    /// [`complete_orchestration`](TaskHub::complete_orchestration), and the first `lock.0`
+    /// activity requests of the commit are inserted already locked for `lock.1` and returned,
+    /// so the caller can run them without a `lock_activities` round trip. The default locks
+    /// none.
+    async fn complete_orchestration_locking(
+        &self,
+        item: &OrchestrationWorkItem,
+        commit: OrchestrationCommit,
+        lock: (usize, Duration),
+    ) -> StoreResult<Vec<ActivityWorkItem>> {
+        let _ = lock;
+        self.complete_orchestration(item, commit).await?;
+        Ok(Vec::new())
+    }
+
+    /// Releases the lock, keeping the messages (visible again after `delay`).
+    async fn abandon_orchestration(
+        &self,
+        item: &OrchestrationWorkItem,
+        delay: Duration,
+    ) -> StoreResult<()>;
+
+    // ---- activity dispatcher ----
+
+    /// Locks up to `max` visible activity requests for `lock_for`.
+    async fn lock_activities(
+        &self,
+        max: usize,
+        lock_for: Duration,
+    ) -> StoreResult<Batch<ActivityWorkItem>>;
+
+    /// Atomically deletes the request and enqueues the response to its orchestration. If the
+    /// request was already completed by another worker, does nothing and returns false.
+    async fn complete_activity(
+        &self,
+        item: &ActivityWorkItem,
+        response: TaskMessage,
+    ) -> StoreResult<bool>;
+
+    /// The store's direct-episode capability, or `None` when it has none. The runtime asks
+    /// before it runs an activity's answer on a cached execution, so a store without it never
+    /// makes the runtime do work that is thrown away.
+    fn direct_episodes(&self) -> Option<&dyn DirectEpisodes>;
+
+    /// Releases the request, visible again after `delay`.
+    async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()>;
+
+    /// Extends the lock of a long-running activity.
+    async fn renew_activity_lock(
+        &self,
+        item: &ActivityWorkItem,
+        lock_for: Duration,
+    ) -> StoreResult<()>;
+
+    // ---- timer triggers ----
+
+    /// The schedule status last saved for a timer function, if any. Function names compare
+    /// ASCII case-insensitively, as function names do.
+    async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>>;
+
+    /// Saves (inserts or replaces) a timer function's schedule status; durable when it returns.
+    async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()>;
+
+    /// Notifications for local dispatchers.
+    fn signals(&self) -> &WorkSignals;
+
+    /// Called once when the runtime stops, after in-flight work: gives up what this process
+    /// holds (e.g. partition leases) so that other processes take over at once.
+    async fn shutdown(&self) {}
+}
+
+/// A store capability: an activity's answer committed together with the episode it wakes, in
+/// one transaction (the activity request deleted, the episode's commit applied). A store that
+/// can make the two atomic offers it through [`TaskHub::direct_episodes`].
+#[async_trait]
+pub trait DirectEpisodes: Send + Sync {
+    /// Atomically deletes the request and commits `commit`, the episode the activity's answer
+    /// produced on the execution `target`, without going through the orchestration queue.
+    /// Applies only when the instance is unlocked, still at `target`'s execution and history
+    /// length, and not finished; otherwise writes nothing and returns
+    /// [`DirectCommit::Declined`]. `lock` is as for
+    /// [`complete_orchestration_locking`](TaskHub::complete_orchestration_locking).
+    async fn complete_activity_with_episode(
+        &self,
+        item: &ActivityWorkItem,
+        target: &EpisodeTarget,
+        commit: OrchestrationCommit,
+        lock: (usize, Duration),
+    ) -> StoreResult<DirectCommit>;
+}
