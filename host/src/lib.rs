@@ -1,19 +1,63 @@
 //! Durable Functions for Rust: a function host with durable orchestrations.
 //!
-//! - [`engine`]: the pure replay engine and the orchestration context API;
-//! - [`store`]: the task hub trait and its backends (embedded SQLite by default);
+//! # Quick start
+//!
+//! A function app is a binary crate:
+//!
+//! ```toml
+//! [dependencies]
+//! durable = { path = "../durable-functions-rust/host" } # your checkout
+//! serde = { version = "1", features = ["derive"] }
+//! ```
+//!
+//! Its functions register themselves, and `main` hands over to the host:
+//!
+//! ```no_run
+//! use durable::prelude::*;
+//!
+//! #[activity_trigger]
+//! async fn say_hello(city: String) -> Result<String, Failure> {
+//!     Ok(format!("Hello {city}!"))
+//! }
+//!
+//! #[orchestration_trigger]
+//! async fn hello_cities(ctx: OrchestrationContext) -> Result<Vec<String>, Failure> {
+//!     let mut greetings = Vec::new();
+//!     for city in ["Tokyo", "Seattle", "London"] {
+//!         greetings.push(ctx.call_activity(say_hello, city).await?);
+//!     }
+//!     Ok(greetings)
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     durable::host::main()
+//! }
+//! ```
+//!
+//! `cargo run` starts the host on port 7071 with the task hub in an embedded SQLite file under
+//! `.durable/`; `curl -X POST http://localhost:7071/api/orchestrators/hello_cities` starts an
+//! orchestration (with an HTTP starter function, see [`prelude`]). Build with the `azure`
+//! feature and set `AzureWebJobsStorage` to keep the task hub in Azure Storage instead.
+//!
+//! # Layers
+//!
+//! - [`prelude`]: what an app imports;
+//! - [`engine`] (the `durable-engine` crate): the pure replay engine and the orchestration
+//!   context API;
+//! - [`store`] (the `durable-store` crate, with `durable-sqlite` as [`store::sqlite`]): the
+//!   task hub API and its backends;
 //! - [`runtime`]: dispatchers that run orchestrations and activities against a task hub;
 //! - [`client`]: [`DurableClient`], to start and manage instances;
-//! - [`triggers`]: the timer trigger (NCRONTAB schedules, status kept in the task hub), and
-//!   with the `azure` feature the queue and blob triggers on Azure Storage.
+//! - [`host`]: the function host, its HTTP API and [`triggers`].
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod client;
-pub mod engine;
+pub use durable_engine as engine;
 pub mod host;
 pub mod http;
 pub mod http_api;
+pub mod prelude;
 pub mod runtime;
 pub mod store;
 pub mod triggers;

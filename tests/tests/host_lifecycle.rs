@@ -295,3 +295,19 @@ fn shutdown_abandons_work_past_the_deadline_and_still_exits_zero() {
     // The abandoned request gets no response; the connection just closes.
     assert!(slow.join().unwrap().is_empty());
 }
+
+/// A binary with no functions (e.g. its functions sit in a library crate it never links) still
+/// starts, and its log says what is wrong and how to fix it.
+#[test]
+fn a_host_with_no_functions_says_so() {
+    let dir = support::AppDir::new(env!("CARGO_BIN_EXE_empty-app"), json!({}), None);
+    let host = TestHost::start(&dir, &[]);
+    // Written before the banner, so it is in the log once the host listens.
+    let log = host.log();
+    assert!(
+        log.contains("WARNING: no functions are registered in this binary"),
+        "{log}"
+    );
+    assert!(log.contains("use your_functions_crate as _;"), "{log}");
+    host.stop();
+}

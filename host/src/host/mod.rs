@@ -180,6 +180,9 @@ pub async fn run_with(mut config: HostConfig, args: HostArgs) -> Result<(), Host
         config.port = port;
     }
     let app = FunctionApp::collect()?;
+    if app.functions.is_empty() {
+        warn_no_functions();
+    }
     // Installed before the banner, so a signal sent as soon as the host is up is not lost.
     let mut signals = Signals::install().map_err(HostError::Signals)?;
     let host = FunctionHost::start(config, app).await?;
@@ -193,6 +196,15 @@ pub async fn run_with(mut config: HostConfig, args: HostArgs) -> Result<(), Host
         }
     }
     Ok(())
+}
+
+/// Says loudly that this binary has no functions: the usual cause is functions defined in a
+/// library crate that the binary never links.
+fn warn_no_functions() {
+    let fix = "no functions are registered in this binary. If your functions live in a library \
+               crate, link it from main.rs with `use your_functions_crate as _;`";
+    tracing::warn!("{fix}");
+    eprintln!("WARNING: {fix}");
 }
 
 /// Installs a `tracing` subscriber writing to stderr (filter from `RUST_LOG`, default
