@@ -72,12 +72,16 @@ impl Wallet {
 }
 
 fn op(name: &str, input: &str) -> HistoryEvent {
-    let r = RequestMessage::operation("id".into(), name, Some(input.into()), true);
-    HistoryEvent::new(EventKind::EventRaised {
-        name: "op".into(),
-        input: Some(serde_json::to_string(&r).unwrap()),
-        parent_trace_context: None,
-    })
+    let now = durable::store::clock::now();
+    let r = RequestMessage::operation("id".into(), name, Some(input.into()), true, now);
+    HistoryEvent::new(
+        now,
+        EventKind::EventRaised {
+            name: "op".into(),
+            input: Some(serde_json::to_string(&r).unwrap()),
+            parent_trace_context: None,
+        },
+    )
 }
 
 fn main() {
@@ -95,12 +99,21 @@ fn main() {
         op("withdraw", "100"),
         op("get", "null"),
     ];
-    let now = durable::engine::time::now();
+    let now = durable::store::clock::now();
+    let ids = durable::engine::environment::SequentialIds::default();
     let options = EntityOptions::default();
-    let out = run_batch(&id, SchedulerState::default(), events, Some(&f), now, &options);
+    let out = run_batch(
+        &id,
+        SchedulerState::default(),
+        events,
+        Some(&f),
+        now,
+        &options,
+        &ids,
+    );
     assert_eq!(out.operations, 4);
     assert_eq!(out.state.state.as_deref(), Some(r#"{"balance":3}"#));
     let deleted = vec![op("delete", "null")];
-    let out = run_batch(&id, out.state, deleted, Some(&f), now, &options);
+    let out = run_batch(&id, out.state, deleted, Some(&f), now, &options, &ids);
     assert!(out.state.is_empty());
 }

@@ -62,8 +62,8 @@ fn main() {
         queue_name: "lines".into(),
         id: "1".into(),
         dequeue_count: 1,
-        insertion_time: durable::engine::time::now(),
-        next_visible_time: durable::engine::time::now(),
+        insertion_time: durable::store::clock::now(),
+        next_visible_time: durable::store::clock::now(),
         pop_receipt: "r".into(),
     };
     let _ = read_line(String::new());
