@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use durable::store::azure::entity::{EdmValue, Entity};
-use durable::store::azure::tables::{IfMatch, UpdateMode};
-use durable::store::azure::{azurite, StorageAccount, StorageClients};
+use durable::store::azure::StorageAccount;
+use durable_azure_storage::entity::{EdmValue, Entity};
+use durable_azure_storage::tables::{IfMatch, UpdateMode};
+use durable_azure_storage::StorageClients;
+use durable_testing::azurite;
 
 const IN_FLIGHT: usize = 64;
 const N: usize = 3_000;

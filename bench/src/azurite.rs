@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use durable::runtime::{Runtime, RuntimeOptions};
-use durable::store::azure::{azurite, AzureTaskHub, StorageAccount};
+use durable::store::azure::{AzureTaskHub, StorageAccount};
 use durable::store::TaskHub;
+use durable_testing::azurite;
 
 use bench::host::start_all;
 use bench::{any_unfinished, check_hello5, registry, secs_between, Line};

@@ -83,7 +83,7 @@ impl SampleApp {
     /// Starts the sample app built with `azure`, on the Azure Storage task hub named `hub` in
     /// the Azurite `durable`'s harness runs (the test fails when Azurite cannot run).
     pub fn start_on_azurite(hub: &str) -> Self {
-        let azurite = durable::store::azure::azurite::shared()
+        let azurite = durable_testing::azurite::shared()
             .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
         Self::start_binary(
             functions_azure_binary(),

@@ -6,15 +6,16 @@
 
 use std::time::Duration;
 
-use durable::store::azure::entity::EdmValue;
-use durable::store::azure::{StorageAccount, StorageClients};
+use durable::store::azure::StorageAccount;
+use durable_azure_storage::entity::EdmValue;
+use durable_azure_storage::StorageClients;
 use serde_json::json;
 use tests::app_host::{AppDir, TestHost};
 
 #[test]
 fn a_completed_hello_cities_in_the_dtfx_layout() {
-    let azurite = durable::store::azure::azurite::shared()
-        .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let azurite =
+        durable_testing::azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
     let hub = format!("Layout{}", rand::random::<u32>());
     let lower = hub.to_ascii_lowercase();
     let dir = AppDir::new(

@@ -37,8 +37,8 @@ fn terminated_and_purged_lock_holders_on_azure_storage() {
 
 #[test]
 fn capped_entity_batches_on_azure_storage() {
-    let azurite = durable::store::azure::azurite::shared()
-        .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let azurite =
+        durable_testing::azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
     let values = json!({
         "AzureWebJobsStorage": azurite.connection_string(),
         "TaskHubName": hub("EntityCap"),

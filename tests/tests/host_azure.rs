@@ -7,8 +7,8 @@ use tests::app_host::{AppDir, TestHost};
 
 #[test]
 fn orchestrations_run_on_azurite() {
-    let azurite = durable::store::azure::azurite::shared()
-        .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let azurite =
+        durable_testing::azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
     let dir = AppDir::new(
         env!("CARGO_BIN_EXE_api-test-app"),
         json!({

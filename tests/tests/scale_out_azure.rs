@@ -46,8 +46,8 @@ fn expected_output() -> serde_json::Value {
 
 #[test]
 fn three_hosts_share_a_hub_and_survive_a_sigkill() {
-    let azurite = durable::store::azure::azurite::shared()
-        .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let azurite =
+        durable_testing::azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
     let hub_name = format!("ScaleOut{}", rand::random::<u32>());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let account = StorageAccount::from_connection_string(&azurite.connection_string()).unwrap();

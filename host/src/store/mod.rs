@@ -4,6 +4,6 @@
 pub use durable_store::*;
 
 #[cfg(feature = "azure")]
-pub mod azure;
+pub use durable_azure as azure;
 #[cfg(feature = "sqlite")]
 pub use durable_sqlite as sqlite;

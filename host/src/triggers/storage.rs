@@ -164,8 +164,8 @@ pub(crate) fn clients_for(
     function: &str,
     trigger: &'static str,
     setting: &str,
-) -> Result<crate::store::azure::StorageClients, StorageTriggerError> {
-    use crate::store::azure::{StorageAccount, StorageClients};
+) -> Result<durable_azure_storage::StorageClients, StorageTriggerError> {
+    use durable_azure_storage::{StorageAccount, StorageClients};
     let value = connection_string(function, trigger, setting)?;
     let bad = |reason: String| StorageTriggerError::BadConnection {
         function: function.to_string(),

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 
 use durable::app::{BlobInfo, QueueMessageInfo};
-use durable::store::azure::blobs::{ContainerClient, WriteCondition};
-use durable::store::azure::{StorageAccount, StorageClients};
+use durable::store::azure::StorageAccount;
 use durable::{blob_trigger, queue_trigger, Failure};
+use durable_azure_storage::blobs::{ContainerClient, WriteCondition};
+use durable_azure_storage::StorageClients;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

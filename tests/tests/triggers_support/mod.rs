@@ -7,9 +7,9 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use durable::store::azure::azurite::{self, Azurite};
-use durable::store::azure::blobs::WriteCondition;
-use durable::store::azure::StorageClients;
+use durable_azure_storage::blobs::WriteCondition;
+use durable_azure_storage::StorageClients;
+use durable_testing::azurite::{self, Azurite};
 use serde_json::{json, Value};
 pub use tests::app_host::*;
 

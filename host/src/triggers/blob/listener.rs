@@ -16,11 +16,11 @@ use super::{LEASE, MIN_POLL, POISON_QUEUE};
 use crate::app::{BlobFunction, BlobInfo, BlobInput, FunctionContext};
 use crate::client::DurableClient;
 use crate::engine::failure::Failure;
-use crate::store::azure::blobs::{BlobItem, BlobVersion, ContainerClient};
-use crate::store::azure::queues::QueueClient;
-use crate::store::azure::AzureResult;
 use crate::triggers::backoff::{pause_or_stop, Backoff};
 use crate::triggers::storage::{clients_for, StorageTriggerConfig, StorageTriggerError};
+use durable_azure_storage::blobs::{BlobItem, BlobVersion, ContainerClient};
+use durable_azure_storage::queues::QueueClient;
+use durable_azure_storage::AzureResult;
 
 const TRIGGER: &str = "blobTrigger";
 

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LEASE, RECEIPTS_CONTAINER};
-use crate::store::azure::blobs::{ContainerClient, WriteCondition};
-use crate::store::azure::{AzureResult, StorageClients};
+use durable_azure_storage::blobs::{ContainerClient, WriteCondition};
+use durable_azure_storage::{AzureResult, StorageClients};
 
 /// How a blob version has fared so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

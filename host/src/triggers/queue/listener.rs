@@ -13,10 +13,10 @@ use super::{poison_queue_name, LOCK, MIN_POLL};
 use crate::app::{FunctionContext, QueueFunction, QueueMessage, QueueMessageInfo};
 use crate::client::DurableClient;
 use crate::engine::failure::Failure;
-use crate::store::azure::queues::{QueueClient, RawMessage};
 use crate::triggers::backoff::{pause_or_stop, Backoff};
 use crate::triggers::options::{MessageEncoding, QueueOptions};
 use crate::triggers::storage::{clients_for, valid_storage_name, StorageTriggerError};
+use durable_azure_storage::queues::{QueueClient, RawMessage};
 
 const TRIGGER: &str = "queueTrigger";
 

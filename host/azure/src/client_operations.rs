@@ -3,18 +3,18 @@
 
 use base64::Engine as _;
 
-use super::entity::{EdmValue, Entity};
 use super::history;
 use super::hub::{storage, AzureTaskHub};
 use super::instances;
 use super::layout::{escape_partition_key, SENTINEL};
-use super::tables::{literal, UpdateMode};
-use super::transaction::{TableOperation, MAX_OPERATIONS};
-use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
-use crate::engine::message::TaskMessage;
-use crate::engine::time;
-use crate::store::clock;
-use crate::store::{
+use durable_azure_storage::entity::{EdmValue, Entity};
+use durable_azure_storage::tables::{literal, UpdateMode};
+use durable_azure_storage::transaction::{TableOperation, MAX_OPERATIONS};
+use durable_engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
+use durable_engine::message::TaskMessage;
+use durable_engine::time;
+use durable_store::clock;
+use durable_store::{
     InstancePage, InstanceQuery, InstanceState, PurgeFilter, StoreError, StoreResult,
 };
 
@@ -52,7 +52,11 @@ impl AzureTaskHub {
                 .with("ExecutionId", EdmValue::String(execution_id.clone()))
                 .with("HistoryEventCount", EdmValue::Int64(0));
             self.history
-                .update(&sentinel, UpdateMode::Merge, super::tables::IfMatch::Upsert)
+                .update(
+                    &sentinel,
+                    UpdateMode::Merge,
+                    durable_azure_storage::tables::IfMatch::Upsert,
+                )
                 .await
                 .map_err(storage)?;
         }
@@ -65,7 +69,7 @@ impl AzureTaskHub {
         self.offload_instance_row(&mut row, 0).await?;
         let written = match existing.as_ref().and_then(|e| e.etag.as_deref()) {
             Some(etag) => {
-                let condition = super::tables::IfMatch::Etag(etag);
+                let condition = durable_azure_storage::tables::IfMatch::Etag(etag);
                 self.instances
                     .update(&row, UpdateMode::Replace, condition)
                     .await

@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use super::blobs::{ContainerClient, WriteCondition};
 use super::layout::HubNames;
 use super::AzureError;
+use durable_azure_storage::blobs::{ContainerClient, WriteCondition};
 
 /// Lease timing (DTFx's `LeaseInterval`, `LeaseRenewInterval`, `LeaseAcquireInterval`).
 #[derive(Debug, Clone, PartialEq, Eq)]

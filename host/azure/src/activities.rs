@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::held::Held;
 use super::hub::{storage, AzureTaskHub};
-use crate::engine::message::TaskMessage;
-use crate::store::clock;
-use crate::store::{ActivityWorkItem, Batch, StoreError, StoreResult};
+use durable_engine::message::TaskMessage;
+use durable_store::clock;
+use durable_store::{ActivityWorkItem, Batch, StoreError, StoreResult};
 
 fn later(d: Duration) -> DateTime<Utc> {
     clock::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
@@ -25,12 +25,15 @@ impl AzureTaskHub {
             .iter()
             .filter(|h| h.lock.is_none())
             .count();
-        if waiting >= super::queues::MAX_BATCH {
+        if waiting >= durable_azure_storage::queues::MAX_BATCH {
             return Ok(false);
         }
         let received = self
             .work_items
-            .get(super::queues::MAX_BATCH, self.options.work_item_visibility)
+            .get(
+                durable_azure_storage::queues::MAX_BATCH,
+                self.options.work_item_visibility,
+            )
             .await
             .map_err(storage)?;
         let mut found = false;

@@ -2,9 +2,9 @@
 //! large-messages container. History rows keep `{Prop}BlobName` and an empty `{Prop}`;
 //! Instances rows keep the blob's URL in `{Prop}`.
 
-use super::entity::{EdmValue, Entity};
 use super::hub::{gunzip, gzip, storage, AzureTaskHub};
-use crate::store::{StoreError, StoreResult};
+use durable_azure_storage::entity::{EdmValue, Entity};
+use durable_store::{StoreError, StoreResult};
 
 /// Properties that may be offloaded.
 const CANDIDATES: [&str; 9] = [
@@ -48,7 +48,11 @@ impl AzureTaskHub {
     async fn upload(&self, blob: &str, value: &str) -> StoreResult<()> {
         let data = gzip(value.as_bytes())?;
         self.large
-            .put(blob, data, super::blobs::WriteCondition::Always)
+            .put(
+                blob,
+                data,
+                durable_azure_storage::blobs::WriteCondition::Always,
+            )
             .await
             .map_err(storage)?;
         Ok(())

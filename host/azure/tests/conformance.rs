@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use durable::store::azure::{azurite, AzureTaskHub, StorageAccount};
-use durable::store::TaskHub;
+use durable_azure::{AzureTaskHub, StorageAccount};
+use durable_store::TaskHub;
+use durable_testing::azurite;
 
 /// A new, created hub with a fresh name on the shared Azurite.
 async fn new_hub() -> Arc<dyn TaskHub> {
@@ -42,13 +43,13 @@ async fn named_hub() -> (AzureTaskHub, StorageAccount, String) {
 async fn large_payloads_and_the_raw_layout() {
     use std::time::Duration;
 
-    use durable::engine::history::{
+    use durable_azure::layout::{escape_partition_key, SENTINEL};
+    use durable_azure_storage::StorageClients;
+    use durable_engine::history::{
         EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
     };
-    use durable::engine::message::TaskMessage;
-    use durable::store::azure::layout::{escape_partition_key, SENTINEL};
-    use durable::store::azure::StorageClients;
-    use durable::store::{HistoryUpdate, InstanceState, OrchestrationCommit};
+    use durable_engine::message::TaskMessage;
+    use durable_store::{HistoryUpdate, InstanceState, OrchestrationCommit};
 
     let (hub, account, name) = named_hub().await;
     let big = format!("\"{}\"", "x".repeat(100 * 1024));
@@ -66,7 +67,7 @@ async fn large_payloads_and_the_raw_layout() {
     let start = TaskMessage::new(
         target,
         HistoryEvent::new(
-            durable::store::clock::now(),
+            durable_store::clock::now(),
             EventKind::ExecutionStarted(Box::new(started)),
         ),
     );
@@ -84,11 +85,11 @@ async fn large_payloads_and_the_raw_layout() {
         "the large message came back whole"
     );
     let events = vec![
-        HistoryEvent::new(durable::store::clock::now(), EventKind::OrchestratorStarted),
+        HistoryEvent::new(durable_store::clock::now(), EventKind::OrchestratorStarted),
         start.event.clone(),
         HistoryEvent::with_id(
             0,
-            durable::store::clock::now(),
+            durable_store::clock::now(),
             EventKind::ExecutionCompleted {
                 status: OrchestrationStatus::Completed,
                 result: Some(big.clone()),
@@ -99,7 +100,7 @@ async fn large_payloads_and_the_raw_layout() {
     let done = InstanceState {
         status: OrchestrationStatus::Completed,
         output: Some(big.clone()),
-        completed_at: Some(durable::store::clock::now()),
+        completed_at: Some(durable_store::clock::now()),
         ..row
     };
     let commit = OrchestrationCommit {
@@ -195,45 +196,4 @@ async fn large_payloads_and_the_raw_layout() {
     let info: serde_json::Value = serde_json::from_slice(&info).expect("JSON");
     assert_eq!(info["TaskHubName"], name.as_str());
     assert_eq!(info["PartitionCount"], 4);
-}
-
-/// With one host, a chain's answers run on the cached execution: the Azure hub has no
-/// direct-episode capability, so every answer goes through the control queue, and the
-/// dispatcher finds the execution it cached at the previous commit (no replay from the table).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chain_on_one_host_is_never_replayed() {
-    use durable::runtime::{Registry, Runtime, RuntimeOptions, RuntimeStats};
-    use durable::OrchestrationContext;
-
-    let steps = 12i64;
-    let registry = Registry::new()
-        .activity("add_one", |_ctx, n: i64| async move { Ok(n + 1) })
-        .orchestration(
-            "chain",
-            |ctx: OrchestrationContext, steps: i64| async move {
-                let mut v = 0i64;
-                for _ in 0..steps {
-                    v = ctx.call_activity_by_name("add_one", &v).await?;
-                }
-                Ok(v)
-            },
-        );
-    let hub = new_hub().await;
-    assert!(hub.direct_episodes().is_none());
-    let rt = Runtime::start(hub, registry, RuntimeOptions::default())
-        .await
-        .expect("runtime");
-    let client = rt.client();
-    let id = client
-        .start_new("chain", None, &steps)
-        .await
-        .expect("start");
-    let done = client
-        .wait_for_completion(&id, std::time::Duration::from_secs(60))
-        .await
-        .expect("completes");
-    assert_eq!(done.output.as_deref(), Some("12"));
-    assert_eq!(RuntimeStats::get(&rt.stats().replays), 0);
-    assert!(RuntimeStats::get(&rt.stats().cache_hits) >= steps as u64);
-    rt.shutdown().await;
 }

@@ -112,10 +112,7 @@ impl Entity {
                 EdmValue::Int64(v) => (Value::from(v.to_string()), Some("Edm.Int64")),
                 EdmValue::Double(v) => (Value::from(*v), Some("Edm.Double")),
                 EdmValue::Bool(b) => (Value::from(*b), None),
-                EdmValue::DateTime(t) => (
-                    Value::from(crate::engine::time::format(t)),
-                    Some("Edm.DateTime"),
-                ),
+                EdmValue::DateTime(t) => (Value::from(edm_date_time(t)), Some("Edm.DateTime")),
                 EdmValue::Guid(g) => (Value::from(g.as_str()), Some("Edm.Guid")),
             };
             if let Some(edm) = edm {
@@ -182,6 +179,13 @@ fn read_value(name: &str, json: &Value, edm: Option<&str>) -> AzureResult<Option
         },
         _ => return Err(bad()),
     }))
+}
+
+/// An `Edm.DateTime` as the Table service writes it: UTC with seven fractional digits (100 ns
+/// ticks), as in .NET's round-trip format.
+pub fn edm_date_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    let nanos = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    format!("{}Z", &nanos[..nanos.len() - 3]) // nine digits and "Z" less "xxZ"
 }
 
 #[cfg(test)]

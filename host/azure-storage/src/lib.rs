@@ -1,37 +1,20 @@
-//! The task hub on Azure Storage (and Azurite) in the DTFx layout: [`AzureTaskHub`], over
-//! small clients of our own for the Table, Queue and Blob REST APIs with Shared Key signing
-//! (see docs/decisions/0005).
+//! Small clients of the Azure Storage REST APIs (Table, Queue, Blob) with Shared Key signing,
+//! for the Azure Storage task hub and the queue and blob triggers of Durable Functions for
+//! Rust (see docs/decisions/0005).
+#![warn(missing_docs)]
 
-mod activities;
-pub mod azurite;
 pub mod blobs;
-mod client;
 pub mod connection;
 pub mod entity;
-pub mod envelope;
-mod held;
-pub mod history;
-mod hub;
-pub mod instances;
-pub mod layout;
-mod offload;
-pub mod options;
-mod orchestrations;
-mod ownership;
-pub mod partitions;
 pub mod queues;
 mod signing;
 pub mod stats;
 pub mod tables;
-mod task_hub;
 pub mod transaction;
 mod transport;
 mod xml;
 
 pub use connection::{ConnectionStringError, StorageAccount};
-pub use hub::AzureTaskHub;
-pub use options::AzureOptions;
-pub use partitions::LeaseSettings;
 pub use transport::{AzureError, AzureResult};
 
 use blobs::ContainerClient;

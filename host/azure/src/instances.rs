@@ -2,10 +2,10 @@
 //! plus three of ours that DTFx readers ignore (`FailureDetails`, `ParentInstanceId`,
 //! `HistoryEventCount`).
 
-use super::entity::{EdmValue, Entity};
 use super::layout::{escape_partition_key, unescape_partition_key};
-use crate::engine::history::OrchestrationStatus;
-use crate::store::{InstanceState, StoreError, StoreResult};
+use durable_azure_storage::entity::{EdmValue, Entity};
+use durable_engine::history::OrchestrationStatus;
+use durable_store::{InstanceState, StoreError, StoreResult};
 
 /// The Instances row of `state` in hub `hub`.
 pub fn to_entity(hub: &str, state: &InstanceState) -> Entity {
@@ -98,7 +98,7 @@ pub fn from_entity(e: &Entity) -> StoreResult<InstanceState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::clock;
+    use durable_store::clock;
 
     #[test]
     fn rows_round_trip() {
@@ -111,7 +111,7 @@ mod tests {
             input: Some("1".into()),
             output: None,
             custom_status: None,
-            failure_details: Some(crate::engine::history::FailureDetails::new("T", "m")),
+            failure_details: Some(durable_engine::history::FailureDetails::new("T", "m")),
             parent_instance_id: Some("p".into()),
             created_at: clock::now(),
             last_updated_at: clock::now(),

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use durable::store::azure::azurite;
-use durable::store::azure::blobs::WriteCondition;
-use durable::store::azure::entity::{EdmValue, Entity};
-use durable::store::azure::tables::{literal, IfMatch, UpdateMode};
-use durable::store::azure::transaction::TableOperation;
-use durable::store::azure::{AzureError, StorageAccount, StorageClients};
+use durable_azure_storage::blobs::WriteCondition;
+use durable_azure_storage::entity::{EdmValue, Entity};
+use durable_azure_storage::tables::{literal, IfMatch, UpdateMode};
+use durable_azure_storage::transaction::TableOperation;
+use durable_azure_storage::StorageAccount;
+use durable_azure_storage::{AzureError, StorageClients};
+use durable_testing::azurite;
 
 /// Clients for the shared Azurite, reached through a parsed full connection string.
 fn clients() -> StorageClients {
@@ -42,7 +43,9 @@ async fn table_entities_with_etags() {
     let table = clients().table(&unique("T"));
     table.create_if_not_exists().await.unwrap();
     table.create_if_not_exists().await.expect("idempotent");
-    let t = durable::store::clock::now();
+    // Azure Storage keeps 100 ns ticks.
+    let now = chrono::Utc::now();
+    let t = now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos() % 100));
     let entity = Entity::new("p'1 x%", "r")
         .with("Name", EdmValue::String("a & b".into()))
         .with("Count", EdmValue::Int32(3))

@@ -14,9 +14,9 @@ use tokio::task::JoinHandle;
 use super::held::Held;
 use super::hub::{storage, AzureTaskHub};
 use super::partitions::Partitions;
-use super::queues::QueueClient;
-use crate::store::clock;
-use crate::store::{StoreError, StoreResult};
+use durable_azure_storage::queues::QueueClient;
+use durable_store::clock;
+use durable_store::{StoreError, StoreResult};
 
 /// The lease loop of one hub, started by its first orchestration poll (clients never lease).
 #[derive(Default)]

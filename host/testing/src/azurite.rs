@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::connection::{StorageAccount, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY};
+use durable_azure_storage::connection::{StorageAccount, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY};
 
 /// The npm package, pinned.
 pub const PACKAGE: &str = "azurite@3.37.0";

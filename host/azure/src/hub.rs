@@ -10,19 +10,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use super::blobs::{ContainerClient, WriteCondition};
 use super::envelope::{self, Envelope};
 use super::held::{Backoff, OrchestrationState};
 use super::layout::HubNames;
 use super::options::AzureOptions;
 use super::partitions::Partitions;
-use super::queues::{QueueClient, ReceivedMessage};
-use super::tables::TableClient;
 use super::{AzureError, StorageAccount, StorageClients};
-use crate::app::ScheduleStatus;
-use crate::engine::history::{EventKind, OrchestrationInstance};
-use crate::engine::message::TaskMessage;
-use crate::store::{StoreError, StoreResult, WorkSignals};
+use durable_azure_storage::blobs::{ContainerClient, WriteCondition};
+use durable_azure_storage::queues::{QueueClient, ReceivedMessage};
+use durable_azure_storage::tables::TableClient;
+use durable_engine::history::{EventKind, OrchestrationInstance};
+use durable_engine::message::TaskMessage;
+use durable_store::ScheduleStatus;
+use durable_store::{StoreError, StoreResult, WorkSignals};
 
 /// Azure errors as store errors.
 pub(super) fn storage(e: AzureError) -> StoreError {
@@ -55,7 +55,7 @@ pub struct AzureTaskHub {
 impl AzureTaskHub {
     /// A hub named `hub` (3–45 letters and digits, starting with a letter) in `account`, with
     /// the default options (four control queues). Nothing is created until
-    /// [`create_if_not_exists`](crate::store::TaskHub::create_if_not_exists).
+    /// [`create_if_not_exists`](durable_store::TaskHub::create_if_not_exists).
     pub fn new(account: StorageAccount, hub: &str) -> StoreResult<Self> {
         Self::with_options(account, hub, AzureOptions::default())
     }
@@ -114,7 +114,7 @@ impl AzureTaskHub {
     }
 
     /// Storage requests this hub has sent so far, per service.
-    pub fn request_counts(&self) -> super::stats::RequestCounts {
+    pub fn request_counts(&self) -> durable_azure_storage::stats::RequestCounts {
         self.clients.request_counts()
     }
 
@@ -138,7 +138,7 @@ impl AzureTaskHub {
         self.check_partition_count().await?;
         let info = serde_json::json!({
             "TaskHubName": self.names.hub,
-            "CreatedAt": crate::engine::time::format(&crate::store::clock::now()),
+            "CreatedAt": durable_engine::time::format(&durable_store::clock::now()),
             "PartitionCount": self.names.partitions,
         });
         match self
@@ -301,7 +301,7 @@ impl AzureTaskHub {
 /// When a received message may be delivered: timers and delayed starts not before their
 /// time, even if the queue (whole seconds) showed them a little early.
 pub(super) fn deliverable_at(message: &TaskMessage) -> DateTime<Utc> {
-    let now = crate::store::clock::now();
+    let now = durable_store::clock::now();
     let due = match &message.event.kind {
         EventKind::TimerFired { fire_at, .. } => Some(*fire_at),
         EventKind::ExecutionStarted(started) => started.scheduled_start_time,

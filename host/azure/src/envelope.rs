@@ -3,9 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::engine::history::EventType;
-use crate::engine::message::TaskMessage;
-use crate::store::{StoreError, StoreResult};
+use durable_engine::history::EventType;
+use durable_engine::message::TaskMessage;
+use durable_store::{StoreError, StoreResult};
 
 /// Messages whose envelope is larger than this (UTF-8 bytes) go to a gzip blob.
 pub const MAX_INLINE_MESSAGE: usize = 45 * 1024;
@@ -41,7 +41,7 @@ fn typed(class: &str, value: Value) -> Value {
 pub fn encode(
     message: &TaskMessage,
     sequence_number: i64,
-    sender: Option<&crate::engine::history::OrchestrationInstance>,
+    sender: Option<&durable_engine::history::OrchestrationInstance>,
 ) -> StoreResult<String> {
     let mut task = serde_json::to_value(message)
         .map_err(|e| StoreError::Storage(format!("cannot serialize a message: {e}")))?;
@@ -132,8 +132,8 @@ fn strip_types(value: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
-    use crate::store::clock;
+    use durable_engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+    use durable_store::clock;
 
     #[test]
     fn round_trip_with_type_first() {

@@ -5,10 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::hub::AzureTaskHub;
-use crate::app::ScheduleStatus;
-use crate::engine::history::HistoryEvent;
-use crate::engine::message::TaskMessage;
-use crate::store::{
+use durable_engine::history::HistoryEvent;
+use durable_engine::message::TaskMessage;
+use durable_store::ScheduleStatus;
+use durable_store::{
     ActivityWorkItem, Batch, DirectEpisodes, InstancePage, InstanceQuery, InstanceState,
     OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreResult,
     TaskHub, WorkSignals,

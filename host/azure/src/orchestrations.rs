@@ -4,18 +4,18 @@
 
 use std::time::Duration;
 
-use super::entity::{EdmValue, Entity};
 use super::held::{Checkpoint, Held, InstanceLock};
 use super::history;
 use super::hub::{deliverable_at, storage, AzureTaskHub};
 use super::instances;
 use super::layout::{escape_partition_key, history_row_key, SENTINEL};
-use super::tables::{IfMatch, UpdateMode};
-use super::transaction::TableOperation;
 use super::AzureError;
-use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
-use crate::store::clock;
-use crate::store::{
+use durable_azure_storage::entity::{EdmValue, Entity};
+use durable_azure_storage::tables::{IfMatch, UpdateMode};
+use durable_azure_storage::transaction::TableOperation;
+use durable_engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+use durable_store::clock;
+use durable_store::{
     Batch, HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, QueuedMessage, StoreError,
     StoreResult,
 };
@@ -34,7 +34,7 @@ impl AzureTaskHub {
         let visibility = self.options.control_queue_visibility;
         let gets = queues.iter().map(|&q| async move {
             let got = self.control[q]
-                .get(super::queues::MAX_BATCH, visibility)
+                .get(durable_azure_storage::queues::MAX_BATCH, visibility)
                 .await;
             (q, got)
         });

@@ -3,10 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::entity::{EdmValue, Entity};
-use crate::engine::history::{EventType, HistoryEvent, OrchestrationStatus};
-use crate::engine::time;
-use crate::store::{StoreError, StoreResult};
+use durable_azure_storage::entity::{EdmValue, Entity};
+use durable_engine::history::{EventType, HistoryEvent, OrchestrationStatus};
+use durable_engine::time;
+use durable_store::{StoreError, StoreResult};
 
 /// Members stored as JSON strings.
 const COMPLEX: [&str; 6] = [
@@ -125,8 +125,8 @@ pub fn from_entity(entity: &Entity) -> StoreResult<HistoryEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::history::{EventKind, ExecutionStarted, OrchestrationInstance};
-    use crate::store::clock;
+    use durable_engine::history::{EventKind, ExecutionStarted, OrchestrationInstance};
+    use durable_store::clock;
 
     #[test]
     fn events_round_trip_through_rows() {
@@ -153,7 +153,7 @@ mod tests {
                 EventKind::ExecutionCompleted {
                     status: OrchestrationStatus::Failed,
                     result: None,
-                    failure_details: Some(crate::engine::history::FailureDetails::new("T", "m")),
+                    failure_details: Some(durable_engine::history::FailureDetails::new("T", "m")),
                 },
             ),
         ];

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::message::TaskMessage;
+use durable_engine::message::TaskMessage;
 
 /// A received queue message held for delivery.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ pub(super) struct Checkpoint {
     /// The current execution id.
     pub execution_id: Option<String>,
     /// The Instances row as written.
-    pub row: Option<crate::store::InstanceState>,
+    pub row: Option<durable_store::InstanceState>,
 }
 
 /// Orchestration messages and instance locks.

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use durable::store::sqlite::SqliteTaskHub;
-use durable::store::TaskHub;
+use durable_sqlite::SqliteTaskHub;
+use durable_store::TaskHub;
 
 /// A hub in a fresh temporary directory; the directory lives as long as the test.
 fn new_hub() -> (tempfile::TempDir, Arc<dyn TaskHub>) {
@@ -21,9 +21,9 @@ durable_store::task_hub_conformance_tests!(
 );
 
 /// A start message for `instance_id`.
-fn start(instance_id: &str) -> durable::engine::message::TaskMessage {
-    use durable::engine::history::OrchestrationInstance;
-    use durable::engine::history::{EventKind, ExecutionStarted, HistoryEvent};
+fn start(instance_id: &str) -> durable_engine::message::TaskMessage {
+    use durable_engine::history::OrchestrationInstance;
+    use durable_engine::history::{EventKind, ExecutionStarted, HistoryEvent};
     let target = OrchestrationInstance {
         instance_id: instance_id.to_owned(),
         execution_id: Some(uuid::Uuid::new_v4().simple().to_string()),
@@ -33,10 +33,10 @@ fn start(instance_id: &str) -> durable::engine::message::TaskMessage {
         name: "Persisted".into(),
         ..ExecutionStarted::default()
     };
-    durable::engine::message::TaskMessage::new(
+    durable_engine::message::TaskMessage::new(
         target,
         HistoryEvent::new(
-            durable::store::clock::now(),
+            durable_store::clock::now(),
             EventKind::ExecutionStarted(Box::new(started)),
         ),
     )
@@ -112,7 +112,7 @@ async fn sqlite_unreadable_messages_are_set_aside() {
 /// Two hubs on one file (as two processes would) see each other's writes and locks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_file_is_shared_between_hubs() {
-    use durable::store::sqlite::SqliteOptions;
+    use durable_sqlite::SqliteOptions;
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("taskhub.db");
     let a = Arc::new(SqliteTaskHub::open(&path).expect("open a"));
@@ -163,10 +163,10 @@ async fn sqlite_file_is_shared_between_hubs() {
 async fn quick_throughput_measurement() {
     use std::time::{Duration, Instant};
 
-    use durable::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
-    use durable::engine::history::{ExecutionStarted, OrchestrationStatus};
-    use durable::engine::message::TaskMessage;
-    use durable::store::{HistoryUpdate, OrchestrationCommit};
+    use durable_engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+    use durable_engine::history::{ExecutionStarted, OrchestrationStatus};
+    use durable_engine::message::TaskMessage;
+    use durable_store::{HistoryUpdate, OrchestrationCommit};
 
     const CALLERS: usize = 64;
     const PER_CALLER: usize = 500;
@@ -189,7 +189,7 @@ async fn quick_throughput_measurement() {
                     ..ExecutionStarted::default()
                 };
                 let event = HistoryEvent::new(
-                    durable::store::clock::now(),
+                    durable_store::clock::now(),
                     EventKind::ExecutionStarted(Box::new(started)),
                 );
                 hub.create_instance(TaskMessage::new(target, event))
@@ -220,12 +220,12 @@ async fn quick_throughput_measurement() {
                 };
                 let row = item.instance.clone().expect("row");
                 let mut events = vec![HistoryEvent::new(
-                    durable::store::clock::now(),
+                    durable_store::clock::now(),
                     EventKind::OrchestratorStarted,
                 )];
                 events.extend(item.messages.iter().map(|m| m.message.event.clone()));
                 events.push(HistoryEvent::new(
-                    durable::store::clock::now(),
+                    durable_store::clock::now(),
                     EventKind::OrchestratorCompleted,
                 ));
                 let request = TaskMessage::new(
@@ -235,7 +235,7 @@ async fn quick_throughput_measurement() {
                     },
                     HistoryEvent::with_id(
                         0,
-                        durable::store::clock::now(),
+                        durable_store::clock::now(),
                         EventKind::TaskScheduled {
                             name: "Work".into(),
                             version: None,
@@ -247,7 +247,7 @@ async fn quick_throughput_measurement() {
                 );
                 let commit = OrchestrationCommit {
                     history: HistoryUpdate::Append(events),
-                    instance: Some(durable::store::InstanceState {
+                    instance: Some(durable_store::InstanceState {
                         status: OrchestrationStatus::Running,
                         ..row
                     }),

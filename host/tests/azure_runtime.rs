@@ -1,0 +1,58 @@
+//! The runtime on the Azure Storage task hub, on the Azurite this test binary starts (installed
+//! and started by the harness; it fails, never skips, when it cannot).
+
+use std::sync::Arc;
+
+use durable::store::azure::AzureTaskHub;
+use durable::store::TaskHub;
+use durable_testing::azurite;
+
+/// A new, created hub with a fresh name on the shared Azurite.
+async fn new_hub() -> Arc<dyn TaskHub> {
+    let azurite = azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let name = format!("rt{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let hub = AzureTaskHub::new(azurite.account(), &name).expect("hub");
+    hub.create_if_not_exists().await.expect("create the hub");
+    Arc::new(hub)
+}
+
+/// With one host, a chain's answers run on the cached execution: the Azure hub has no
+/// direct-episode capability, so every answer goes through the control queue, and the
+/// dispatcher finds the execution it cached at the previous commit (no replay from the table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_on_one_host_is_never_replayed() {
+    use durable::runtime::{Registry, Runtime, RuntimeOptions, RuntimeStats};
+    use durable::OrchestrationContext;
+
+    let steps = 12i64;
+    let registry = Registry::new()
+        .activity("add_one", |_ctx, n: i64| async move { Ok(n + 1) })
+        .orchestration(
+            "chain",
+            |ctx: OrchestrationContext, steps: i64| async move {
+                let mut v = 0i64;
+                for _ in 0..steps {
+                    v = ctx.call_activity_by_name("add_one", &v).await?;
+                }
+                Ok(v)
+            },
+        );
+    let hub = new_hub().await;
+    assert!(hub.direct_episodes().is_none());
+    let rt = Runtime::start(hub, registry, RuntimeOptions::default())
+        .await
+        .expect("runtime");
+    let client = rt.client();
+    let id = client
+        .start_new("chain", None, &steps)
+        .await
+        .expect("start");
+    let done = client
+        .wait_for_completion(&id, std::time::Duration::from_secs(60))
+        .await
+        .expect("completes");
+    assert_eq!(done.output.as_deref(), Some("12"));
+    assert_eq!(RuntimeStats::get(&rt.stats().replays), 0);
+    assert!(RuntimeStats::get(&rt.stats().cache_hits) >= steps as u64);
+    rt.shutdown().await;
+}
