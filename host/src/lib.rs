@@ -52,13 +52,13 @@
 #![warn(missing_docs)]
 
 pub mod app;
-pub mod client;
+pub use durable_client as client;
 pub use durable_engine as engine;
 pub mod host;
-pub mod http;
+pub use durable_http as http;
 pub mod http_api;
 pub mod prelude;
-pub mod runtime;
+pub use durable_runtime as runtime;
 pub mod store;
 pub mod triggers;
 

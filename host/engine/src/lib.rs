@@ -18,6 +18,7 @@ pub mod history;
 pub mod message;
 pub mod replay;
 pub mod retry;
+pub mod rewind;
 pub(crate) mod state;
 pub mod time;
 

@@ -17,6 +17,7 @@
 //!
 //! Every response body is empty or JSON; errors carry `{"Message", "ExceptionMessage", ...}`.
 
+pub use crate::client::management::WEBHOOK_PATH;
 use std::sync::Arc;
 
 use http::{Method, StatusCode};
@@ -43,9 +44,6 @@ pub struct DurableApi {
     /// The app's functions (to reject unknown orchestrators).
     pub app: Arc<FunctionApp>,
 }
-
-/// The webhook path prefix.
-pub const WEBHOOK_PATH: &str = "/runtime/webhooks/durabletask";
 
 /// Handles one request; `path` is the part after [`WEBHOOK_PATH`] (e.g. `/instances/abc`),
 /// still percent-encoded. Authorization has been checked by the server.

@@ -6,15 +6,15 @@ use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
 
 use super::{ClientError, DurableClient};
-use crate::engine::entity::messages::{
+use durable_engine::entity::messages::{
     ReleaseMessage, RequestMessage, FIX_ORPHANED_LOCK, OP, RELEASE,
 };
-use crate::engine::entity::{EntityId, EntityStatus, SchedulerState};
-use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
-use crate::engine::message::TaskMessage;
-use crate::engine::time;
-use crate::store::clock;
-use crate::store::{InstanceQuery, InstanceState, OrchestratorMessage};
+use durable_engine::entity::{EntityId, EntityStatus, SchedulerState};
+use durable_engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
+use durable_engine::message::TaskMessage;
+use durable_engine::time;
+use durable_store::clock;
+use durable_store::{InstanceQuery, InstanceState, OrchestratorMessage};
 
 /// Filter for [`DurableClient::list_entities`].
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,7 +5,7 @@
 //! commits that. When the orchestration's live execution is in this host's cache and waits for
 //! nothing but this activity (a chain step), the activity worker runs the episode itself and
 //! the store deletes the request and commits the episode in one transaction
-//! ([`DirectEpisodes`](crate::store::DirectEpisodes)), provided the store has
+//! ([`DirectEpisodes`](durable_store::DirectEpisodes)), provided the store has
 //! that capability and the instance is unlocked and still at the cached history length.
 //! Otherwise nothing is written and the answer takes the usual path, leaving the cached
 //! execution to the dispatcher. See `docs/decisions/0009-direct-activity-episodes.md`.
@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use super::orchestrations::build_commit;
 use super::Shared;
-use crate::engine::message::TaskMessage;
-use crate::store::clock;
-use crate::store::{ActivityWorkItem, DirectCommit, EpisodeTarget};
+use durable_engine::message::TaskMessage;
+use durable_store::clock;
+use durable_store::{ActivityWorkItem, DirectCommit, EpisodeTarget};
 
 /// Whether the answer was dealt with here.
 pub(super) enum Direct {

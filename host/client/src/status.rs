@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{ClientError, DurableClient};
-use crate::engine::history::{EventType, HistoryEvent, OrchestrationStatus};
-use crate::store::{InstanceQuery, InstanceState, PurgeFilter};
+use durable_engine::history::{EventType, HistoryEvent, OrchestrationStatus};
+use durable_store::{InstanceQuery, InstanceState, PurgeFilter};
 
 /// What [`DurableClient::get_status_with`] includes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub struct DurableOrchestrationStatus {
 mod status_name {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::engine::history::OrchestrationStatus;
+    use durable_engine::history::OrchestrationStatus;
 
     pub fn serialize<S: Serializer>(s: &OrchestrationStatus, ser: S) -> Result<S::Ok, S::Error> {
         ser.serialize_str(s.name())
@@ -302,7 +302,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::engine::history::{
+    use durable_engine::history::{
         EventKind, ExecutionStarted, FailureDetails, OrchestrationInstance,
     };
 

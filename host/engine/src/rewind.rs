@@ -1,5 +1,4 @@
-//! Rewind: a Failed instance takes an `ExecutionRewound` message, its history is rebuilt
-//! without the failure, and it runs on from there (same execution id).
+//! Rewind as a history transformation: a Failed execution's history without its failure.
 //!
 //! [`rewound_history`] drops from the current execution:
 //! - the failing `ExecutionCompleted`;
@@ -15,66 +14,11 @@
 //! failed sub-orchestrations start again with the same child instance id.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use super::{build_commit, commit, Shared};
-use crate::engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
-use crate::engine::replay::Execution;
-use crate::store::clock;
-use crate::store::{HistoryUpdate, OrchestrationWorkItem};
-
-/// True when the work item rewinds a Failed instance.
-pub(super) fn is_rewind(item: &OrchestrationWorkItem) -> bool {
-    item.instance
-        .as_ref()
-        .is_some_and(|i| i.status == OrchestrationStatus::Failed && i.history_len > 0)
-        && item
-            .messages
-            .iter()
-            .any(|m| matches!(m.message.event.kind, EventKind::ExecutionRewound { .. }))
-        && !item
-            .messages
-            .iter()
-            .any(|m| matches!(m.message.event.kind, EventKind::ExecutionStarted(_)))
-}
-
-/// Rewinds the instance and commits the rebuilt history plus the episode's new events.
-pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
-    let history = match shared.store.get_history(&item.instance_id).await {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(instance_id = %item.instance_id, error = %e, "loading history for rewind failed");
-            let _ = shared
-                .store
-                .abandon_orchestration(&item, std::time::Duration::from_secs(1))
-                .await;
-            return;
-        }
-    };
-    let kept = rewound_history(&history);
-    tracing::info!(instance_id = %item.instance_id, removed = history.len() - kept.len(), "rewinding");
-    shared.cache.lock().take(&item.instance_id);
-    let mut exec = Execution::from_history(shared.env.clone(), &kept);
-    let now = clock::now();
-    let messages = item.messages.iter().map(|m| m.message.clone()).collect();
-    let out = exec.run_episode(now, messages);
-    let terminal = out.status.is_terminal();
-    let new_generation = out.new_execution;
-    let appended = out.new_events.clone();
-    let mut c = build_commit(item.instance.as_ref(), &exec, out, now);
-    if !new_generation {
-        let mut all = kept;
-        all.extend(appended);
-        c.history = HistoryUpdate::NewExecution(all);
-    }
-    commit(shared, &item, c, (!terminal).then_some(exec)).await;
-    if terminal {
-        shared.completions.notify(&item.instance_id);
-    }
-}
+use crate::history::{EventKind, HistoryEvent};
 
 /// The history a rewound execution replays (see the module docs).
-pub(crate) fn rewound_history(history: &[HistoryEvent]) -> Vec<HistoryEvent> {
+pub fn rewound_history(history: &[HistoryEvent]) -> Vec<HistoryEvent> {
     let is_scheduling = |e: &HistoryEvent| {
         matches!(
             e.kind,
@@ -142,14 +86,17 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::engine::context::OrchestrationContext;
-    use crate::engine::environment::Environment;
-    use crate::engine::failure::Failure;
-    use crate::engine::function::orchestrator_fn;
-    use crate::engine::history::{ExecutionStarted, FailureDetails, OrchestrationInstance};
-    use crate::engine::message::TaskMessage;
-    use crate::engine::replay::{EpisodeOutput, Outbound, Resolver};
-    use crate::engine::retry::RetryOptions;
+    use crate::context::OrchestrationContext;
+    use crate::environment::Environment;
+    use crate::failure::Failure;
+    use crate::function::orchestrator_fn;
+    use crate::history::{
+        ExecutionStarted, FailureDetails, OrchestrationInstance, OrchestrationStatus,
+    };
+    use crate::message::TaskMessage;
+    use crate::replay::Execution;
+    use crate::replay::{EpisodeOutput, Outbound, Resolver};
+    use crate::retry::RetryOptions;
 
     fn me() -> OrchestrationInstance {
         OrchestrationInstance {
@@ -159,7 +106,7 @@ mod tests {
     }
 
     fn msg(kind: EventKind) -> TaskMessage {
-        TaskMessage::new(me(), HistoryEvent::new(clock::now(), kind))
+        TaskMessage::new(me(), HistoryEvent::new(chrono::Utc::now(), kind))
     }
 
     fn resolver() -> Resolver {
@@ -253,7 +200,7 @@ mod tests {
     fn run(name: &str, answer: impl Fn(i32) -> EventKind) -> (Vec<HistoryEvent>, EpisodeOutput) {
         let mut ex = Execution::new(Environment::deterministic(resolver()));
         let mut history = Vec::new();
-        let mut out = ex.run_episode(clock::now(), vec![start(name)]);
+        let mut out = ex.run_episode(chrono::Utc::now(), vec![start(name)]);
         loop {
             history.extend(out.new_events.clone());
             let mut replies: Vec<TaskMessage> = scheduled(&out)
@@ -264,7 +211,7 @@ mod tests {
             if out.status.is_terminal() || replies.is_empty() {
                 return (history, out);
             }
-            out = ex.run_episode(clock::now(), replies);
+            out = ex.run_episode(chrono::Utc::now(), replies);
         }
     }
 
@@ -277,7 +224,7 @@ mod tests {
             instance_id: None,
             parent_trace_context: None,
         });
-        let out = ex.run_episode(clock::now(), vec![rewound]);
+        let out = ex.run_episode(chrono::Utc::now(), vec![rewound]);
         (kept, out)
     }
 
@@ -324,7 +271,7 @@ mod tests {
         let kept = rewound_history(&history);
         let mut ex = Execution::from_history(Environment::deterministic(resolver()), &kept);
         let out = ex.run_episode(
-            clock::now(),
+            chrono::Utc::now(),
             vec![msg(EventKind::ExecutionRewound {
                 reason: None,
                 parent_execution_id: None,
@@ -332,10 +279,10 @@ mod tests {
                 parent_trace_context: None,
             })],
         );
-        let out2 = ex.run_episode(clock::now(), vec![msg(completed(1, 2))]);
+        let out2 = ex.run_episode(chrono::Utc::now(), vec![msg(completed(1, 2))]);
         assert_eq!(scheduled(&out), [(1, "flaky".to_string())]);
         assert_eq!(scheduled(&out2), [(2, "one".to_string())]);
-        let out3 = ex.run_episode(clock::now(), vec![msg(completed(2, 3))]);
+        let out3 = ex.run_episode(chrono::Utc::now(), vec![msg(completed(2, 3))]);
         assert_eq!(out3.status, OrchestrationStatus::Completed);
         assert_eq!(out3.output.as_deref(), Some("6"));
     }
@@ -366,9 +313,9 @@ mod tests {
         // while the instance was Failed, so all three must be issued again
         let mut ex = Execution::new(Environment::deterministic(resolver()));
         let mut history = ex
-            .run_episode(clock::now(), vec![start("fanout")])
+            .run_episode(chrono::Utc::now(), vec![start("fanout")])
             .new_events;
-        let out = ex.run_episode(clock::now(), vec![msg(failed(0))]);
+        let out = ex.run_episode(chrono::Utc::now(), vec![msg(failed(0))]);
         assert_eq!(out.status, OrchestrationStatus::Failed);
         history.extend(out.new_events);
         let (_, out) = rewind_and_replay(&history);

@@ -13,10 +13,10 @@ use parking_lot::Mutex;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::client::{Completions, DurableClient};
-use crate::engine::entity::EntityOptions;
-use crate::engine::environment::{Environment, IdSource};
-use crate::store::TaskHub;
+use durable_client::{Completions, DurableClient};
+use durable_engine::entity::EntityOptions;
+use durable_engine::environment::{Environment, IdSource};
+use durable_store::TaskHub;
 
 mod activities;
 pub mod cache;
@@ -120,7 +120,7 @@ impl Runtime {
         store: Arc<dyn TaskHub>,
         registry: Registry,
         options: RuntimeOptions,
-    ) -> Result<Self, crate::store::StoreError> {
+    ) -> Result<Self, durable_store::StoreError> {
         store.create_if_not_exists().await?;
         let activity_slots = Arc::new(Semaphore::new(options.max_concurrent_activities.max(1)));
         let registry = Arc::new(registry);

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::engine::context::OrchestrationContext;
-use crate::engine::entity::EntityFn;
-use crate::engine::failure::Failure;
-use crate::engine::function::{
+use durable_engine::context::OrchestrationContext;
+use durable_engine::entity::EntityFn;
+use durable_engine::failure::Failure;
+use durable_engine::function::{
     activity_fn, erase_activity, erase_orchestration, orchestrator_fn, Activity, ActivityContext,
     ActivityFn, Orchestration, OrchestratorFn,
 };
-use crate::engine::replay::Resolver;
+use durable_engine::replay::Resolver;
 
 /// Orchestrators and activities registered with a host.
 #[derive(Clone, Default)]

@@ -1,5 +1,5 @@
 //! Management URLs and the responses built from them: check-status responses and
-//! wait-for-completion-or-check-status (§4.5).
+//! wait-for-completion-or-check-status.
 
 use std::time::Duration;
 
@@ -8,12 +8,14 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{ClientError, DurableClient};
-use crate::engine::history::OrchestrationStatus;
-use crate::http::{HttpRequest, HttpResponse};
-use crate::http_api::WEBHOOK_PATH;
-use crate::store::InstanceState;
+use durable_engine::history::OrchestrationStatus;
+use durable_http::{HttpRequest, HttpResponse};
+use durable_store::InstanceState;
 
 use super::status::DurableOrchestrationStatus;
+
+/// Where the built-in management API is served, below the host's origin.
+pub const WEBHOOK_PATH: &str = "/runtime/webhooks/durabletask";
 
 /// The management URLs of one instance (`HttpManagementPayload`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +180,7 @@ impl DurableClient {
 
     /// As [`Self::create_check_status_response`]; with `fail_on_failure` the status URL
     /// carries `returnInternalServerErrorOnFailure=true`.
-    pub(crate) fn check_status_response(
+    pub fn check_status_response(
         &self,
         req: &HttpRequest,
         instance_id: &str,

@@ -12,12 +12,12 @@ use tokio::sync::{watch, OwnedSemaphorePermit};
 
 use super::dispatch::Dispatcher;
 use super::Shared;
-use crate::engine::failure::Failure;
-use crate::engine::function::ActivityContext;
-use crate::engine::history::{EventKind, HistoryEvent};
-use crate::engine::message::TaskMessage;
-use crate::store::clock;
-use crate::store::ActivityWorkItem;
+use durable_engine::failure::Failure;
+use durable_engine::function::ActivityContext;
+use durable_engine::history::{EventKind, HistoryEvent};
+use durable_engine::message::TaskMessage;
+use durable_store::clock;
+use durable_store::ActivityWorkItem;
 
 /// The activity dispatcher.
 pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {

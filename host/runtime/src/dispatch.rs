@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
 
 use super::Shared;
-use crate::store::{Batch, StoreResult, WorkSignals};
+use durable_store::{Batch, StoreResult, WorkSignals};
 
 /// What one dispatcher does; the loop is the same for orchestrations and activities.
 pub(crate) struct Dispatcher<L, W> {

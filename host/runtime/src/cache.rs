@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::engine::replay::Execution;
+use durable_engine::replay::Execution;
 
 /// Executions by instance id, with LRU eviction.
 #[derive(Debug)]
@@ -81,7 +81,7 @@ mod tests {
     use super::*;
 
     fn ex() -> Execution {
-        Execution::new(crate::engine::environment::Environment::deterministic(
+        Execution::new(durable_engine::environment::Environment::deterministic(
             Arc::new(|_: &str| None),
         ))
     }

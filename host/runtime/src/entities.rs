@@ -6,12 +6,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::Shared;
-use crate::engine::entity::executor::run_batch;
-use crate::engine::entity::{EntityId, SchedulerState};
-use crate::engine::history::OrchestrationStatus;
-use crate::engine::replay::Outbound;
-use crate::store::clock;
-use crate::store::{
+use durable_engine::entity::executor::run_batch;
+use durable_engine::entity::{EntityId, SchedulerState};
+use durable_engine::history::OrchestrationStatus;
+use durable_engine::replay::Outbound;
+use durable_store::clock;
+use durable_store::{
     HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
     StoreError,
 };

@@ -1,11 +1,11 @@
 //! Starting with a raw input, restarting and rewinding instances.
 
 use super::{validate_instance_id, wrong, ClientError, DurableClient};
-use crate::engine::history::{
+use durable_engine::history::{
     EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
 };
-use crate::engine::message::TaskMessage;
-use crate::store::clock;
+use durable_engine::message::TaskMessage;
+use durable_store::clock;
 
 impl DurableClient {
     /// Starts an orchestration with an already serialized JSON input (`None` = no input) and an

@@ -9,20 +9,20 @@ use tokio::sync::Notify;
 
 /// Waiters by instance id. Shared by a runtime (which notifies) and its clients (which wait).
 #[derive(Debug, Default)]
-pub(crate) struct Completions {
+pub struct Completions {
     waiters: Mutex<HashMap<String, (usize, Arc<Notify>)>>,
 }
 
 impl Completions {
     /// Wakes the waiters of `instance_id`, if there are any.
-    pub(crate) fn notify(&self, instance_id: &str) {
+    pub fn notify(&self, instance_id: &str) {
         if let Some((_, notify)) = self.waiters.lock().get(instance_id) {
             notify.notify_waiters();
         }
     }
 
     /// Registers interest in `instance_id` until the returned watch is dropped.
-    pub(crate) fn watch(self: &Arc<Self>, instance_id: &str) -> Watch {
+    pub fn watch(self: &Arc<Self>, instance_id: &str) -> Watch {
         let notify = {
             let mut waiters = self.waiters.lock();
             let entry = waiters
@@ -40,7 +40,7 @@ impl Completions {
 }
 
 /// Interest in one instance's completion.
-pub(crate) struct Watch {
+pub struct Watch {
     completions: Arc<Completions>,
     instance_id: String,
     notify: Arc<Notify>,
@@ -48,7 +48,7 @@ pub(crate) struct Watch {
 
 impl Watch {
     /// Notified when the instance completes on this host.
-    pub(crate) fn notify(&self) -> &Notify {
+    pub fn notify(&self) -> &Notify {
         &self.notify
     }
 }

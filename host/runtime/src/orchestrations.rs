@@ -8,11 +8,11 @@ use tokio::sync::{watch, Semaphore};
 
 use super::dispatch::Dispatcher;
 use super::Shared;
-use crate::engine::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance};
-use crate::engine::message::TaskMessage;
-use crate::engine::replay::{EpisodeOutput, Execution, Outbound};
-use crate::store::clock;
-use crate::store::{
+use durable_engine::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance};
+use durable_engine::message::TaskMessage;
+use durable_engine::replay::{EpisodeOutput, Execution, Outbound};
+use durable_store::clock;
+use durable_store::{
     HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
     StoreError,
 };
@@ -39,7 +39,7 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
 
 /// Runs one work item to its commit.
 async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
-    if crate::engine::entity::is_entity_instance(&item.instance_id) {
+    if durable_engine::entity::is_entity_instance(&item.instance_id) {
         return super::entities::process(shared, item).await;
     }
     if rewind::is_rewind(&item) {

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::entity::EntityOptions;
-use crate::engine::history::{EventKind, HistoryEvent, OrchestrationInstance, OrchestrationStatus};
-use crate::engine::message::TaskMessage;
-use crate::store::clock;
-use crate::store::{
+use durable_engine::entity::EntityOptions;
+use durable_engine::history::{
+    EventKind, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
+};
+use durable_engine::message::TaskMessage;
+use durable_store::clock;
+use durable_store::{
     InstancePage, InstanceQuery, InstanceState, OrchestratorMessage, PurgeFilter, StoreError,
     TaskHub,
 };
@@ -21,7 +23,7 @@ mod lifecycle;
 pub mod management;
 pub mod status;
 
-pub(crate) use completions::Completions;
+pub use completions::{Completions, Watch};
 pub use entities::{CleanEntityStorageResult, EntityMetadata, EntityPage, EntityQuery};
 pub use instance_id::validate_instance_id;
 pub use management::{HttpManagementPayload, WebhookBase};
@@ -135,7 +137,7 @@ impl DurableClient {
     }
 
     /// A client woken by a runtime's completion notifications.
-    pub(crate) fn with_completions(store: Arc<dyn TaskHub>, completions: Arc<Completions>) -> Self {
+    pub fn with_completions(store: Arc<dyn TaskHub>, completions: Arc<Completions>) -> Self {
         Self {
             store,
             completions,

@@ -1,0 +1,62 @@
+//! Rewind: a Failed instance takes an `ExecutionRewound` message, its history is rebuilt
+//! without the failure (the engine's [`rewound_history`]), and it runs on from there (same
+//! execution id).
+
+use std::sync::Arc;
+
+use super::{build_commit, commit, Shared};
+use durable_engine::history::{EventKind, OrchestrationStatus};
+use durable_engine::replay::Execution;
+use durable_engine::rewind::rewound_history;
+use durable_store::clock;
+use durable_store::{HistoryUpdate, OrchestrationWorkItem};
+
+/// True when the work item rewinds a Failed instance.
+pub(super) fn is_rewind(item: &OrchestrationWorkItem) -> bool {
+    item.instance
+        .as_ref()
+        .is_some_and(|i| i.status == OrchestrationStatus::Failed && i.history_len > 0)
+        && item
+            .messages
+            .iter()
+            .any(|m| matches!(m.message.event.kind, EventKind::ExecutionRewound { .. }))
+        && !item
+            .messages
+            .iter()
+            .any(|m| matches!(m.message.event.kind, EventKind::ExecutionStarted(_)))
+}
+
+/// Rewinds the instance and commits the rebuilt history plus the episode's new events.
+pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
+    let history = match shared.store.get_history(&item.instance_id).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(instance_id = %item.instance_id, error = %e, "loading history for rewind failed");
+            let _ = shared
+                .store
+                .abandon_orchestration(&item, std::time::Duration::from_secs(1))
+                .await;
+            return;
+        }
+    };
+    let kept = rewound_history(&history);
+    tracing::info!(instance_id = %item.instance_id, removed = history.len() - kept.len(), "rewinding");
+    shared.cache.lock().take(&item.instance_id);
+    let mut exec = Execution::from_history(shared.env.clone(), &kept);
+    let now = clock::now();
+    let messages = item.messages.iter().map(|m| m.message.clone()).collect();
+    let out = exec.run_episode(now, messages);
+    let terminal = out.status.is_terminal();
+    let new_generation = out.new_execution;
+    let appended = out.new_events.clone();
+    let mut c = build_commit(item.instance.as_ref(), &exec, out, now);
+    if !new_generation {
+        let mut all = kept;
+        all.extend(appended);
+        c.history = HistoryUpdate::NewExecution(all);
+    }
+    commit(shared, &item, c, (!terminal).then_some(exec)).await;
+    if terminal {
+        shared.completions.notify(&item.instance_id);
+    }
+}
