@@ -57,7 +57,7 @@ pub fn install_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("DURABLE_AZURITE_DIR") {
         return PathBuf::from(dir);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/azurite")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/azurite")
 }
 
 /// One Azurite for the whole test process, started on first use.
