@@ -66,12 +66,12 @@ async fn sync_over_async(client: DurableClient) -> HttpResponse {
         .wait_for_completion(&id, Duration::from_secs(60))
         .await
     {
-        Ok(done) if done.status == OrchestrationStatus::Completed => {
-            HttpResponse::new(StatusCode::OK).with_body(done.output.unwrap_or_default())
+        Ok(done) if done.runtime_status == OrchestrationStatus::Completed => {
+            HttpResponse::new(StatusCode::OK).with_body(done.output.to_string())
         }
         Ok(done) => HttpResponse::error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("ended {}", done.status.name()),
+            &format!("ended {}", done.runtime_status.name()),
         ),
         Err(e) => HttpResponse::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }

@@ -225,7 +225,7 @@ async fn w2(o: &Opts) -> anyhow::Result<()> {
         .await?;
     let secs = t0.elapsed().as_secs_f64();
     anyhow::ensure!(
-        done.output.as_deref() == Some(n.to_string().as_str()),
+        done.output == serde_json::json!(n),
         "wrong output {:?}",
         done.output
     );
@@ -267,10 +267,15 @@ async fn w3(o: &Opts) -> anyhow::Result<()> {
         .await?;
     let secs = t0.elapsed().as_secs_f64();
     let expected = n * (n.saturating_sub(1)) / 2;
+    let history_len = client
+        .store()
+        .get_instance("w3")
+        .await?
+        .map_or(0, |i| i.history_len);
     anyhow::ensure!(
-        done.output.as_deref() == Some(expected.to_string().as_str()),
+        done.output == serde_json::json!(expected),
         "W3 ended {:?} with {:?}",
-        done.status,
+        done.runtime_status,
         done.output
     );
     let line = Line::new(
@@ -282,7 +287,7 @@ async fn w3(o: &Opts) -> anyhow::Result<()> {
         n as f64 / secs,
         "activities/s",
     )
-    .with("history_len", done.history_len);
+    .with("history_len", history_len);
     stats_line(&rt, line).print(peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())

@@ -63,10 +63,7 @@ pub async fn submit_talk(
     if submission.title.trim().is_empty() || submission.speaker.trim().is_empty() {
         return HttpResponse::error(StatusCode::BAD_REQUEST, "title and speaker are required");
     }
-    match client
-        .start_new("process_submission", None, &submission)
-        .await
-    {
+    match client.start(process_submission, submission).await {
         Ok(id) => {
             let status_url = format!("{}/api/submissions/{id}", origin(&req));
             HttpResponse::json(
@@ -92,17 +89,13 @@ pub async fn submission_status(
         Ok(None) => return HttpResponse::error(StatusCode::NOT_FOUND, "no such submission"),
         Err(e) => return HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let parse = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-    };
     let body = json!({
         "id": status.instance_id,
-        "runtimeStatus": status.status.name(),
-        "customStatus": parse(&status.custom_status),
-        "output": parse(&status.output),
+        "runtimeStatus": status.runtime_status.name(),
+        "customStatus": status.custom_status,
+        "output": status.output,
     });
-    if status.status.is_terminal() {
+    if status.runtime_status.is_terminal() {
         HttpResponse::ok_json(&body)
     } else {
         let url = format!("{}/api/submissions/{id}", origin(&req));

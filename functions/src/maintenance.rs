@@ -18,9 +18,10 @@ pub async fn purge_old_instances(
         statuses: Vec::new(), // every terminal status
     };
     let purged = client
-        .purge_instances(&filter)
+        .purge_instance_history_by(&filter)
         .await
-        .map_err(|e| Failure::new("PurgeFailed", e.to_string()))?;
+        .map_err(|e| Failure::new("PurgeFailed", e.to_string()))?
+        .instances_deleted;
     tracing::info!(purged, past_due = timer.is_past_due, "purged old instances");
     Ok(())
 }

@@ -70,10 +70,7 @@ pub async fn get_weather(
         request_id: request_id.clone(),
         city,
     };
-    if let Err(e) = client
-        .start_new("weather", Some(&request_id), &request)
-        .await
-    {
+    if let Err(e) = client.start_with_id(weather, &request_id, request).await {
         let status = match e {
             ClientError::InvalidInstanceId { .. } => StatusCode::BAD_REQUEST,
             ClientError::AlreadyExists { .. } => StatusCode::CONFLICT,
@@ -85,17 +82,17 @@ pub async fn get_weather(
         .wait_for_completion(&request_id, Duration::from_secs(wait))
         .await
     {
-        Ok(done) if done.status == OrchestrationStatus::Completed => {
+        Ok(done) if done.runtime_status == OrchestrationStatus::Completed => {
             HttpResponse::new(StatusCode::OK)
                 .with_header(
                     http::header::CONTENT_TYPE,
                     "application/json; charset=utf-8",
                 )
-                .with_body(done.output.unwrap_or_else(|| "null".into()))
+                .with_body(done.output.to_string())
         }
         Ok(done) => HttpResponse::json(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({ "requestId": request_id, "error": format!("the request ended {}", done.status.name()) }),
+            &json!({ "requestId": request_id, "error": format!("the request ended {}", done.runtime_status.name()) }),
         ),
         Err(_) => {
             let _ = client

@@ -51,7 +51,7 @@ async fn a_chain_on_one_host_is_never_replayed() {
         .wait_for_completion(&id, std::time::Duration::from_secs(60))
         .await
         .expect("completes");
-    assert_eq!(done.output.as_deref(), Some("12"));
+    assert_eq!(done.output.to_string(), "12");
     assert_eq!(RuntimeStats::get(&rt.stats().replays), 0);
     assert!(RuntimeStats::get(&rt.stats().cache_hits) >= steps as u64);
     rt.shutdown().await;

@@ -148,9 +148,13 @@ async fn orchestrations_call_and_signal_entities() {
     let (_dir, rt, client) = start().await;
     let id = client.start_new("add_and_get", None, &"o1").await.unwrap();
     let done = client.wait_for_completion(&id, WAIT).await.unwrap();
-    assert_eq!(done.status, OrchestrationStatus::Completed, "{done:?}");
+    assert_eq!(
+        done.runtime_status,
+        OrchestrationStatus::Completed,
+        "{done:?}"
+    );
     // The signal and the call come from one sender, so they run in order: 2 + 3.
-    assert_eq!(done.output.as_deref(), Some("5"));
+    assert_eq!(done.output.to_string(), "5");
     rt.shutdown().await;
 }
 
@@ -172,7 +176,11 @@ async fn critical_sections_conserve_the_total_under_concurrency() {
     }
     for id in &ids {
         let done = client.wait_for_completion(id, WAIT).await.unwrap();
-        assert_eq!(done.status, OrchestrationStatus::Completed, "{done:?}");
+        assert_eq!(
+            done.runtime_status,
+            OrchestrationStatus::Completed,
+            "{done:?}"
+        );
     }
     let mut total = 0;
     for k in keys {
@@ -183,7 +191,7 @@ async fn critical_sections_conserve_the_total_under_concurrency() {
         // every lock was released: a new call goes through
         let lock_free = client.start_new("add_and_get", None, &k).await.unwrap();
         let done = client.wait_for_completion(&lock_free, WAIT).await.unwrap();
-        assert_eq!(done.status, OrchestrationStatus::Completed);
+        assert_eq!(done.runtime_status, OrchestrationStatus::Completed);
     }
     assert_eq!(total, 30);
     rt.shutdown().await;
@@ -242,4 +250,33 @@ async fn w5_processing_only() {
         n as f64 / all.as_secs_f64()
     );
     rt.shutdown().await;
+}
+
+/// A client call on an id that cannot identify an entity is refused with a typed error, and
+/// nothing is written.
+#[tokio::test]
+async fn the_client_refuses_an_invalid_entity_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn TaskHub> = Arc::new(SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
+    store.create_if_not_exists().await.unwrap();
+    let client = durable::DurableClient::new(store.clone());
+    let bad = EntityId {
+        name: "counter".into(),
+        key: "a/b".into(),
+    };
+    let err = client.signal_entity(&bad, "add", &1).await.unwrap_err();
+    assert!(
+        matches!(err, durable::ClientError::InvalidArgument(ref m) if m.contains("cannot contain")),
+        "{err}"
+    );
+    let err = client.read_entity_state::<i64>(&bad).await.unwrap_err();
+    assert!(
+        matches!(err, durable::ClientError::InvalidArgument(_)),
+        "{err}"
+    );
+    let page = store
+        .query_instances(&durable::store::InstanceQuery::default())
+        .await
+        .unwrap();
+    assert!(page.instances.is_empty());
 }

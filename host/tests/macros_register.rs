@@ -105,7 +105,11 @@ mod web {
         req: HttpRequest,
     ) -> Result<String, durable::ClientError> {
         let id = req.query_param("id").unwrap_or_default().to_string();
-        Ok(client.purge_instance(&id).await?.to_string())
+        Ok(client
+            .purge_instance_history(&id)
+            .await?
+            .instances_deleted
+            .to_string())
     }
 }
 
@@ -200,17 +204,17 @@ async fn macro_defined_functions_run_on_the_runtime() {
 
     let id = client.start_new("HelloCities", None, &()).await.unwrap();
     let done = client.wait_for_completion(&id, WAIT).await.unwrap();
-    assert_eq!(done.status, OrchestrationStatus::Completed);
+    assert_eq!(done.runtime_status, OrchestrationStatus::Completed);
     assert_eq!(
-        done.output.as_deref(),
-        Some(r#"["Hello Tokyo!","Hello Seattle!","HELLO LONDON!"]"#)
+        done.output.to_string(),
+        r#"["Hello Tokyo!","Hello Seattle!","HELLO LONDON!"]"#
     );
 
     // An activity's own error type fails the orchestration with its message.
     let id = client.start_new("shout_nothing", None, &()).await.unwrap();
     let done = client.wait_for_completion(&id, WAIT).await.unwrap();
-    assert_eq!(done.status, OrchestrationStatus::Failed);
-    let output = done.output.unwrap_or_default();
+    assert_eq!(done.runtime_status, OrchestrationStatus::Failed);
+    let output = done.output.to_string();
     assert!(output.contains("nothing to shout"), "{output}");
 
     rt.shutdown().await;
@@ -235,7 +239,7 @@ async fn http_and_timer_handlers_call_the_functions_with_the_client() {
     assert_eq!(response.status, StatusCode::ACCEPTED);
     let id = String::from_utf8(response.body.to_vec()).unwrap();
     let done = client.wait_for_completion(&id, WAIT).await.unwrap();
-    assert_eq!(done.status, OrchestrationStatus::Completed);
+    assert_eq!(done.runtime_status, OrchestrationStatus::Completed);
 
     let ping = app.http_function("ping").unwrap();
     let response = (ping.handler)(
@@ -253,7 +257,7 @@ async fn http_and_timer_handlers_call_the_functions_with_the_client() {
     };
     (catch_up.handler)(late, context("catch_up")).await.unwrap();
     let done = client.wait_for_completion("caught-up", WAIT).await.unwrap();
-    assert_eq!(done.status, OrchestrationStatus::Completed);
+    assert_eq!(done.runtime_status, OrchestrationStatus::Completed);
     // A function returning nothing reports success.
     let (_, hourly) = app.timers.iter().find(|(n, _)| n == "Hourly").unwrap();
     let on_time = TimerInfo {

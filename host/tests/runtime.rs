@@ -110,7 +110,7 @@ async fn run(
 ) -> (OrchestrationStatus, String) {
     let id = client.start_new(name, None, &input).await.unwrap();
     let done = client.wait_for_completion(&id, WAIT).await.unwrap();
-    (done.status, done.output.unwrap_or_default())
+    (done.runtime_status, done.output.to_string())
 }
 
 #[tokio::test]
@@ -140,7 +140,7 @@ async fn primitives_run_end_to_end() {
             .await
             .unwrap()
             .unwrap()
-            .status,
+            .runtime_status,
         OrchestrationStatus::Completed
     );
     assert_eq!(
@@ -168,8 +168,8 @@ async fn external_events_timeouts_and_send_event() {
             .await
             .unwrap()
             .output
-            .as_deref(),
-        Some("\"rejected\"")
+            .to_string(),
+        "\"rejected\""
     );
 
     let id = client.start_new("approval", Some("a2"), &()).await.unwrap();
@@ -179,8 +179,8 @@ async fn external_events_timeouts_and_send_event() {
             .await
             .unwrap()
             .output
-            .as_deref(),
-        Some("\"escalated\"")
+            .to_string(),
+        "\"escalated\""
     );
 
     let id = client.start_new("approval", Some("a3"), &()).await.unwrap();
@@ -191,8 +191,8 @@ async fn external_events_timeouts_and_send_event() {
             .await
             .unwrap()
             .output
-            .as_deref(),
-        Some("\"approved\"")
+            .to_string(),
+        "\"approved\""
     );
     rt.shutdown().await;
 }
@@ -203,8 +203,8 @@ async fn terminate_suspend_and_resume() {
     let id = client.start_new("approval", Some("t1"), &()).await.unwrap();
     client.terminate(&id, "no longer needed").await.unwrap();
     let done = client.wait_for_completion(&id, WAIT).await.unwrap();
-    assert_eq!(done.status, OrchestrationStatus::Terminated);
-    assert_eq!(done.output.as_deref(), Some("\"no longer needed\""));
+    assert_eq!(done.runtime_status, OrchestrationStatus::Terminated);
+    assert_eq!(done.output.to_string(), "\"no longer needed\"");
     assert!(client.raise_event(&id, "Approval", &true).await.is_err());
 
     let id = client.start_new("approval", Some("s1"), &()).await.unwrap();
@@ -213,18 +213,29 @@ async fn terminate_suspend_and_resume() {
     wait_for_status(&client, &id, OrchestrationStatus::Suspended).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        client.get_status(&id).await.unwrap().unwrap().status,
+        client
+            .get_status(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .runtime_status,
         OrchestrationStatus::Suspended
     );
     client.resume(&id, "go").await.unwrap();
     let done = client.wait_for_completion(&id, WAIT).await.unwrap();
-    assert_eq!(done.output.as_deref(), Some("\"approved\""));
+    assert_eq!(done.output.to_string(), "\"approved\"");
     rt.shutdown().await;
 }
 
 async fn wait_for_status(client: &DurableClient, id: &str, status: OrchestrationStatus) {
     for _ in 0..300 {
-        if client.get_status(id).await.unwrap().map(|s| s.status) == Some(status) {
+        if client
+            .get_status(id)
+            .await
+            .unwrap()
+            .map(|s| s.runtime_status)
+            == Some(status)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -278,7 +289,7 @@ async fn a_long_chain_is_never_replayed_while_cached_and_matches_an_uncached_run
         .wait_for_completion(&id, Duration::from_secs(120))
         .await
         .unwrap();
-    assert_eq!(done.output.as_deref(), Some("1000"));
+    assert_eq!(done.output.to_string(), "1000");
     assert_eq!(durable::runtime::RuntimeStats::get(&rt.stats().replays), 0);
     assert!(durable::runtime::RuntimeStats::get(&rt.stats().cache_hits) >= steps as u64);
     let cached_history = client.get_history(&id).await.unwrap();

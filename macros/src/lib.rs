@@ -305,7 +305,7 @@ pub fn entity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[http_trigger]
 /// async fn status(req: HttpRequest, #[durable_client] client: DurableClient) -> String {
 ///     let id = req.query_param("id").unwrap_or_default();
-///     format!("{:?}", client.get_status(id).await.ok().flatten().map(|s| s.status))
+///     format!("{:?}", client.get_status(id).await.ok().flatten().map(|s| s.runtime_status))
 /// }
 /// # fn main() {}
 /// ```

@@ -84,10 +84,9 @@ pub async fn transfer(ctx: OrchestrationContext, t: Transfer) -> Result<bool, Fa
             "a transfer moves a positive amount between two different accounts",
         ));
     }
-    let from = Account::entity_id(&t.from)?;
-    let to = Account::entity_id(&t.to)?;
-    let _section = ctx.lock(&[from.clone(), to.clone()]).await?;
-    let balance: i64 = ctx.call_entity(&from, "balance", &()).await?;
+    let (from, to) = (Account::proxy(&ctx, &t.from), Account::proxy(&ctx, &t.to));
+    let _section = ctx.lock(&[from.id().clone(), to.id().clone()]).await?;
+    let balance = from.balance().await?;
     if balance < t.amount {
         return Ok(false);
     }
@@ -99,7 +98,7 @@ pub async fn transfer(ctx: OrchestrationContext, t: Transfer) -> Result<bool, Fa
         transfer_id: t.id,
         amount: t.amount,
     };
-    let debited: bool = ctx.call_entity(&from, "post", &debit).await?;
-    let credited: bool = ctx.call_entity(&to, "post", &credit).await?;
+    let debited = from.post(debit).await?;
+    let credited = to.post(credit).await?;
     Ok(debited && credited)
 }

@@ -105,6 +105,7 @@ impl DurableClient {
         input: Option<String>,
         at: Option<DateTime<Utc>>,
     ) -> Result<(), ClientError> {
+        valid(entity)?;
         if operation.is_empty() {
             return Err(ClientError::InvalidArgument(
                 "the operation name cannot be empty".to_string(),
@@ -146,6 +147,7 @@ impl DurableClient {
         &self,
         entity: &EntityId,
     ) -> Result<Option<String>, ClientError> {
+        valid(entity)?;
         let row = self.store.get_instance(&entity.scheduler_id()).await?;
         Ok(row.and_then(|r| state_of(&r)))
     }
@@ -315,4 +317,11 @@ fn state_of(row: &InstanceState) -> Option<String> {
     SchedulerState::from_input(row.input.as_deref())
         .ok()
         .and_then(|s| s.state)
+}
+
+/// An id that can identify an entity, or the client's error for it.
+fn valid(entity: &EntityId) -> Result<(), ClientError> {
+    entity
+        .validate()
+        .map_err(|e| ClientError::InvalidArgument(e.to_string()))
 }

@@ -6,15 +6,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use durable_engine::entity::EntityOptions;
+use durable_engine::function::Orchestration;
 use durable_engine::history::{
     EventKind, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
 };
 use durable_engine::message::TaskMessage;
 use durable_store::clock;
-use durable_store::{
-    InstancePage, InstanceQuery, InstanceState, OrchestratorMessage, PurgeFilter, StoreError,
-    TaskHub,
-};
+use durable_store::{InstanceState, OrchestratorMessage, StoreError, TaskHub};
 
 mod completions;
 mod entities;
@@ -180,12 +178,39 @@ impl DurableClient {
             .await
     }
 
-    /// The instance's status row, if it exists.
+    /// Starts `orchestrator` with a typed input and a new instance id; returns the id.
+    /// The input type is checked at compile time, as in `ctx.call_activity`:
+    /// `client.start(hello_cities, ())`.
+    pub async fn start<O: Orchestration>(
+        &self,
+        orchestrator: O,
+        input: impl Into<O::Input>,
+    ) -> Result<String, ClientError> {
+        let _ = orchestrator;
+        self.start_new(O::NAME, None, &input.into()).await
+    }
+
+    /// [`start`](Self::start) with a given instance id (an instance that is still running
+    /// under that id is an error).
+    pub async fn start_with_id<O: Orchestration>(
+        &self,
+        orchestrator: O,
+        instance_id: &str,
+        input: impl Into<O::Input>,
+    ) -> Result<String, ClientError> {
+        let _ = orchestrator;
+        self.start_new(O::NAME, Some(instance_id), &input.into())
+            .await
+    }
+
+    /// The status of an instance (with its input, without history); `None` if it does not
+    /// exist. [`get_status_with`](Self::get_status_with) chooses what is included.
     pub async fn get_status(
         &self,
         instance_id: &str,
-    ) -> Result<Option<InstanceState>, ClientError> {
-        Ok(self.store.get_instance(instance_id).await?)
+    ) -> Result<Option<DurableOrchestrationStatus>, ClientError> {
+        self.get_status_with(instance_id, StatusOptions::default())
+            .await
     }
 
     /// The instance's history (current execution).
@@ -297,25 +322,12 @@ impl DurableClient {
         &self,
         instance_id: &str,
         timeout: Duration,
-    ) -> Result<InstanceState, ClientError> {
-        self.wait_terminal(instance_id, timeout, Duration::from_millis(250))
+    ) -> Result<DurableOrchestrationStatus, ClientError> {
+        let state = self
+            .wait_terminal(instance_id, timeout, Duration::from_millis(250))
             .await?
-            .ok_or_else(|| ClientError::Timeout(instance_id.to_string()))
-    }
-
-    /// Instances matching a query, a page at a time.
-    pub async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage, ClientError> {
-        Ok(self.store.query_instances(query).await?)
-    }
-
-    /// Deletes one instance and its history.
-    pub async fn purge_instance(&self, instance_id: &str) -> Result<bool, ClientError> {
-        Ok(self.store.purge_instance(instance_id).await?)
-    }
-
-    /// Deletes terminal instances matching a filter.
-    pub async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64, ClientError> {
-        Ok(self.store.purge_instances(filter).await?)
+            .ok_or_else(|| ClientError::Timeout(instance_id.to_string()))?;
+        Ok(DurableOrchestrationStatus::from_state(&state, true))
     }
 }
 

@@ -97,6 +97,11 @@ pub fn parse_stored(text: Option<&str>) -> Value {
 }
 
 impl DurableOrchestrationStatus {
+    /// The output as a `T` (for a Completed instance, the orchestrator's return value).
+    pub fn output_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.output)
+    }
+
     /// The status object of an instance row (without history).
     pub fn from_state(state: &InstanceState, show_input: bool) -> Self {
         Self {
@@ -156,18 +161,15 @@ impl DurableClient {
         Ok(Some(status))
     }
 
-    /// Status objects of the instances matching `query`, one page at a time.
-    pub async fn list_statuses(
-        &self,
-        query: &InstanceQuery,
-        show_input: bool,
-    ) -> Result<StatusPage, ClientError> {
-        let page = self.list_instances(query).await?;
+    /// The statuses (with input, without history) of the instances matching `query`, one page
+    /// at a time.
+    pub async fn list_instances(&self, query: &InstanceQuery) -> Result<StatusPage, ClientError> {
+        let page = self.store.query_instances(query).await?;
         Ok(StatusPage {
             statuses: page
                 .instances
                 .iter()
-                .map(|s| DurableOrchestrationStatus::from_state(s, show_input))
+                .map(|s| DurableOrchestrationStatus::from_state(s, true))
                 .collect(),
             continuation: page.continuation,
         })

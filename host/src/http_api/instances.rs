@@ -80,10 +80,12 @@ pub(super) async fn query(
         page_size: int_param(req, "top").unwrap_or(100),
         continuation,
     };
-    let page = api
-        .client
-        .list_statuses(&query, bool_param(req, "showInput", true))
-        .await?;
+    let mut page = api.client.list_instances(&query).await?;
+    if !bool_param(req, "showInput", true) {
+        for status in &mut page.statuses {
+            status.input = serde_json::Value::Null;
+        }
+    }
     Ok(HttpResponse::ok_json(&page.statuses).with_header(
         HeaderName::from_static(CONTINUATION_HEADER),
         page.continuation.as_deref().unwrap_or(""),

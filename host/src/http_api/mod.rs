@@ -86,11 +86,12 @@ pub async fn handle(api: &DurableApi, path: &str, req: HttpRequest) -> HttpRespo
 /// Looks an instance up by a decoded path segment. Generated URLs form-encode ids (space as
 /// `+`), so when nothing matches literally and the segment has a `+`, spaces are tried too.
 async fn lookup(api: &DurableApi, segment: &str) -> Result<Option<InstanceState>, ClientError> {
-    if let Some(found) = api.client.get_status(segment).await? {
+    let store = api.client.store();
+    if let Some(found) = store.get_instance(segment).await? {
         return Ok(Some(found));
     }
     if segment.contains('+') {
-        return api.client.get_status(&segment.replace('+', " ")).await;
+        return Ok(store.get_instance(&segment.replace('+', " ")).await?);
     }
     Ok(None)
 }

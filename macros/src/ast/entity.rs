@@ -45,6 +45,8 @@ pub struct Operation {
     pub input: Option<Type>,
     /// What it returns.
     pub returns: Returns,
+    /// The type of its result (`()` for none; `T` of a `Result<T, E>`).
+    pub output: Type,
 }
 
 /// What an operation returns.
@@ -197,11 +199,14 @@ fn operation(m: &ImplItemFn) -> syn::Result<Operation> {
             "an operation's input is deserialized: take it by value (e.g. `String`, not `&str`)",
         ));
     }
-    let returns = match &sig.output {
-        ReturnType::Default => Returns::Unit,
-        ReturnType::Type(_, ty) if result_ok_type(ty).is_some() => Returns::Result,
-        ReturnType::Type(_, ty) if is_unit(ty) => Returns::Unit,
-        ReturnType::Type(..) => Returns::Value,
+    let unit: Type = syn::parse_quote!(());
+    let (returns, output) = match &sig.output {
+        ReturnType::Default => (Returns::Unit, unit),
+        ReturnType::Type(_, ty) => match result_ok_type(ty) {
+            Some(ok) => (Returns::Result, ok.clone()),
+            None if is_unit(ty) => (Returns::Unit, unit),
+            None => (Returns::Value, (**ty).clone()),
+        },
     };
     Ok(Operation {
         ident: sig.ident.clone(),
@@ -209,6 +214,7 @@ fn operation(m: &ImplItemFn) -> syn::Result<Operation> {
         takes_context,
         input: first,
         returns,
+        output,
     })
 }
 

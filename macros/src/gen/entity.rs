@@ -70,6 +70,7 @@ pub fn generate(entity: &EntityItem) -> TokenStream {
                 ))
             };
             let register = registration(name, make);
+            let proxy = proxy(self_ty, operations);
             quote! {
                 #item
 
@@ -77,18 +78,90 @@ pub fn generate(entity: &EntityItem) -> TokenStream {
                     /// The entity name this type is registered under (lower-cased).
                     pub const ENTITY_NAME: &'static str = #entity_name;
 
-                    /// The id of the entity of this type with `key`.
-                    pub fn entity_id(
-                        key: &str,
-                    ) -> ::core::result::Result<
-                        ::durable::engine::entity::EntityId,
-                        ::durable::engine::entity::EntityIdError,
-                    > {
-                        ::durable::engine::entity::EntityId::new(#entity_name, key)
+                    /// The id of the entity of this type with `key`. A key that cannot
+                    /// identify an entity (see `EntityId::validate`) fails the call, signal
+                    /// or lock that uses the id.
+                    pub fn entity_id(key: &str) -> ::durable::EntityId {
+                        ::durable::EntityId {
+                            name: ::std::string::String::from(#entity_name),
+                            key: ::std::string::String::from(key),
+                        }
                     }
                 }
 
+                #proxy
+
                 const _: () = { #register };
+            }
+        }
+    }
+}
+
+/// `{Type}Proxy`: typed calls and signals to entities of the type from an orchestration,
+/// one method per operation, its input and result types checked at compile time.
+fn proxy(self_ty: &syn::Type, operations: &[Operation]) -> TokenStream {
+    let type_name = match self_ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.clone()),
+        _ => None,
+    }
+    .expect("the parser accepts only named state types");
+    let proxy = quote::format_ident!("{}Proxy", type_name);
+    let doc = format!(
+        "Typed calls to `{type_name}` entities from an orchestration: \
+         `{type_name}::proxy(&ctx, key).operation(input).await`."
+    );
+    let methods = operations.iter().map(|op| {
+        let ident = &op.ident;
+        let signal = quote::format_ident!("signal_{}", ident);
+        let key = ident.to_string().to_ascii_lowercase();
+        let output = &op.output;
+        let (param, input) = match &op.input {
+            Some(ty) => (quote!(input: #ty), quote!(&input)),
+            None => (quote!(), quote!(&())),
+        };
+        let call_doc = format!("Calls `{key}` and waits for its result.");
+        let signal_doc = format!("Signals `{key}` (one-way).");
+        quote! {
+            #[doc = #call_doc]
+            pub fn #ident(&self, #param) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::durable::TaskError>,
+            > + ::core::marker::Send + 'static {
+                self.ctx.call_entity(&self.id, #key, #input)
+            }
+
+            #[doc = #signal_doc]
+            pub fn #signal(&self, #param) {
+                self.ctx.signal_entity(&self.id, #key, #input)
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        pub struct #proxy<'__ctx> {
+            ctx: &'__ctx ::durable::OrchestrationContext,
+            id: ::durable::EntityId,
+        }
+
+        #[allow(private_interfaces)]
+        impl<'__ctx> #proxy<'__ctx> {
+            /// The entity this proxy calls.
+            pub fn id(&self) -> &::durable::EntityId {
+                &self.id
+            }
+
+            #(#methods)*
+        }
+
+        impl #self_ty {
+            /// Typed calls to the entity of this type with `key`, from the orchestration `ctx`.
+            pub fn proxy<'__ctx>(
+                ctx: &'__ctx ::durable::OrchestrationContext,
+                key: &str,
+            ) -> #proxy<'__ctx> {
+                #proxy {
+                    ctx,
+                    id: Self::entity_id(key),
+                }
             }
         }
     }

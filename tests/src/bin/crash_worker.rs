@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
                 .start_new(kind.orchestrator(), Some(&id), &(i as i64))
                 .await?;
         }
-        if kind == Kind::Event && !status.is_some_and(|s| s.status.is_terminal()) {
+        if kind == Kind::Event && !status.is_some_and(|s| s.runtime_status.is_terminal()) {
             client.raise_event(&id, "go", &(i as i64 * 10)).await?;
         }
     }
@@ -48,14 +48,14 @@ async fn main() -> anyhow::Result<()> {
         let mut done = 0;
         for i in 0..INSTANCES {
             if let Some(s) = client.get_status(&instance_id(i)).await? {
-                if s.status.is_terminal() {
+                if s.runtime_status.is_terminal() {
                     done += 1;
-                    let expected = expected_output(i).to_string();
+                    let expected = expected_output(i);
                     anyhow::ensure!(
-                        s.output.as_deref() == Some(expected.as_str()),
+                        s.output == serde_json::json!(expected),
                         "{} finished with {:?} {:?}, expected {expected}",
                         s.instance_id,
-                        s.status,
+                        s.runtime_status,
                         s.output
                     );
                 }

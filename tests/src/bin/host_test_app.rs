@@ -145,8 +145,8 @@ fn start_greet() -> FunctionKind {
                 .await;
                 match result {
                     Ok(done) => HttpResponse::ok_json(&json!({
-                        "status": done.status.name(),
-                        "output": done.output.and_then(|o| serde_json::from_str::<serde_json::Value>(&o).ok()),
+                        "status": done.runtime_status.name(),
+                        "output": done.output,
                         "hub": ctx.client.management().hub_name,
                     })),
                     Err(e) => {

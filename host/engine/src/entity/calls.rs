@@ -52,12 +52,20 @@ impl OrchestrationContext {
         O: DeserializeOwned + Send + 'static,
     {
         let what = format!("entity operation {entity}.{operation}");
+        let invalid = entity.validate().err();
         let encoded = serde_json::to_string(input);
-        let wait = encoded.as_ref().ok().map(|json| {
-            let id = self.send_request(entity, operation, Some(json.clone()), false);
-            self.wait_for_external_event::<ResponseMessage>(&id)
-        });
+        let wait = encoded
+            .as_ref()
+            .ok()
+            .filter(|_| invalid.is_none())
+            .map(|json| {
+                let id = self.send_request(entity, operation, Some(json.clone()), false);
+                self.wait_for_external_event::<ResponseMessage>(&id)
+            });
         async move {
+            if let Some(e) = invalid {
+                return Err(invalid_entity(what, &e));
+            }
             let Some(wait) = wait else {
                 let message = encoded.err().map(|e| e.to_string()).unwrap_or_default();
                 return Err(TaskError::Deserialize {
@@ -88,19 +96,19 @@ impl OrchestrationContext {
         operation: &str,
         input: &I,
     ) {
-        match serde_json::to_string(input) {
-            Ok(json) => {
+        // A signal has no task to fail: a bad one fails the orchestration at its next poll.
+        let failure = match (entity.validate(), serde_json::to_string(input)) {
+            (Ok(()), Ok(json)) => {
                 self.send_request(entity, operation, Some(json), true);
+                return;
             }
-            Err(e) => {
-                self.state.lock().fatal.get_or_insert_with(|| {
-                    FailureDetails::new(
-                        "SerializationError",
-                        format!("entity signal input does not serialize: {e}"),
-                    )
-                });
-            }
-        }
+            (Err(e), _) => FailureDetails::new("InvalidEntityId", e.to_string()),
+            (_, Err(e)) => FailureDetails::new(
+                "SerializationError",
+                format!("entity signal input does not serialize: {e}"),
+            ),
+        };
+        self.state.lock().fatal.get_or_insert(failure);
     }
 
     /// Sends one operation request; returns its id.
@@ -144,6 +152,13 @@ impl OrchestrationContext {
         let mut set: Vec<EntityId> = entities.to_vec();
         set.sort_by_key(EntityId::scheduler_id);
         set.dedup();
+        let invalid = set.iter().find_map(|e| e.validate().err());
+        if let Some(e) = invalid {
+            return futures::future::Either::Left(std::future::ready(Err(invalid_entity(
+                "lock".to_string(),
+                &e,
+            ))));
+        }
         let already = self.state.lock().entities.lock.is_some();
         // The guard exists from the moment the request is sent, so that dropping the lock
         // future (even unpolled) or ending the orchestration releases what it may acquire.
@@ -165,7 +180,7 @@ impl OrchestrationContext {
             (guard, wait)
         });
         let ctx = self.clone();
-        async move {
+        futures::future::Either::Right(async move {
             if already {
                 return Err(TaskError::Failed {
                     name: "lock".to_string(),
@@ -185,7 +200,15 @@ impl OrchestrationContext {
             };
             wait.await?;
             Ok(guard)
-        }
+        })
+    }
+}
+
+/// The error of a call or lock on an entity id that cannot identify an entity.
+fn invalid_entity(name: String, e: &super::id::EntityIdError) -> TaskError {
+    TaskError::Failed {
+        name,
+        details: Box::new(FailureDetails::new("InvalidEntityId", e.to_string())),
     }
 }
 

@@ -133,6 +133,9 @@ impl EntityContext {
         operation: &str,
         input: &T,
     ) -> Result<(), Failure> {
+        target
+            .validate()
+            .map_err(|e| Failure::new("InvalidEntityId", e.to_string()))?;
         let json = serde_json::to_string(input)
             .map_err(|e| serde_failure("input of an entity signal", e))?;
         self.signals.push(OutgoingSignal {

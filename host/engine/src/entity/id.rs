@@ -47,6 +47,17 @@ impl EntityId {
         })
     }
 
+    /// Checks that the name and key can identify an entity (what [`EntityId::new`] checks).
+    /// Ids built field by field (as a typed entity's `entity_id(key)` does) are checked where
+    /// they are used: a call, signal or lock on an invalid id fails with this error.
+    pub fn validate(&self) -> Result<(), EntityIdError> {
+        if self.name.is_empty() {
+            return Err(EntityIdError::EmptyName);
+        }
+        check("name", &self.name, true)?;
+        check("key", &self.key, false)
+    }
+
     /// Parses a scheduler id `@name@key`.
     pub fn from_scheduler_id(instance_id: &str) -> Result<Self, EntityIdError> {
         let rest = instance_id

@@ -292,3 +292,61 @@ fn requests_are_labelled_from_the_replay_clock_in_order_per_entity() {
     assert_eq!(last.timestamp, t(1));
     assert_eq!(last.predecessor, Some(Some(to_a[3].timestamp)));
 }
+
+/// An id built field by field with a key entity ids may not contain.
+fn bad_id() -> EntityId {
+    EntityId {
+        name: "counter".into(),
+        key: "a/b".into(),
+    }
+}
+
+#[test]
+fn a_call_or_lock_on_an_invalid_entity_id_fails_without_sending_anything() {
+    let r = resolver(vec![(
+        "BadIds",
+        orchestrator_fn("BadIds", |ctx: OrchestrationContext, _: ()| async move {
+            let call = ctx.call_entity::<_, i64>(&bad_id(), "get", &()).await;
+            let lock = ctx.lock(&[counter("ok"), bad_id()]).await;
+            let errors = [call.err(), lock.err()];
+            Ok(errors
+                .iter()
+                .map(|e| e.as_ref().map_or("none".to_string(), |e| e.to_string()))
+                .collect::<Vec<_>>())
+        }),
+    )]);
+    let mut ex = Execution::new(r);
+    let out = ex.run_episode(t(0), vec![start_event("BadIds", "null")]);
+    assert_eq!(
+        out.status,
+        OrchestrationStatus::Completed,
+        "{:?}",
+        out.output
+    );
+    assert!(requests(&out).is_empty(), "nothing is sent");
+    let errors: Vec<String> = serde_json::from_str(out.output.as_deref().unwrap()).unwrap();
+    assert_eq!(errors.len(), 2);
+    for e in errors {
+        assert!(
+            e.contains("InvalidEntityId") || e.contains("cannot contain"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_signal_to_an_invalid_entity_id_fails_the_orchestration() {
+    let r = resolver(vec![(
+        "BadSignal",
+        orchestrator_fn("BadSignal", |ctx: OrchestrationContext, _: ()| async move {
+            ctx.signal_entity(&bad_id(), "add", &1);
+            Ok(())
+        }),
+    )]);
+    let mut ex = Execution::new(r);
+    let out = ex.run_episode(t(0), vec![start_event("BadSignal", "null")]);
+    assert_eq!(out.status, OrchestrationStatus::Failed);
+    assert!(requests(&out).is_empty(), "nothing is sent");
+    let details = out.failure_details.expect("failure details");
+    assert_eq!(details.error_type, "InvalidEntityId");
+}

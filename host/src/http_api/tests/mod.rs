@@ -172,7 +172,7 @@ pub(super) async fn wait_done(h: &Harness, id: &str) -> Value {
         .wait_for_completion(id, Duration::from_secs(20))
         .await
         .unwrap();
-    assert!(done.status.is_terminal());
+    assert!(done.runtime_status.is_terminal());
     let resp = call(h, Method::GET, &format!("/instances/{id}"), None).await;
     json(&resp)
 }
@@ -181,7 +181,7 @@ pub(super) async fn wait_done(h: &Harness, id: &str) -> Value {
 pub(super) async fn wait_started(h: &Harness, id: &str) {
     for _ in 0..400 {
         let s = h.api.client.get_status(id).await.unwrap().unwrap();
-        if s.status != crate::OrchestrationStatus::Pending {
+        if s.runtime_status != crate::OrchestrationStatus::Pending {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -18,7 +18,7 @@ async fn status_of(h: &Harness, id: &str) -> String {
         .await
         .unwrap()
         .unwrap()
-        .status
+        .runtime_status
         .name()
         .to_string()
 }
@@ -129,12 +129,13 @@ async fn rewind_retries_the_failed_activity_and_runs_on() {
     post_json(&h, "/orchestrators/flaky_chain/rw", "1").await;
     let failed = wait_done(&h, "rw").await;
     assert_eq!(failed["runtimeStatus"], "Failed");
-    let before = h.api.client.get_status("rw").await.unwrap().unwrap();
+    let store = h.api.client.store();
+    let before = store.get_instance("rw").await.unwrap().unwrap();
     // reason arrives unencoded from the Python client
     let resp = post(&h, "/instances/rw/rewind?reason=fixed it").await;
     assert_eq!(resp.status, StatusCode::ACCEPTED);
     wait_for(&h, "rw", "Completed").await;
-    let after = h.api.client.get_status("rw").await.unwrap().unwrap();
+    let after = store.get_instance("rw").await.unwrap().unwrap();
     assert_eq!(after.execution_id, before.execution_id);
     assert_eq!(after.output.as_deref(), Some("21"), "(1+1)*10+1");
     let body = json(

@@ -61,7 +61,7 @@ impl Wallet {
 
     /// With the context.
     pub fn tell(&mut self, ctx: &mut EntityContext, key: String) -> Result<(), Failure> {
-        let other = Wallet::entity_id(&key)?;
+        let other = Wallet::entity_id(&key);
         ctx.signal_entity(&other, "deposit", &self.balance)
     }
 
@@ -84,6 +84,17 @@ fn op(name: &str, input: &str) -> HistoryEvent {
     )
 }
 
+/// The typed proxy: each operation's input and result types are checked.
+#[durable::orchestration_trigger]
+async fn uses_proxy(ctx: durable::OrchestrationContext) -> Result<i64, Failure> {
+    let wallet = Wallet::proxy(&ctx, "w");
+    wallet.deposit(5).await?;
+    let left: i64 = wallet.withdraw(2).await?;
+    wallet.signal_deposit(1);
+    assert_eq!(wallet.id(), &Wallet::entity_id("w"));
+    Ok(left + wallet.get().await?)
+}
+
 fn main() {
     assert_eq!(Wallet::ENTITY_NAME, "purse");
     assert_eq!(Wallet::helper(), 1);
@@ -92,7 +103,7 @@ fn main() {
     let Some(f) = app.registry.entity("purse") else {
         panic!("not registered")
     };
-    let id = Wallet::entity_id("w").unwrap();
+    let id = Wallet::entity_id("w");
     let events = vec![
         op("Deposit", "5"),
         op("withdraw", "2"),

@@ -9,7 +9,7 @@ use durable::{durable_client, http_trigger, DurableClient};
 pub async fn weather_results(req: HttpRequest, #[durable_client] client: DurableClient) -> HttpResponse {
     let id = req.param("requestId").unwrap_or_default();
     match client.get_status(id).await {
-        Ok(Some(status)) => HttpResponse::text(StatusCode::OK, status.status.name()),
+        Ok(Some(status)) => HttpResponse::text(StatusCode::OK, status.runtime_status.name()),
         Ok(None) => HttpResponse::error(StatusCode::NOT_FOUND, "no such request"),
         Err(e) => HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
     }
