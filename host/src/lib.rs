@@ -78,8 +78,5 @@ pub use runtime::{Registry, Runtime, RuntimeOptions};
 
 /// Items the trigger attributes' expansions refer to; not part of the public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use futures;
-    pub use inventory;
-    pub use serde_json;
-}
+#[path = "private.rs"]
+pub mod __private;

@@ -135,3 +135,29 @@ pub fn erase_orchestration<O: Orchestration>(_orchestration: O) -> OrchestratorF
 pub fn erase_activity<A: Activity>(_activity: A) -> ActivityFn {
     activity_fn(A::NAME, |ctx, input: A::Input| A::run(ctx, input))
 }
+
+/// How the one parameter of an activity function is bound: an `ActivityContext` gets the
+/// invocation's context (the activity then takes no input), any other type is the input.
+/// Decided by the parameter's type, not its name, so aliases and re-exports work; the
+/// `#[activity_trigger]` expansion uses it.
+#[doc(hidden)]
+pub trait ActivityParam: Sized {
+    /// The activity's input type.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// The parameter's value.
+    fn bind(ctx: ActivityContext, input: Self::Input) -> Self;
+}
+
+impl ActivityParam for ActivityContext {
+    type Input = ();
+    fn bind(ctx: ActivityContext, _input: ()) -> Self {
+        ctx
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> ActivityParam for T {
+    type Input = T;
+    fn bind(_ctx: ActivityContext, input: T) -> Self {
+        input
+    }
+}

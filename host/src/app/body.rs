@@ -1,8 +1,12 @@
 //! Turning a queue message's body or a blob's content into the type the function takes:
 //! `String` (UTF-8 text), `Vec<u8>` (as is) or any `Deserialize` type (JSON).
 //!
-//! The trigger attributes pick the function by the parameter's type as written. A body that
+//! The conversion is chosen by the parameter's type itself, not by its name, so an alias of
+//! `String` is still text: [`Decode`] picks it by method resolution (an exact `String` or
+//! `Vec<u8>` impl is found before the JSON one, which takes a further reference). A body that
 //! does not convert is a failed run (counted towards the poison limit), never a panic.
+
+use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
@@ -35,6 +39,55 @@ pub fn json<T: DeserializeOwned>(body: Vec<u8>) -> Result<T, Failure> {
     })
 }
 
+/// Chooses the conversion for a parameter of type `T`:
+/// `(&Decode::<T>::new()).decode(body)` with [`DecodeText`], [`DecodeBytes`] and
+/// [`DecodeJson`] in scope.
+pub struct Decode<T>(PhantomData<T>);
+
+impl<T> Decode<T> {
+    /// The chooser for `T`.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// `String`: UTF-8 text.
+pub trait DecodeText {
+    /// Converts the body.
+    fn decode(&self, body: Vec<u8>) -> Result<String, Failure>;
+}
+
+impl DecodeText for Decode<String> {
+    fn decode(&self, body: Vec<u8>) -> Result<String, Failure> {
+        string(body)
+    }
+}
+
+/// `Vec<u8>`: the bytes as they are.
+pub trait DecodeBytes {
+    /// Converts the body.
+    fn decode(&self, body: Vec<u8>) -> Result<Vec<u8>, Failure>;
+}
+
+impl DecodeBytes for Decode<Vec<u8>> {
+    fn decode(&self, body: Vec<u8>) -> Result<Vec<u8>, Failure> {
+        bytes(body)
+    }
+}
+
+/// Any other `Deserialize` type: JSON.
+pub trait DecodeJson<T> {
+    /// Converts the body.
+    fn decode(&self, body: Vec<u8>) -> Result<T, Failure>;
+}
+
+impl<T: DeserializeOwned> DecodeJson<T> for &Decode<T> {
+    fn decode(&self, body: Vec<u8>) -> Result<T, Failure> {
+        json(body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +103,18 @@ mod tests {
         let n: u32 = json(b"42".to_vec()).unwrap();
         assert_eq!(n, 42);
         assert!(json::<u32>(b"\"x\"".to_vec()).is_err());
+    }
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // the `&` selects the impl, as in the expansion
+    fn the_parameter_type_chooses_the_conversion_through_aliases() {
+        type Text = String;
+        type Raw = Vec<u8>;
+        let text: Text = (&Decode::<Text>::new()).decode(b"\"hi\"".to_vec()).unwrap();
+        assert_eq!(text, "\"hi\"", "text, not JSON");
+        let raw: Raw = (&Decode::<Raw>::new()).decode(b"[1]".to_vec()).unwrap();
+        assert_eq!(raw, b"[1]".to_vec(), "bytes, not JSON");
+        let n: u32 = (&Decode::<u32>::new()).decode(b"7".to_vec()).unwrap();
+        assert_eq!(n, 7);
     }
 }

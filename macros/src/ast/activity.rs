@@ -36,28 +36,22 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
              belongs to orchestrators)",
         ));
     }
-    let is_context: Vec<bool> = params
-        .iter()
-        .map(|p| type_is(&p.ty, "ActivityContext"))
-        .collect();
-    let (takes_context, input) = match (params.as_slice(), is_context.as_slice()) {
-        ([], []) => (false, None),
-        ([_], [true]) => (true, None),
-        ([only], [false]) => (false, Some(only.ty.clone())),
-        ([_, input], [true, false]) => (true, Some(input.ty.clone())),
-        ([_, second], [_, true]) => {
-            return Err(syn::Error::new_spanned(
-                second.tokens(),
-                "the `ActivityContext` parameter comes first: \
-                 `async fn NAME(ctx: ActivityContext, input: T)`",
-            ))
-        }
-        ([first, _], [false, false]) => {
-            return Err(syn::Error::new_spanned(
-                first.tokens(),
-                "an activity takes one input; a second parameter must be preceded by \
-                 `ctx: ActivityContext`. Pass several values as a tuple or a struct",
-            ))
+    // Which parameter is which follows from position and type, never from a type's name: one
+    // parameter is bound by its type (the context, or else the input); of two, the first is
+    // the context (checked by a trait bound) and the second the input.
+    let (takes_context, context_type, bound, input) = match params.as_slice() {
+        [] => (false, None, None, None),
+        [only] => (true, None, Some(only.ty.clone()), None),
+        [first, second] => {
+            if type_is(&second.ty, "ActivityContext") {
+                return Err(syn::Error::new_spanned(
+                    second.tokens(),
+                    "the `ActivityContext` parameter comes first: \
+                     `async fn NAME(ctx: ActivityContext, input: T)`",
+                ));
+            }
+            check_owned_input(&second.ty)?;
+            (true, Some(first.ty.clone()), None, Some(second.ty.clone()))
         }
         _ => {
             return Err(syn::Error::new_spanned(
@@ -67,8 +61,10 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
             ))
         }
     };
-    if let Some(ty) = &input {
-        check_owned_input(ty)?;
+    if let Some(ty) = &bound {
+        if !type_is(ty, "ActivityContext") {
+            check_owned_input(ty)?;
+        }
     }
     let output = result_output(&func.sig, "an activity")?;
     let name = RegisteredName::new(name_override, &func.sig.ident)?;
@@ -77,6 +73,8 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
         func,
         name,
         takes_context,
+        context_type,
+        bound,
         input,
         output,
     })

@@ -1,7 +1,7 @@
 //! Parameters of HTTP and timer functions: the trigger's value (`HttpRequest`, `TimerInfo`)
 //! and, optionally, a `#[durable_client] client: DurableClient`, in any order.
 
-use syn::{Attribute, Signature};
+use syn::{Attribute, Signature, Type};
 
 use super::params::take_params;
 use super::signature::{display, params_span, type_is};
@@ -17,8 +17,11 @@ pub enum Binding {
 
 /// A trigger kind's parameter rules.
 pub struct TriggerParam {
-    /// The trigger's value type, matched by name (`HttpRequest`).
+    /// The trigger's value type (`HttpRequest`), for messages; the type itself is checked by
+    /// a trait bound in the expansion, so aliases work.
     pub type_name: &'static str,
+    /// That trait bound, in `durable::__private` (`HttpRequestParam`).
+    pub bound: &'static str,
     /// The parameter as the user should write it (`req: HttpRequest`).
     pub example: &'static str,
     /// The kind of function, for messages (`an HTTP function`).
@@ -31,6 +34,10 @@ pub struct Bindings {
     pub params: Vec<Binding>,
     /// The `#[durable_client]` attribute, if a parameter has one.
     pub client_marker: Option<Attribute>,
+    /// The types as written of the parameters, for the expansion's checks.
+    pub types: Vec<Type>,
+    /// The trait bound the trigger parameter's type must meet.
+    pub trigger_bound: &'static str,
 }
 
 impl Bindings {
@@ -46,25 +53,19 @@ pub fn parse(sig: &mut Signature, rule: &TriggerParam) -> syn::Result<Bindings> 
         type_name,
         example,
         what,
+        ..
     } = rule;
     let shape = format!("`{example}` and optionally `#[durable_client] client: DurableClient`");
     let params = take_params(sig)?;
     let mut out = Bindings {
         params: Vec::new(),
         client_marker: None,
+        types: Vec::new(),
+        trigger_bound: rule.bound,
     };
     for p in params {
+        out.types.push(p.ty.clone());
         if let Some(marker) = p.client_marker {
-            if !type_is(&p.ty, "DurableClient") {
-                return Err(syn::Error::new_spanned(
-                    &p.ty,
-                    format!(
-                        "#[durable_client] binds a `DurableClient`, but this parameter's type \
-                         is `{}`",
-                        display(&p.ty)
-                    ),
-                ));
-            }
             if out.client_marker.is_some() {
                 return Err(syn::Error::new_spanned(
                     &marker,
@@ -73,14 +74,6 @@ pub fn parse(sig: &mut Signature, rule: &TriggerParam) -> syn::Result<Bindings> 
             }
             out.client_marker = Some(marker);
             out.params.push(Binding::Client);
-        } else if type_is(&p.ty, type_name) {
-            if out.params.contains(&Binding::Trigger) {
-                return Err(syn::Error::new_spanned(
-                    p.tokens(),
-                    format!("{what} takes one `{type_name}` parameter, this is a second one"),
-                ));
-            }
-            out.params.push(Binding::Trigger);
         } else if type_is(&p.ty, "DurableClient") {
             return Err(syn::Error::new_spanned(
                 p.tokens(),
@@ -90,7 +83,7 @@ pub fn parse(sig: &mut Signature, rule: &TriggerParam) -> syn::Result<Bindings> 
                     display(&p.tokens())
                 ),
             ));
-        } else {
+        } else if out.params.contains(&Binding::Trigger) {
             return Err(syn::Error::new_spanned(
                 p.tokens(),
                 format!(
@@ -98,6 +91,8 @@ pub fn parse(sig: &mut Signature, rule: &TriggerParam) -> syn::Result<Bindings> 
                     display(&p.tokens())
                 ),
             ));
+        } else {
+            out.params.push(Binding::Trigger);
         }
     }
     if !out.params.contains(&Binding::Trigger) {

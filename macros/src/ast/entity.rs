@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemFn, ItemImpl, ReturnType, Type, Visibility};
 
-use super::signature::{result_ok_type, type_is};
+use super::signature::result_ok_type;
 use crate::args::Args;
 use crate::names::RegisteredName;
 
@@ -41,6 +41,8 @@ pub struct Operation {
     pub mutates: bool,
     /// Takes `ctx: &mut EntityContext` before the input.
     pub takes_context: bool,
+    /// That parameter's type as written (checked by a trait bound in the expansion).
+    pub context_type: Option<Type>,
     /// The input type, if any.
     pub input: Option<Type>,
     /// What it returns.
@@ -130,8 +132,9 @@ fn check_function(func: &ItemFn) -> syn::Result<()> {
             "an entity function cannot be generic",
         ));
     }
-    let ok_param = sig.inputs.len() == 1
-        && matches!(sig.inputs.first(), Some(FnArg::Typed(p)) if is_context_ref(&p.ty));
+    // The parameter's type is checked by a trait bound in the expansion, so an alias of
+    // `EntityContext` works.
+    let ok_param = sig.inputs.len() == 1 && matches!(sig.inputs.first(), Some(FnArg::Typed(_)));
     if !ok_param {
         return Err(syn::Error::new(
             sig.inputs.span(),
@@ -182,7 +185,8 @@ fn operation(m: &ImplItemFn) -> syn::Result<Operation> {
         FnArg::Receiver(_) => unreachable!("only the first argument is a receiver"),
     });
     let mut first = params.next();
-    let takes_context = first.as_ref().is_some_and(is_context_ref);
+    let takes_context = first.as_ref().is_some_and(is_mut_ref);
+    let context_type = takes_context.then(|| first.clone()).flatten();
     if takes_context {
         first = params.next();
     }
@@ -212,14 +216,17 @@ fn operation(m: &ImplItemFn) -> syn::Result<Operation> {
         ident: sig.ident.clone(),
         mutates,
         takes_context,
+        context_type,
         input: first,
         returns,
         output,
     })
 }
 
-fn is_context_ref(ty: &Type) -> bool {
-    matches!(ty, Type::Reference(r) if r.mutability.is_some() && type_is(&r.elem, "EntityContext"))
+/// `&mut T`: the context parameter of an operation (inputs are taken by value, so a `&mut`
+/// parameter can only be the context; its type is checked by the expansion).
+fn is_mut_ref(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(r) if r.mutability.is_some())
 }
 
 fn is_unit(ty: &Type) -> bool {

@@ -60,6 +60,7 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<HttpFn> {
         &mut func.sig,
         &TriggerParam {
             type_name: "HttpRequest",
+            bound: "HttpRequestParam",
             example: "req: HttpRequest",
             what: "an HTTP function",
         },

@@ -5,9 +5,7 @@ use proc_macro2::TokenStream;
 use syn::ItemFn;
 
 use super::params::take_params;
-use super::signature::{
-    check_owned_input, check_plain_async_fn, display, params_span, result_output, type_is,
-};
+use super::signature::{check_owned_input, check_plain_async_fn, params_span, result_output};
 use super::typed::{TypedFn, TypedKind};
 use crate::args::Args;
 use crate::names::RegisteredName;
@@ -39,16 +37,6 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
             format!("an orchestrator takes the orchestration context: {SHAPE}"),
         ));
     };
-    if !type_is(&first.ty, "OrchestrationContext") {
-        return Err(syn::Error::new_spanned(
-            &first.ty,
-            format!(
-                "the first parameter of an orchestrator must be `ctx: OrchestrationContext`, \
-                 found `{}`; expected {SHAPE}",
-                display(&first.ty)
-            ),
-        ));
-    }
     if let Some(extra) = params.get(2) {
         return Err(syn::Error::new_spanned(
             extra.tokens(),
@@ -67,6 +55,8 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
         func,
         name,
         takes_context: true,
+        context_type: Some(first.ty.clone()),
+        bound: None,
         input,
         output,
     })

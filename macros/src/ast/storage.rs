@@ -2,22 +2,11 @@
 //! the client, in any order) and the return shape (nothing or `Result<(), E>`).
 
 use syn::spanned::Spanned;
-use syn::{Attribute, GenericArgument, ItemFn, PathArguments, ReturnType, Signature, Type};
+use syn::{Attribute, ItemFn, ReturnType, Signature, Type};
 
 use super::params::take_params;
 use super::signature::{display, params_span, result_ok_type, type_is};
 use crate::names::RegisteredName;
-
-/// How the body is converted into the parameter's type.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum BodyKind {
-    /// `String`: UTF-8 text.
-    Text,
-    /// `Vec<u8>`: the bytes as they are.
-    Bytes,
-    /// Anything else: JSON through `Deserialize`.
-    Json,
-}
 
 /// What the host passes for one parameter.
 #[derive(Clone, PartialEq, Eq)]
@@ -36,10 +25,10 @@ pub struct StorageBindings {
     pub params: Vec<StorageParam>,
     /// The body's type as written.
     pub body_type: Type,
-    /// How to convert the body.
-    pub body_kind: BodyKind,
     /// The `#[durable_client]` attribute, if a parameter has one.
     pub client_marker: Option<Attribute>,
+    /// That parameter's type as written (checked by a trait bound in the expansion).
+    pub client_type: Option<Type>,
 }
 
 /// What a storage function returns.
@@ -127,18 +116,9 @@ fn parse_params(sig: &mut Signature, rule: &Rule) -> syn::Result<StorageBindings
     let mut params = Vec::new();
     let mut body: Option<Type> = None;
     let mut client_marker = None;
+    let mut client_type = None;
     for p in take_params(sig)? {
         if let Some(marker) = p.client_marker {
-            if !type_is(&p.ty, "DurableClient") {
-                return Err(syn::Error::new_spanned(
-                    &p.ty,
-                    format!(
-                        "#[durable_client] binds a `DurableClient`, but this parameter's type \
-                         is `{}`",
-                        display(&p.ty)
-                    ),
-                ));
-            }
             if client_marker.is_some() {
                 return Err(syn::Error::new_spanned(
                     &marker,
@@ -146,6 +126,7 @@ fn parse_params(sig: &mut Signature, rule: &Rule) -> syn::Result<StorageBindings
                 ));
             }
             client_marker = Some(marker);
+            client_type = Some(p.ty.clone());
             params.push(StorageParam::Client);
         } else if type_is(&p.ty, info_type) {
             if params.contains(&StorageParam::Info) {
@@ -187,9 +168,9 @@ fn parse_params(sig: &mut Signature, rule: &Rule) -> syn::Result<StorageBindings
     };
     Ok(StorageBindings {
         params,
-        body_kind: body_kind(&body_type),
         body_type,
         client_marker,
+        client_type,
     })
 }
 
@@ -219,28 +200,6 @@ fn check_body_type(ty: &Type, what: &str) -> syn::Result<()> {
             ))
         }
         _ => Ok(()),
-    }
-}
-
-fn body_kind(ty: &Type) -> BodyKind {
-    if type_is(ty, "String") {
-        return BodyKind::Text;
-    }
-    let Type::Path(p) = ty else {
-        return BodyKind::Json;
-    };
-    let Some(last) = p.path.segments.last() else {
-        return BodyKind::Json;
-    };
-    if last.ident != "Vec" {
-        return BodyKind::Json;
-    }
-    match &last.arguments {
-        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
-            GenericArgument::Type(t) if type_is(t, "u8") => BodyKind::Bytes,
-            _ => BodyKind::Json,
-        },
-        _ => BodyKind::Json,
     }
 }
 
@@ -283,16 +242,6 @@ pub fn storage_name_problem(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn body_kinds_follow_the_written_type() {
-        let kind = |s: &str| body_kind(&syn::parse_str(s).unwrap());
-        assert_eq!(kind("String"), BodyKind::Text);
-        assert_eq!(kind("std::string::String"), BodyKind::Text);
-        assert_eq!(kind("Vec<u8>"), BodyKind::Bytes);
-        assert_eq!(kind("Vec<u32>"), BodyKind::Json);
-        assert_eq!(kind("MyMessage"), BodyKind::Json);
-    }
 
     #[test]
     fn storage_names() {

@@ -64,6 +64,7 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TimerFn> {
         &mut func.sig,
         &TriggerParam {
             type_name: "TimerInfo",
+            bound: "TimerInfoParam",
             example: "timer: TimerInfo",
             what: "a timer function",
         },

@@ -24,6 +24,11 @@ pub struct TypedFn {
     pub name: RegisteredName,
     /// Whether the function takes the context parameter (always, for orchestrators).
     pub takes_context: bool,
+    /// The context parameter's type as written, checked to be the context by a trait bound.
+    pub context_type: Option<Type>,
+    /// An activity's only parameter, bound by its type (`ActivityParam`): the context, or
+    /// else the input.
+    pub bound: Option<Type>,
     /// The input type; `None` when the function takes no input (the input is then `()`).
     pub input: Option<Type>,
     /// The `T` of the returned `Result<T, E>`.

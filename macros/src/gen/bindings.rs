@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::checks::param_is;
 use crate::ast::bindings::{Binding, Bindings};
 
 /// The handler closure's parameter patterns (trigger value, function context) and the
@@ -15,6 +16,8 @@ pub struct Call {
     pub context_pat: TokenStream,
     /// The arguments.
     pub args: Vec<TokenStream>,
+    /// The checks of the parameters' types.
+    pub checks: TokenStream,
 }
 
 /// Builds the call for `bindings`.
@@ -27,7 +30,17 @@ pub fn call(bindings: &Bindings) -> Call {
             Binding::Client => quote!(__function_context.client),
         })
         .collect();
+    let checks = bindings
+        .params
+        .iter()
+        .zip(&bindings.types)
+        .map(|(b, ty)| match b {
+            Binding::Trigger => param_is(bindings.trigger_bound, ty),
+            Binding::Client => param_is("DurableClientParam", ty),
+        })
+        .collect();
     Call {
+        checks,
         trigger_pat: quote!(__trigger),
         context_pat: if bindings.takes_client() {
             quote!(__function_context)

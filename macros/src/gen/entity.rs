@@ -8,6 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::checks::param_is;
 use super::registration::registration;
 use crate::ast::entity::{EntityItem, Operation, Returns};
 
@@ -27,8 +28,14 @@ pub fn generate(entity: &EntityItem) -> TokenStream {
                 ))
             };
             let register = registration(name, make);
+            let check = match func.sig.inputs.first() {
+                Some(syn::FnArg::Typed(p)) => param_is("EntityContextParam", &p.ty),
+                _ => TokenStream::new(),
+            };
             quote! {
                 #func
+
+                #check
 
                 const _: () = { #register };
             }
@@ -71,6 +78,10 @@ pub fn generate(entity: &EntityItem) -> TokenStream {
             };
             let register = registration(name, make);
             let proxy = proxy(self_ty, operations);
+            let checks = operations
+                .iter()
+                .filter_map(|op| op.context_type.as_ref())
+                .map(|ty| param_is("EntityContextParam", ty));
             quote! {
                 #item
 
@@ -90,6 +101,8 @@ pub fn generate(entity: &EntityItem) -> TokenStream {
                 }
 
                 #proxy
+
+                #(#checks)*
 
                 const _: () = { #register };
             }

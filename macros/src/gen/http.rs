@@ -58,8 +58,12 @@ pub fn generate(f: &HttpFn) -> TokenStream {
     };
     let register = registration(&f.name, make);
     let marker = client_marker::resolve(f.bindings.client_marker.as_ref());
+    let checks = &call.checks;
     quote! {
         #func
+
+        #(#cfgs)*
+        const _: () = { #checks };
 
         #(#cfgs)*
         const _: () = {

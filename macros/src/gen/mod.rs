@@ -2,6 +2,7 @@
 
 pub mod attrs;
 pub mod bindings;
+pub mod checks;
 pub mod client_marker;
 pub mod entity;
 pub mod http;

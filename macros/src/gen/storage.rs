@@ -7,10 +7,11 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::attrs::cfgs;
+use super::checks::param_is;
 use super::client_marker;
 use super::registration::registration;
 use crate::ast::signature::returned_error_span;
-use crate::ast::storage::{BodyKind, Returns, StorageFn, StorageParam, StorageTrigger};
+use crate::ast::storage::{Returns, StorageFn, StorageParam, StorageTrigger};
 
 /// The function and its registration.
 pub fn generate(f: &StorageFn) -> TokenStream {
@@ -18,11 +19,17 @@ pub fn generate(f: &StorageFn) -> TokenStream {
     let ident = &func.sig.ident;
     let cfgs = cfgs(&func.attrs);
     let body_ty = &f.bindings.body_type;
-    let convert = match f.bindings.body_kind {
-        BodyKind::Text => quote!(::durable::app::body::string),
-        BodyKind::Bytes => quote!(::durable::app::body::bytes),
-        // Spanned at the type, so "`T: Deserialize` is not satisfied" points there.
-        BodyKind::Json => quote_spanned! {body_ty.span()=> ::durable::app::body::json::<#body_ty>},
+    // Chosen by the type itself (text, bytes or JSON), so aliases convert as what they are;
+    // spanned at the type, so "`T: Deserialize` is not satisfied" points there.
+    let convert = quote_spanned! {body_ty.span()=>
+        {
+            #[allow(unused_imports)]
+            use ::durable::app::body::{DecodeBytes as _, DecodeJson as _, DecodeText as _};
+            // The `&` is the point: the JSON impl takes one more reference than the exact ones.
+            #[allow(clippy::needless_borrow)]
+            let __decoded = (&::durable::app::body::Decode::<#body_ty>::new()).decode(__content);
+            __decoded
+        }
     };
     let args: Vec<TokenStream> = f
         .bindings
@@ -89,7 +96,8 @@ pub fn generate(f: &StorageFn) -> TokenStream {
                 > {
                     ::std::boxed::Box::pin(async move {
                         let __info = __trigger.info;
-                        let __body: #body_ty = #convert(__trigger.#content)?;
+                        let __content = __trigger.#content;
+                        let __body: #body_ty = #convert?;
                         #outcome
                     })
                 },
@@ -98,8 +106,16 @@ pub fn generate(f: &StorageFn) -> TokenStream {
     };
     let register = registration(&f.name, make);
     let marker = client_marker::resolve(f.bindings.client_marker.as_ref());
+    let client_check = f
+        .bindings
+        .client_type
+        .as_ref()
+        .map(|ty| param_is("DurableClientParam", ty));
     quote! {
         #func
+
+        #(#cfgs)*
+        const _: () = { #client_check };
 
         #(#cfgs)*
         const _: () = {

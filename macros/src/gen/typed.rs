@@ -7,6 +7,7 @@ use quote::{quote, quote_spanned};
 use syn::{Ident, ItemFn};
 
 use super::attrs::split;
+use super::checks::param_is;
 use super::registration::registration;
 use crate::ast::signature::returned_error_span;
 use crate::ast::typed::{TypedFn, TypedKind};
@@ -45,24 +46,43 @@ pub fn generate(f: &TypedFn) -> TokenStream {
     let mut body_sig = sig.clone();
     body_sig.ident = body_ident.clone();
 
-    let input_type = match &f.input {
-        Some(ty) => quote!(#ty),
-        None => quote!(()),
+    let input_type = match (&f.bound, &f.input) {
+        (Some(ty), _) => quote!(<#ty as ::durable::__private::ActivityParam>::Input),
+        (None, Some(ty)) => quote!(#ty),
+        (None, None) => quote!(()),
     };
     let output_type = &f.output;
     let mut call_args = Vec::new();
-    let context_pat = if f.takes_context {
-        call_args.push(quote!(__context));
-        quote!(__context)
-    } else {
-        quote!(_)
+    let (context_pat, input_pat) = match &f.bound {
+        Some(ty) => {
+            call_args.push(quote! {
+                <#ty as ::durable::__private::ActivityParam>::bind(__context, __input)
+            });
+            (quote!(__context), quote!(__input))
+        }
+        None => {
+            let context_pat = if f.takes_context {
+                call_args.push(quote!(__context));
+                quote!(__context)
+            } else {
+                quote!(_)
+            };
+            let input_pat = if f.input.is_some() {
+                call_args.push(quote!(__input));
+                quote!(__input)
+            } else {
+                quote!(_)
+            };
+            (context_pat, input_pat)
+        }
     };
-    let input_pat = if f.input.is_some() {
-        call_args.push(quote!(__input));
-        quote!(__input)
-    } else {
-        quote!(_)
-    };
+    let context_check = f.context_type.as_ref().map(|ty| {
+        let bound = match f.kind {
+            TypedKind::Orchestration => "OrchestrationContextParam",
+            TypedKind::Activity => "ActivityContextParam",
+        };
+        param_is(bound, ty)
+    });
     // Spanned at the error type, so "`MyError: Into<Failure>` is not satisfied" points there.
     let into_failure = quote_spanned! {returned_error_span(sig)=>
         ::core::result::Result::map_err(
@@ -100,6 +120,9 @@ pub fn generate(f: &TypedFn) -> TokenStream {
                 }
             }
         }
+
+        #(#cfgs)*
+        #context_check
 
         #(#cfgs)*
         const _: () = {
