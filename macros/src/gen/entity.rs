@@ -18,8 +18,8 @@ pub fn generate(entity: &EntityItem) -> TokenStream {
         EntityItem::Function { func, name } => {
             let ident = &func.sig.ident;
             let make = quote! {
-                ::durable::app::FunctionKind::Entity(::durable::engine::entity::entity_fn(
-                    |__ctx: &mut ::durable::engine::entity::EntityContext| {
+                ::durable::__private::FunctionKind::Entity(::durable::__private::entity_fn(
+                    |__ctx: &mut ::durable::__private::EntityContext| {
                         ::core::result::Result::map_err(
                             #ident(__ctx),
                             ::core::convert::Into::<::durable::Failure>::into,
@@ -58,8 +58,8 @@ pub fn generate(entity: &EntityItem) -> TokenStream {
             });
             let entity_name = name.value.to_lowercase();
             let make = quote! {
-                ::durable::app::FunctionKind::Entity(::durable::engine::entity::entity_fn(
-                    |__ctx: &mut ::durable::engine::entity::EntityContext| {
+                ::durable::__private::FunctionKind::Entity(::durable::__private::entity_fn(
+                    |__ctx: &mut ::durable::__private::EntityContext| {
                         let __op = __ctx.operation_name().to_ascii_lowercase();
                         match __op.as_str() {
                             #(#arms)*

@@ -21,7 +21,7 @@ pub fn generate(f: &HttpFn) -> TokenStream {
         .iter()
         .map(|m| {
             let m = proc_macro2::Ident::new(m, proc_macro2::Span::call_site());
-            quote!(::durable::http::Method::#m)
+            quote!(::durable::__private::Method::#m)
         })
         .collect::<Vec<_>>();
     let route = &f.route;
@@ -34,19 +34,19 @@ pub fn generate(f: &HttpFn) -> TokenStream {
     let (trigger_pat, context_pat, args) = (&call.trigger_pat, &call.context_pat, &call.args);
     // Spanned at the return type, so "`X: IntoHttpResponse` is not satisfied" points there.
     let respond = quote_spanned! {return_type_span(&func.sig)=>
-        ::durable::http::IntoHttpResponse::into_http_response(__returned)
+        ::durable::__private::IntoHttpResponse::into_http_response(__returned)
     };
     let make = quote! {
-        ::durable::app::FunctionKind::Http(::durable::app::HttpFunction {
+        ::durable::__private::FunctionKind::Http(::durable::__private::HttpFunction {
             methods: ::std::vec![#(#methods),*],
             route: ::std::string::String::from(#route),
-            auth_level: ::durable::app::AuthLevel::#auth_level,
+            auth_level: ::durable::__private::AuthLevel::#auth_level,
             handler: ::std::sync::Arc::new(
-                |#trigger_pat: ::durable::http::HttpRequest,
-                 #context_pat: ::durable::app::FunctionContext|
+                |#trigger_pat: ::durable::__private::HttpRequest,
+                 #context_pat: ::durable::__private::FunctionContext|
                  -> ::durable::__private::futures::future::BoxFuture<
                     'static,
-                    ::durable::http::HttpResponse,
+                    ::durable::__private::HttpResponse,
                 > {
                     ::std::boxed::Box::pin(async move {
                         let __returned = #ident(#(#args),*).await;

@@ -14,12 +14,12 @@ pub fn registration(name: &RegisteredName, make: TokenStream) -> TokenStream {
     quote! {
         #guard
 
-        fn __durable_make() -> ::durable::app::FunctionKind {
+        fn __durable_make() -> ::durable::__private::FunctionKind {
             #make
         }
 
         ::durable::__private::inventory::submit! {
-            ::durable::app::FunctionRegistration {
+            ::durable::__private::FunctionRegistration {
                 name: #value,
                 make: __durable_make,
             }

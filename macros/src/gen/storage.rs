@@ -24,10 +24,10 @@ pub fn generate(f: &StorageFn) -> TokenStream {
     let convert = quote_spanned! {body_ty.span()=>
         {
             #[allow(unused_imports)]
-            use ::durable::app::body::{DecodeBytes as _, DecodeJson as _, DecodeText as _};
+            use ::durable::__private::body::{DecodeBytes as _, DecodeJson as _, DecodeText as _};
             // The `&` is the point: the JSON impl takes one more reference than the exact ones.
             #[allow(clippy::needless_borrow)]
-            let __decoded = (&::durable::app::body::Decode::<#body_ty>::new()).decode(__content);
+            let __decoded = (&::durable::__private::body::Decode::<#body_ty>::new()).decode(__content);
             __decoded
         }
     };
@@ -85,11 +85,11 @@ pub fn generate(f: &StorageFn) -> TokenStream {
         ),
     };
     let make = quote! {
-        ::durable::app::FunctionKind::#variant(::durable::app::#function {
+        ::durable::__private::FunctionKind::#variant(::durable::__private::#function {
             #fields
             handler: ::std::sync::Arc::new(
-                |__trigger: ::durable::app::#input,
-                 __function_context: ::durable::app::FunctionContext|
+                |__trigger: ::durable::__private::#input,
+                 __function_context: ::durable::__private::FunctionContext|
                  -> ::durable::__private::futures::future::BoxFuture<
                     'static,
                     ::core::result::Result<(), ::durable::Failure>,

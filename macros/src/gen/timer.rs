@@ -40,12 +40,12 @@ pub fn generate(f: &TimerFn) -> TokenStream {
         }
     };
     let make = quote! {
-        ::durable::app::FunctionKind::Timer(::durable::app::TimerFunction {
+        ::durable::__private::FunctionKind::Timer(::durable::__private::TimerFunction {
             schedule: ::std::string::String::from(#schedule),
             run_on_startup: #run_on_startup,
             handler: ::std::sync::Arc::new(
-                |#trigger_pat: ::durable::app::TimerInfo,
-                 #context_pat: ::durable::app::FunctionContext|
+                |#trigger_pat: ::durable::__private::TimerInfo,
+                 #context_pat: ::durable::__private::FunctionContext|
                  -> ::durable::__private::futures::future::BoxFuture<
                     'static,
                     ::core::result::Result<(), ::durable::Failure>,

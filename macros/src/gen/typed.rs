@@ -29,14 +29,14 @@ pub fn generate(f: &TypedFn) -> TokenStream {
         TypedKind::Orchestration => (
             quote!(::durable::Orchestration),
             quote!(::durable::OrchestrationContext),
-            quote!(::durable::engine::function::erase_orchestration),
-            quote!(::durable::app::FunctionKind::Orchestrator),
+            quote!(::durable::__private::erase_orchestration),
+            quote!(::durable::__private::FunctionKind::Orchestrator),
         ),
         TypedKind::Activity => (
             quote!(::durable::Activity),
             quote!(::durable::ActivityContext),
-            quote!(::durable::engine::function::erase_activity),
-            quote!(::durable::app::FunctionKind::Activity),
+            quote!(::durable::__private::erase_activity),
+            quote!(::durable::__private::FunctionKind::Activity),
         ),
     };
 
