@@ -56,7 +56,7 @@ pub use durable_client as client;
 pub use durable_engine as engine;
 pub mod host;
 pub use durable_http as http;
-pub mod http_api;
+mod http_api;
 pub mod prelude;
 pub use durable_runtime as runtime;
 pub mod store;

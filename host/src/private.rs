@@ -5,8 +5,8 @@
 //! message that says what was expected.
 
 pub use crate::app::{
-    body, AuthLevel, BlobFunction, BlobInput, FunctionContext, FunctionKind,
-    FunctionRegistration, HttpFunction, QueueFunction, QueueMessage, TimerFunction, TimerInfo,
+    body, AuthLevel, BlobFunction, BlobInput, FunctionContext, FunctionKind, FunctionRegistration,
+    HttpFunction, QueueFunction, QueueMessage, TimerFunction, TimerInfo,
 };
 pub use crate::http::{HttpRequest, HttpResponse, IntoHttpResponse, Method};
 pub use durable_engine::entity::{entity_fn, EntityContext};

@@ -1,6 +1,7 @@
 //! The runtime on the Azure Storage task hub, on the Azurite this test binary starts (installed
 //! and started by the harness; it fails, never skips, when it cannot).
 
+use durable::store::OrchestrationService;
 use std::sync::Arc;
 
 use durable::store::azure::AzureTaskHub;

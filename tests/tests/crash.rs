@@ -2,13 +2,13 @@
 //! moments five times and restarted; in the end every orchestration has completed exactly
 //! once, with the right output and a consistent history.
 
+use durable::store::InstanceStore;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use durable::engine::history::{EventKind, HistoryEvent};
 use durable::store::sqlite::SqliteTaskHub;
-use durable::store::TaskHub;
 use durable::OrchestrationStatus;
 use tests::crash::{expected_output, instance_id, Kind, INSTANCES};
 

@@ -4,6 +4,7 @@
 //! orchestrations run; one host is killed with SIGKILL mid-run, its partitions move to the
 //! others after the lease interval, and every orchestration completes exactly once.
 
+use durable::store::OrchestrationService;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use durable::client::DurableClient;
 use durable::engine::history::EventKind;
 use durable::store::azure::{AzureOptions, AzureTaskHub, StorageAccount};
-use durable::store::{InstanceQuery, TaskHub};
+use durable::store::InstanceQuery;
 use durable::OrchestrationStatus;
 use serde_json::json;
 use tests::app_host::{AppDir, TestHost};

@@ -10,16 +10,12 @@ use durable_engine::message::TaskMessage;
 use durable_store::ScheduleStatus;
 use durable_store::{
     ActivityWorkItem, Batch, DirectEpisodes, InstancePage, InstanceQuery, InstanceState,
-    OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreResult,
-    TaskHub, WorkSignals,
+    InstanceStore, OrchestrationCommit, OrchestrationService, OrchestrationWorkItem,
+    OrchestratorMessage, PurgeFilter, StoreResult, TriggerStateStore, WorkSignals,
 };
 
 #[async_trait]
-impl TaskHub for AzureTaskHub {
-    async fn create_if_not_exists(&self) -> StoreResult<()> {
-        self.create_resources().await
-    }
-
+impl InstanceStore for AzureTaskHub {
     async fn create_instance(&self, start: TaskMessage) -> StoreResult<()> {
         self.create(start).await
     }
@@ -47,6 +43,13 @@ impl TaskHub for AzureTaskHub {
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64> {
         self.purge_matching(filter).await
+    }
+}
+
+#[async_trait]
+impl OrchestrationService for AzureTaskHub {
+    async fn create_if_not_exists(&self) -> StoreResult<()> {
+        self.create_resources().await
     }
 
     async fn lock_orchestrations(
@@ -101,14 +104,6 @@ impl TaskHub for AzureTaskHub {
         self.renew_work(item, lock_for).await
     }
 
-    async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>> {
-        self.load_timer(function).await
-    }
-
-    async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()> {
-        self.save_timer(function, status).await
-    }
-
     /// None: a queue message cannot be deleted in the table transaction that commits an
     /// episode, so an answer always goes through the control queue (and the dispatcher runs it
     /// on the cached execution).
@@ -122,5 +117,16 @@ impl TaskHub for AzureTaskHub {
 
     async fn shutdown(&self) {
         self.stop_leasing().await;
+    }
+}
+
+#[async_trait]
+impl TriggerStateStore for AzureTaskHub {
+    async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>> {
+        self.load_timer(function).await
+    }
+
+    async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()> {
+        self.save_timer(function, status).await
     }
 }

@@ -2,6 +2,8 @@
 //! starts (installed and started by the harness; it fails, never skips, when it cannot).
 //! Each check runs on a task hub of its own name.
 
+use durable_store::InstanceStore;
+use durable_store::OrchestrationService;
 use std::sync::Arc;
 
 use durable_azure::{AzureTaskHub, StorageAccount};

@@ -21,8 +21,9 @@ use durable_engine::message::TaskMessage;
 use durable_store::ScheduleStatus;
 use durable_store::{
     ActivityWorkItem, Batch, DirectCommit, DirectEpisodes, EpisodeTarget, InstancePage,
-    InstanceQuery, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
-    PurgeFilter, StoreError, StoreResult, TaskHub, WorkSignals,
+    InstanceQuery, InstanceState, InstanceStore, OrchestrationCommit, OrchestrationService,
+    OrchestrationWorkItem, OrchestratorMessage, PurgeFilter, StoreError, StoreResult,
+    TriggerStateStore, WorkSignals,
 };
 
 mod activities;
@@ -154,12 +155,7 @@ impl Drop for SqliteTaskHub {
 }
 
 #[async_trait]
-impl TaskHub for SqliteTaskHub {
-    async fn create_if_not_exists(&self) -> StoreResult<()> {
-        self.call(Durability::Full, |ctx| schema::apply(ctx.conn))
-            .await
-    }
-
+impl InstanceStore for SqliteTaskHub {
     async fn create_instance(&self, start: TaskMessage) -> StoreResult<()> {
         let encoded = EncodedMessage::orchestration(&OrchestratorMessage {
             visible_at: match &start.event.kind {
@@ -220,6 +216,14 @@ impl TaskHub for SqliteTaskHub {
             instances::purge_matching(ctx.conn, &filter)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl OrchestrationService for SqliteTaskHub {
+    async fn create_if_not_exists(&self) -> StoreResult<()> {
+        self.call(Durability::Full, |ctx| schema::apply(ctx.conn))
+            .await
     }
 
     async fn lock_orchestrations(
@@ -313,6 +317,17 @@ impl TaskHub for SqliteTaskHub {
         .await
     }
 
+    fn direct_episodes(&self) -> Option<&dyn DirectEpisodes> {
+        Some(self)
+    }
+
+    fn signals(&self) -> &WorkSignals {
+        &self.signals
+    }
+}
+
+#[async_trait]
+impl TriggerStateStore for SqliteTaskHub {
     async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>> {
         let function = function.to_owned();
         self.call(Durability::Relaxed, move |ctx| {
@@ -327,14 +342,6 @@ impl TaskHub for SqliteTaskHub {
             timers::save(ctx.conn, &function, &status)
         })
         .await
-    }
-
-    fn direct_episodes(&self) -> Option<&dyn DirectEpisodes> {
-        Some(self)
-    }
-
-    fn signals(&self) -> &WorkSignals {
-        &self.signals
     }
 }
 

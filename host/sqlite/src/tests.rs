@@ -1,6 +1,8 @@
 //! Writer-thread behaviour the conformance suite cannot force: batches mixing failing and
 //! succeeding requests.
 
+use durable_store::InstanceStore;
+use durable_store::OrchestrationService;
 use std::time::Duration;
 
 use super::writer::Durability;
@@ -8,7 +10,7 @@ use super::SqliteTaskHub;
 use durable_engine::history::{EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance};
 use durable_engine::message::TaskMessage;
 use durable_store::clock;
-use durable_store::{StoreError, TaskHub};
+use durable_store::StoreError;
 
 fn start(instance_id: &str) -> TaskMessage {
     let target = OrchestrationInstance {

@@ -1,6 +1,8 @@
 //! The task hub conformance suite against the SQLite backend: one test per check, each on a
 //! new database file in its own temporary directory.
 
+use durable_store::InstanceStore;
+use durable_store::OrchestrationService;
 use std::sync::Arc;
 
 use durable_sqlite::SqliteTaskHub;

@@ -7,9 +7,6 @@
 //! one [`OrchestrationCommit`] back.
 #![warn(missing_docs)]
 
-use std::time::Duration;
-
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
@@ -19,7 +16,10 @@ use durable_engine::message::TaskMessage;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod roles;
 mod trigger_state;
+
+pub use roles::{DirectEpisodes, InstanceStore, OrchestrationService, TaskHub, TriggerStateStore};
 
 pub use trigger_state::ScheduleStatus;
 
@@ -205,7 +205,7 @@ pub struct EpisodeTarget {
 #[derive(Debug, Clone)]
 pub enum DirectCommit {
     /// The request is deleted and the episode committed; its first activity requests come back
-    /// locked when asked for (see [`TaskHub::complete_orchestration_locking`]).
+    /// locked when asked for (see [`OrchestrationService::complete_orchestration_locking`]).
     Committed(Vec<ActivityWorkItem>),
     /// The request was already completed by another worker; nothing was written.
     Duplicate,
@@ -214,7 +214,7 @@ pub enum DirectCommit {
     Declined,
 }
 
-/// Filter for [`TaskHub::query_instances`].
+/// Filter for [`InstanceStore::query_instances`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceQuery {
     /// Only these statuses (empty = any).
@@ -240,7 +240,7 @@ pub struct InstancePage {
     pub continuation: Option<String>,
 }
 
-/// Filter for [`TaskHub::purge_instances`]; only terminal instances are purged.
+/// Filter for [`InstanceStore::purge_instances`]; only terminal instances are purged.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PurgeFilter {
     /// Created at or after.
@@ -258,143 +258,4 @@ pub struct WorkSignals {
     pub orchestrations: Notify,
     /// New activity requests.
     pub activities: Notify,
-}
-
-/// The storage backend of a task hub.
-#[async_trait]
-pub trait TaskHub: Send + Sync + 'static {
-    /// Creates tables/queues if missing. Idempotent.
-    async fn create_if_not_exists(&self) -> StoreResult<()>;
-
-    // ---- client side ----
-
-    /// Creates (or, if terminal, replaces) an instance from its `ExecutionStarted` message: a
-    /// Pending row, an empty history and the message, visible at `ScheduledStartTime` if set.
-    async fn create_instance(&self, start: TaskMessage) -> StoreResult<()>;
-
-    /// Enqueues a message for an orchestration (raise, terminate, suspend, resume...).
-    async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()>;
-
-    /// The instance row.
-    async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<InstanceState>>;
-
-    /// The current execution's history, in order.
-    async fn get_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>>;
-
-    /// Instances matching a filter, one page at a time.
-    async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage>;
-
-    /// Deletes an instance with its history and pending messages; false if it did not exist.
-    async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool>;
-
-    /// Deletes terminal instances matching a filter; returns how many.
-    async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64>;
-
-    // ---- orchestration dispatcher ----
-
-    /// Locks up to `max` instances that have visible messages, each with all its visible
-    /// messages, for `lock_for`.
-    async fn lock_orchestrations(
-        &self,
-        max: usize,
-        lock_for: Duration,
-    ) -> StoreResult<Batch<OrchestrationWorkItem>>;
-
-    /// Atomically: checks the lock, applies the history delta and instance row, enqueues the
-    /// outbound messages, deletes the work item's messages and releases the lock.
-    async fn complete_orchestration(
-        &self,
-        item: &OrchestrationWorkItem,
-        commit: OrchestrationCommit,
-    ) -> StoreResult<()>;
-
-    /// [`complete_orchestration`](TaskHub::complete_orchestration), and the first `lock.0`
-    /// activity requests of the commit are inserted already locked for `lock.1` and returned,
-    /// so the caller can run them without a `lock_activities` round trip. The default locks
-    /// none.
-    async fn complete_orchestration_locking(
-        &self,
-        item: &OrchestrationWorkItem,
-        commit: OrchestrationCommit,
-        lock: (usize, Duration),
-    ) -> StoreResult<Vec<ActivityWorkItem>> {
-        let _ = lock;
-        self.complete_orchestration(item, commit).await?;
-        Ok(Vec::new())
-    }
-
-    /// Releases the lock, keeping the messages (visible again after `delay`).
-    async fn abandon_orchestration(
-        &self,
-        item: &OrchestrationWorkItem,
-        delay: Duration,
-    ) -> StoreResult<()>;
-
-    // ---- activity dispatcher ----
-
-    /// Locks up to `max` visible activity requests for `lock_for`.
-    async fn lock_activities(
-        &self,
-        max: usize,
-        lock_for: Duration,
-    ) -> StoreResult<Batch<ActivityWorkItem>>;
-
-    /// Atomically deletes the request and enqueues the response to its orchestration. If the
-    /// request was already completed by another worker, does nothing and returns false.
-    async fn complete_activity(
-        &self,
-        item: &ActivityWorkItem,
-        response: TaskMessage,
-    ) -> StoreResult<bool>;
-
-    /// The store's direct-episode capability, or `None` when it has none. The runtime asks
-    /// before it runs an activity's answer on a cached execution, so a store without it never
-    /// makes the runtime do work that is thrown away.
-    fn direct_episodes(&self) -> Option<&dyn DirectEpisodes>;
-
-    /// Releases the request, visible again after `delay`.
-    async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()>;
-
-    /// Extends the lock of a long-running activity.
-    async fn renew_activity_lock(
-        &self,
-        item: &ActivityWorkItem,
-        lock_for: Duration,
-    ) -> StoreResult<()>;
-
-    // ---- timer triggers ----
-
-    /// The schedule status last saved for a timer function, if any. Function names compare
-    /// ASCII case-insensitively, as function names do.
-    async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>>;
-
-    /// Saves (inserts or replaces) a timer function's schedule status; durable when it returns.
-    async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()>;
-
-    /// Notifications for local dispatchers.
-    fn signals(&self) -> &WorkSignals;
-
-    /// Called once when the runtime stops, after in-flight work: gives up what this process
-    /// holds (e.g. partition leases) so that other processes take over at once.
-    async fn shutdown(&self) {}
-}
-
-/// A store capability: an activity's answer committed together with the episode it wakes, in
-/// one transaction (the activity request deleted, the episode's commit applied). A store that
-/// can make the two atomic offers it through [`TaskHub::direct_episodes`].
-#[async_trait]
-pub trait DirectEpisodes: Send + Sync {
-    /// Atomically deletes the request and commits `commit`, the episode the activity's answer
-    /// produced on the execution `target`, without going through the orchestration queue.
-    /// Applies only when the instance is unlocked, still at `target`'s execution and history
-    /// length, and not finished; otherwise writes nothing and returns
-    /// [`DirectCommit::Declined`]. `lock` is as for
-    /// [`complete_orchestration_locking`](TaskHub::complete_orchestration_locking).
-    async fn complete_activity_with_episode(
-        &self,
-        item: &ActivityWorkItem,
-        target: &EpisodeTarget,
-        commit: OrchestrationCommit,
-        lock: (usize, Duration),
-    ) -> StoreResult<DirectCommit>;
 }
