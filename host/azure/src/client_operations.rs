@@ -21,7 +21,7 @@ use durable_store::{
 impl AzureTaskHub {
     pub(super) async fn create(&self, start: TaskMessage) -> StoreResult<()> {
         let EventKind::ExecutionStarted(started) = &start.event.kind else {
-            return Err(StoreError::Storage(format!(
+            return Err(StoreError::storage(format!(
                 "create_instance needs an ExecutionStarted message, not {}",
                 start.event.event_type().name()
             )));
@@ -33,7 +33,7 @@ impl AzureTaskHub {
             .clone()
             .or_else(|| start.orchestration_instance.execution_id.clone())
             .ok_or_else(|| {
-                StoreError::Storage(format!("the start of {instance_id:?} has no execution id"))
+                StoreError::storage(format!("the start of {instance_id:?} has no execution id"))
             })?;
         let pk = escape_partition_key(&instance_id);
         let existing = self.instances.get(&pk, "").await.map_err(storage)?;

@@ -44,7 +44,7 @@ pub fn encode(
     sender: Option<&durable_engine::history::OrchestrationInstance>,
 ) -> StoreResult<String> {
     let mut task = serde_json::to_value(message)
-        .map_err(|e| StoreError::Storage(format!("cannot serialize a message: {e}")))?;
+        .map_err(|e| StoreError::storage(format!("cannot serialize a message: {e}")))?;
     let instance_class = "DurableTask.Core.OrchestrationInstance";
     if let Value::Object(fields) = &mut task {
         if let Some(event) = fields.remove("Event") {

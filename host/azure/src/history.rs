@@ -33,9 +33,9 @@ pub fn to_entity(
     event: &HistoryEvent,
 ) -> StoreResult<Entity> {
     let json = serde_json::to_value(event)
-        .map_err(|e| StoreError::Storage(format!("cannot serialize an event: {e}")))?;
+        .map_err(|e| StoreError::storage(format!("cannot serialize an event: {e}")))?;
     let Value::Object(fields) = json else {
-        return Err(StoreError::Storage("an event is not a JSON object".into()));
+        return Err(StoreError::storage("an event is not a JSON object"));
     };
     let mut entity = Entity::new(pk, rk).with("ExecutionId", EdmValue::String(execution_id.into()));
     for (name, value) in fields {
@@ -52,12 +52,12 @@ pub fn to_entity(
                     .as_i64()
                     .and_then(|n| i32::try_from(n).ok())
                     .and_then(OrchestrationStatus::from_i32)
-                    .ok_or_else(|| StoreError::Storage(format!("bad status {n}")))?;
+                    .ok_or_else(|| StoreError::storage(format!("bad status {n}")))?;
                 EdmValue::String(status.name().into())
             }
             (_, Value::String(s)) if name == "Timestamp" || TIMES.contains(&name.as_str()) => {
                 let t = time::parse(&s)
-                    .map_err(|e| StoreError::Storage(format!("bad time {s:?}: {e}")))?;
+                    .map_err(|e| StoreError::storage(format!("bad time {s:?}: {e}")))?;
                 EdmValue::DateTime(t)
             }
             (_, Value::String(s)) => EdmValue::String(s),

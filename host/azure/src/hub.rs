@@ -24,9 +24,16 @@ use durable_engine::message::TaskMessage;
 use durable_store::ScheduleStatus;
 use durable_store::{StoreError, StoreResult, WorkSignals};
 
-/// Azure errors as store errors.
+/// Azure errors as store errors: no answer, a timeout, throttling or a server error may pass
+/// (retryable); any other answer will be the same next time.
 pub(super) fn storage(e: AzureError) -> StoreError {
-    StoreError::Storage(e.to_string())
+    let retryable = match &e {
+        AzureError::Transport(..) => true,
+        other => other
+            .status()
+            .is_some_and(|s| matches!(s, 408 | 429 | 500 | 502 | 503 | 504)),
+    };
+    StoreError::backend(e.to_string(), e, retryable)
 }
 
 /// A task hub on Azure Storage (or Azurite). Several processes may share one: each reads the
@@ -70,12 +77,12 @@ impl AzureTaskHub {
             && hub.starts_with(|c: char| c.is_ascii_alphabetic())
             && hub.chars().all(|c| c.is_ascii_alphanumeric());
         if !valid {
-            return Err(StoreError::Storage(format!(
+            return Err(StoreError::storage(format!(
                 "task hub name {hub:?} must be 3-45 letters and digits, starting with a letter"
             )));
         }
         if !(1..=16).contains(&options.partition_count) {
-            return Err(StoreError::Storage(format!(
+            return Err(StoreError::storage(format!(
                 "partition count {} must be 1-16",
                 options.partition_count
             )));
@@ -167,7 +174,7 @@ impl AzureTaskHub {
             .ok()
             .and_then(|v| v.get("PartitionCount")?.as_u64());
         match recorded {
-            Some(n) if n != u64::from(self.names.partitions) => Err(StoreError::Storage(format!(
+            Some(n) if n != u64::from(self.names.partitions) => Err(StoreError::storage(format!(
                 "task hub {:?} was created with {n} partitions, not {}; use {n} (or a new hub name)",
                 self.names.hub, self.names.partitions
             ))),
@@ -289,7 +296,7 @@ impl AzureTaskHub {
         status: &ScheduleStatus,
     ) -> StoreResult<()> {
         let json = serde_json::to_vec(status)
-            .map_err(|e| StoreError::Storage(format!("cannot serialize a timer status: {e}")))?;
+            .map_err(|e| StoreError::storage(format!("cannot serialize a timer status: {e}")))?;
         self.leases
             .put(&Self::timer_blob(function), json, WriteCondition::Always)
             .await
@@ -315,7 +322,7 @@ pub(super) fn gzip(data: &[u8]) -> StoreResult<Vec<u8>> {
     encoder
         .write_all(data)
         .and_then(|_| encoder.finish())
-        .map_err(|e| StoreError::Storage(format!("gzip failed: {e}")))
+        .map_err(|e| StoreError::storage(format!("gzip failed: {e}")))
 }
 
 pub(super) fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
@@ -324,4 +331,31 @@ pub(super) fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
         .read_to_end(&mut out)
         .map_err(|e| StoreError::Corrupt(format!("a large message is not gzip: {e}")))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod storage_error_tests {
+    use super::*;
+
+    fn status(status: u16) -> AzureError {
+        AzureError::Status {
+            method: "PUT".into(),
+            resource: "/t".into(),
+            status,
+            code: String::new(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn throttling_server_errors_and_lost_connections_are_retryable() {
+        for s in [408, 429, 500, 503] {
+            assert!(storage(status(s)).is_retryable(), "{s}");
+        }
+        for s in [400, 403, 404, 409] {
+            assert!(!storage(status(s)).is_retryable(), "{s}");
+        }
+        let lost = AzureError::Transport("http://x".into(), "connection reset".into());
+        assert!(storage(lost).is_retryable());
+    }
 }

@@ -17,39 +17,54 @@ use durable_store::{
 #[async_trait]
 impl InstanceStore for AzureTaskHub {
     async fn create_instance(&self, start: TaskMessage) -> StoreResult<()> {
-        self.create(start).await
+        self.create(start)
+            .await
+            .map_err(|e| e.during("create_instance"))
     }
 
     async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()> {
         self.send_orchestrator_message(&message.message, message.visible_at, None)
             .await
+            .map_err(|e| e.during("send_message"))
     }
 
     async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<InstanceState>> {
-        self.get_row(instance_id).await
+        self.get_row(instance_id)
+            .await
+            .map_err(|e| e.during("get_instance"))
     }
 
     async fn get_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>> {
-        self.read_history(instance_id).await
+        self.read_history(instance_id)
+            .await
+            .map_err(|e| e.during("get_history"))
     }
 
     async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
-        self.query(query).await
+        self.query(query)
+            .await
+            .map_err(|e| e.during("query_instances"))
     }
 
     async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool> {
-        self.purge(instance_id).await
+        self.purge(instance_id)
+            .await
+            .map_err(|e| e.during("purge_instance"))
     }
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64> {
-        self.purge_matching(filter).await
+        self.purge_matching(filter)
+            .await
+            .map_err(|e| e.during("purge_instances"))
     }
 }
 
 #[async_trait]
 impl OrchestrationService for AzureTaskHub {
     async fn create_if_not_exists(&self) -> StoreResult<()> {
-        self.create_resources().await
+        self.create_resources()
+            .await
+            .map_err(|e| e.during("create_if_not_exists"))
     }
 
     async fn lock_orchestrations(
@@ -57,7 +72,9 @@ impl OrchestrationService for AzureTaskHub {
         max: usize,
         lock_for: Duration,
     ) -> StoreResult<Batch<OrchestrationWorkItem>> {
-        self.lock(max, lock_for).await
+        self.lock(max, lock_for)
+            .await
+            .map_err(|e| e.during("lock_orchestrations"))
     }
 
     async fn complete_orchestration(
@@ -65,7 +82,9 @@ impl OrchestrationService for AzureTaskHub {
         item: &OrchestrationWorkItem,
         commit: OrchestrationCommit,
     ) -> StoreResult<()> {
-        self.complete(item, commit).await
+        self.complete(item, commit)
+            .await
+            .map_err(|e| e.during("complete_orchestration"))
     }
 
     async fn abandon_orchestration(
@@ -73,7 +92,9 @@ impl OrchestrationService for AzureTaskHub {
         item: &OrchestrationWorkItem,
         delay: Duration,
     ) -> StoreResult<()> {
-        self.abandon(item, delay).await
+        self.abandon(item, delay)
+            .await
+            .map_err(|e| e.during("abandon_orchestration"))
     }
 
     async fn lock_activities(
@@ -81,7 +102,9 @@ impl OrchestrationService for AzureTaskHub {
         max: usize,
         lock_for: Duration,
     ) -> StoreResult<Batch<ActivityWorkItem>> {
-        self.lock_work(max, lock_for).await
+        self.lock_work(max, lock_for)
+            .await
+            .map_err(|e| e.during("lock_activities"))
     }
 
     async fn complete_activity(
@@ -89,11 +112,15 @@ impl OrchestrationService for AzureTaskHub {
         item: &ActivityWorkItem,
         response: TaskMessage,
     ) -> StoreResult<bool> {
-        self.complete_work(item, response).await
+        self.complete_work(item, response)
+            .await
+            .map_err(|e| e.during("complete_activity"))
     }
 
     async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()> {
-        self.abandon_work(item, delay).await
+        self.abandon_work(item, delay)
+            .await
+            .map_err(|e| e.during("abandon_activity"))
     }
 
     async fn renew_activity_lock(
@@ -101,7 +128,9 @@ impl OrchestrationService for AzureTaskHub {
         item: &ActivityWorkItem,
         lock_for: Duration,
     ) -> StoreResult<()> {
-        self.renew_work(item, lock_for).await
+        self.renew_work(item, lock_for)
+            .await
+            .map_err(|e| e.during("renew_activity_lock"))
     }
 
     /// None: a queue message cannot be deleted in the table transaction that commits an
@@ -123,10 +152,14 @@ impl OrchestrationService for AzureTaskHub {
 #[async_trait]
 impl TriggerStateStore for AzureTaskHub {
     async fn load_timer_status(&self, function: &str) -> StoreResult<Option<ScheduleStatus>> {
-        self.load_timer(function).await
+        self.load_timer(function)
+            .await
+            .map_err(|e| e.during("load_timer_status"))
     }
 
     async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()> {
-        self.save_timer(function, status).await
+        self.save_timer(function, status)
+            .await
+            .map_err(|e| e.during("save_timer_status"))
     }
 }

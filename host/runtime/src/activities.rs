@@ -131,10 +131,10 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
             shared.stats.activities.fetch_add(1, Ordering::Relaxed);
         }
         Err(e) => {
-            tracing::error!(activity = %name, error = %e, "completing the activity failed; it will run again");
+            tracing::error!(activity = %name, error = %e, retryable = e.is_retryable(), "completing the activity failed; it will run again");
             let _ = shared
                 .store
-                .abandon_activity(&item, std::time::Duration::from_secs(1))
+                .abandon_activity(&item, super::retry_after(&e))
                 .await;
         }
     }

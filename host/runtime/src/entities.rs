@@ -106,10 +106,10 @@ async fn commit(
             tracing::warn!(instance_id = %item.instance_id, "lock lost before commit; another worker owns the entity");
         }
         Err(e) => {
-            tracing::error!(instance_id = %item.instance_id, error = %e, "entity commit failed; the batch will be retried");
+            tracing::error!(instance_id = %item.instance_id, error = %e, retryable = e.is_retryable(), "entity commit failed; the batch will be retried");
             let _ = shared
                 .store
-                .abandon_orchestration(item, Duration::from_secs(1))
+                .abandon_orchestration(item, super::retry_after(&e))
                 .await;
         }
     }

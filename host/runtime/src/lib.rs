@@ -107,6 +107,16 @@ pub(crate) struct Shared {
     pub completions: Arc<Completions>,
 }
 
+/// How long a work item whose store call failed waits before it is tried again: a moment
+/// when the failure may pass, longer when it will not, so that a broken item does not spin.
+pub(crate) fn retry_after(e: &durable_store::StoreError) -> Duration {
+    if e.is_retryable() {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(30)
+    }
+}
+
 /// A running set of dispatchers over one task hub.
 pub struct Runtime {
     shared: Arc<Shared>,

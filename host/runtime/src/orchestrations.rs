@@ -88,10 +88,10 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let mut exec = match exec {
         Ok(e) => e,
         Err(e) => {
-            tracing::error!(instance_id = %instance_id, error = %e, "loading history failed");
+            tracing::error!(instance_id = %instance_id, error = %e, retryable = e.is_retryable(), "loading history failed");
             let _ = shared
                 .store
-                .abandon_orchestration(&item, std::time::Duration::from_secs(1))
+                .abandon_orchestration(&item, super::retry_after(&e))
                 .await;
             return;
         }
@@ -260,10 +260,10 @@ async fn commit(
             tracing::warn!(instance_id = %item.instance_id, "lock lost before commit; another worker owns the instance");
         }
         Err(e) => {
-            tracing::error!(instance_id = %item.instance_id, error = %e, "commit failed; the work item will be retried");
+            tracing::error!(instance_id = %item.instance_id, error = %e, retryable = e.is_retryable(), "commit failed; the work item will be retried");
             let _ = shared
                 .store
-                .abandon_orchestration(item, std::time::Duration::from_secs(1))
+                .abandon_orchestration(item, super::retry_after(&e))
                 .await;
         }
     }

@@ -176,7 +176,7 @@ pub(crate) fn complete_with_episode(
         orchestrations::append_history(conn, instance_id, target.history_len, &commit.history)?;
     let status_changed = row.state.status.name() != status;
     if !update_instance(conn, row, len, status_changed, false)? {
-        return Err(StoreError::Storage(format!(
+        return Err(StoreError::storage(format!(
             "instance {instance_id:?} vanished"
         )));
     }

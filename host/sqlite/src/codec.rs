@@ -53,14 +53,27 @@ pub(crate) fn sql_error(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::FromSqlConversionFailure(..)
         | rusqlite::Error::InvalidColumnType(..)
         | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt(e.to_string()),
-        other => StoreError::Storage(other.to_string()),
+        other => {
+            // Another process holding the database, or the disk, may let go; a bad statement
+            // or a constraint will not.
+            let retryable = matches!(
+                other.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                        | rusqlite::ErrorCode::SystemIoFailure
+                        | rusqlite::ErrorCode::DiskFull
+                )
+            );
+            StoreError::backend(other.to_string(), other, retryable)
+        }
     }
 }
 
 /// Serializes a value for a JSON column.
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value)
-        .map_err(|e| StoreError::Storage(format!("cannot serialize to JSON: {e}")))
+        .map_err(|e| StoreError::storage(format!("cannot serialize to JSON: {e}")))
 }
 
 /// Reads a JSON column back; `what` names the value in the error.
@@ -268,7 +281,7 @@ const UPDATE_INSTANCE_STATUS_INPUT: &str = "UPDATE instances SET output = ?2, \
 /// A history length as an SQLite integer.
 fn sql_len(history_len: u64) -> StoreResult<i64> {
     i64::try_from(history_len)
-        .map_err(|_| StoreError::Storage(format!("history length {history_len} too large")))
+        .map_err(|_| StoreError::storage(format!("history length {history_len} too large")))
 }
 
 #[cfg(test)]
@@ -276,6 +289,24 @@ mod tests {
     use super::*;
     use durable_engine::time;
     use durable_store::clock;
+
+    #[test]
+    fn a_busy_database_is_retryable_and_a_constraint_is_not() {
+        let failure = |code| {
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some("x".into()))
+        };
+        assert!(sql_error(failure(rusqlite::ffi::SQLITE_BUSY)).is_retryable());
+        assert!(sql_error(failure(rusqlite::ffi::SQLITE_LOCKED)).is_retryable());
+        assert!(!sql_error(failure(rusqlite::ffi::SQLITE_CONSTRAINT)).is_retryable());
+        assert!(matches!(
+            sql_error(rusqlite::Error::InvalidColumnType(
+                0,
+                "c".into(),
+                rusqlite::types::Type::Null
+            )),
+            StoreError::Corrupt(_)
+        ));
+    }
 
     #[test]
     fn ticks_round_trip_at_100ns() {

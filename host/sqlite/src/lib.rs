@@ -96,7 +96,7 @@ impl SqliteTaskHub {
         let writer = std::thread::Builder::new()
             .name("durable-sqlite-writer".into())
             .spawn(move || writer::run(conn, owner, jobs, writer_signals, wal))
-            .map_err(|e| StoreError::Storage(format!("cannot start the SQLite writer: {e}")))?;
+            .map_err(|e| StoreError::storage(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             path,
             requests: Some(requests),
@@ -116,7 +116,7 @@ impl SqliteTaskHub {
         T: Send + 'static,
         F: FnMut(&mut Ctx<'_>) -> StoreResult<T> + Send + 'static,
     {
-        let stopped = || StoreError::Storage("the SQLite writer thread has stopped".into());
+        let stopped = || StoreError::storage("the SQLite writer thread has stopped");
         let (job, reply) = Call::job(durability, f);
         self.requests
             .as_ref()
@@ -168,6 +168,7 @@ impl InstanceStore for SqliteTaskHub {
             orchestrations::create_instance(ctx, &start, &encoded)
         })
         .await
+        .map_err(|e| e.during("create_instance"))
     }
 
     async fn send_message(&self, message: OrchestratorMessage) -> StoreResult<()> {
@@ -176,6 +177,7 @@ impl InstanceStore for SqliteTaskHub {
             orchestrations::enqueue(ctx, &message)
         })
         .await
+        .map_err(|e| e.during("send_message"))
     }
 
     async fn get_instance(&self, instance_id: &str) -> StoreResult<Option<InstanceState>> {
@@ -184,6 +186,7 @@ impl InstanceStore for SqliteTaskHub {
             codec::load_instance(ctx.conn, &instance_id)
         })
         .await
+        .map_err(|e| e.during("get_instance"))
     }
 
     async fn get_history(&self, instance_id: &str) -> StoreResult<Vec<HistoryEvent>> {
@@ -192,6 +195,7 @@ impl InstanceStore for SqliteTaskHub {
             instances::history(ctx.conn, &instance_id)
         })
         .await
+        .map_err(|e| e.during("get_history"))
     }
 
     async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
@@ -200,6 +204,7 @@ impl InstanceStore for SqliteTaskHub {
             instances::query(ctx.conn, &query)
         })
         .await
+        .map_err(|e| e.during("query_instances"))
     }
 
     async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool> {
@@ -208,6 +213,7 @@ impl InstanceStore for SqliteTaskHub {
             instances::purge(ctx.conn, &instance_id)
         })
         .await
+        .map_err(|e| e.during("purge_instance"))
     }
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> StoreResult<u64> {
@@ -216,6 +222,7 @@ impl InstanceStore for SqliteTaskHub {
             instances::purge_matching(ctx.conn, &filter)
         })
         .await
+        .map_err(|e| e.during("purge_instances"))
     }
 }
 
@@ -224,6 +231,7 @@ impl OrchestrationService for SqliteTaskHub {
     async fn create_if_not_exists(&self) -> StoreResult<()> {
         self.call(Durability::Full, |ctx| schema::apply(ctx.conn))
             .await
+            .map_err(|e| e.during("create_if_not_exists"))
     }
 
     async fn lock_orchestrations(
@@ -235,6 +243,7 @@ impl OrchestrationService for SqliteTaskHub {
             orchestrations::lock(ctx, max, lock_for)
         })
         .await
+        .map_err(|e| e.during("lock_orchestrations"))
     }
 
     async fn complete_orchestration(
@@ -271,6 +280,7 @@ impl OrchestrationService for SqliteTaskHub {
             orchestrations::abandon(ctx, &item, delay)
         })
         .await
+        .map_err(|e| e.during("abandon_orchestration"))
     }
 
     async fn lock_activities(
@@ -282,6 +292,7 @@ impl OrchestrationService for SqliteTaskHub {
             activities::lock(ctx, max, lock_for)
         })
         .await
+        .map_err(|e| e.during("lock_activities"))
     }
 
     async fn complete_activity(
@@ -295,6 +306,7 @@ impl OrchestrationService for SqliteTaskHub {
             activities::complete(ctx, id, &response)
         })
         .await
+        .map_err(|e| e.during("complete_activity"))
     }
 
     async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()> {
@@ -303,6 +315,7 @@ impl OrchestrationService for SqliteTaskHub {
             activities::abandon(ctx, id, &token, delay)
         })
         .await
+        .map_err(|e| e.during("abandon_activity"))
     }
 
     async fn renew_activity_lock(
@@ -315,6 +328,7 @@ impl OrchestrationService for SqliteTaskHub {
             activities::renew(ctx, id, &token, lock_for)
         })
         .await
+        .map_err(|e| e.during("renew_activity_lock"))
     }
 
     fn direct_episodes(&self) -> Option<&dyn DirectEpisodes> {
@@ -334,6 +348,7 @@ impl TriggerStateStore for SqliteTaskHub {
             timers::load(ctx.conn, &function)
         })
         .await
+        .map_err(|e| e.during("load_timer_status"))
     }
 
     async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()> {
@@ -342,6 +357,7 @@ impl TriggerStateStore for SqliteTaskHub {
             timers::save(ctx.conn, &function, &status)
         })
         .await
+        .map_err(|e| e.during("save_timer_status"))
     }
 }
 

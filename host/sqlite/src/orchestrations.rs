@@ -30,7 +30,7 @@ pub(crate) fn create_instance(
     encoded: &EncodedMessage,
 ) -> StoreResult<()> {
     let EventKind::ExecutionStarted(started) = &start.event.kind else {
-        return Err(StoreError::Storage(format!(
+        return Err(StoreError::storage(format!(
             "create_instance needs an ExecutionStarted message, not {}",
             start.event.event_type().name()
         )));
@@ -42,7 +42,7 @@ pub(crate) fn create_instance(
         .clone()
         .or_else(|| start.orchestration_instance.execution_id.clone())
         .ok_or_else(|| {
-            StoreError::Storage(format!(
+            StoreError::storage(format!(
                 "the ExecutionStarted message for {instance_id:?} has no execution id"
             ))
         })?;
@@ -287,7 +287,7 @@ pub(crate) fn complete(
     check_lock(conn, instance_id, &item.lock_token)?;
     if let Some(row) = &commit.instance {
         if row.state.instance_id != instance_id {
-            return Err(StoreError::Storage(format!(
+            return Err(StoreError::storage(format!(
                 "the commit for {instance_id:?} carries the row of {:?}",
                 row.state.instance_id
             )));
@@ -481,8 +481,8 @@ fn insert_history(
         .prepare_cached("INSERT INTO history (instance_id, seq, event) VALUES (?1, ?2, ?3)")
         .db()?;
     for (i, event) in events.iter().enumerate() {
-        let seq = i64::try_from(start + i as u64)
-            .map_err(|_| StoreError::Storage("history too long".into()))?;
+        let seq =
+            i64::try_from(start + i as u64).map_err(|_| StoreError::storage("history too long"))?;
         insert.execute(params![instance_id, seq, event]).db()?;
     }
     Ok(())

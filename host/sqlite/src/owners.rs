@@ -28,7 +28,7 @@ impl Owner {
     pub(crate) fn register(db: &Path) -> StoreResult<Self> {
         let dir = owners_dir(db);
         let io = |e: std::io::Error| {
-            StoreError::Storage(format!(
+            StoreError::storage(format!(
                 "cannot register a lock owner in {}: {e}",
                 dir.display()
             ))

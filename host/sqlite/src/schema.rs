@@ -85,7 +85,7 @@ pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .db()?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Storage(format!(
+        return Err(StoreError::storage(format!(
             "{} cannot use write-ahead logging (journal mode is {mode})",
             path.display()
         )));
@@ -127,7 +127,7 @@ pub(crate) fn apply(conn: &Connection) -> StoreResult<()> {
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .db()?;
     if version != 0 && version != SCHEMA_VERSION {
-        return Err(StoreError::Storage(format!(
+        return Err(StoreError::storage(format!(
             "the task hub has schema version {version}; this build understands {SCHEMA_VERSION}"
         )));
     }

@@ -87,7 +87,7 @@ impl Log {
             return Ok(());
         };
         let io =
-            |e: std::io::Error| StoreError::Storage(format!("cannot sync {}: {e}", path.display()));
+            |e: std::io::Error| StoreError::storage(format!("cannot sync {}: {e}", path.display()));
         if self.file.is_none() {
             self.file = Some(File::open(path).map_err(io)?);
         }

@@ -112,8 +112,8 @@ where
     fn run(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let f = &mut self.f;
         let result = catch_unwind(AssertUnwindSafe(|| f(ctx))).unwrap_or_else(|_| {
-            Err(StoreError::Storage(
-                "a task hub request panicked in the SQLite writer".into(),
+            Err(StoreError::storage(
+                "a task hub request panicked in the SQLite writer",
             ))
         });
         let ok = result.is_ok();
@@ -126,10 +126,10 @@ where
             // A failed request wrote nothing either way; its own error is the better answer.
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), None) => Ok(value),
-            (_, Some(e)) => Err(StoreError::Storage(format!(
+            (_, Some(e)) => Err(StoreError::storage(format!(
                 "the transaction was not committed: {e}"
             ))),
-            (None, None) => Err(StoreError::Storage("the request was not run".into())),
+            (None, None) => Err(StoreError::storage("the request was not run")),
         };
         // The caller may have given up waiting; that is fine.
         let _ = self.reply_to.send(result);
@@ -160,7 +160,7 @@ pub(crate) fn run(
     let syncer = match syncer {
         Ok(handle) => handle,
         Err(e) => {
-            let e = StoreError::Storage(format!("cannot start the SQLite sync thread: {e}"));
+            let e = StoreError::storage(format!("cannot start the SQLite sync thread: {e}"));
             while let Ok(job) = jobs.recv() {
                 job.reply(Some(&e));
             }
@@ -187,8 +187,8 @@ pub(crate) fn run(
             }
         }
         if failed.load(Ordering::Acquire) {
-            let e = StoreError::Storage(
-                "an fsync of the task hub failed; the store refuses further writes".into(),
+            let e = StoreError::storage(
+                "an fsync of the task hub failed; the store refuses further writes",
             );
             for job in batch {
                 job.reply(Some(&e));
@@ -298,7 +298,7 @@ fn run_jobs(
         let ok = job.run(&mut ctx);
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (disk full, I/O error...).
-            return Err(StoreError::Storage("SQLite aborted the transaction".into()));
+            return Err(StoreError::storage("SQLite aborted the transaction"));
         }
         if ok {
             wake.orchestrations |= ctx.notify_orchestrations;

@@ -44,8 +44,70 @@ pub enum StoreError {
     #[error("corrupt data in the task hub: {0}")]
     Corrupt(String),
     /// The backend failed.
-    #[error("task hub storage error: {0}")]
-    Storage(String),
+    #[error("task hub storage error{}: {message}", in_operation(*operation))]
+    Storage {
+        /// The task hub operation that failed (`complete_orchestration`, ...), once known.
+        operation: Option<&'static str>,
+        /// What went wrong.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        /// Whether the same call may succeed if tried again (a timeout, a dropped
+        /// connection, a busy database, a throttled or failing service), rather than fail
+        /// the same way.
+        retryable: bool,
+    },
+}
+
+fn in_operation(operation: Option<&'static str>) -> String {
+    operation.map(|o| format!(" in {o}")).unwrap_or_default()
+}
+
+impl StoreError {
+    /// A backend failure that trying again will not mend.
+    pub fn storage(message: impl Into<String>) -> Self {
+        Self::Storage {
+            operation: None,
+            message: message.into(),
+            source: None,
+            retryable: false,
+        }
+    }
+
+    /// A backend failure caused by `source`; `retryable` says whether trying again may help.
+    pub fn backend(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+        retryable: bool,
+    ) -> Self {
+        Self::Storage {
+            operation: None,
+            message: message.into(),
+            source: Some(Box::new(source)),
+            retryable,
+        }
+    }
+
+    /// The same error, naming the task hub operation it happened in (if it names none yet).
+    pub fn during(mut self, op: &'static str) -> Self {
+        if let Self::Storage { operation, .. } = &mut self {
+            operation.get_or_insert(op);
+        }
+        self
+    }
+
+    /// Whether the same call may succeed if tried again. Only backend failures can be
+    /// transient: a conflict, a lost lock or corrupt data will be the same next time.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Storage {
+                retryable: true,
+                ..
+            }
+        )
+    }
 }
 
 /// Result of store operations.
@@ -258,4 +320,30 @@ pub struct WorkSignals {
     pub orchestrations: Notify,
     /// New activity requests.
     pub activities: Notify,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_error_names_its_operation_and_keeps_its_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer");
+        let e = StoreError::backend("request failed", io, true).during("lock_orchestrations");
+        assert!(e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "task hub storage error in lock_orchestrations: request failed"
+        );
+        let source = std::error::Error::source(&e).expect("source kept");
+        assert_eq!(source.to_string(), "no answer");
+        // The first operation named stays.
+        assert!(e
+            .during("outer")
+            .to_string()
+            .contains("in lock_orchestrations"));
+        assert!(!StoreError::storage("bad").is_retryable());
+        assert!(!StoreError::LockLost("i".into()).is_retryable());
+        assert!(!StoreError::Corrupt("x".into()).is_retryable());
+    }
 }

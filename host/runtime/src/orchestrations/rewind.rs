@@ -31,10 +31,10 @@ pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let history = match shared.store.get_history(&item.instance_id).await {
         Ok(h) => h,
         Err(e) => {
-            tracing::error!(instance_id = %item.instance_id, error = %e, "loading history for rewind failed");
+            tracing::error!(instance_id = %item.instance_id, error = %e, retryable = e.is_retryable(), "loading history for rewind failed");
             let _ = shared
                 .store
-                .abandon_orchestration(&item, std::time::Duration::from_secs(1))
+                .abandon_orchestration(&item, crate::retry_after(&e))
                 .await;
             return;
         }
