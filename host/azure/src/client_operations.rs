@@ -10,7 +10,7 @@ use super::layout::{escape_partition_key, SENTINEL};
 use durable_azure_storage::entity::{EdmValue, Entity};
 use durable_azure_storage::tables::{literal, UpdateMode};
 use durable_azure_storage::transaction::{TableOperation, MAX_OPERATIONS};
-use durable_engine::history::{EventKind, HistoryEvent, OrchestrationStatus};
+use durable_engine::history::{HistoryEvent, OrchestrationStatus};
 use durable_engine::message::TaskMessage;
 use durable_engine::time;
 use durable_store::clock;
@@ -20,31 +20,13 @@ use durable_store::{
 
 impl AzureTaskHub {
     pub(super) async fn create(&self, start: TaskMessage) -> StoreResult<()> {
-        let EventKind::ExecutionStarted(started) = &start.event.kind else {
-            return Err(StoreError::storage(format!(
-                "create_instance needs an ExecutionStarted message, not {}",
-                start.event.event_type().name()
-            )));
-        };
+        let (started, execution_id) = durable_store::started_execution(&start)?;
         let instance_id = start.instance_id().to_owned();
-        let execution_id = started
-            .orchestration_instance
-            .execution_id
-            .clone()
-            .or_else(|| start.orchestration_instance.execution_id.clone())
-            .ok_or_else(|| {
-                StoreError::storage(format!("the start of {instance_id:?} has no execution id"))
-            })?;
         let pk = escape_partition_key(&instance_id);
         let existing = self.instances.get(&pk, "").await.map_err(storage)?;
         if let Some(row) = &existing {
             let state = instances::from_entity(row)?;
-            if !state.status.is_terminal() {
-                return Err(StoreError::InstanceExists {
-                    instance_id,
-                    status: state.status,
-                });
-            }
+            durable_store::ensure_startable(&instance_id, Some(state.status))?;
             self.drop_pending(&instance_id).await?;
             // An empty history: the sentinel names the new execution, so the old rows no
             // longer count (readers stop at the first row of another execution).
@@ -173,11 +155,7 @@ impl AzureTaskHub {
             ));
         }
         let filter = clauses.join(" and ");
-        let page_size = if query.page_size == 0 {
-            100
-        } else {
-            query.page_size
-        };
+        let page_size = query.effective_page_size();
         let mut next = match &query.continuation {
             Some(token) => Some(decode_token(token)?),
             None => None,
@@ -236,19 +214,7 @@ impl AzureTaskHub {
     }
 
     pub(super) async fn purge_matching(&self, filter: &PurgeFilter) -> StoreResult<u64> {
-        let statuses: Vec<OrchestrationStatus> = if filter.statuses.is_empty() {
-            OrchestrationStatus::ALL
-                .into_iter()
-                .filter(|s| s.is_terminal())
-                .collect()
-        } else {
-            filter
-                .statuses
-                .iter()
-                .copied()
-                .filter(|s| s.is_terminal())
-                .collect()
-        };
+        let statuses = filter.terminal_statuses();
         if statuses.is_empty() {
             return Ok(0);
         }

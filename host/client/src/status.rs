@@ -192,15 +192,9 @@ impl DurableClient {
         &self,
         filter: &PurgeFilter,
     ) -> Result<PurgeHistoryResult, ClientError> {
-        let mut filter = filter.clone();
-        let asked = !filter.statuses.is_empty();
-        filter.statuses.retain(|s| s.is_terminal());
-        if asked && filter.statuses.is_empty() {
-            return Ok(PurgeHistoryResult {
-                instances_deleted: 0,
-            });
-        }
-        let n = self.store.purge_instances(&filter).await?;
+        // The store purges only the terminal statuses of the filter (none if only running
+        // ones were asked for): `PurgeFilter::terminal_statuses`.
+        let n = self.store.purge_instances(filter).await?;
         Ok(PurgeHistoryResult {
             instances_deleted: n,
         })

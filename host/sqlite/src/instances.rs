@@ -7,9 +7,6 @@ use super::codec::{from_json, to_ticks, RawInstance, SqlResultExt, INSTANCE_COLU
 use durable_engine::history::{HistoryEvent, OrchestrationStatus};
 use durable_store::{InstancePage, InstanceQuery, PurgeFilter, StoreError, StoreResult};
 
-/// Page size when the query does not set one.
-const DEFAULT_PAGE_SIZE: usize = 100;
-
 /// Prefix of continuation tokens; the rest is the hex of the last instance id returned.
 const TOKEN_PREFIX: &str = "sq1.";
 
@@ -30,11 +27,7 @@ pub(crate) fn history(conn: &Connection, instance_id: &str) -> StoreResult<Vec<H
 
 /// One page of instances matching the query, by instance id.
 pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<InstancePage> {
-    let page_size = if query.page_size == 0 {
-        DEFAULT_PAGE_SIZE
-    } else {
-        query.page_size
-    };
+    let page_size = query.effective_page_size();
     let mut sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
     if !query.statuses.is_empty() {
@@ -105,11 +98,7 @@ pub(crate) fn purge(conn: &Connection, instance_id: &str) -> StoreResult<bool> {
 
 /// Purges the terminal instances matching the filter; returns how many.
 pub(crate) fn purge_matching(conn: &Connection, filter: &PurgeFilter) -> StoreResult<u64> {
-    let statuses: Vec<OrchestrationStatus> = OrchestrationStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_terminal())
-        .filter(|s| filter.statuses.is_empty() || filter.statuses.contains(s))
-        .collect();
+    let statuses = filter.terminal_statuses();
     if statuses.is_empty() {
         return Ok(0);
     }

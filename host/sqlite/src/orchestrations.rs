@@ -15,7 +15,7 @@ use super::codec::{
 use super::encode::{EncodedCommit, EncodedInstance, EncodedMessage, RowChange};
 use super::poison::{self, Queue};
 use super::writer::Ctx;
-use durable_engine::history::{EventKind, OrchestrationStatus};
+use durable_engine::history::OrchestrationStatus;
 use durable_engine::message::TaskMessage;
 use durable_store::{
     ActivityWorkItem, Batch, InstanceState, OrchestrationWorkItem, QueuedMessage, StoreError,
@@ -29,23 +29,8 @@ pub(crate) fn create_instance(
     start: &TaskMessage,
     encoded: &EncodedMessage,
 ) -> StoreResult<()> {
-    let EventKind::ExecutionStarted(started) = &start.event.kind else {
-        return Err(StoreError::storage(format!(
-            "create_instance needs an ExecutionStarted message, not {}",
-            start.event.event_type().name()
-        )));
-    };
+    let (started, execution_id) = durable_store::started_execution(start)?;
     let instance_id = start.instance_id();
-    let execution_id = started
-        .orchestration_instance
-        .execution_id
-        .clone()
-        .or_else(|| start.orchestration_instance.execution_id.clone())
-        .ok_or_else(|| {
-            StoreError::storage(format!(
-                "the ExecutionStarted message for {instance_id:?} has no execution id"
-            ))
-        })?;
     let conn = ctx.conn;
     let current: Option<String> = conn
         .prepare_cached("SELECT status FROM instances WHERE instance_id = ?1")
@@ -53,19 +38,16 @@ pub(crate) fn create_instance(
         .query_row([instance_id], |row| row.get(0))
         .optional()
         .db()?;
-    if let Some(name) = current {
-        let status = OrchestrationStatus::from_name(&name).ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "instance {instance_id:?} has unknown status {name:?}"
-            ))
-        })?;
-        if !status.is_terminal() {
-            return Err(StoreError::InstanceExists {
-                instance_id: instance_id.to_owned(),
-                status,
-            });
-        }
-    }
+    let status = current
+        .map(|name| {
+            OrchestrationStatus::from_name(&name).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "instance {instance_id:?} has unknown status {name:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    durable_store::ensure_startable(instance_id, status)?;
     for sql in [
         "DELETE FROM history WHERE instance_id = ?1",
         "DELETE FROM orchestration_messages WHERE instance_id = ?1",

@@ -16,9 +16,11 @@ use durable_engine::message::TaskMessage;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod policy;
 mod roles;
 mod trigger_state;
 
+pub use policy::{ensure_startable, started_execution};
 pub use roles::{DirectEpisodes, InstanceStore, OrchestrationService, TaskHub, TriggerStateStore};
 
 pub use trigger_state::ScheduleStatus;
