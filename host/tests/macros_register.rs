@@ -224,9 +224,9 @@ async fn macro_defined_functions_run_on_the_runtime() {
 async fn http_and_timer_handlers_call_the_functions_with_the_client() {
     let app = FunctionApp::collect().unwrap();
     let (_dir, rt, client) = start_runtime(&app).await;
-    let context = |name| FunctionContext {
+    let context = |name: &str| FunctionContext {
         client: client.clone(),
-        function_name: name,
+        function_name: name.into(),
     };
 
     let mut req = HttpRequest::new(

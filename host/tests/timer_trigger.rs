@@ -22,7 +22,7 @@ use durable::{DurableClient, Failure};
 struct Run {
     at: DateTime<Utc>,
     info: TimerInfo,
-    function_name: &'static str,
+    function_name: Arc<str>,
 }
 
 impl Run {
@@ -175,7 +175,7 @@ async fn fires_once_per_second_without_doubles() {
     );
     assert_consecutive_seconds(&runs);
     for run in &runs {
-        assert_eq!(run.function_name, "EverySecond");
+        assert_eq!(&*run.function_name, "EverySecond");
         assert!(!run.info.is_past_due);
         let status = run.info.schedule_status.as_ref().expect("status");
         assert_eq!(status.next - status.last, chrono::Duration::seconds(1));

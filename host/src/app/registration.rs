@@ -83,7 +83,7 @@ pub struct FunctionContext {
     /// The `#[durable_client]` binding.
     pub client: DurableClient,
     /// The function's name.
-    pub function_name: &'static str,
+    pub function_name: Arc<str>,
 }
 
 /// An HTTP function's handler.

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use super::config::{HostConfig, StorageConfig, LOCAL_DEVELOPMENT};
-use super::dispatch::route_of;
+use super::requests::route_of;
 use crate::app::FunctionApp;
 use crate::http_api::WEBHOOK_PATH;
 

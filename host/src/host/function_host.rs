@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 
 use super::banner;
 use super::config::{HostConfig, StorageConfig};
-use super::dispatch::{DispatchOptions, Dispatcher};
 use super::keys::HostKeys;
+use super::requests::{RequestHandler, RequestOptions};
 use super::server::{self, InFlight};
 use super::HostError;
 use crate::app::FunctionApp;
@@ -24,7 +24,7 @@ const CONNECTION_NAME: &str = "Storage";
 
 /// A started host.
 ///
-/// Stop it with [`FunctionHost::shutdown`]; dropping it stops the server and the timers
+/// Stop it with [`FunctionHost::shutdown`]; dropping it stops the server and the listeners
 /// without waiting.
 pub struct FunctionHost {
     config: HostConfig,
@@ -36,13 +36,13 @@ pub struct FunctionHost {
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     /// Timer, queue and blob listeners.
-    timers: Vec<JoinHandle<()>>,
+    listeners: Vec<JoinHandle<()>>,
     in_flight: InFlight,
 }
 
 impl FunctionHost {
-    /// Opens the task hub, starts the runtime and the HTTP server (and the timers and the
-    /// queue and blob listeners), and returns once the server accepts connections.
+    /// Opens the task hub, starts the runtime, the HTTP server and the timer, queue and blob
+    /// listeners, and returns once the server accepts connections.
     pub async fn start(config: HostConfig, app: FunctionApp) -> Result<Self, HostError> {
         let store = open_store(&config)?;
         let keys = HostKeys::load_or_create(&config.secrets_path)?;
@@ -78,11 +78,11 @@ impl FunctionHost {
 
         let app = Arc::new(app);
         let in_flight = InFlight::default();
-        let dispatcher = Dispatcher::new(
+        let requests = RequestHandler::new(
             app.clone(),
             keys.clone(),
             client.clone(),
-            DispatchOptions {
+            RequestOptions {
                 route_prefix: config.route_prefix.clone(),
                 max_request_body: config.max_request_body,
                 function_timeout: config.function_timeout,
@@ -90,7 +90,7 @@ impl FunctionHost {
             },
             in_flight.clone(),
         );
-        let dispatcher = match dispatcher {
+        let requests = match requests {
             Ok(d) => Arc::new(d),
             Err(e) => {
                 runtime.shutdown().await;
@@ -98,7 +98,7 @@ impl FunctionHost {
             }
         };
         let (stop, stopped) = watch::channel(false);
-        let mut timers = match crate::triggers::timer::start(
+        let mut listeners = match crate::triggers::timer::start(
             app.timers.clone(),
             client.clone(),
             stopped.clone(),
@@ -110,17 +110,17 @@ impl FunctionHost {
             }
         };
         match crate::triggers::storage::start(&app, &config.storage_triggers, &client, &stopped) {
-            Ok(listeners) => timers.extend(listeners),
+            Ok(storage) => listeners.extend(storage),
             Err(e) => {
                 let _ = stop.send(true);
-                timers.iter().for_each(|t| t.abort());
+                listeners.iter().for_each(|t| t.abort());
                 runtime.shutdown().await;
                 return Err(e.into());
             }
         }
         let server = tokio::spawn(server::serve(
             listener,
-            dispatcher,
+            requests,
             stopped,
             in_flight.clone(),
         ));
@@ -140,7 +140,7 @@ impl FunctionHost {
             client,
             stop,
             server,
-            timers,
+            listeners,
             in_flight,
         })
     }
@@ -177,9 +177,9 @@ impl FunctionHost {
         );
         let _ = self.stop.send(true);
         let _ = self.server.await;
-        let aborts: Vec<_> = self.timers.iter().map(|t| t.abort_handle()).collect();
-        let timers = futures::future::join_all(self.timers);
-        let work = async { tokio::join!(self.in_flight.wait_idle(), timers) };
+        let aborts: Vec<_> = self.listeners.iter().map(|t| t.abort_handle()).collect();
+        let listeners = futures::future::join_all(self.listeners);
+        let work = async { tokio::join!(self.in_flight.wait_idle(), listeners) };
         if tokio::time::timeout(deadline, work).await.is_err() {
             // An aborted timer run is run again, past due, at the next start; an abandoned
             // queue message or blob version is received again once its lock or lease runs

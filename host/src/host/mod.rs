@@ -22,17 +22,17 @@ use std::process::ExitCode;
 mod args;
 pub mod banner;
 pub mod config;
-mod dispatch;
 mod function_host;
 pub mod keys;
+mod requests;
 pub mod router;
 mod server;
 
 pub use args::{ArgsError, HostArgs, USAGE};
 pub use config::{ConfigError, HostConfig, StorageConfig};
-pub use dispatch::{BadRoute, STATUS_PATH};
 pub use function_host::FunctionHost;
 pub use keys::{HostKeys, KeyError};
+pub use requests::{BadRoute, STATUS_PATH};
 
 use crate::app::{AppError, FunctionApp};
 use crate::store::StoreError;

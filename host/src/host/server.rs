@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
-use super::dispatch::Dispatcher;
+use super::requests::RequestHandler;
 
 /// How long a client may take to send the request head; slow clients cannot hold a
 /// connection (and a place in the shutdown wait) forever.
@@ -78,7 +78,7 @@ impl Drop for InFlightGuard {
 /// new connections are refused. Each connection finishes its request in flight and closes.
 pub async fn serve(
     listener: TcpListener,
-    dispatcher: Arc<Dispatcher>,
+    requests: Arc<RequestHandler>,
     mut shutdown: watch::Receiver<bool>,
     in_flight: InFlight,
 ) {
@@ -98,10 +98,10 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let guard = in_flight.enter();
-        let dispatcher = dispatcher.clone();
+        let requests = requests.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            serve_connection(stream, dispatcher, shutdown).await;
+            serve_connection(stream, requests, shutdown).await;
             tracing::trace!(%peer, "connection closed");
             drop(guard);
         });
@@ -112,12 +112,12 @@ pub async fn serve(
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
-    dispatcher: Arc<Dispatcher>,
+    requests: Arc<RequestHandler>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |req: hyper::Request<Incoming>| {
-        let dispatcher = dispatcher.clone();
-        async move { Ok::<hyper::Response<Full<Bytes>>, Infallible>(dispatcher.handle(req).await) }
+        let requests = requests.clone();
+        async move { Ok::<hyper::Response<Full<Bytes>>, Infallible>(requests.handle(req).await) }
     });
     let mut builder = http1::Builder::new();
     builder

@@ -37,7 +37,7 @@ fn hello() -> FunctionKind {
         |req, ctx| {
             Box::pin(async move {
                 HttpResponse::ok_json(&json!({
-                    "function": ctx.function_name,
+                    "function": &*ctx.function_name,
                     "name": req.param("name"),
                     "greeting": req.query_param("greeting"),
                 }))

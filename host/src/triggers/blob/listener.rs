@@ -29,7 +29,7 @@ const PAGE: usize = 1000;
 
 /// A blob function ready to scan.
 pub(crate) struct BlobListener {
-    name: &'static str,
+    name: Arc<str>,
     function: BlobFunction,
     path: BlobPath,
     container: ContainerClient,
@@ -52,8 +52,7 @@ pub(crate) fn prepare(
         })?;
         let clients = clients_for(name, TRIGGER, &function.connection)?;
         listeners.push(BlobListener {
-            // FunctionContext wants a &'static str; one small string per function per start.
-            name: Box::leak(name.clone().into_boxed_str()),
+            name: Arc::from(name.as_str()),
             container: clients.container(path.container()),
             receipts: Receipts::new(&clients, &config.host_id, name),
             poison: clients.queue(POISON_QUEUE),
@@ -76,7 +75,7 @@ pub(crate) fn spawn(
         .into_iter()
         .map(|l| {
             tracing::info!(
-                function = l.name,
+                function = &*l.name,
                 path = %l.function.path,
                 connection = %l.function.connection,
                 "blob trigger started"
@@ -101,7 +100,7 @@ impl BlobListener {
     async fn run(self: Arc<Self>, client: DurableClient, mut shutdown: watch::Receiver<bool>) {
         let context = FunctionContext {
             client,
-            function_name: self.name,
+            function_name: self.name.clone(),
         };
         let mut backoff = Backoff::new(MIN_POLL, self.max_polling_interval);
         // The watched container is created if missing (as the queue trigger creates its
@@ -110,7 +109,7 @@ impl BlobListener {
             Ok(()) => self.receipts.create_container().await,
             Err(e) => Err(e),
         } {
-            tracing::warn!(function = self.name, error = %e, "cannot create the containers; retrying");
+            tracing::warn!(function = &*self.name, error = %e, "cannot create the containers; retrying");
             if pause_or_stop(backoff.next_pause(), &mut shutdown).await {
                 return;
             }
@@ -123,7 +122,7 @@ impl BlobListener {
                 Ok(true) => backoff.reset(),
                 Ok(false) => {}
                 Err(e) => {
-                    tracing::warn!(function = self.name, error = %e, "scanning the container failed")
+                    tracing::warn!(function = &*self.name, error = %e, "scanning the container failed")
                 }
             }
             if pause_or_stop(backoff.next_pause(), &mut shutdown).await {
@@ -172,7 +171,7 @@ impl BlobListener {
                     Ok(Outcome::Failed) => worked = true,
                     Ok(Outcome::Skipped) => {}
                     Err(e) => {
-                        tracing::warn!(function = self.name, blob = %item.name, error = %e, "storage failed while handling the blob; retrying later")
+                        tracing::warn!(function = &*self.name, blob = %item.name, error = %e, "storage failed while handling the blob; retrying later")
                     }
                 }
             }
@@ -249,7 +248,7 @@ impl BlobListener {
                 outcome = &mut run => break outcome,
                 _ = tokio::time::sleep(LEASE / 3) => {
                     if let Err(e) = self.receipts.renew(&claim).await {
-                        tracing::warn!(function = self.name, blob = %item.name, error = %e, "renewing the receipt lease failed");
+                        tracing::warn!(function = &*self.name, blob = %item.name, error = %e, "renewing the receipt lease failed");
                     }
                 }
             }
@@ -274,7 +273,7 @@ impl BlobListener {
             Err(failure) => {
                 receipt.failures += 1;
                 tracing::warn!(
-                    function = self.name,
+                    function = &*self.name,
                     blob = %item.name,
                     etag = %item.etag,
                     attempt,
@@ -298,7 +297,7 @@ impl BlobListener {
     async fn report_poison(&self, item: &BlobItem) -> AzureResult<()> {
         let message = json!({
             "Type": "BlobTrigger",
-            "FunctionId": self.name,
+            "FunctionId": &*self.name,
             "BlobType": "BlockBlob",
             "ContainerName": self.path.container(),
             "BlobName": item.name,
@@ -309,7 +308,7 @@ impl BlobListener {
             .put(message.to_string().as_bytes(), Duration::ZERO)
             .await?;
         tracing::error!(
-            function = self.name,
+            function = &*self.name,
             blob = %item.name,
             etag = %item.etag,
             poison_queue = POISON_QUEUE,

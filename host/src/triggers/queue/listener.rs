@@ -22,7 +22,7 @@ const TRIGGER: &str = "queueTrigger";
 
 /// A queue function ready to listen.
 pub(crate) struct QueueListener {
-    name: &'static str,
+    name: Arc<str>,
     function: QueueFunction,
     queue: QueueClient,
     poison: QueueClient,
@@ -47,8 +47,7 @@ pub(crate) fn prepare(
         }
         let clients = clients_for(name, TRIGGER, &function.connection)?;
         listeners.push(QueueListener {
-            // FunctionContext wants a &'static str; one small string per function per start.
-            name: Box::leak(name.clone().into_boxed_str()),
+            name: Arc::from(name.as_str()),
             queue: clients.queue(&function.queue_name),
             poison: clients.queue(&poison_queue_name(&function.queue_name)),
             function: function.clone(),
@@ -68,7 +67,7 @@ pub(crate) fn spawn(
         .into_iter()
         .map(|l| {
             tracing::info!(
-                function = l.name,
+                function = &*l.name,
                 queue = %l.function.queue_name,
                 connection = %l.function.connection,
                 "queue trigger started"
@@ -92,7 +91,7 @@ impl QueueListener {
         // The queue is created if missing, as Azure Functions does, so that messages can be
         // put before anyone else creates it.
         while let Err(e) = self.queue.create_if_not_exists().await {
-            tracing::warn!(function = self.name, error = %e, "cannot create the queue; retrying");
+            tracing::warn!(function = &*self.name, error = %e, "cannot create the queue; retrying");
             if pause_or_stop(backoff.next_pause(), &mut shutdown).await {
                 return;
             }
@@ -100,7 +99,7 @@ impl QueueListener {
         backoff.reset();
         let context = FunctionContext {
             client,
-            function_name: self.name,
+            function_name: self.name.clone(),
         };
         loop {
             if *shutdown.borrow() {
@@ -116,7 +115,7 @@ impl QueueListener {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(function = self.name, error = %e, "receiving from the queue failed");
+                    tracing::warn!(function = &*self.name, error = %e, "receiving from the queue failed");
                 }
             }
             if pause_or_stop(backoff.next_pause(), &mut shutdown).await {
@@ -130,7 +129,7 @@ impl QueueListener {
         let max = self.options.max_dequeue_count;
         if message.dequeue_count > max {
             tracing::warn!(
-                function = self.name,
+                function = &*self.name,
                 message_id = %message.id,
                 dequeue_count = message.dequeue_count,
                 "received more often than maxDequeueCount without finishing; moving it to the poison queue"
@@ -143,19 +142,19 @@ impl QueueListener {
                 match self.queue.delete_message(&message.id, &receipt).await {
                     Ok(true) => {}
                     Ok(false) => tracing::warn!(
-                        function = self.name,
+                        function = &*self.name,
                         message_id = %message.id,
                         "the message's lock was lost during the run; it may run again"
                     ),
                     Err(e) => {
-                        tracing::warn!(function = self.name, message_id = %message.id, error = %e, "deleting the message failed; it will run again")
+                        tracing::warn!(function = &*self.name, message_id = %message.id, error = %e, "deleting the message failed; it will run again")
                     }
                 }
                 Settled::Deleted
             }
             Err(failure) => {
                 tracing::warn!(
-                    function = self.name,
+                    function = &*self.name,
                     message_id = %message.id,
                     dequeue_count = message.dequeue_count,
                     error = %failure,
@@ -166,7 +165,7 @@ impl QueueListener {
                 }
                 let visible_in = self.options.visibility_timeout;
                 if let Err(e) = self.queue.update(&message.id, &receipt, visible_in).await {
-                    tracing::warn!(function = self.name, message_id = %message.id, error = %e, "releasing the failed message failed; it reappears when its lock runs out");
+                    tracing::warn!(function = &*self.name, message_id = %message.id, error = %e, "releasing the failed message failed; it reappears when its lock runs out");
                 }
                 Settled::Retried
             }
@@ -204,7 +203,7 @@ impl QueueListener {
                 _ = tokio::time::sleep(LOCK / 2) => {
                     match self.queue.update(&message.id, &receipt, LOCK).await {
                         Ok((r, _)) => receipt = r,
-                        Err(e) => tracing::warn!(function = self.name, message_id = %message.id, error = %e, "renewing the message's lock failed"),
+                        Err(e) => tracing::warn!(function = &*self.name, message_id = %message.id, error = %e, "renewing the message's lock failed"),
                     }
                 }
             }
@@ -230,14 +229,14 @@ impl QueueListener {
             Err(e) => Err(e),
         };
         if let Err(e) = copied {
-            tracing::error!(function = self.name, message_id = %message.id, error = %e, "cannot move the message to the poison queue; it will be received again");
+            tracing::error!(function = &*self.name, message_id = %message.id, error = %e, "cannot move the message to the poison queue; it will be received again");
             return Settled::Retried;
         }
         if let Err(e) = self.queue.delete_message(&message.id, receipt).await {
-            tracing::warn!(function = self.name, message_id = %message.id, error = %e, "the poisoned message could not be deleted");
+            tracing::warn!(function = &*self.name, message_id = %message.id, error = %e, "the poisoned message could not be deleted");
         }
         tracing::error!(
-            function = self.name,
+            function = &*self.name,
             message_id = %message.id,
             dequeue_count = message.dequeue_count,
             poison_queue = %self.poison.name(),

@@ -121,15 +121,14 @@ pub fn start(
         .into_iter()
         .map(|(name, function, schedule)| {
             let timer = Timer {
-                // FunctionContext wants a &'static str; one small string per timer per start.
-                name: Box::leak(name.into_boxed_str()),
+                name: Arc::from(name),
                 schedule,
                 function,
                 store: client.store().clone(),
                 client: client.clone(),
             };
             tracing::info!(
-                function = timer.name,
+                function = &*timer.name,
                 schedule = %timer.schedule,
                 run_on_startup = timer.function.run_on_startup,
                 "timer trigger started"
@@ -256,7 +255,7 @@ fn status_after_run(
 
 /// One timer function and what it needs to run.
 struct Timer {
-    name: &'static str,
+    name: Arc<str>,
     schedule: Schedule,
     function: TimerFunction,
     client: DurableClient,
@@ -288,7 +287,7 @@ impl Timer {
         match plan.run {
             Some(StartupRun::PastDue { occurrence }) => {
                 tracing::info!(
-                    function = self.name,
+                    function = &*self.name,
                     missed = %time::format(&status.next),
                     "timer is past due; running it once"
                 );
@@ -336,7 +335,7 @@ impl Timer {
         };
         if skipped > 0 {
             tracing::warn!(
-                function = self.name,
+                function = &*self.name,
                 skipped,
                 next = %time::format(&status.next),
                 "the timer function outlasted its next occurrence(s); they are skipped"
@@ -350,14 +349,14 @@ impl Timer {
     async fn invoke(&self, info: TimerInfo, occurrence: Option<DateTime<Utc>>) {
         let occurrence = occurrence.map_or_else(|| "startup".to_string(), |o| time::format(&o));
         tracing::info!(
-            function = self.name,
+            function = &*self.name,
             occurrence,
             is_past_due = info.is_past_due,
             "running timer function"
         );
         let ctx = FunctionContext {
             client: self.client.clone(),
-            function_name: self.name,
+            function_name: self.name.clone(),
         };
         let handler = Arc::clone(&self.function.handler);
         // The handler is called inside the future, so a panic while building it is caught too.
@@ -366,16 +365,20 @@ impl Timer {
             .await;
         match outcome {
             Ok(Ok(())) => {
-                tracing::debug!(function = self.name, occurrence, "timer function completed")
+                tracing::debug!(
+                    function = &*self.name,
+                    occurrence,
+                    "timer function completed"
+                )
             }
             Ok(Err(failure)) => tracing::error!(
-                function = self.name,
+                function = &*self.name,
                 occurrence,
                 error = %failure,
                 "timer function failed; the schedule goes on"
             ),
             Err(panic) => tracing::error!(
-                function = self.name,
+                function = &*self.name,
                 occurrence,
                 panic = panic_message(&*panic),
                 "timer function panicked; the schedule goes on"
@@ -387,10 +390,10 @@ impl Timer {
     async fn load(&self, shutdown: &mut watch::Receiver<bool>) -> Option<Option<ScheduleStatus>> {
         let (mut pause, longest) = LOAD_RETRY;
         loop {
-            match self.store.load_timer_status(self.name).await {
+            match self.store.load_timer_status(&self.name).await {
                 Ok(status) => return Some(status),
                 Err(e) => tracing::warn!(
-                    function = self.name,
+                    function = &*self.name,
                     error = %e,
                     retry_in = ?pause,
                     "cannot load the timer's schedule status"
@@ -407,9 +410,9 @@ impl Timer {
     /// Saves the status; a failure is logged and the timer goes on with the status in memory
     /// (the next run saves again; a restart before that may repeat the last run, past due).
     async fn save(&self, status: &ScheduleStatus) {
-        if let Err(e) = self.store.save_timer_status(self.name, status).await {
+        if let Err(e) = self.store.save_timer_status(&self.name, status).await {
             tracing::error!(
-                function = self.name,
+                function = &*self.name,
                 error = %e,
                 "cannot save the timer's schedule status"
             );
@@ -418,7 +421,7 @@ impl Timer {
 
     fn no_more_occurrences(&self) {
         tracing::error!(
-            function = self.name,
+            function = &*self.name,
             schedule = %self.schedule,
             "the schedule has no further occurrence; the timer stops"
         );

@@ -30,7 +30,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 
 /// Request handling settings.
 #[derive(Debug, Clone)]
-pub struct DispatchOptions {
+pub struct RequestOptions {
     /// The path prefix of user functions (`api`; may be empty).
     pub route_prefix: String,
     /// The largest request body accepted, in bytes.
@@ -43,18 +43,18 @@ pub struct DispatchOptions {
 
 /// An HTTP function under its name.
 struct Route {
-    name: &'static str,
+    name: Arc<str>,
     function: HttpFunction,
 }
 
 /// Answers requests.
-pub struct Dispatcher {
+pub struct RequestHandler {
     routes: Vec<Route>,
     router: Router,
     keys: HostKeys,
     client: DurableClient,
     api: DurableApi,
-    options: DispatchOptions,
+    options: RequestOptions,
     in_flight: InFlight,
 }
 
@@ -79,27 +79,26 @@ enum Target {
     },
 }
 
-impl Dispatcher {
-    /// Builds the dispatcher for `app`'s HTTP functions.
+impl RequestHandler {
+    /// Builds the requests for `app`'s HTTP functions.
     pub fn new(
         app: Arc<FunctionApp>,
         keys: HostKeys,
         client: DurableClient,
-        options: DispatchOptions,
+        options: RequestOptions,
         in_flight: InFlight,
     ) -> Result<Self, BadRoute> {
         let routes: Vec<Route> = app
             .http
             .iter()
             .map(|(name, f)| Route {
-                // Names live as long as the host; FunctionContext wants them 'static.
-                name: Box::leak(name.clone().into_boxed_str()),
+                name: Arc::from(name.as_str()),
                 function: f.clone(),
             })
             .collect();
         let templates: Vec<(String, Vec<Method>)> = routes
             .iter()
-            .map(|r| (route_of(r.name, &r.function), r.function.methods.clone()))
+            .map(|r| (route_of(&r.name, &r.function), r.function.methods.clone()))
             .collect();
         for (r, (t, _)) in routes.iter().zip(&templates) {
             super::router::RouteTemplate::parse(t).map_err(|source| BadRoute {
@@ -210,7 +209,7 @@ impl Dispatcher {
                 let route = &self.routes[index];
                 let level = route.function.auth_level;
                 if !self.keys.allows(level, presented_key(&req)) {
-                    return unauthorized(route.name, level);
+                    return unauthorized(&route.name, level);
                 }
                 req.params = params;
                 req.body = match read_body(body, &req.headers, self.options.max_request_body).await
@@ -221,16 +220,16 @@ impl Dispatcher {
                 let handler = route.function.handler.clone();
                 let ctx = FunctionContext {
                     client: self.client.clone(),
-                    function_name: route.name,
+                    function_name: route.name.clone(),
                 };
                 let started = Instant::now();
                 let invocation_id = uuid::Uuid::new_v4();
-                tracing::info!(function = route.name, %invocation_id, "executing");
+                tracing::info!(function = &*route.name, %invocation_id, "executing");
                 let response = self
-                    .invoke(route.name, async move { handler(req, ctx).await })
+                    .invoke(&route.name, async move { handler(req, ctx).await })
                     .await;
                 tracing::info!(
-                    function = route.name,
+                    function = &*route.name,
                     %invocation_id,
                     status = response.status.as_u16(),
                     duration_ms = started.elapsed().as_millis() as u64,
