@@ -41,26 +41,32 @@
 //!
 //! # Layers
 //!
+//! This crate is the facade apps depend on; each layer is a crate of its own, re-exported here,
+//! and each depends only on the layers below it:
+//!
 //! - [`prelude`]: what an app imports;
-//! - [`engine`] (the `durable-engine` crate): the pure replay engine and the orchestration
-//!   context API;
-//! - [`store`] (the `durable-store` crate, with `durable-sqlite` as [`store::sqlite`]): the
-//!   task hub API and its backends;
-//! - [`runtime`]: dispatchers that run orchestrations and activities against a task hub;
-//! - [`client`]: [`DurableClient`], to start and manage instances;
-//! - [`host`]: the function host, its HTTP API and [`triggers`].
+//! - [`host`] (`durable-host`): the function host: configuration, keys, the HTTP server, the
+//!   built-in HTTP API, and the timer, queue and blob [`triggers`]; [`app`] is what the
+//!   trigger attributes register;
+//! - [`runtime`] (`durable-runtime`): the dispatchers that run orchestrations, activities and
+//!   entities, with a live orchestration cache;
+//! - [`client`](mod@client) (`durable-client`): [`DurableClient`], to start and manage instances;
+//! - [`store`] (`durable-store`, with `durable-sqlite` as `store::sqlite` and, with the
+//!   `azure` feature, `durable-azure` as `store::azure`): the task hub's roles and backends;
+//! - [`http`] (`durable-http`): the request and response types of HTTP functions;
+//! - [`engine`] (`durable-engine`): the pure replay engine, the orchestration and entity
+//!   contexts; no I/O, no clock.
 #![warn(missing_docs)]
 
-pub mod app;
 pub use durable_client as client;
 pub use durable_engine as engine;
-pub mod host;
+pub use durable_host as host;
+pub use durable_host::app;
 pub use durable_http as http;
-mod http_api;
 pub mod prelude;
 pub use durable_runtime as runtime;
 pub mod store;
-pub mod triggers;
+pub use durable_host::triggers;
 
 pub use client::{ClientError, DurableClient};
 pub use durable_macros::{

@@ -4,13 +4,13 @@
 //! type *is* the expected one, so type aliases and re-exports work, and a wrong type gets a
 //! message that says what was expected.
 
-pub use crate::app::{
-    body, AuthLevel, BlobFunction, BlobInput, FunctionContext, FunctionKind, FunctionRegistration,
-    HttpFunction, QueueFunction, QueueMessage, TimerFunction, TimerInfo,
-};
 pub use crate::http::{HttpRequest, HttpResponse, IntoHttpResponse, Method};
 pub use durable_engine::entity::{entity_fn, EntityContext};
 pub use durable_engine::function::{erase_activity, erase_orchestration, ActivityParam};
+pub use durable_host::app::{
+    body, AuthLevel, BlobFunction, BlobInput, FunctionContext, FunctionKind, FunctionRegistration,
+    HttpFunction, QueueFunction, QueueMessage, TimerFunction, TimerInfo,
+};
 pub use futures;
 pub use inventory;
 pub use serde_json;

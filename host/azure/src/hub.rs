@@ -62,7 +62,7 @@ pub struct AzureTaskHub {
 impl AzureTaskHub {
     /// A hub named `hub` (3–45 letters and digits, starting with a letter) in `account`, with
     /// the default options (four control queues). Nothing is created until
-    /// [`create_if_not_exists`](durable_store::TaskHub::create_if_not_exists).
+    /// [`create_if_not_exists`](durable_store::OrchestrationService::create_if_not_exists).
     pub fn new(account: StorageAccount, hub: &str) -> StoreResult<Self> {
         Self::with_options(account, hub, AzureOptions::default())
     }

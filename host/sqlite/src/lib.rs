@@ -60,7 +60,7 @@ impl Default for SqliteOptions {
     }
 }
 
-/// A [`TaskHub`] in one SQLite database file.
+/// A [`TaskHub`](durable_store::TaskHub) in one SQLite database file.
 pub struct SqliteTaskHub {
     path: PathBuf,
     requests: Option<Sender<Box<dyn Job>>>,

@@ -1,0 +1,143 @@
+//! The start-up banner: the task hub, the mode, and every function with its trigger and URL,
+//! as `func start` prints them.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+use super::config::{HostConfig, StorageConfig, LOCAL_DEVELOPMENT};
+use super::requests::route_of;
+use crate::app::FunctionApp;
+use crate::http_api::WEBHOOK_PATH;
+
+/// The line that tells scripts and tests where the host listens; always the banner's last.
+pub const LISTENING_PREFIX: &str = "Listening on http://";
+
+/// Renders the banner for a host listening on `addr`.
+pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> String {
+    let mut out = String::new();
+    let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        "localhost".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let base = format!("http://{host}:{}", addr.port());
+    let _ = writeln!(out, "Durable Functions host {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out);
+    let store = match &config.storage {
+        StorageConfig::Sqlite { path } => format!("SQLite {}", path.display()),
+        StorageConfig::AzureStorage { setting, .. } => format!("Azure Storage ({setting})"),
+    };
+    let _ = writeln!(out, "Task hub: {} ({store})", config.hub_name);
+    if config.local_development {
+        let _ = writeln!(
+            out,
+            "Local development mode: on. The management API {base}{WEBHOOK_PATH} needs no key; \
+             set {LOCAL_DEVELOPMENT}=false for deployment."
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Local development mode: off. The management API {base}{WEBHOOK_PATH} needs the \
+             durabletask system key or the master key."
+        );
+    }
+    let _ = writeln!(out, "Keys: {}", config.secrets_path.display());
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Functions:");
+    if app.functions.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "        (none registered)");
+    }
+    for (name, trigger) in &app.functions {
+        let _ = writeln!(out);
+        match app.http_function(name) {
+            Some(f) => {
+                let methods = if f.methods.is_empty() {
+                    "*".to_string()
+                } else {
+                    f.methods
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let prefix = if config.route_prefix.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{}", config.route_prefix)
+                };
+                let route = route_of(name, f);
+                let _ = writeln!(out, "        {name}: [{methods}] {base}{prefix}/{route}");
+            }
+            None => {
+                let _ = writeln!(out, "        {name}: {trigger}");
+            }
+        }
+    }
+    let _ = writeln!(out);
+    let _ = write!(out, "{LISTENING_PREFIX}{addr}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use http::Method;
+
+    use super::*;
+    use crate::app::{AuthLevel, FunctionKind, HttpFunction};
+    use durable_http::{HttpResponse, StatusCode};
+
+    fn config(local_development: bool) -> HostConfig {
+        HostConfig {
+            dir: PathBuf::from("/app"),
+            hub_name: "SampleHub".into(),
+            storage: StorageConfig::Sqlite {
+                path: "/app/.durable/SampleHub.db".into(),
+            },
+            port: 7071,
+            bind_address: "127.0.0.1".parse().unwrap(),
+            local_development,
+            max_request_body: 1,
+            function_timeout: None,
+            max_concurrent_activities: None,
+            max_concurrent_orchestrations: None,
+            route_prefix: "api".into(),
+            shutdown_deadline: Duration::from_secs(1),
+            secrets_path: "/app/.durable/secrets.json".into(),
+            storage_triggers: Default::default(),
+            storage_provider: Default::default(),
+            worker_id: None,
+            entities: Default::default(),
+        }
+    }
+
+    #[test]
+    fn lists_functions_with_triggers_and_urls() {
+        let mut app = FunctionApp::default();
+        app.add(
+            "echo",
+            FunctionKind::Http(HttpFunction {
+                methods: vec![Method::GET, Method::POST],
+                route: "echo/{name}".into(),
+                auth_level: AuthLevel::Anonymous,
+                handler: Arc::new(|_, _| Box::pin(async { HttpResponse::new(StatusCode::OK) })),
+            }),
+        )
+        .unwrap();
+        let addr: SocketAddr = "127.0.0.1:7071".parse().unwrap();
+        let text = render(&config(true), &app, addr);
+        assert!(
+            text.contains("        echo: [GET,POST] http://localhost:7071/api/echo/{name}"),
+            "{text}"
+        );
+        assert!(text.contains("Task hub: SampleHub (SQLite /app/.durable/SampleHub.db)"));
+        assert!(text.contains("Local development mode: on"));
+        assert!(text.ends_with("Listening on http://127.0.0.1:7071"));
+        let text = render(&config(false), &app, addr);
+        assert!(text.contains("Local development mode: off"));
+    }
+}

@@ -1,0 +1,269 @@
+//! A running function host: the task hub, the durable runtime, the HTTP server and the
+//! triggers, started together and stopped together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::banner;
+use super::config::{HostConfig, StorageConfig};
+use super::keys::HostKeys;
+use super::requests::{RequestHandler, RequestOptions};
+use super::server::{self, InFlight};
+use super::HostError;
+use crate::app::FunctionApp;
+use durable_client::{DurableClient, ManagementConfig};
+use durable_runtime::{Runtime, RuntimeOptions};
+use durable_store::TaskHub;
+
+/// The connection name management URLs carry (`connection=Storage`), as Azure Functions does.
+const CONNECTION_NAME: &str = "Storage";
+
+/// A started host.
+///
+/// Stop it with [`FunctionHost::shutdown`]; dropping it stops the server and the listeners
+/// without waiting.
+pub struct FunctionHost {
+    config: HostConfig,
+    app: Arc<FunctionApp>,
+    addr: SocketAddr,
+    keys: HostKeys,
+    runtime: Runtime,
+    client: DurableClient,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    /// Timer, queue and blob listeners.
+    listeners: Vec<JoinHandle<()>>,
+    in_flight: InFlight,
+}
+
+impl FunctionHost {
+    /// Opens the task hub, starts the runtime, the HTTP server and the timer, queue and blob
+    /// listeners, and returns once the server accepts connections.
+    pub async fn start(config: HostConfig, app: FunctionApp) -> Result<Self, HostError> {
+        let store = open_store(&config)?;
+        let keys = HostKeys::load_or_create(&config.secrets_path)?;
+        let addr = SocketAddr::new(config.bind_address, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| HostError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| HostError::Bind { addr, source })?;
+
+        let defaults = RuntimeOptions::default();
+        let options = RuntimeOptions {
+            max_concurrent_orchestrations: config
+                .max_concurrent_orchestrations
+                .unwrap_or(defaults.max_concurrent_orchestrations),
+            max_concurrent_activities: config
+                .max_concurrent_activities
+                .unwrap_or(defaults.max_concurrent_activities),
+            shutdown_deadline: config.shutdown_deadline,
+            entities: config.entities,
+            ..defaults
+        };
+        if config.function_timeout.is_some() {
+            tracing::info!("functionTimeout applies to HTTP functions; activities are not limited");
+        }
+        let runtime = Runtime::start(store, app.registry.clone(), options).await?;
+        let client = runtime.client().with_management(ManagementConfig {
+            hub_name: config.hub_name.clone(),
+            connection: CONNECTION_NAME.to_string(),
+            system_key: (!config.local_development).then(|| keys.durable_system_key().to_string()),
+        });
+
+        let app = Arc::new(app);
+        let in_flight = InFlight::default();
+        let requests = RequestHandler::new(
+            app.clone(),
+            keys.clone(),
+            client.clone(),
+            RequestOptions {
+                route_prefix: config.route_prefix.clone(),
+                max_request_body: config.max_request_body,
+                function_timeout: config.function_timeout,
+                local_development: config.local_development,
+            },
+            in_flight.clone(),
+        );
+        let requests = match requests {
+            Ok(d) => Arc::new(d),
+            Err(e) => {
+                runtime.shutdown().await;
+                return Err(e.into());
+            }
+        };
+        let (stop, stopped) = watch::channel(false);
+        let mut listeners = match crate::triggers::timer::start(
+            app.timers.clone(),
+            client.clone(),
+            stopped.clone(),
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                runtime.shutdown().await;
+                return Err(e.into());
+            }
+        };
+        match crate::triggers::storage::start(&app, &config.storage_triggers, &client, &stopped) {
+            Ok(storage) => listeners.extend(storage),
+            Err(e) => {
+                let _ = stop.send(true);
+                listeners.iter().for_each(|t| t.abort());
+                runtime.shutdown().await;
+                return Err(e.into());
+            }
+        }
+        let server = tokio::spawn(server::serve(
+            listener,
+            requests,
+            stopped,
+            in_flight.clone(),
+        ));
+        tracing::info!(
+            %addr,
+            hub = %config.hub_name,
+            local_development = config.local_development,
+            functions = app.functions.len(),
+            "host started"
+        );
+        Ok(Self {
+            config,
+            app,
+            addr,
+            keys,
+            runtime,
+            client,
+            stop,
+            server,
+            listeners,
+            in_flight,
+        })
+    }
+
+    /// Where the HTTP server listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The client bound to the task hub.
+    pub fn client(&self) -> &DurableClient {
+        &self.client
+    }
+
+    /// The host keys.
+    pub fn keys(&self) -> &HostKeys {
+        &self.keys
+    }
+
+    /// The start-up banner.
+    pub fn banner(&self) -> String {
+        banner::render(&self.config, &self.app, self.addr)
+    }
+
+    /// Stops taking work (new connections are refused, triggers stop), lets requests and
+    /// functions in flight finish within the shutdown deadline, then stops the runtime.
+    /// Whatever is still running then is left to recovery (lock expiry) on the next start.
+    pub async fn shutdown(self) {
+        let deadline = self.config.shutdown_deadline;
+        tracing::info!(
+            in_flight = self.in_flight.count(),
+            deadline_ms = deadline.as_millis() as u64,
+            "stopping: no new work; waiting for work in flight"
+        );
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        let aborts: Vec<_> = self.listeners.iter().map(|t| t.abort_handle()).collect();
+        let listeners = futures::future::join_all(self.listeners);
+        let work = async { tokio::join!(self.in_flight.wait_idle(), listeners) };
+        if tokio::time::timeout(deadline, work).await.is_err() {
+            // An aborted timer run is run again, past due, at the next start; an abandoned
+            // queue message or blob version is received again once its lock or lease runs
+            // out; an abandoned request's orchestrations carry on from their last commit.
+            aborts.iter().for_each(|a| a.abort());
+            tracing::warn!(
+                in_flight = self.in_flight.count(),
+                "shutdown deadline passed; abandoning work in flight"
+            );
+        }
+        self.runtime.shutdown().await;
+        tracing::info!("host stopped");
+    }
+}
+
+fn open_store(config: &HostConfig) -> Result<Arc<dyn TaskHub>, HostError> {
+    match &config.storage {
+        #[cfg(not(feature = "sqlite"))]
+        StorageConfig::Sqlite { .. } => Err(HostError::SqliteNotBuilt),
+        #[cfg(feature = "sqlite")]
+        StorageConfig::Sqlite { path } => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|source| HostError::DataDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+            }
+            let hub = durable_sqlite::SqliteTaskHub::open(path).map_err(|source| {
+                HostError::OpenStore {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            Ok(Arc::new(hub))
+        }
+        #[cfg(not(feature = "azure"))]
+        StorageConfig::AzureStorage { setting, account } => Err(HostError::AzureStorageNotBuilt {
+            setting: setting.clone(),
+            account: account.clone(),
+        }),
+        #[cfg(feature = "azure")]
+        StorageConfig::AzureStorage { setting, .. } => {
+            use durable_azure::{AzureTaskHub, StorageAccount};
+            // The configuration keeps only the setting's name: the string is a secret, and the
+            // environment holds it (local.settings.json values are exported into it).
+            let failed = |reason: String| HostError::AzureStorage {
+                setting: setting.clone(),
+                reason,
+            };
+            let value = std::env::var(setting).map_err(|e| failed(e.to_string()))?;
+            let account = StorageAccount::from_connection_string(&value)
+                .map_err(|e| failed(e.to_string()))?;
+            let hub = AzureTaskHub::with_options(account, &config.hub_name, azure_options(config))
+                .map_err(|e| failed(e.to_string()))?;
+            Ok(Arc::new(hub))
+        }
+    }
+}
+
+/// The Azure Storage tuning of host.json and the settings, over the store's defaults.
+#[cfg(feature = "azure")]
+fn azure_options(config: &HostConfig) -> durable_azure::AzureOptions {
+    let provider = &config.storage_provider;
+    let mut options = durable_azure::AzureOptions::default();
+    if let Some(n) = provider.partition_count {
+        options.partition_count = n;
+    }
+    if let Some(d) = provider.control_queue_visibility {
+        options.control_queue_visibility = d;
+    }
+    if let Some(d) = provider.work_item_visibility {
+        options.work_item_visibility = d;
+    }
+    if let Some(d) = provider.lease_interval {
+        options.leases.lease_interval = d;
+    }
+    if let Some(d) = provider.lease_renew_interval {
+        options.leases.renew_interval = d;
+    }
+    if let Some(d) = provider.lease_acquire_interval {
+        options.leases.acquire_interval = d;
+    }
+    if let Some(id) = &config.worker_id {
+        options.worker_id = id.clone();
+    }
+    options
+}

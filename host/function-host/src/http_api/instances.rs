@@ -1,0 +1,142 @@
+//! `GET /instances[/{id}]` and `DELETE /instances[/{id}]`: status, query and purge.
+
+use http::header::{HeaderName, LOCATION, RETRY_AFTER};
+use http::StatusCode;
+use serde_json::Value;
+
+use super::params::{bool_param, int_param, statuses_param, time_param};
+use super::{bad_request, lookup, DurableApi};
+use durable_client::management::request_url;
+use durable_client::{ClientError, StatusOptions};
+use durable_engine::history::OrchestrationStatus;
+use durable_http::{HttpRequest, HttpResponse};
+use durable_store::{InstanceQuery, PurgeFilter};
+
+/// The continuation header, in requests and responses.
+pub const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
+
+/// `GET /instances/{id}`.
+pub(super) async fn status(
+    api: &DurableApi,
+    req: &HttpRequest,
+    segment: &str,
+) -> Result<HttpResponse, ClientError> {
+    let Some(found) = lookup(api, segment).await? else {
+        return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
+    };
+    let options = StatusOptions {
+        show_history: bool_param(req, "showHistory", false),
+        show_history_output: bool_param(req, "showHistoryOutput", false),
+        show_input: bool_param(req, "showInput", true),
+    };
+    let Some(status) = api
+        .client
+        .get_status_with(&found.instance_id, options)
+        .await?
+    else {
+        return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
+    };
+    let fail_on_failure = bool_param(req, "returnInternalServerErrorOnFailure", false);
+    Ok(match status.runtime_status {
+        OrchestrationStatus::Running
+        | OrchestrationStatus::Pending
+        | OrchestrationStatus::ContinuedAsNew
+        | OrchestrationStatus::Suspended => HttpResponse::json(StatusCode::ACCEPTED, &status)
+            .with_header(LOCATION, &request_url(req))
+            .with_header(RETRY_AFTER, "5"),
+        OrchestrationStatus::Failed if fail_on_failure => {
+            HttpResponse::json(StatusCode::INTERNAL_SERVER_ERROR, &status)
+        }
+        OrchestrationStatus::Completed
+        | OrchestrationStatus::Canceled
+        | OrchestrationStatus::Terminated
+        | OrchestrationStatus::Failed => HttpResponse::json(StatusCode::OK, &status),
+    })
+}
+
+/// `GET /instances`: one page of status objects, the next page's token in
+/// `x-ms-continuation-token` (empty on the last page).
+pub(super) async fn query(
+    api: &DurableApi,
+    req: &HttpRequest,
+) -> Result<HttpResponse, ClientError> {
+    let statuses = match statuses_param(req) {
+        Ok(s) => s,
+        Err(name) => return Ok(bad_status(&name)),
+    };
+    let continuation = req
+        .header(CONTINUATION_HEADER)
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != "null")
+        .map(str::to_string);
+    let query = InstanceQuery {
+        statuses,
+        created_from: time_param(req, "createdTimeFrom"),
+        created_to: time_param(req, "createdTimeTo"),
+        instance_id_prefix: req
+            .query_param("instanceIdPrefix")
+            .filter(|p| !p.is_empty())
+            .map(str::to_string),
+        page_size: int_param(req, "top").unwrap_or(100),
+        continuation,
+    };
+    let mut page = api.client.list_instances(&query).await?;
+    if !bool_param(req, "showInput", true) {
+        for status in &mut page.statuses {
+            status.input = serde_json::Value::Null;
+        }
+    }
+    Ok(HttpResponse::ok_json(&page.statuses).with_header(
+        HeaderName::from_static(CONTINUATION_HEADER),
+        page.continuation.as_deref().unwrap_or(""),
+    ))
+}
+
+/// `DELETE /instances/{id}`.
+pub(super) async fn purge(api: &DurableApi, segment: &str) -> Result<HttpResponse, ClientError> {
+    let Some(found) = lookup(api, segment).await? else {
+        return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
+    };
+    let result = api
+        .client
+        .purge_instance_history(&found.instance_id)
+        .await?;
+    if result.instances_deleted == 0 {
+        return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
+    }
+    Ok(HttpResponse::ok_json(&result))
+}
+
+/// `DELETE /instances`: purge terminal instances created in a range.
+pub(super) async fn purge_by_filter(
+    api: &DurableApi,
+    req: &HttpRequest,
+) -> Result<HttpResponse, ClientError> {
+    let Some(created_from) = time_param(req, "createdTimeFrom") else {
+        return Ok(HttpResponse::json(
+            StatusCode::BAD_REQUEST,
+            &Value::String("Please provide value for 'createdTimeFrom' parameter.".into()),
+        ));
+    };
+    let statuses = match statuses_param(req) {
+        Ok(s) => s,
+        Err(name) => return Ok(bad_status(&name)),
+    };
+    let filter = PurgeFilter {
+        created_from: Some(created_from),
+        created_to: Some(time_param(req, "createdTimeTo").unwrap_or_else(chrono::Utc::now)),
+        statuses,
+    };
+    let result = api.client.purge_instance_history_by(&filter).await?;
+    if result.instances_deleted == 0 {
+        return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
+    }
+    Ok(HttpResponse::ok_json(&result))
+}
+
+fn bad_status(name: &str) -> HttpResponse {
+    bad_request(&format!(
+        "Requested value '{name}' was not found: runtimeStatus must be one of Running, \
+         Completed, ContinuedAsNew, Failed, Canceled, Terminated, Pending, Suspended."
+    ))
+}

@@ -1,0 +1,172 @@
+//! Lenient parsing of paths and query parameters, the way the extension reads them: names
+//! compare case-insensitively, booleans like .NET `bool.TryParse`, times like
+//! `DateTime.TryParse` (read as UTC), durations as seconds.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use durable_engine::history::OrchestrationStatus;
+use durable_http::HttpRequest;
+
+/// Splits a path into percent-decoded segments; empty segments (leading, trailing or doubled
+/// slashes) are dropped and a query string, if any, is ignored. Invalid escapes stay as they
+/// are, and `+` stays a plus sign.
+pub fn segments(path: &str) -> Vec<String> {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// A boolean parameter: `true`/`false` in any case (surrounding blanks ignored); anything
+/// else, or absence, gives `default`.
+pub fn bool_param(req: &HttpRequest, name: &str, default: bool) -> bool {
+    match req.query_param(name).map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        _ => default,
+    }
+}
+
+/// A positive integer parameter; unparseable values are ignored.
+pub fn int_param(req: &HttpRequest, name: &str) -> Option<usize> {
+    req.query_param(name)
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+}
+
+/// A duration given in (possibly fractional) seconds; unparseable or negative values are
+/// ignored.
+pub fn seconds_param(req: &HttpRequest, name: &str) -> Option<Duration> {
+    req.query_param(name)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+}
+
+/// A time parameter; `None` if absent or unparseable.
+pub fn time_param(req: &HttpRequest, name: &str) -> Option<DateTime<Utc>> {
+    req.query_param(name).and_then(parse_time)
+}
+
+/// Parses a timestamp leniently: RFC 3339 with any offset, or a date and time without an
+/// offset (read as UTC), or a bare date. A `+` that query decoding turned into a space is put
+/// back.
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Some(t) = text.rfind(' ').filter(|&i| i > 10).and_then(|i| {
+        DateTime::parse_from_rfc3339(&format!("{}+{}", &text[..i], &text[i + 1..])).ok()
+    }) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let naive = text.trim_end_matches(['Z', 'z']);
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(naive, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(naive, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// `runtimeStatus`: comma-separated names and/or repeated parameters, case-insensitive.
+/// Returns the unknown name on error.
+pub fn statuses_param(req: &HttpRequest) -> Result<Vec<OrchestrationStatus>, String> {
+    let mut out = Vec::new();
+    for value in req.query_values("runtimeStatus") {
+        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let status = OrchestrationStatus::from_name(name).ok_or_else(|| name.to_string())?;
+            if !out.contains(&status) {
+                out.push(status);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// True when the request's `Content-Type` media type is `application/json`.
+pub fn is_json_content(req: &HttpRequest) -> bool {
+    req.header("content-type")
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+
+    use super::*;
+
+    fn req(query: &str) -> HttpRequest {
+        HttpRequest::new(Method::GET, format!("/x?{query}").parse().unwrap())
+    }
+
+    #[test]
+    fn segments_are_decoded_leniently() {
+        assert_eq!(segments("/instances/a%20b/"), ["instances", "a b"]);
+        assert_eq!(segments("instances//a+b%zz?x=1"), ["instances", "a+b%zz"]);
+        assert!(segments("/").is_empty());
+    }
+
+    #[test]
+    fn booleans_ints_and_durations() {
+        let r = req("ShowHistory=True&showinput=FALSE&bad=yes&top=5&timeout=1.5&neg=-1");
+        assert!(bool_param(&r, "showHistory", false));
+        assert!(!bool_param(&r, "showInput", true));
+        assert!(bool_param(&r, "bad", true));
+        assert_eq!(int_param(&r, "TOP"), Some(5));
+        assert_eq!(
+            seconds_param(&r, "timeout"),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(seconds_param(&r, "neg"), None);
+    }
+
+    #[test]
+    fn times_in_the_forms_clients_send() {
+        let t = parse_time("2024-03-04T05:06:07Z").unwrap();
+        for text in [
+            "2024-03-04T05:06:07.000000Z",
+            "2024-03-04T07:06:07+02:00",
+            "2024-03-04T07:06:07 02:00",
+            "2024-03-04T05:06:07",
+            "2024-03-04 05:06:07",
+        ] {
+            assert_eq!(parse_time(text), Some(t), "{text}");
+        }
+        assert!(parse_time("2024-03-04").is_some());
+        assert!(parse_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn statuses_as_lists_and_repeats() {
+        let r = req("runtimeStatus=Running,completed&RUNTIMESTATUS=Failed&runtimeStatus=");
+        assert_eq!(
+            statuses_param(&r).unwrap(),
+            [
+                OrchestrationStatus::Running,
+                OrchestrationStatus::Completed,
+                OrchestrationStatus::Failed
+            ]
+        );
+        assert_eq!(
+            statuses_param(&req("runtimeStatus=Nope")).unwrap_err(),
+            "Nope"
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! One request through the host: pick the target (user function, management API, host
+//! status), check the key, read the body within the limit, and run the handler in its own
+//! task so a panic becomes a 500 and the host keeps serving.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{ALLOW, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+
+use super::keys::{presented_key, HostKeys};
+use super::router::{RouteError, RouteMatch, Router};
+use super::server::InFlight;
+use crate::app::{AuthLevel, FunctionApp, FunctionContext, HttpFunction};
+use crate::http_api::{DurableApi, WEBHOOK_PATH};
+use durable_client::DurableClient;
+use durable_http::{HttpRequest, HttpResponse};
+
+/// The readiness endpoint.
+pub const STATUS_PATH: &str = "/admin/host/status";
+
+/// After a too-large body, read at most this much more of it (for at most [`DRAIN_TIME`]) so
+/// a client that already sent it can read the 413 instead of seeing a reset connection.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// Request handling settings.
+#[derive(Debug, Clone)]
+pub struct RequestOptions {
+    /// The path prefix of user functions (`api`; may be empty).
+    pub route_prefix: String,
+    /// The largest request body accepted, in bytes.
+    pub max_request_body: u64,
+    /// The longest an HTTP function may run.
+    pub function_timeout: Option<Duration>,
+    /// The management API needs no key.
+    pub local_development: bool,
+}
+
+/// An HTTP function under its name.
+struct Route {
+    name: Arc<str>,
+    function: HttpFunction,
+}
+
+/// Answers requests.
+pub struct RequestHandler {
+    routes: Vec<Route>,
+    router: Router,
+    keys: HostKeys,
+    client: DurableClient,
+    api: DurableApi,
+    options: RequestOptions,
+    in_flight: InFlight,
+}
+
+/// A route template of a function that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP function {function:?}: {source}")]
+pub struct BadRoute {
+    /// The function.
+    pub function: String,
+    /// The problem.
+    pub source: RouteError,
+}
+
+enum Target {
+    /// Answered without reading the body (404, 405, 400).
+    Answer(HttpResponse),
+    Status,
+    Management(String),
+    Function {
+        index: usize,
+        params: std::collections::HashMap<String, String>,
+    },
+}
+
+impl RequestHandler {
+    /// Builds the requests for `app`'s HTTP functions.
+    pub fn new(
+        app: Arc<FunctionApp>,
+        keys: HostKeys,
+        client: DurableClient,
+        options: RequestOptions,
+        in_flight: InFlight,
+    ) -> Result<Self, BadRoute> {
+        let routes: Vec<Route> = app
+            .http
+            .iter()
+            .map(|(name, f)| Route {
+                name: Arc::from(name.as_str()),
+                function: f.clone(),
+            })
+            .collect();
+        let templates: Vec<(String, Vec<Method>)> = routes
+            .iter()
+            .map(|r| (route_of(&r.name, &r.function), r.function.methods.clone()))
+            .collect();
+        for (r, (t, _)) in routes.iter().zip(&templates) {
+            super::router::RouteTemplate::parse(t).map_err(|source| BadRoute {
+                function: r.name.to_string(),
+                source,
+            })?;
+        }
+        let router = Router::new(templates.iter().map(|(t, m)| (t.as_str(), m.as_slice())))
+            .expect("templates were checked one by one");
+        let api = DurableApi {
+            client: client.clone(),
+            app,
+        };
+        Ok(Self {
+            routes,
+            router,
+            keys,
+            client,
+            api,
+            options,
+            in_flight,
+        })
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let method = parts.method.clone();
+        let path = parts.uri.path().to_string();
+        let response = match self.target(&method, &path) {
+            Target::Answer(early) => early,
+            target => {
+                let mut req = HttpRequest::new(parts.method, parts.uri);
+                req.headers = parts.headers;
+                self.serve(target, req, body).await
+            }
+        };
+        tracing::debug!(
+            %method,
+            path,
+            status = response.status.as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        into_hyper(response)
+    }
+
+    fn target(&self, method: &Method, path: &str) -> Target {
+        if path.eq_ignore_ascii_case(STATUS_PATH) {
+            return if method == Method::GET || method == Method::HEAD {
+                Target::Status
+            } else {
+                Target::Answer(method_not_allowed(method, path, &[Method::GET]))
+            };
+        }
+        if let Some(rest) = strip_prefix_ci(path, WEBHOOK_PATH) {
+            return Target::Management(rest.to_string());
+        }
+        let prefix = &self.options.route_prefix;
+        let below = if prefix.is_empty() {
+            Some(path)
+        } else {
+            strip_prefix_ci(path.strip_prefix('/').unwrap_or(path), prefix)
+        };
+        let Some(below) = below else {
+            return Target::Answer(not_found(method, path));
+        };
+        match self.router.resolve(method, below) {
+            RouteMatch::Found { index, params } => Target::Function { index, params },
+            RouteMatch::MethodNotAllowed { allow } => {
+                Target::Answer(method_not_allowed(method, path, &allow))
+            }
+            RouteMatch::NotFound => Target::Answer(not_found(method, path)),
+            RouteMatch::BadPath => Target::Answer(HttpResponse::error(
+                StatusCode::BAD_REQUEST,
+                "the request path does not percent-decode to UTF-8",
+            )),
+        }
+    }
+
+    async fn serve(&self, target: Target, mut req: HttpRequest, body: Incoming) -> HttpResponse {
+        match target {
+            Target::Answer(response) => response,
+            Target::Status => HttpResponse::ok_json(&serde_json::json!({ "state": "Running" })),
+            Target::Management(rest) => {
+                if !self.options.local_development
+                    && !self.keys.allows_management(presented_key(&req))
+                {
+                    return HttpResponse::error(
+                        StatusCode::UNAUTHORIZED,
+                        "the durable task management API needs the durabletask system key or \
+                         the master key, as the x-functions-key header or the code query parameter",
+                    );
+                }
+                req.body = match read_body(body, &req.headers, self.options.max_request_body).await
+                {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                let api = self.api.clone();
+                self.invoke("durabletask", async move {
+                    crate::http_api::handle(&api, &rest, req).await
+                })
+                .await
+            }
+            Target::Function { index, params } => {
+                let route = &self.routes[index];
+                let level = route.function.auth_level;
+                if !self.keys.allows(level, presented_key(&req)) {
+                    return unauthorized(&route.name, level);
+                }
+                req.params = params;
+                req.body = match read_body(body, &req.headers, self.options.max_request_body).await
+                {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                let handler = route.function.handler.clone();
+                let ctx = FunctionContext {
+                    client: self.client.clone(),
+                    function_name: route.name.clone(),
+                };
+                let started = Instant::now();
+                let invocation_id = uuid::Uuid::new_v4();
+                tracing::info!(function = &*route.name, %invocation_id, "executing");
+                let response = self
+                    .invoke(&route.name, async move { handler(req, ctx).await })
+                    .await;
+                tracing::info!(
+                    function = &*route.name,
+                    %invocation_id,
+                    status = response.status.as_u16(),
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "executed"
+                );
+                response
+            }
+        }
+    }
+
+    /// Runs a handler in its own task: a panic becomes a 500, the function timeout applies,
+    /// and the work counts as in flight (even if the client goes away) until it ends.
+    async fn invoke<F>(&self, function: &str, work: F) -> HttpResponse
+    where
+        F: Future<Output = HttpResponse> + Send + 'static,
+    {
+        let guard = self.in_flight.enter();
+        let task = tokio::spawn(async move {
+            let response = work.await;
+            drop(guard);
+            response
+        });
+        let abort = task.abort_handle();
+        let joined = match self.options.function_timeout {
+            None => task.await,
+            Some(limit) => match tokio::time::timeout(limit, task).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    abort.abort();
+                    tracing::error!(
+                        function,
+                        timeout_ms = limit.as_millis() as u64,
+                        "function timed out"
+                    );
+                    return HttpResponse::error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &format!(
+                            "function {function:?} did not finish within the function timeout ({}s)",
+                            limit.as_secs_f64()
+                        ),
+                    );
+                }
+            },
+        };
+        match joined {
+            Ok(response) => response,
+            Err(e) => {
+                let reason = if e.is_panic() {
+                    panic_message(e.into_panic())
+                } else {
+                    "cancelled".to_string()
+                };
+                tracing::error!(function, reason, "function panicked");
+                HttpResponse::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("function {function:?} failed with an internal error"),
+                )
+            }
+        }
+    }
+}
+
+/// The route of an HTTP function: its template, or its name when it has none.
+pub fn route_of(name: &str, f: &HttpFunction) -> String {
+    let route = f.route.trim_matches('/');
+    if route.is_empty() {
+        name.to_string()
+    } else {
+        route.to_string()
+    }
+}
+
+/// `path` without `prefix` (case-insensitive) if it is a whole-segment prefix.
+fn strip_prefix_ci<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = path.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let rest = &path[prefix.len()..];
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with a 413.
+async fn read_body(
+    mut body: Incoming,
+    headers: &HeaderMap,
+    limit: u64,
+) -> Result<Bytes, HttpResponse> {
+    let too_large = || {
+        HttpResponse::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        drain(body).await;
+        return Err(too_large());
+    }
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            HttpResponse::error(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the request body: {e}"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                drain(body).await;
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+async fn drain(mut body: Incoming) {
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut seen = 0;
+        while seen < DRAIN_LIMIT {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, Bytes::len),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
+fn not_found(method: &Method, path: &str) -> HttpResponse {
+    HttpResponse::error(
+        StatusCode::NOT_FOUND,
+        &format!("no function or endpoint matches {method} {path}"),
+    )
+}
+
+fn method_not_allowed(method: &Method, path: &str, allow: &[Method]) -> HttpResponse {
+    let allow = allow
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    HttpResponse::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{path} does not accept {method}; it accepts {allow}"),
+    )
+    .with_header(ALLOW, &allow)
+}
+
+fn unauthorized(function: &str, level: AuthLevel) -> HttpResponse {
+    let needs = match level {
+        AuthLevel::Admin => "the master key",
+        _ => "a function key or the master key",
+    };
+    HttpResponse::error(
+        StatusCode::UNAUTHORIZED,
+        &format!(
+            "function {function:?} needs {needs}, as the x-functions-key header or the code query parameter"
+        ),
+    )
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-text panic payload".to_string()
+    }
+}
+
+fn into_hyper(r: HttpResponse) -> hyper::Response<Full<Bytes>> {
+    let mut headers = r.headers;
+    // hyper frames the body itself; a handler's own framing headers could contradict it.
+    headers.remove(CONTENT_LENGTH);
+    headers.remove(TRANSFER_ENCODING);
+    let mut response = hyper::Response::new(Full::new(r.body));
+    *response.status_mut() = r.status;
+    *response.headers_mut() = headers;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_whole_segments_case_insensitively() {
+        assert_eq!(strip_prefix_ci("api/x", "api"), Some("/x"));
+        assert_eq!(strip_prefix_ci("API", "api"), Some(""));
+        assert_eq!(strip_prefix_ci("apix/y", "api"), None);
+        assert_eq!(
+            strip_prefix_ci("/Runtime/Webhooks/DurableTask/instances", WEBHOOK_PATH),
+            Some("/instances")
+        );
+        assert_eq!(strip_prefix_ci("/é", "/a"), None);
+    }
+}
