@@ -9,7 +9,7 @@ use super::held::Held;
 use super::hub::{storage, AzureTaskHub};
 use durable_engine::message::TaskMessage;
 use durable_store::clock;
-use durable_store::{ActivityWorkItem, Batch, StoreError, StoreResult};
+use durable_store::{ActivityWorkItem, Batch, StoreError, StoreResult, WorkItemId};
 
 fn later(d: Duration) -> DateTime<Utc> {
     clock::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
@@ -122,7 +122,7 @@ impl AzureTaskHub {
             h.lock = Some((token.clone(), expires));
             h.dequeue_count += 1;
             items.push(ActivityWorkItem {
-                id: h.id,
+                id: WorkItemId::new(h.id),
                 lock_token: token,
                 message: h.message.clone(),
                 dequeue_count: h.dequeue_count,
@@ -149,7 +149,7 @@ impl AzureTaskHub {
         f: impl FnOnce(&mut Held) -> T,
     ) -> StoreResult<T> {
         let mut held = self.activities.lock();
-        match held.iter_mut().find(|h| h.id == item.id) {
+        match held.iter_mut().find(|h| h.id == item.id.raw()) {
             Some(h) if h.lock.as_ref().is_some_and(|(t, _)| *t == item.lock_token) => Ok(f(h)),
             _ => Err(StoreError::LockLost(format!(
                 "activity request {}",
@@ -165,7 +165,7 @@ impl AzureTaskHub {
     ) -> StoreResult<bool> {
         let queue_ids = {
             let held = self.activities.lock();
-            match held.iter().find(|h| h.id == item.id) {
+            match held.iter().find(|h| h.id == item.id.raw()) {
                 None => return Ok(false),
                 Some(h) if h.lock.as_ref().is_some_and(|(t, _)| *t == item.lock_token) => {
                     (h.message_id.clone(), h.pop_receipt.clone())
@@ -180,7 +180,7 @@ impl AzureTaskHub {
         };
         self.send_orchestrator_message(&response, None, None)
             .await?;
-        self.activities.lock().retain(|h| h.id != item.id);
+        self.activities.lock().retain(|h| h.id != item.id.raw());
         self.work_items
             .delete_message(&queue_ids.0, &queue_ids.1)
             .await

@@ -17,7 +17,7 @@ use durable_engine::history::{EventKind, HistoryEvent, OrchestrationInstance};
 use durable_store::clock;
 use durable_store::{
     Batch, HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, QueuedMessage, StoreError,
-    StoreResult,
+    StoreResult, WorkItemId,
 };
 
 /// History rows per entity-group transaction (plus the sentinel: 100 operations).
@@ -133,7 +133,7 @@ impl AzureTaskHub {
                     .iter()
                     .filter(|h| h.visible_at <= now)
                     .map(|h| QueuedMessage {
-                        id: h.id,
+                        id: WorkItemId::new(h.id),
                         message: h.message.clone(),
                     })
                     .collect();
@@ -143,7 +143,7 @@ impl AzureTaskHub {
                     InstanceLock {
                         token: token.clone(),
                         expires,
-                        message_ids: messages.iter().map(|m| m.id).collect(),
+                        message_ids: messages.iter().map(|m| m.id.raw()).collect(),
                         sentinel_etag: None,
                         history_len: 0,
                         execution_id: None,

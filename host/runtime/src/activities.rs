@@ -73,7 +73,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
     let request = &item.message;
     let EventKind::TaskScheduled { name, input, .. } = &request.event.kind else {
         tracing::error!(
-            id = item.id,
+            id = %item.id,
             "activity queue holds a message that is not TaskScheduled"
         );
         return;

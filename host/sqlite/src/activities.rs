@@ -18,7 +18,7 @@ use super::writer::Ctx;
 use durable_engine::history::OrchestrationStatus;
 use durable_engine::message::TaskMessage;
 use durable_store::{
-    ActivityWorkItem, Batch, DirectCommit, EpisodeTarget, StoreError, StoreResult,
+    ActivityWorkItem, Batch, DirectCommit, EpisodeTarget, StoreError, StoreResult, WorkItemId,
 };
 
 /// Locks up to `max` visible requests, oldest first.
@@ -60,7 +60,7 @@ pub(crate) fn lock(
             ))
         })?;
         items.push(ActivityWorkItem {
-            id,
+            id: WorkItemId::new(id),
             lock_token,
             message,
             dequeue_count,

@@ -300,7 +300,7 @@ impl OrchestrationService for SqliteTaskHub {
         item: &ActivityWorkItem,
         response: TaskMessage,
     ) -> StoreResult<bool> {
-        let id = item.id;
+        let id = item.id.raw();
         let response = EncodedMessage::now(&response)?;
         self.call(Durability::Full, move |ctx| {
             activities::complete(ctx, id, &response)
@@ -310,7 +310,7 @@ impl OrchestrationService for SqliteTaskHub {
     }
 
     async fn abandon_activity(&self, item: &ActivityWorkItem, delay: Duration) -> StoreResult<()> {
-        let (id, token) = (item.id, item.lock_token.clone());
+        let (id, token) = (item.id.raw(), item.lock_token.clone());
         self.call(Durability::Relaxed, move |ctx| {
             activities::abandon(ctx, id, &token, delay)
         })
@@ -323,7 +323,7 @@ impl OrchestrationService for SqliteTaskHub {
         item: &ActivityWorkItem,
         lock_for: Duration,
     ) -> StoreResult<()> {
-        let (id, token) = (item.id, item.lock_token.clone());
+        let (id, token) = (item.id.raw(), item.lock_token.clone());
         self.call(Durability::Relaxed, move |ctx| {
             activities::renew(ctx, id, &token, lock_for)
         })
@@ -370,7 +370,7 @@ impl DirectEpisodes for SqliteTaskHub {
         commit: OrchestrationCommit,
         lock: (usize, Duration),
     ) -> StoreResult<DirectCommit> {
-        let (id, target) = (item.id, target.clone());
+        let (id, target) = (item.id.raw(), target.clone());
         let commit = EncodedCommit::with_stored(None, commit)?.locking(lock);
         self.call(Durability::Full, move |ctx| {
             activities::complete_with_episode(ctx, id, &target, &commit)

@@ -19,7 +19,7 @@ use durable_engine::history::OrchestrationStatus;
 use durable_engine::message::TaskMessage;
 use durable_store::{
     ActivityWorkItem, Batch, InstanceState, OrchestrationWorkItem, QueuedMessage, StoreError,
-    StoreResult,
+    StoreResult, WorkItemId,
 };
 
 /// Creates or replaces an instance from its `ExecutionStarted` message (`encoded`: the same
@@ -183,7 +183,10 @@ fn visible_messages(
     for row in rows {
         let (id, json) = row.db()?;
         match from_json(&json, "orchestration message") {
-            Ok(message) => messages.push(QueuedMessage { id, message }),
+            Ok(message) => messages.push(QueuedMessage {
+                id: WorkItemId::new(id),
+                message,
+            }),
             Err(e) => unreadable.push((id, e.to_string())),
         }
     }
@@ -253,7 +256,7 @@ impl LockedItem {
         Self {
             instance_id: item.instance_id.clone(),
             lock_token: item.lock_token.clone(),
-            message_ids: item.messages.iter().map(|m| m.id).collect(),
+            message_ids: item.messages.iter().map(|m| m.id.raw()).collect(),
         }
     }
 }
@@ -368,7 +371,7 @@ pub(crate) fn send_outbound(
                     ])
                     .db()?;
                 locked.push(ActivityWorkItem {
-                    id: conn.last_insert_rowid(),
+                    id: WorkItemId::new(conn.last_insert_rowid()),
                     lock_token,
                     message: request.clone(),
                     dequeue_count: 1,

@@ -178,11 +178,35 @@ impl InstanceState {
     }
 }
 
+/// The key a store gives a queued message or activity request. Opaque to everyone but the
+/// store that assigned it (a SQLite rowid, a number the Azure hub gives a message it holds):
+/// the runtime only hands it back and shows it in logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkItemId(i64);
+
+impl WorkItemId {
+    /// The id a store assigned (for the store's own use).
+    pub fn new(raw: i64) -> Self {
+        Self(raw)
+    }
+
+    /// The value the store assigned (for the store's own use).
+    pub fn raw(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for WorkItemId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// An orchestration-queue message handed out with a work item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedMessage {
     /// Store-assigned id, increasing in enqueue order.
-    pub id: i64,
+    pub id: WorkItemId,
     /// The message.
     pub message: TaskMessage,
 }
@@ -204,7 +228,7 @@ pub struct OrchestrationWorkItem {
 #[derive(Debug, Clone)]
 pub struct ActivityWorkItem {
     /// Store-assigned id.
-    pub id: i64,
+    pub id: WorkItemId,
     /// Proof of the lock.
     pub lock_token: String,
     /// The `TaskScheduled` message; its target is the orchestration to answer.

@@ -108,7 +108,7 @@ pub async fn lock_activities_in_order(hub: Arc<dyn TaskHub>) {
         .map(|i| i.message.clone())
         .collect();
     assert_eq!(got, requests, "in enqueue order");
-    let ids: Vec<i64> = first
+    let ids: Vec<crate::WorkItemId> = first
         .items
         .iter()
         .chain(&rest.items)

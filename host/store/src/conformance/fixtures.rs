@@ -284,7 +284,7 @@ pub(super) async fn assert_no_activity_work(hub: &dyn TaskHub, context: &str) {
         .lock_activities(10, LOCK)
         .await
         .expect("lock_activities failed");
-    let ids: Vec<i64> = batch.items.iter().map(|i| i.id).collect();
+    let ids: Vec<crate::WorkItemId> = batch.items.iter().map(|i| i.id).collect();
     assert!(
         ids.is_empty(),
         "{context}: unexpected activity requests {ids:?}"

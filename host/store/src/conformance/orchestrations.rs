@@ -379,7 +379,7 @@ pub async fn abandon_orchestration_delays_messages(hub: Arc<dyn TaskHub>) {
 
     sleep_past(visible).await;
     let again = lock_one(hub, &id, LOCK).await;
-    let ids: Vec<i64> = again.messages.iter().map(|m| m.id).collect();
+    let ids: Vec<crate::WorkItemId> = again.messages.iter().map(|m| m.id).collect();
     assert_eq!(ids, item.messages.iter().map(|m| m.id).collect::<Vec<_>>());
     assert_eq!(hub.get_instance(&id).await.expect("get"), item.instance);
 }
