@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use std::time::Duration;
 
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
+use super::direct::Direct;
 use super::dispatch::Dispatcher;
 use super::Shared;
 use durable_engine::failure::Failure;
@@ -35,18 +35,6 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
     dispatcher.run(shared, shutdown).await;
 }
 
-/// Takes up to `wanted` free activity slots, for requests a commit will hand back locked.
-pub(super) fn reserve(shared: &Shared, wanted: usize) -> Vec<OwnedSemaphorePermit> {
-    let mut permits = Vec::new();
-    while permits.len() < wanted {
-        match Arc::clone(&shared.activity_slots).try_acquire_owned() {
-            Ok(permit) => permits.push(permit),
-            Err(_) => break,
-        }
-    }
-    permits
-}
-
 /// Runs activity requests a commit handed back locked, each in the slot reserved for it
 /// (unused slots are released).
 pub(super) fn spawn_locked(
@@ -61,11 +49,6 @@ pub(super) fn spawn_locked(
             drop(permit);
         });
     }
-}
-
-/// The lock request for `permits` reserved slots.
-pub(super) fn lock_for(shared: &Shared, permits: &[OwnedSemaphorePermit]) -> (usize, Duration) {
-    (permits.len(), shared.options.activity_lock)
 }
 
 /// Runs one activity and commits its answer.
@@ -122,9 +105,17 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
         request.orchestration_instance.clone(),
         HistoryEvent::new(clock::now(), event),
     );
-    if let super::direct::Direct::Done = super::direct::complete(shared, &item, &response).await {
-        shared.stats.activities.fetch_add(1, Ordering::Relaxed);
-        return;
+    match super::direct::complete(shared, &item, &response).await {
+        Direct::Committed { locked, permits } => {
+            spawn_locked(shared, locked, permits);
+            shared.stats.activities.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        Direct::Duplicate => {
+            shared.stats.activities.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        Direct::Fallback => {}
     }
     match shared.store.complete_activity(&item, response).await {
         Ok(_) => {

@@ -13,16 +13,25 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::orchestrations::build_commit;
+use super::commits::build_commit;
 use super::Shared;
 use durable_engine::message::TaskMessage;
 use durable_store::clock;
 use durable_store::{ActivityWorkItem, DirectCommit, EpisodeTarget};
+use tokio::sync::OwnedSemaphorePermit;
 
 /// Whether the answer was dealt with here.
 pub(super) enum Direct {
-    /// Committed with its episode, or found already completed.
-    Done,
+    /// Committed with its episode; the episode's first activity requests came back locked,
+    /// each with the slot reserved for it (the caller runs them).
+    Committed {
+        /// The requests, locked for this worker.
+        locked: Vec<ActivityWorkItem>,
+        /// Their slots (more than needed are released when dropped).
+        permits: Vec<OwnedSemaphorePermit>,
+    },
+    /// Another worker had already completed the request; nothing was written.
+    Duplicate,
     /// Complete it the usual way.
     Fallback,
 }
@@ -68,27 +77,26 @@ pub(super) async fn complete(
     if !terminal {
         shared.cache.lock().put(instance_id.to_owned(), exec);
     }
-    let permits = super::activities::reserve(shared, commit.activity_messages.len());
-    let lock = super::activities::lock_for(shared, &permits);
+    let permits = super::slots::reserve(shared, commit.activity_messages.len());
+    let lock = super::slots::lock_for(shared, &permits);
     let result = direct
         .complete_activity_with_episode(item, &episode, commit, lock)
         .await;
     match result {
         Ok(DirectCommit::Committed(locked)) => {
-            super::activities::spawn_locked(shared, locked, permits);
             shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
             shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             shared.stats.direct_episodes.fetch_add(1, Ordering::Relaxed);
             if terminal {
                 shared.completions.notify(instance_id);
             }
-            Direct::Done
+            Direct::Committed { locked, permits }
         }
         other => {
             // The execution ran ahead of the store: it must not be used.
             shared.cache.lock().take(instance_id);
             match other {
-                Ok(DirectCommit::Duplicate) => Direct::Done,
+                Ok(DirectCommit::Duplicate) => Direct::Duplicate,
                 Ok(_) => Direct::Fallback,
                 Err(e) => {
                     tracing::warn!(instance_id, error = %e, "direct episode commit failed; answering through the queue");

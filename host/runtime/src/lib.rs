@@ -20,11 +20,13 @@ use durable_store::TaskHub;
 
 mod activities;
 pub mod cache;
+mod commits;
 mod direct;
 mod dispatch;
 mod entities;
 mod orchestrations;
 pub mod registry;
+mod slots;
 
 pub use registry::Registry;
 

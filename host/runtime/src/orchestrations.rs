@@ -10,12 +10,9 @@ use super::dispatch::Dispatcher;
 use super::Shared;
 use durable_engine::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance};
 use durable_engine::message::TaskMessage;
-use durable_engine::replay::{EpisodeOutput, Execution, Outbound};
+use durable_engine::replay::{Execution, Outbound};
 use durable_store::clock;
-use durable_store::{
-    HistoryUpdate, InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage,
-    StoreError,
-};
+use durable_store::{HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, StoreError};
 
 mod rewind;
 
@@ -106,7 +103,7 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         out.messages.push(reject_child_start(&instance_id, parent));
     }
     let terminal = out.status.is_terminal();
-    let c = build_commit(stored.filter(|_| !restart), &exec, out, now);
+    let c = super::commits::build_commit(stored.filter(|_| !restart), &exec, out, now);
     commit(shared, &item, c, (!terminal).then_some(exec)).await;
     if terminal {
         shared.completions.notify(&item.instance_id);
@@ -171,63 +168,6 @@ fn ack_only() -> OrchestrationCommit {
     }
 }
 
-/// The commit of an episode's output (`stored`: the row the work item was locked with).
-pub(super) fn build_commit(
-    stored: Option<&InstanceState>,
-    exec: &Execution,
-    out: EpisodeOutput,
-    now: chrono::DateTime<chrono::Utc>,
-) -> OrchestrationCommit {
-    let mut orchestrator_messages = Vec::new();
-    let mut activity_messages = Vec::new();
-    for m in out.messages {
-        match m {
-            Outbound::Orchestration {
-                message,
-                visible_at,
-            } => orchestrator_messages.push(OrchestratorMessage {
-                message,
-                visible_at,
-            }),
-            Outbound::Activity(message) => activity_messages.push(message),
-        }
-    }
-    let instance = exec.started().map(|s| InstanceState {
-        instance_id: s.orchestration_instance.instance_id.clone(),
-        execution_id: s
-            .orchestration_instance
-            .execution_id
-            .clone()
-            .unwrap_or_default(),
-        name: s.name.clone(),
-        version: s.version.clone(),
-        status: out.status,
-        input: s.input.clone(),
-        output: out.output,
-        custom_status: out.custom_status,
-        failure_details: out.failure_details,
-        parent_instance_id: s
-            .parent_instance
-            .as_ref()
-            .map(|p| p.orchestration_instance.instance_id.clone()),
-        created_at: stored.map_or(now, |i| i.created_at),
-        last_updated_at: now,
-        completed_at: out.status.is_terminal().then_some(now),
-        history_len: exec.history_len(),
-    });
-    let history = if out.new_execution {
-        HistoryUpdate::NewExecution(out.new_events)
-    } else {
-        HistoryUpdate::Append(out.new_events)
-    };
-    OrchestrationCommit {
-        history,
-        instance,
-        orchestrator_messages,
-        activity_messages,
-    }
-}
-
 async fn commit(
     shared: &Arc<Shared>,
     item: &OrchestrationWorkItem,
@@ -242,8 +182,8 @@ async fn commit(
     if let Some(ex) = keep {
         shared.cache.lock().put(item.instance_id.clone(), ex);
     }
-    let permits = super::activities::reserve(shared, commit.activity_messages.len());
-    let lock = super::activities::lock_for(shared, &permits);
+    let permits = super::slots::reserve(shared, commit.activity_messages.len());
+    let lock = super::slots::lock_for(shared, &permits);
     let result = shared
         .store
         .complete_orchestration_locking(item, commit, lock)

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::{build_commit, commit, Shared};
+use super::{commit, Shared};
+use crate::commits::build_commit;
 use durable_engine::history::{EventKind, OrchestrationStatus};
 use durable_engine::replay::Execution;
 use durable_engine::rewind::rewound_history;
