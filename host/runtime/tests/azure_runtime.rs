@@ -1,11 +1,11 @@
 //! The runtime on the Azure Storage task hub, on the Azurite this test binary starts (installed
 //! and started by the harness; it fails, never skips, when it cannot).
 
-use durable::store::OrchestrationService;
+use durable_store::OrchestrationService;
 use std::sync::Arc;
 
-use durable::store::azure::AzureTaskHub;
-use durable::store::TaskHub;
+use durable_azure::AzureTaskHub;
+use durable_store::TaskHub;
 use durable_testing::azurite;
 
 /// A new, created hub with a fresh name on the shared Azurite.
@@ -22,8 +22,8 @@ async fn new_hub() -> Arc<dyn TaskHub> {
 /// dispatcher finds the execution it cached at the previous commit (no replay from the table).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_on_one_host_is_never_replayed() {
-    use durable::runtime::{Registry, Runtime, RuntimeOptions, RuntimeStats};
-    use durable::OrchestrationContext;
+    use durable_engine::context::OrchestrationContext;
+    use durable_runtime::{Registry, Runtime, RuntimeOptions, RuntimeStats};
 
     let steps = 12i64;
     let registry = Registry::new()

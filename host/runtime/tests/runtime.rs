@@ -4,13 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use durable::engine::history::{EventKind, HistoryEvent};
-use durable::store::sqlite::SqliteTaskHub;
-use durable::store::TaskHub;
-use durable::{
-    DurableClient, Failure, OrchestrationContext, OrchestrationStatus, Registry, RetryOptions,
-    Runtime, RuntimeOptions,
-};
+use durable_client::DurableClient;
+use durable_engine::context::OrchestrationContext;
+use durable_engine::failure::Failure;
+use durable_engine::history::OrchestrationStatus;
+use durable_engine::history::{EventKind, HistoryEvent};
+use durable_engine::retry::RetryOptions;
+use durable_runtime::Registry;
+use durable_runtime::Runtime;
+use durable_runtime::RuntimeOptions;
+use durable_sqlite::SqliteTaskHub;
+use durable_store::TaskHub;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -40,7 +44,7 @@ fn registry() -> Registry {
         )
         .orchestration("fanout", |ctx: OrchestrationContext, n: i64| async move {
             let tasks = (0..n).map(|i| ctx.call_activity_by_name::<_, i64>("add_one", &i));
-            let results = durable::when_all(tasks).await;
+            let results = durable_engine::futures::when_all(tasks).await;
             let mut sum = 0;
             for r in results {
                 sum += r?;
@@ -255,7 +259,7 @@ async fn starting_a_running_instance_again_is_refused_and_bad_ids_are_rejected()
         .await
         .unwrap_err();
     assert!(
-        matches!(err, durable::ClientError::AlreadyExists { .. }),
+        matches!(err, durable_client::ClientError::AlreadyExists { .. }),
         "{err}"
     );
     let err = client
@@ -263,7 +267,7 @@ async fn starting_a_running_instance_again_is_refused_and_bad_ids_are_rejected()
         .await
         .unwrap_err();
     assert!(
-        matches!(err, durable::ClientError::InvalidInstanceId { .. }),
+        matches!(err, durable_client::ClientError::InvalidInstanceId { .. }),
         "{err}"
     );
     rt.shutdown().await;
@@ -290,8 +294,8 @@ async fn a_long_chain_is_never_replayed_while_cached_and_matches_an_uncached_run
         .await
         .unwrap();
     assert_eq!(done.output.to_string(), "1000");
-    assert_eq!(durable::runtime::RuntimeStats::get(&rt.stats().replays), 0);
-    assert!(durable::runtime::RuntimeStats::get(&rt.stats().cache_hits) >= steps as u64);
+    assert_eq!(durable_runtime::RuntimeStats::get(&rt.stats().replays), 0);
+    assert!(durable_runtime::RuntimeStats::get(&rt.stats().cache_hits) >= steps as u64);
     let cached_history = client.get_history(&id).await.unwrap();
     rt.shutdown().await;
 
@@ -309,7 +313,7 @@ async fn a_long_chain_is_never_replayed_while_cached_and_matches_an_uncached_run
         .await
         .unwrap();
     assert_eq!(done2.output, done.output);
-    assert!(durable::runtime::RuntimeStats::get(&rt2.stats().replays) >= steps as u64);
+    assert!(durable_runtime::RuntimeStats::get(&rt2.stats().replays) >= steps as u64);
     let uncached_history = client2.get_history(&id2).await.unwrap();
     assert_eq!(shape(&cached_history), shape(&uncached_history));
     let completions = cached_history

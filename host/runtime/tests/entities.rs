@@ -4,13 +4,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use durable::engine::entity::{entity_fn, EntityId};
-use durable::store::sqlite::SqliteTaskHub;
-use durable::store::TaskHub;
-use durable::{
-    client::EntityQuery, DurableClient, Failure, OrchestrationContext, OrchestrationStatus,
-    Registry, Runtime, RuntimeOptions,
-};
+use durable_client::DurableClient;
+use durable_client::EntityQuery;
+use durable_engine::context::OrchestrationContext;
+use durable_engine::entity::{entity_fn, EntityId};
+use durable_engine::failure::Failure;
+use durable_engine::history::OrchestrationStatus;
+use durable_runtime::Registry;
+use durable_runtime::Runtime;
+use durable_runtime::RuntimeOptions;
+use durable_sqlite::SqliteTaskHub;
+use durable_store::TaskHub;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -259,23 +263,23 @@ async fn the_client_refuses_an_invalid_entity_id() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn TaskHub> = Arc::new(SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
     store.create_if_not_exists().await.unwrap();
-    let client = durable::DurableClient::new(store.clone());
+    let client = durable_client::DurableClient::new(store.clone());
     let bad = EntityId {
         name: "counter".into(),
         key: "a/b".into(),
     };
     let err = client.signal_entity(&bad, "add", &1).await.unwrap_err();
     assert!(
-        matches!(err, durable::ClientError::InvalidArgument(ref m) if m.contains("cannot contain")),
+        matches!(err, durable_client::ClientError::InvalidArgument(ref m) if m.contains("cannot contain")),
         "{err}"
     );
     let err = client.read_entity_state::<i64>(&bad).await.unwrap_err();
     assert!(
-        matches!(err, durable::ClientError::InvalidArgument(_)),
+        matches!(err, durable_client::ClientError::InvalidArgument(_)),
         "{err}"
     );
     let page = store
-        .query_instances(&durable::store::InstanceQuery::default())
+        .query_instances(&durable_store::InstanceQuery::default())
         .await
         .unwrap();
     assert!(page.instances.is_empty());

@@ -10,12 +10,13 @@ use futures::FutureExt;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
-use durable::app::{ScheduleStatus, TimerFunction, TimerInfo};
-use durable::store::sqlite::SqliteTaskHub;
-use durable::store::TaskHub;
-use durable::triggers::timer::{self, never_ran};
-use durable::triggers::Schedule;
-use durable::{DurableClient, Failure};
+use durable_client::DurableClient;
+use durable_engine::failure::Failure;
+use durable_host::app::{ScheduleStatus, TimerFunction, TimerInfo};
+use durable_host::triggers::timer::{self, never_ran};
+use durable_host::triggers::Schedule;
+use durable_sqlite::SqliteTaskHub;
+use durable_store::TaskHub;
 
 /// One invocation as the function saw it.
 #[derive(Debug, Clone)]
@@ -414,8 +415,8 @@ async fn a_hub_file_from_before_timers_gains_the_status_table() {
     assert_eq!(store.load_timer_status("Old").await.expect("load"), None);
     let status = ScheduleStatus {
         last: never_ran(),
-        next: durable::engine::time::truncate(Utc::now()),
-        last_updated: durable::engine::time::truncate(Utc::now()),
+        next: durable_engine::time::truncate(Utc::now()),
+        last_updated: durable_engine::time::truncate(Utc::now()),
     };
     store.save_timer_status("Old", &status).await.expect("save");
     drop(store);
