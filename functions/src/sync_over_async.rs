@@ -50,6 +50,9 @@ pub async fn weather(
 /// the `timeout` query parameter.
 pub const DEFAULT_WAIT_SECONDS: u64 = 60;
 
+/// The longest a caller may ask the request to wait (an hour).
+const MAX_WAIT_SECONDS: u64 = 3600;
+
 /// `GET /api/weather?city=...&requestId=...&timeout=...`
 #[http_trigger(methods = ["get"], route = "weather", auth_level = anonymous)]
 pub async fn get_weather(
@@ -61,11 +64,24 @@ pub async fn get_weather(
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let city = req.query_param("city").unwrap_or("Seattle").to_string();
-    let wait = req
-        .query_param("timeout")
-        .and_then(|t| t.parse().ok())
-        .or_else(|| std::env::var("WeatherWaitSeconds").ok()?.parse().ok())
-        .unwrap_or(DEFAULT_WAIT_SECONDS);
+    // Checked before anything starts: a bad timeout is the caller's error.
+    let wait = match req.query_param("timeout") {
+        Some(t) => match t.parse::<u64>() {
+            Ok(s) if s <= MAX_WAIT_SECONDS => s,
+            _ => {
+                return HttpResponse::error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                    "timeout must be a whole number of seconds up to {MAX_WAIT_SECONDS}, not {t:?}"
+                ),
+                )
+            }
+        },
+        None => std::env::var("WeatherWaitSeconds")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(DEFAULT_WAIT_SECONDS, |s: u64| s.min(MAX_WAIT_SECONDS)),
+    };
     let request = WeatherRequest {
         request_id: request_id.clone(),
         city,

@@ -408,3 +408,58 @@ fn queries_page_with_continuation_tokens_and_purges() {
     assert_eq!(resp.status, 404);
     assert_eq!(app.api("GET", "/instances/page-running").send().status, 202);
 }
+
+/// A wait the caller cannot have (not a number, negative, longer than a day, or a polling
+/// interval longer than the timeout) is a 400 before anything starts or restarts.
+#[test]
+fn a_bad_wait_is_refused_before_anything_starts() {
+    let app = App::start();
+    let queries = [
+        "timeout=1e19&pollingInterval=1",
+        "timeout=-1&pollingInterval=1",
+        "timeout=abc&pollingInterval=1",
+        "timeout=NaN&pollingInterval=1",
+        "timeout=1&pollingInterval=5",
+        "timeout=86401&pollingInterval=1",
+    ];
+    for (i, query) in queries.iter().enumerate() {
+        let id = format!("bad-wait-{i}");
+        let resp = app
+            .api("POST", &format!("/orchestrators/echo/{id}?{query}"))
+            .send();
+        assert_eq!(resp.status, 400, "{query}: {resp:?}");
+        let body = resp.json();
+        assert!(body["ExceptionMessage"].is_string(), "{query}: {body}");
+        let status = app.api("GET", &format!("/instances/{id}")).send().status;
+        assert_eq!(status, 404, "{query}: nothing was started");
+    }
+    // A restart is checked before it restarts.
+    assert_eq!(
+        app.api("POST", "/orchestrators/echo/done").send().status,
+        202
+    );
+    assert_eq!(app.wait_done("done")["runtimeStatus"], "Completed");
+    let resp = app
+        .api(
+            "POST",
+            "/instances/done/restart?restartWithNewInstanceId=false&timeout=1e19&pollingInterval=1",
+        )
+        .send();
+    assert_eq!(resp.status, 400, "{resp:?}");
+    let page = app.api("GET", "/instances").send().json();
+    let ids: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["instanceId"].as_str())
+        .collect();
+    assert_eq!(ids, ["done"], "no restart happened");
+    // A wait of a day at most is taken.
+    let resp = app
+        .api(
+            "POST",
+            "/orchestrators/echo/ok-wait?timeout=86400&pollingInterval=1",
+        )
+        .send();
+    assert_eq!(resp.status, 200, "{resp:?}");
+}

@@ -210,6 +210,19 @@ fn sync_over_async_answers_with_the_reply_or_500_on_timeout() {
     assert_eq!(status["runtimeStatus"], "Terminated");
     let late = app.post_json("/api/weather-results/req-2", &json!({"temperatureC": 5}));
     assert_eq!(late.status, 410, "{late:?}");
+
+    // A timeout the route cannot take is refused before anything starts (no panic, no 500).
+    for timeout in ["10000000000000000000", "-1", "3601", "soon"] {
+        let r = app
+            .host
+            .get(&format!("/api/weather?requestId=req-bad&timeout={timeout}"));
+        assert_eq!(r.status, 400, "{timeout}: {r:?}");
+        let status = app
+            .host
+            .get("/runtime/webhooks/durabletask/instances/req-bad")
+            .status;
+        assert_eq!(status, 404, "{timeout}: nothing was started");
+    }
 }
 
 #[test]

@@ -14,6 +14,10 @@ use durable_store::InstanceState;
 
 use super::status::DurableOrchestrationStatus;
 
+/// The longest wait the clock is asked to represent (about 30 years): longer timeouts wait
+/// this long instead of overflowing.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
 /// Where the built-in management API is served, below the host's origin.
 pub const WEBHOOK_PATH: &str = "/runtime/webhooks/durabletask";
 
@@ -199,8 +203,8 @@ impl DurableClient {
             .with_header(RETRY_AFTER, "10")
     }
 
-    /// Waits up to `timeout` for the instance to finish, then answers like the extension
-    ///: Completed → 200 with the output as body; Failed/Canceled/Terminated → 200
+    /// Waits up to `timeout` for the instance to finish, then answers like the extension:
+    /// Completed → 200 with the output as body; Failed/Canceled/Terminated → 200
     /// with the status object (Failed → 500 when the request asks for
     /// `returnInternalServerErrorOnFailure`); still running or unknown → the 202
     /// check-status response.
@@ -239,7 +243,11 @@ impl DurableClient {
         timeout: Duration,
         fallback_poll: Duration,
     ) -> Result<Option<InstanceState>, ClientError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A timeout too long to add to the clock waits as long as the clock can say.
+        let start = tokio::time::Instant::now();
+        let deadline = start
+            .checked_add(timeout)
+            .unwrap_or_else(|| start + FAR_FUTURE);
         let watch = self.completions.watch(instance_id);
         loop {
             let woken = watch.notify().notified();
@@ -254,7 +262,9 @@ impl DurableClient {
             if now >= deadline {
                 return Ok(None);
             }
-            let poll_at = (now + fallback_poll).min(deadline);
+            let poll_at = now
+                .checked_add(fallback_poll)
+                .map_or(deadline, |t| t.min(deadline));
             tokio::select! {
                 _ = woken => {}
                 _ = tokio::time::sleep_until(poll_at) => {}

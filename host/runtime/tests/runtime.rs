@@ -323,3 +323,16 @@ async fn a_long_chain_is_never_replayed_while_cached_and_matches_an_uncached_run
     assert_eq!(completions, steps as usize);
     rt2.shutdown().await;
 }
+
+/// A wait longer than the clock can represent waits instead of panicking.
+#[tokio::test]
+async fn a_wait_of_any_length_does_not_overflow() {
+    let (_dir, rt, client) = start(RuntimeOptions::default()).await;
+    let id = client.start_new("chain", None, &1i64).await.unwrap();
+    let done = client
+        .wait_for_completion(&id, Duration::MAX)
+        .await
+        .unwrap();
+    assert_eq!(done.output, serde_json::json!(1));
+    rt.shutdown().await;
+}

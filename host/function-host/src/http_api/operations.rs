@@ -3,7 +3,7 @@
 use http::StatusCode;
 
 use super::params::{bool_param, is_json_content};
-use super::start::respond_started;
+use super::start::{respond_started, Wait};
 use super::{bad_request, error, lookup, DurableApi};
 use durable_client::ClientError;
 use durable_engine::history::OrchestrationStatus;
@@ -101,9 +101,13 @@ pub(super) async fn run(
     let reason = req.query_param("reason").unwrap_or("");
     match op {
         Operation::Restart => {
+            let wait = match Wait::of(req) {
+                Ok(wait) => wait,
+                Err(message) => return Ok(bad_request(&message)),
+            };
             let new_id = bool_param(req, "restartWithNewInstanceId", true);
             let started = api.client.restart(id, new_id).await?;
-            return respond_started(api, req, &started).await;
+            return respond_started(api, req, &started, wait).await;
         }
         Operation::Rewind => {
             // Running/Pending/Suspended are refused by the client (500); only these are gone.

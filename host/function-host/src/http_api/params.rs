@@ -41,12 +41,26 @@ pub fn int_param(req: &HttpRequest, name: &str) -> Option<usize> {
         .filter(|&n| n > 0)
 }
 
-/// A duration given in (possibly fractional) seconds; unparseable or negative values are
-/// ignored.
-pub fn seconds_param(req: &HttpRequest, name: &str) -> Option<Duration> {
-    req.query_param(name)
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+/// The longest wait a request may ask for (a day): longer ones are refused, not cut.
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A duration in (possibly fractional) seconds that must be valid when given: `Ok(None)` when
+/// absent, an error message when it is not a number, negative, or over [`MAX_WAIT`].
+pub fn checked_seconds(req: &HttpRequest, name: &str) -> Result<Option<Duration>, String> {
+    let Some(text) = req.query_param(name) else {
+        return Ok(None);
+    };
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{name} must be a number of seconds, not {text:?}"))?;
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(d) if d <= MAX_WAIT => Ok(Some(d)),
+        _ => Err(format!(
+            "{name} must be between 0 and {} seconds, not {text:?}",
+            MAX_WAIT.as_secs()
+        )),
+    }
 }
 
 /// A time parameter; `None` if absent or unparseable.
@@ -131,10 +145,16 @@ mod tests {
         assert!(bool_param(&r, "bad", true));
         assert_eq!(int_param(&r, "TOP"), Some(5));
         assert_eq!(
-            seconds_param(&r, "timeout"),
-            Some(Duration::from_millis(1500))
+            checked_seconds(&r, "timeout"),
+            Ok(Some(Duration::from_millis(1500)))
         );
-        assert_eq!(seconds_param(&r, "neg"), None);
+        assert_eq!(checked_seconds(&r, "absent"), Ok(None));
+        assert!(checked_seconds(&r, "neg").is_err());
+        assert!(checked_seconds(&r, "bad").is_err());
+        let huge = req("timeout=1e19&nan=NaN&day=86400");
+        assert!(checked_seconds(&huge, "timeout").is_err());
+        assert!(checked_seconds(&huge, "nan").is_err());
+        assert_eq!(checked_seconds(&huge, "day"), Ok(Some(MAX_WAIT)));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `POST /orchestrators/{name}[/{instanceId}]`: start an orchestration.
 
 use super::operations::invalid_json;
-use super::params::{bool_param, seconds_param};
+use super::params::{bool_param, checked_seconds};
 use super::{bad_request, DurableApi};
 use durable_client::{validate_instance_id, ClientError};
 use durable_http::{HttpRequest, HttpResponse};
@@ -23,6 +23,12 @@ pub(super) async fn start(
     if let Some(id) = instance_id {
         validate_instance_id(id)?;
     }
+    // Checked before anything starts: a bad wait is the caller's error, not a started
+    // instance and then a failure.
+    let wait = match Wait::of(req) {
+        Ok(wait) => wait,
+        Err(message) => return Ok(bad_request(&message)),
+    };
     let input = if req.body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -39,7 +45,28 @@ pub(super) async fn start(
         .client
         .start_new_raw(name, instance_id, input, version)
         .await?;
-    respond_started(api, req, &id).await
+    respond_started(api, req, &id, wait).await
+}
+
+/// `timeout` and `pollingInterval`: when both are given, the start waits for completion.
+pub(super) struct Wait(Option<(std::time::Duration, std::time::Duration)>);
+
+impl Wait {
+    /// Reads and checks the two parameters; a message for a 400 when one is invalid.
+    pub(super) fn of(req: &HttpRequest) -> Result<Self, String> {
+        let timeout = checked_seconds(req, "timeout")?;
+        let interval = checked_seconds(req, "pollingInterval")?;
+        if let (Some(t), Some(i)) = (timeout, interval) {
+            if i > t {
+                return Err(format!(
+                    "the total timeout {} s must not be shorter than the polling interval {} s",
+                    t.as_secs_f64(),
+                    i.as_secs_f64()
+                ));
+            }
+        }
+        Ok(Self(timeout.zip(interval)))
+    }
 }
 
 /// The answer to a start or restart: the 202 check-status response, or — when both `timeout`
@@ -48,12 +75,10 @@ pub(super) async fn respond_started(
     api: &DurableApi,
     req: &HttpRequest,
     instance_id: &str,
+    wait: Wait,
 ) -> Result<HttpResponse, ClientError> {
-    match (
-        seconds_param(req, "timeout"),
-        seconds_param(req, "pollingInterval"),
-    ) {
-        (Some(timeout), Some(interval)) => {
+    match wait.0 {
+        Some((timeout, interval)) => {
             api.client
                 .wait_for_completion_or_create_check_status_response(
                     req,
@@ -63,7 +88,7 @@ pub(super) async fn respond_started(
                 )
                 .await
         }
-        _ => {
+        None => {
             let fail_on_failure = bool_param(req, "returnInternalServerErrorOnFailure", false);
             Ok(api
                 .client
