@@ -455,10 +455,15 @@ impl Request {
     }
 
     /// A body with a content type.
-    pub fn body_with(mut self, content_type: &str, body: &str) -> Self {
+    pub fn body_with(self, content_type: &str, body: &str) -> Self {
+        self.bytes_with(content_type, body.as_bytes())
+    }
+
+    /// A body of raw bytes (which need not be UTF-8) with a content type.
+    pub fn bytes_with(mut self, content_type: &str, body: &[u8]) -> Self {
         self.headers
             .push(("Content-Type".into(), content_type.to_string()));
-        self.body = body.as_bytes().to_vec();
+        self.body = body.to_vec();
         self
     }
 

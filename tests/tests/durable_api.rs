@@ -145,6 +145,22 @@ fn bad_input_is_rejected_with_json_errors() {
         ("PATCH", "/instances/ghost".into(), None, 404),
         ("POST", "/makeprimary".into(), None, 200),
         ("GET", "/entities/counter/c1".into(), None, 404),
+        // Invalid UTF-8 in an id, an event name or the query is refused, never decoded
+        // lossily (which would make different names the same).
+        ("POST", "/orchestrators/echo/ab%FFcd".into(), None, 400),
+        ("GET", "/instances/ab%FFcd".into(), None, 400),
+        (
+            "POST",
+            "/instances/ghost/raiseEvent/%C0%AF".into(),
+            Some("1"),
+            400,
+        ),
+        (
+            "POST",
+            "/instances/ghost/terminate?reason=%FF%FE".into(),
+            None,
+            400,
+        ),
     ];
     for (method, target, body, code) in cases {
         let mut req = app.api(method, &target);
@@ -162,6 +178,17 @@ fn bad_input_is_rejected_with_json_errors() {
             }
         }
     }
+    // An entity operation's text input must be text.
+    let resp = app
+        .api("POST", "/entities/counter/c1?op=add")
+        .bytes_with("text/plain", b"ab\xFFcd")
+        .send();
+    assert_eq!(resp.status, 400, "{resp:?}");
+    let resp = app
+        .api("POST", "/entities/counter/c1?op=add")
+        .bytes_with("text/plain", b"abcd")
+        .send();
+    assert_eq!(resp.status, 202, "valid text is taken: {resp:?}");
     let resp = app.api("DELETE", "/instances/").send();
     assert_eq!(
         resp.json(),

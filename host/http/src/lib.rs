@@ -4,5 +4,5 @@ mod request;
 mod response;
 
 pub use http::{HeaderMap, HeaderValue, Method, StatusCode};
-pub use request::{HttpRequest, RequestError};
+pub use request::{query_is_utf8, HttpRequest, RequestError};
 pub use response::{HttpResponse, IntoHttpResponse};

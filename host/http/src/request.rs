@@ -86,6 +86,16 @@ impl HttpRequest {
     }
 }
 
+/// True when every key and value of a query string decodes to valid UTF-8 (what
+/// [`parse_query`] would otherwise decode lossily, with U+FFFD).
+pub fn query_is_utf8(query: &str) -> bool {
+    query.split(['&', '=']).all(|part| {
+        percent_encoding::percent_decode_str(&part.replace('+', " "))
+            .decode_utf8()
+            .is_ok()
+    })
+}
+
 /// Parses `a=1&b=x+y` into decoded pairs.
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
     query

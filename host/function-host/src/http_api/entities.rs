@@ -104,8 +104,12 @@ pub(super) async fn signal(
             Err(e) => return Ok(invalid_json(&e)),
         }
     } else {
-        let text = String::from_utf8_lossy(&req.body).into_owned();
-        Some(serde_json::Value::String(text).to_string())
+        let Ok(text) = std::str::from_utf8(&req.body) else {
+            return Ok(super::bad_request(
+                "the operation input is not valid UTF-8 text",
+            ));
+        };
+        Some(serde_json::Value::String(text.to_owned()).to_string())
     };
     api.client
         .signal_entity_raw(&id, operation, input, None)

@@ -48,7 +48,11 @@ pub struct DurableApi {
 /// Handles one request; `path` is the part after [`WEBHOOK_PATH`] (e.g. `/instances/abc`),
 /// still percent-encoded. Authorization has been checked by the server.
 pub async fn handle(api: &DurableApi, path: &str, req: HttpRequest) -> HttpResponse {
-    let segs = params::segments(path);
+    let segs = match params::segments(path) {
+        Ok(segs) if durable_http::query_is_utf8(req.uri.query().unwrap_or("")) => segs,
+        Ok(_) => return bad_request("the query string is not valid UTF-8"),
+        Err(message) => return bad_request(&message),
+    };
     let seg: Vec<&str> = segs.iter().map(String::as_str).collect();
     let is = |i: usize, word: &str| seg.get(i).is_some_and(|s| s.eq_ignore_ascii_case(word));
     let method = req.method.clone();

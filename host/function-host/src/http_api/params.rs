@@ -11,15 +11,17 @@ use durable_http::HttpRequest;
 
 /// Splits a path into percent-decoded segments; empty segments (leading, trailing or doubled
 /// slashes) are dropped and a query string, if any, is ignored. Invalid escapes stay as they
-/// are, and `+` stays a plus sign.
-pub fn segments(path: &str) -> Vec<String> {
+/// are, and `+` stays a plus sign. A segment that does not decode to UTF-8 is an error (never
+/// a lossy U+FFFD, which would make different ids or names the same).
+pub fn segments(path: &str) -> Result<Vec<String>, String> {
     let path = path.split(['?', '#']).next().unwrap_or("");
     path.split('/')
         .filter(|s| !s.is_empty())
         .map(|s| {
             percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
+                .decode_utf8()
+                .map(|d| d.into_owned())
+                .map_err(|_| format!("the path segment {s:?} is not valid UTF-8"))
         })
         .collect()
 }
@@ -132,9 +134,14 @@ mod tests {
 
     #[test]
     fn segments_are_decoded_leniently() {
-        assert_eq!(segments("/instances/a%20b/"), ["instances", "a b"]);
-        assert_eq!(segments("instances//a+b%zz?x=1"), ["instances", "a+b%zz"]);
-        assert!(segments("/").is_empty());
+        assert_eq!(segments("/instances/a%20b/").unwrap(), ["instances", "a b"]);
+        assert_eq!(
+            segments("instances//a+b%zz?x=1").unwrap(),
+            ["instances", "a+b%zz"]
+        );
+        assert!(segments("/").unwrap().is_empty());
+        assert!(segments("/instances/ab%FFcd").is_err());
+        assert!(segments("/instances/x/raiseEvent/%C0%AF").is_err());
     }
 
     #[test]
