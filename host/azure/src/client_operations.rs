@@ -47,9 +47,22 @@ impl AzureTaskHub {
             .await?;
         let now = clock::now();
         let state = InstanceState::pending(&instance_id, execution_id, started, now);
-        let mut row = instances::to_entity(&self.names.hub, &state);
+        let etag = existing.as_ref().and_then(|e| e.etag.as_deref());
+        self.write_pending_row(&state, etag).await
+    }
+
+    /// Writes the Pending row of a start whose message is already sent (inserted, or replacing
+    /// the terminal row read with `etag`). The row may already be there *for this start*: the
+    /// local dispatcher can take the message and write the Running row first. That start
+    /// succeeded; only a row of another execution is a conflict.
+    pub(super) async fn write_pending_row(
+        &self,
+        state: &InstanceState,
+        etag: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut row = instances::to_entity(&self.names.hub, state);
         self.offload_instance_row(&mut row, 0).await?;
-        let written = match existing.as_ref().and_then(|e| e.etag.as_deref()) {
+        let written = match etag {
             Some(etag) => {
                 let condition = durable_azure_storage::tables::IfMatch::Etag(etag);
                 self.instances
@@ -61,14 +74,13 @@ impl AzureTaskHub {
         match written {
             Ok(_) => Ok(()),
             Err(e) if matches!(e.status(), Some(409) | Some(412)) => {
-                let status = self
-                    .get_row(&instance_id)
-                    .await?
-                    .map_or(OrchestrationStatus::Pending, |r| r.status);
-                Err(StoreError::InstanceExists {
-                    instance_id,
-                    status,
-                })
+                match self.get_row(&state.instance_id).await? {
+                    Some(current) if current.execution_id == state.execution_id => Ok(()),
+                    current => Err(StoreError::InstanceExists {
+                        instance_id: state.instance_id.clone(),
+                        status: current.map_or(OrchestrationStatus::Pending, |r| r.status),
+                    }),
+                }
             }
             Err(e) => Err(storage(e)),
         }
@@ -274,4 +286,56 @@ fn decode_token(token: &str) -> StoreResult<(String, String)> {
         .decode(token)
         .map_err(|_| bad())?;
     serde_json::from_slice::<(String, String)>(&json).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use durable_engine::history::ExecutionStarted;
+    use durable_store::OrchestrationService;
+
+    /// The race between a start and the local dispatcher, on purpose: the dispatcher took the
+    /// start message and wrote the instance row before the client's insert of the Pending row.
+    /// That start succeeded; only a row of another execution is a conflict.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_start_whose_row_the_dispatcher_wrote_first_succeeded() {
+        let azurite = durable_testing::azurite::shared().expect("Azurite is required");
+        let name = format!("Race{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let hub = AzureTaskHub::new(azurite.account(), &name).expect("hub");
+        hub.create_if_not_exists().await.expect("create the hub");
+        let started = ExecutionStarted {
+            name: "hello".into(),
+            ..ExecutionStarted::default()
+        };
+        let now = clock::now();
+        let mut running = InstanceState::pending("race-1", "e1".into(), &started, now);
+        running.status = OrchestrationStatus::Running;
+        hub.write_pending_row(&running, None)
+            .await
+            .expect("the dispatcher's row");
+
+        let pending = InstanceState::pending("race-1", "e1".into(), &started, now);
+        hub.write_pending_row(&pending, None)
+            .await
+            .expect("the start of e1 succeeded");
+        let row = hub.get_row("race-1").await.unwrap().expect("row");
+        assert_eq!(
+            row.status,
+            OrchestrationStatus::Running,
+            "the dispatcher's row stays"
+        );
+
+        let other = InstanceState::pending("race-1", "e2".into(), &started, now);
+        let err = hub.write_pending_row(&other, None).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::InstanceExists {
+                    status: OrchestrationStatus::Running,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
 }
