@@ -222,3 +222,73 @@ fn the_function_timeout_of_host_json_applies_to_http_functions() {
     assert_eq!(host.get("/api/hello/x").status, 200);
     host.stop();
 }
+
+/// A client that trickles its body cannot hold a connection: after `DurableRequestBodyTimeout`
+/// it gets 408 and the connection is closed. At most `DurableMaxConnections` connections are
+/// served at once; the next waits until one closes.
+#[test]
+fn slow_bodies_time_out_and_connections_are_capped() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let dir = app();
+    let host = TestHost::start(
+        &dir,
+        &[
+            ("DurableRequestBodyTimeout", "1"),
+            ("DurableMaxConnections", "2"),
+        ],
+    );
+    let key = dir.function_key();
+    let head = format!(
+        "POST /api/echo HTTP/1.1\r\nHost: test\r\nx-functions-key: {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{{\""
+    );
+    let connect = || {
+        let s = TcpStream::connect(("127.0.0.1", host.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    };
+
+    // Two connections that have sent nothing hold both places; a third waits for one.
+    let first = connect();
+    let second = connect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = connect();
+    third
+        .write_all(b"GET /admin/host/status HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let waited = third.read(&mut buf);
+    assert!(
+        matches!(&waited, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut),
+        "served while both places were taken: {waited:?}"
+    );
+    drop(first);
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = String::new();
+    third.read_to_string(&mut rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 200"), "{rest}");
+    drop(second);
+
+    // Two bytes of ten, then nothing: 408 after about a second, and the server closes.
+    let mut slow = connect();
+    slow.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+
+    host.stop();
+}

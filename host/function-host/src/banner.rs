@@ -102,6 +102,8 @@ mod tests {
             bind_address: "127.0.0.1".parse().unwrap(),
             local_development,
             max_request_body: 1,
+            request_body_timeout: Duration::from_secs(1),
+            max_connections: 1,
             function_timeout: None,
             max_concurrent_activities: None,
             max_concurrent_orchestrations: None,

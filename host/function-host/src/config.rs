@@ -33,6 +33,10 @@ pub const AZURE_WEB_JOBS_STORAGE: &str = "AzureWebJobsStorage";
 pub const HTTP_PORT: &str = "FUNCTIONS_HTTP_PORT";
 /// Setting: the largest request body accepted, in bytes.
 pub const REQUEST_BODY_SIZE_LIMIT: &str = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT";
+/// Setting: how long a client may take to send a request body (seconds or `hh:mm:ss`).
+pub const REQUEST_BODY_TIMEOUT: &str = "DurableRequestBodyTimeout";
+/// Setting: the most HTTP connections open at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: &str = "DurableMaxConnections";
 /// Setting: `false` turns local development mode off (the management API then needs a key).
 pub const LOCAL_DEVELOPMENT: &str = "DurableLocalDevelopment";
 /// Setting: the address the HTTP server binds to.
@@ -54,6 +58,10 @@ pub const DEFAULT_HUB_NAME: &str = "TestHubName";
 pub const DEFAULT_PORT: u16 = 7071;
 /// Azure Functions' request body limit: 100 MB.
 pub const DEFAULT_REQUEST_BODY_LIMIT: u64 = 100 * 1024 * 1024;
+/// How long a request body may take to arrive by default (as long as its head may).
+pub const DEFAULT_REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most HTTP connections open at once by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
 /// How long shutdown waits for in-flight work by default.
 pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -143,6 +151,10 @@ pub struct HostConfig {
     pub local_development: bool,
     /// The largest request body accepted, in bytes.
     pub max_request_body: u64,
+    /// How long a client may take to send a request body.
+    pub request_body_timeout: Duration,
+    /// The most HTTP connections open at once.
+    pub max_connections: usize,
     /// host.json `functionTimeout`; `None` is unlimited.
     pub function_timeout: Option<Duration>,
     /// host.json `extensions.durableTask.maxConcurrentActivityFunctions`.
@@ -232,6 +244,19 @@ impl HostConfig {
             },
             None => DEFAULT_REQUEST_BODY_LIMIT,
         };
+        let request_body_timeout = match given(REQUEST_BODY_TIMEOUT) {
+            Some(v) => parse_seconds_or_timespan(&v)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| invalid(REQUEST_BODY_TIMEOUT, &v, "seconds or hh:mm:ss"))?,
+            None => DEFAULT_REQUEST_BODY_TIMEOUT,
+        };
+        let max_connections = match given(MAX_CONNECTIONS) {
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => return Err(invalid(MAX_CONNECTIONS, &v, "a positive number")),
+            },
+            None => DEFAULT_MAX_CONNECTIONS,
+        };
         let shutdown_deadline = match given(SHUTDOWN_DEADLINE) {
             Some(v) => parse_seconds_or_timespan(&v)
                 .ok_or_else(|| invalid(SHUTDOWN_DEADLINE, &v, "seconds or hh:mm:ss"))?,
@@ -250,6 +275,8 @@ impl HostConfig {
             bind_address,
             local_development,
             max_request_body,
+            request_body_timeout,
+            max_connections,
             function_timeout: host.function_timeout,
             max_concurrent_activities: host.max_concurrent_activities,
             max_concurrent_orchestrations: host.max_concurrent_orchestrations,

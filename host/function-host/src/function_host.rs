@@ -85,6 +85,7 @@ impl FunctionHost {
             RequestOptions {
                 route_prefix: config.route_prefix.clone(),
                 max_request_body: config.max_request_body,
+                body_timeout: config.request_body_timeout,
                 function_timeout: config.function_timeout,
                 local_development: config.local_development,
             },
@@ -123,6 +124,7 @@ impl FunctionHost {
             requests,
             stopped,
             in_flight.clone(),
+            config.max_connections,
         ));
         tracing::info!(
             %addr,

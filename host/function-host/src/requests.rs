@@ -35,6 +35,8 @@ pub struct RequestOptions {
     pub route_prefix: String,
     /// The largest request body accepted, in bytes.
     pub max_request_body: u64,
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
     /// The longest an HTTP function may run.
     pub function_timeout: Option<Duration>,
     /// The management API needs no key.
@@ -194,8 +196,7 @@ impl RequestHandler {
                          the master key, as the x-functions-key header or the code query parameter",
                     );
                 }
-                req.body = match read_body(body, &req.headers, self.options.max_request_body).await
-                {
+                req.body = match read_body(body, &req.headers, &self.options).await {
                     Ok(b) => b,
                     Err(r) => return r,
                 };
@@ -212,8 +213,7 @@ impl RequestHandler {
                     return unauthorized(&route.name, level);
                 }
                 req.params = params;
-                req.body = match read_body(body, &req.headers, self.options.max_request_body).await
-                {
+                req.body = match read_body(body, &req.headers, &self.options).await {
                     Ok(b) => b,
                     Err(r) => return r,
                 };
@@ -313,7 +313,34 @@ fn strip_prefix_ci<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with a 413.
+/// Reads the whole body within the limits: its size, and the time a client may take to send
+/// it (a client trickling bytes cannot hold a connection, and the shutdown, forever). A body
+/// too slow is answered 408 and the connection is closed.
 async fn read_body(
+    body: Incoming,
+    headers: &HeaderMap,
+    options: &RequestOptions,
+) -> Result<Bytes, HttpResponse> {
+    let within = options.body_timeout;
+    match tokio::time::timeout(
+        within,
+        read_body_up_to(body, headers, options.max_request_body),
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(_) => Err(HttpResponse::error(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "the request body did not arrive within {} s",
+                within.as_secs_f64()
+            ),
+        )
+        .with_header(http::header::CONNECTION, "close")),
+    }
+}
+
+async fn read_body_up_to(
     mut body: Incoming,
     headers: &HeaderMap,
     limit: u64,

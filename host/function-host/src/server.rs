@@ -13,7 +13,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Notify, Semaphore};
 
 use super::requests::RequestHandler;
 
@@ -76,13 +76,22 @@ impl Drop for InFlightGuard {
 
 /// Accepts connections on `listener` until `shutdown` turns true, then drops the listener so
 /// new connections are refused. Each connection finishes its request in flight and closes.
+/// At most `max_connections` are open at once: beyond that, connections wait in the listen
+/// backlog until one closes, instead of each taking a file descriptor.
 pub async fn serve(
     listener: TcpListener,
     requests: Arc<RequestHandler>,
     mut shutdown: watch::Receiver<bool>,
     in_flight: InFlight,
+    max_connections: usize,
 ) {
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     loop {
+        let slot = tokio::select! {
+            _ = stopping(&mut shutdown) => break,
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             _ = stopping(&mut shutdown) => break,
             accepted = listener.accept() => accepted,
@@ -104,6 +113,7 @@ pub async fn serve(
             serve_connection(stream, requests, shutdown).await;
             tracing::trace!(%peer, "connection closed");
             drop(guard);
+            drop(slot);
         });
     }
     drop(listener);
