@@ -249,3 +249,29 @@ fn host_json_entity_settings_and_their_defaults() {
     let bad = r#"{"extensions": {"durableTask": {"maxEntityOperationBatchSize": 0}}}"#;
     assert!(resolve_with("{}", bad, &[]).is_err());
 }
+
+#[test]
+fn body_timeout_and_connection_cap_are_read_and_checked() {
+    let c = resolve_with("{}", "{}", &[]).unwrap();
+    assert_eq!(c.request_body_timeout, DEFAULT_REQUEST_BODY_TIMEOUT);
+    assert_eq!(c.max_connections, DEFAULT_MAX_CONNECTIONS);
+    let c = resolve_with(
+        r#"{"Values": {"DurableRequestBodyTimeout": "00:00:05", "DurableMaxConnections": "64"}}"#,
+        "{}",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.request_body_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(c.max_connections, 64);
+    for (name, bad) in [
+        ("DurableRequestBodyTimeout", "0"),
+        ("DurableRequestBodyTimeout", "soon"),
+        ("DurableMaxConnections", "0"),
+        ("DurableMaxConnections", "-3"),
+    ] {
+        assert!(
+            resolve_with("{}", "{}", &[(name, bad)]).is_err(),
+            "{name}={bad}"
+        );
+    }
+}
