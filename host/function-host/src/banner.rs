@@ -104,6 +104,7 @@ mod tests {
             max_request_body: 1,
             request_body_timeout: Duration::from_secs(1),
             max_connections: 1,
+            cache_max_bytes: 1,
             function_timeout: None,
             max_concurrent_activities: None,
             max_concurrent_orchestrations: None,

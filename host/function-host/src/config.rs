@@ -37,6 +37,8 @@ pub const REQUEST_BODY_SIZE_LIMIT: &str = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT";
 pub const REQUEST_BODY_TIMEOUT: &str = "DurableRequestBodyTimeout";
 /// Setting: the most HTTP connections open at once; more wait to be accepted.
 pub const MAX_CONNECTIONS: &str = "DurableMaxConnections";
+/// Setting: the most memory, in MiB, the live orchestration cache may hold.
+pub const CACHE_MEGABYTES: &str = "DurableCacheMegabytes";
 /// Setting: `false` turns local development mode off (the management API then needs a key).
 pub const LOCAL_DEVELOPMENT: &str = "DurableLocalDevelopment";
 /// Setting: the address the HTTP server binds to.
@@ -155,6 +157,8 @@ pub struct HostConfig {
     pub request_body_timeout: Duration,
     /// The most HTTP connections open at once.
     pub max_connections: usize,
+    /// The most memory the live orchestration cache may hold, in bytes.
+    pub cache_max_bytes: usize,
     /// host.json `functionTimeout`; `None` is unlimited.
     pub function_timeout: Option<Duration>,
     /// host.json `extensions.durableTask.maxConcurrentActivityFunctions`.
@@ -257,6 +261,13 @@ impl HostConfig {
             },
             None => DEFAULT_MAX_CONNECTIONS,
         };
+        let cache_max_bytes = match given(CACHE_MEGABYTES) {
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(mb) => mb.saturating_mul(1024 * 1024),
+                _ => return Err(invalid(CACHE_MEGABYTES, &v, "a number of MiB")),
+            },
+            None => durable_runtime::DEFAULT_CACHE_MAX_BYTES,
+        };
         let shutdown_deadline = match given(SHUTDOWN_DEADLINE) {
             Some(v) => parse_seconds_or_timespan(&v)
                 .ok_or_else(|| invalid(SHUTDOWN_DEADLINE, &v, "seconds or hh:mm:ss"))?,
@@ -277,6 +288,7 @@ impl HostConfig {
             max_request_body,
             request_body_timeout,
             max_connections,
+            cache_max_bytes,
             function_timeout: host.function_timeout,
             max_concurrent_activities: host.max_concurrent_activities,
             max_concurrent_orchestrations: host.max_concurrent_orchestrations,

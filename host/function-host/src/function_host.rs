@@ -63,6 +63,7 @@ impl FunctionHost {
                 .max_concurrent_activities
                 .unwrap_or(defaults.max_concurrent_activities),
             shutdown_deadline: config.shutdown_deadline,
+            cache_max_bytes: config.cache_max_bytes,
             entities: config.entities,
             ..defaults
         };

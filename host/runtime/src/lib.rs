@@ -30,6 +30,9 @@ mod slots;
 
 pub use registry::Registry;
 
+/// The default bound of the live cache's size: 64 MiB of history payloads.
+pub const DEFAULT_CACHE_MAX_BYTES: usize = 64 * 1024 * 1024;
+
 /// Tuning of a runtime.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -39,6 +42,10 @@ pub struct RuntimeOptions {
     pub max_concurrent_activities: usize,
     /// Live executions kept in memory (0 turns the cache off: every episode replays).
     pub cache_capacity: usize,
+    /// The most memory the live executions may hold together, counted as the payloads of
+    /// their histories (inputs, results, event data); the least recently used go first, and
+    /// one larger than this is not kept (it replays each episode instead).
+    pub cache_max_bytes: usize,
     /// How long an orchestration work item stays locked to this worker.
     pub orchestration_lock: Duration,
     /// How long an activity stays locked before another worker may take it over (renewed while
@@ -61,6 +68,7 @@ impl Default for RuntimeOptions {
             max_concurrent_orchestrations: 256,
             max_concurrent_activities: 256,
             cache_capacity: 10_000,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             orchestration_lock: Duration::from_secs(60),
             activity_lock: Duration::from_secs(300),
             idle_poll_interval: Duration::from_secs(1),
@@ -145,7 +153,10 @@ impl Runtime {
             store,
             registry,
             env,
-            cache: Mutex::new(cache::ExecutionCache::new(options.cache_capacity)),
+            cache: Mutex::new(cache::ExecutionCache::new(
+                options.cache_capacity,
+                options.cache_max_bytes,
+            )),
             options,
             stats: RuntimeStats::default(),
             completions: Arc::new(Completions::default()),

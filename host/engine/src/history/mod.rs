@@ -499,4 +499,35 @@ impl HistoryEvent {
     pub fn event_type(&self) -> EventType {
         self.kind.event_type()
     }
+
+    /// About how many bytes the event's payloads take (inputs, results, failure texts), plus a
+    /// small fixed part: what keeping its effects in memory costs, for caches that are bounded
+    /// by size.
+    pub fn payload_bytes(&self) -> usize {
+        let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let payload = match &self.kind {
+            EventKind::ExecutionStarted(s) => len(&s.input),
+            EventKind::ExecutionCompleted { result, .. }
+            | EventKind::TaskCompleted { result, .. }
+            | EventKind::SubOrchestrationInstanceCompleted { result, .. }
+            | EventKind::ContinueAsNew { result, .. } => len(result),
+            EventKind::ExecutionTerminated { input }
+            | EventKind::TaskScheduled { input, .. }
+            | EventKind::SubOrchestrationInstanceCreated { input, .. }
+            | EventKind::EventSent { input, .. }
+            | EventKind::EventRaised { input, .. } => len(input),
+            EventKind::TaskFailed {
+                reason, details, ..
+            }
+            | EventKind::SubOrchestrationInstanceFailed {
+                reason, details, ..
+            } => len(reason) + len(details),
+            EventKind::GenericEvent { data } => len(data),
+            _ => 0,
+        };
+        EVENT_OVERHEAD_BYTES + payload
+    }
 }
+
+/// What an event costs in memory besides its payloads (its fields and bookkeeping), roughly.
+pub const EVENT_OVERHEAD_BYTES: usize = 64;

@@ -96,6 +96,8 @@ pub struct Execution {
     suspended: bool,
     held: VecDeque<HistoryEvent>,
     history_len: u64,
+    /// About how many bytes the history's payloads take ([`HistoryEvent::payload_bytes`]).
+    history_bytes: usize,
     env: Environment,
     /// The completion event of `outcome` is in history (replayed or already emitted).
     completion_recorded: bool,
@@ -129,6 +131,7 @@ impl Execution {
             suspended: false,
             held: VecDeque::new(),
             history_len: 0,
+            history_bytes: 0,
             env,
             completion_recorded: false,
             refuse_continue_as_new: false,
@@ -143,6 +146,7 @@ impl Execution {
             ex.apply(event);
         }
         ex.history_len = history.len() as u64;
+        ex.history_bytes = history.iter().map(HistoryEvent::payload_bytes).sum();
         ex.ctx.state.lock().is_replaying = false;
         ex
     }
@@ -150,6 +154,12 @@ impl Execution {
     /// Number of history events this execution has consumed (stored history length).
     pub fn history_len(&self) -> u64 {
         self.history_len
+    }
+
+    /// About how much memory the execution holds for its history's payloads: what a cache
+    /// bounded by size counts it as.
+    pub fn approximate_bytes(&self) -> usize {
+        self.history_bytes
     }
 
     /// How many activities, timers and sub-orchestrations it awaits (scheduled, not completed).
@@ -539,6 +549,10 @@ impl Execution {
         }
         events.push(HistoryEvent::new(now, EventKind::OrchestratorCompleted));
         self.history_len += events.len() as u64;
+        self.history_bytes += events
+            .iter()
+            .map(HistoryEvent::payload_bytes)
+            .sum::<usize>();
         EpisodeOutput {
             new_events: events,
             new_execution: false,
