@@ -87,7 +87,7 @@ impl HttpRequest {
 }
 
 /// True when every key and value of a query string decodes to valid UTF-8 (what
-/// [`parse_query`] would otherwise decode lossily, with U+FFFD).
+/// `parse_query` would otherwise decode lossily, with U+FFFD).
 pub fn query_is_utf8(query: &str) -> bool {
     query.split(['&', '=']).all(|part| {
         percent_encoding::percent_decode_str(&part.replace('+', " "))
