@@ -63,6 +63,7 @@ pub(crate) fn sql_error(e: rusqlite::Error) -> StoreError {
                         | rusqlite::ErrorCode::DatabaseLocked
                         | rusqlite::ErrorCode::SystemIoFailure
                         | rusqlite::ErrorCode::DiskFull
+                        | rusqlite::ErrorCode::ReadOnly
                 )
             );
             StoreError::backend(other.to_string(), other, retryable)

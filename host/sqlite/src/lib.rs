@@ -27,6 +27,7 @@ use durable_store::{
 };
 
 mod activities;
+mod checkpoint;
 mod codec;
 mod encode;
 mod instances;
@@ -93,9 +94,13 @@ impl SqliteTaskHub {
         // The connection commits with synchronous=NORMAL; the writer's sync thread fsyncs the
         // log before any reply when durable commits are configured (see `syncer`).
         let wal = options.synchronous_full.then(|| wal_path(&path));
+        let logs = [
+            syncer::Log::open(wal.as_deref())?,
+            syncer::Log::open(wal.as_deref())?,
+        ];
         let writer = std::thread::Builder::new()
             .name("durable-sqlite-writer".into())
-            .spawn(move || writer::run(conn, owner, jobs, writer_signals, wal))
+            .spawn(move || writer::run(conn, owner, jobs, writer_signals, logs))
             .map_err(|e| StoreError::storage(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             path,

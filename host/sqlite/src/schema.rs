@@ -17,7 +17,7 @@ use durable_store::{StoreError, StoreResult};
 const SCHEMA_VERSION: i64 = 1;
 
 /// How long a statement waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables and indexes; every statement is idempotent.
 const DDL: &str = "
@@ -80,6 +80,17 @@ CREATE INDEX IF NOT EXISTS activity_messages_by_instance ON activity_messages (i
 /// Opens (creating if needed) the database file with its settings and the schema.
 pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path).db()?;
+    // SQLite falls back to reading when it may not write (a read-only file or file system);
+    // a task hub it cannot write to would fail every request, so it is refused here.
+    if conn.is_readonly(rusqlite::MAIN_DB).db()? {
+        return Err(StoreError::storage(format!(
+            "the task hub file {} is read-only: the host needs to write to it and to create \
+             {}-wal and {}-shm beside it",
+            path.display(),
+            path.display(),
+            path.display()
+        )));
+    }
     conn.busy_timeout(BUSY_TIMEOUT).db()?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))

@@ -10,13 +10,13 @@
 //! checkpoint never holds the only copy of an acknowledged commit.
 
 use std::fs::File;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use super::writer::Job;
-use durable_store::StoreError;
+use durable_store::{StoreError, StoreFailure};
 
 /// A batch the writer has finished: committed (`error` = `None`) or rolled back.
 pub(crate) struct Settled {
@@ -28,35 +28,36 @@ pub(crate) struct Settled {
     pub sync: bool,
 }
 
-/// The sync loop: runs until the writer is gone. `wal` is the log to sync (`None`: never sync,
-/// the configured `synchronous=NORMAL`). A failed sync sets `failed`, after which the writer
-/// refuses every request: what was committed may not be on disk, and nothing may build on it.
-/// `in_flight` counts the batches handed over and not yet answered; the writer syncs a batch
+/// The sync loop: runs until the writer is gone. `log` is the log to sync. A failed sync raises
+/// `failure`, after which the writer refuses every request: what was committed may not be on
+/// disk, and nothing may build on it; the host exits for a restart, and SQLite recovers the
+/// database from its log when it is opened again. `in_flight` counts the batches handed over and not yet answered; the writer syncs a batch
 /// itself only when it is zero, so replies still leave in commit order.
 pub(crate) fn run(
     settled: Receiver<Settled>,
-    wal: Option<PathBuf>,
-    failed: Arc<AtomicBool>,
+    mut log: Log,
+    failure: &StoreFailure,
     in_flight: Arc<AtomicUsize>,
 ) {
-    let mut log = Log::new(wal);
     while let Ok(first) = settled.recv() {
         let mut group = vec![first];
         group.extend(settled.try_iter());
         let n = group.len();
-        settle(group, &mut log, &failed);
+        settle(group, &mut log, failure);
         in_flight.fetch_sub(n, Ordering::AcqRel);
     }
 }
 
 /// Syncs the log once if any batch of `group` (in commit order) changed durable state, then
 /// answers every request of the group.
-pub(crate) fn settle(group: Vec<Settled>, log: &mut Log, failed: &AtomicBool) {
+pub(crate) fn settle(group: Vec<Settled>, log: &mut Log, failure: &StoreFailure) {
     let needs_sync = group.iter().any(|s| s.sync && s.error.is_none());
     let sync_error = if needs_sync { log.sync().err() } else { None };
     if let Some(e) = &sync_error {
         tracing::error!(error = %e, "fsync of the task hub's write-ahead log failed");
-        failed.store(true, Ordering::Release);
+        failure.raise(format!(
+            "an fsync of the task hub's log failed ({e}); what it committed may not be on disk"
+        ));
     }
     for s in group {
         let error = s.error.as_ref().or(sync_error.as_ref());
@@ -66,16 +67,31 @@ pub(crate) fn settle(group: Vec<Settled>, log: &mut Log, failed: &AtomicBool) {
     }
 }
 
-/// The write-ahead log, opened on first use (it exists once the schema is committed).
+/// The write-ahead log, opened once when the store opens: a commit never opens a file, so
+/// running out of file descriptors cannot fail one.
 pub(crate) struct Log {
-    path: Option<PathBuf>,
+    path: PathBuf,
     file: Option<File>,
 }
 
 impl Log {
-    /// The log at `path`; `None` never syncs.
-    pub(crate) fn new(path: Option<PathBuf>) -> Self {
-        Self { path, file: None }
+    /// Opens the log at `path` for syncing; `None` never syncs (`synchronous=NORMAL`
+    /// configured). The log exists once the schema is committed, and stays while the store's
+    /// connection is open.
+    pub(crate) fn open(path: Option<&Path>) -> Result<Self, StoreError> {
+        let Some(path) = path else {
+            return Ok(Self {
+                path: PathBuf::new(),
+                file: None,
+            });
+        };
+        let file = File::open(path).map_err(|e| {
+            StoreError::storage(format!("cannot open {} to sync it: {e}", path.display()))
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file: Some(file),
+        })
     }
 
     /// Makes everything written to the log durable. `fdatasync`, as SQLite itself syncs the log
@@ -83,16 +99,12 @@ impl Log {
     /// back (the file size when the log grew), but not the modification time (which `fsync`
     /// would also journal).
     fn sync(&mut self) -> Result<(), StoreError> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let io =
-            |e: std::io::Error| StoreError::storage(format!("cannot sync {}: {e}", path.display()));
-        if self.file.is_none() {
-            self.file = Some(File::open(path).map_err(io)?);
-        }
         match &self.file {
-            Some(file) => file.sync_data().map_err(io),
+            // Retryable: the host restarts for it, and the store recovers from its log.
+            Some(file) => file.sync_data().map_err(|e| {
+                let message = format!("cannot sync {}: {e}", self.path.display());
+                StoreError::backend(message, e, true)
+            }),
             None => Ok(()),
         }
     }

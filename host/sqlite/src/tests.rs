@@ -172,3 +172,36 @@ async fn a_commit_hands_back_locked_activity_requests() {
     );
     assert!(hub.complete_activity(&locked[0], answer).await.unwrap());
 }
+
+/// A store that goes quiet checkpoints its log and truncates it to nothing, so a small volume
+/// never holds ~32 MB of log for an idle store.
+#[tokio::test]
+async fn an_idle_store_truncates_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let hub = SqliteTaskHub::open(&path).unwrap();
+    hub.create_if_not_exists().await.unwrap();
+    for i in 0..50 {
+        hub.create_instance(start(&format!("quiet-{i}")))
+            .await
+            .unwrap();
+    }
+    let wal = super::wal_path(&path);
+    let len = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert!(len() > 0, "the commits are in the log");
+    let deadline = std::time::Instant::now() + super::checkpoint::IDLE * 5;
+    while len() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log still holds {} bytes",
+            len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Everything is still there, read back from the database file.
+    let page = hub
+        .query_instances(&durable_store::InstanceQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.instances.len(), 50);
+}

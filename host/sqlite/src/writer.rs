@@ -21,16 +21,17 @@
 //! marked [`Durability::Relaxed`]; a batch made only of those needs no fsync of its own.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::checkpoint::{Checkpoint, IDLE};
 use super::codec::{to_ticks, SqlResultExt};
 use super::owners::Owner;
-use super::syncer::{self, Settled};
+use super::syncer::{self, Log, Settled};
 use durable_store::clock;
 use durable_store::{StoreError, StoreResult, WorkSignals};
 
@@ -126,9 +127,13 @@ where
             // A failed request wrote nothing either way; its own error is the better answer.
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), None) => Ok(value),
-            (_, Some(e)) => Err(StoreError::storage(format!(
-                "the transaction was not committed: {e}"
-            ))),
+            // Retryable when the batch's failure is (a full disk, a busy file).
+            (_, Some(e)) => Err(StoreError::Storage {
+                operation: None,
+                message: format!("the transaction was not committed: {e}"),
+                source: None,
+                retryable: e.is_retryable(),
+            }),
             (None, None) => Err(StoreError::storage("the request was not run")),
         };
         // The caller may have given up waiting; that is fine.
@@ -139,24 +144,30 @@ where
 /// The writer loop: runs until every sender is gone and the queue is empty, then waits for
 /// the syncer to answer what is still in flight.
 ///
-/// `wal` is the write-ahead log the syncer fsyncs; `None` (synchronous=NORMAL configured)
-/// acknowledges commits without syncing.
+/// `logs` are two handles on the write-ahead log, one for the syncer thread and one for
+/// batches the writer syncs itself (handles of `synchronous=NORMAL` never sync).
 pub(crate) fn run(
     conn: Connection,
     owner: Owner,
     jobs: Receiver<Box<dyn Job>>,
     signals: Arc<WorkSignals>,
-    wal: Option<std::path::PathBuf>,
+    logs: [Log; 2],
 ) {
+    let [mut log, syncer_log] = logs;
     let (settled, to_sync) = mpsc::channel();
-    let failed = Arc::new(AtomicBool::new(false));
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let syncer_failed = Arc::clone(&failed);
+    let syncer_signals = Arc::clone(&signals);
     let syncer_in_flight = Arc::clone(&in_flight);
-    let syncer_wal = wal.clone();
     let syncer = std::thread::Builder::new()
         .name("durable-wal-sync".into())
-        .spawn(move || syncer::run(to_sync, syncer_wal, syncer_failed, syncer_in_flight));
+        .spawn(move || {
+            syncer::run(
+                to_sync,
+                syncer_log,
+                &syncer_signals.failure,
+                syncer_in_flight,
+            )
+        });
     let syncer = match syncer {
         Ok(handle) => handle,
         Err(e) => {
@@ -167,16 +178,19 @@ pub(crate) fn run(
             return;
         }
     };
-    // The writer's own handle on the log, for the batches it syncs itself.
-    let mut log = syncer::Log::new(wal);
     // A request taken from the queue while checking whether it was empty.
     let mut next: Option<Box<dyn Job>> = None;
+    let mut checkpoint = Checkpoint::default();
     loop {
         let first = match next.take() {
             Some(job) => job,
-            None => match jobs.recv() {
+            None => match jobs.recv_timeout(IDLE) {
                 Ok(job) => job,
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    checkpoint.when_idle(&conn, &signals.failure);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
             },
         };
         let mut batch = vec![first];
@@ -186,10 +200,16 @@ pub(crate) fn run(
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        if failed.load(Ordering::Acquire) {
-            let e = StoreError::storage(
-                "an fsync of the task hub failed; the store refuses further writes",
-            );
+        if let Some(reason) = signals.failure.reason() {
+            // Retryable: the host restarts, and the store with it.
+            let e = StoreError::Storage {
+                operation: None,
+                message: format!(
+                    "the store refuses further requests until the host restarts: {reason}"
+                ),
+                source: None,
+                retryable: true,
+            };
             for job in batch {
                 job.reply(Some(&e));
             }
@@ -197,6 +217,7 @@ pub(crate) fn run(
         }
         let sync = batch.iter().any(|job| job.durability() == Durability::Full);
         let error = run_batch(&conn, &owner, &signals, &mut batch).err();
+        checkpoint.after_batch(&conn, error.as_ref());
         let settled_batch = Settled {
             jobs: batch,
             error,
@@ -209,7 +230,7 @@ pub(crate) fn run(
             match jobs.try_recv() {
                 Ok(job) => next = Some(job),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
-                    syncer::settle(vec![settled_batch], &mut log, &failed);
+                    syncer::settle(vec![settled_batch], &mut log, &signals.failure);
                     continue;
                 }
             }

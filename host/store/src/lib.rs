@@ -8,7 +8,6 @@
 #![warn(missing_docs)]
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Notify;
 
 use durable_engine::history::{FailureDetails, HistoryEvent, OrchestrationStatus};
 use durable_engine::message::TaskMessage;
@@ -18,11 +17,13 @@ pub mod clock;
 pub mod conformance;
 mod policy;
 mod roles;
+mod signals;
 mod trigger_state;
 
 pub use policy::{ensure_startable, started_execution};
 pub use roles::{DirectEpisodes, InstanceStore, OrchestrationService, TaskHub, TriggerStateStore};
 
+pub use signals::{StoreFailure, WorkSignals};
 pub use trigger_state::ScheduleStatus;
 
 /// What can go wrong in a store.
@@ -337,15 +338,6 @@ pub struct PurgeFilter {
     pub created_to: Option<DateTime<Utc>>,
     /// Only these statuses (empty = every terminal status).
     pub statuses: Vec<OrchestrationStatus>,
-}
-
-/// Wake-ups a store gives its local dispatchers after commits, so they need not poll.
-#[derive(Debug, Default)]
-pub struct WorkSignals {
-    /// New orchestration messages became visible (or a delayed one was added).
-    pub orchestrations: Notify,
-    /// New activity requests.
-    pub activities: Notify,
 }
 
 #[cfg(test)]
