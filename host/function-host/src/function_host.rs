@@ -120,12 +120,22 @@ impl FunctionHost {
                 return Err(e.into());
             }
         }
+        let open_files = crate::fd_limit::raise();
+        let max_connections = crate::fd_limit::connection_cap(config.max_connections, open_files);
+        if max_connections < config.max_connections {
+            tracing::warn!(
+                configured = config.max_connections,
+                max_connections,
+                open_files,
+                "the open-files limit leaves room for fewer connections than configured"
+            );
+        }
         let server = tokio::spawn(server::serve(
             listener,
             requests,
             stopped,
             in_flight.clone(),
-            config.max_connections,
+            max_connections,
         ));
         tracing::info!(
             %addr,
@@ -156,6 +166,18 @@ impl FunctionHost {
     /// The client bound to the task hub.
     pub fn client(&self) -> &DurableClient {
         &self.client
+    }
+
+    /// Waits until the task hub fails for good (see [`durable_store::StoreFailure`]); returns
+    /// the reason. The host should then shut down and exit non-zero.
+    pub async fn failed(&self) -> String {
+        self.client
+            .store()
+            .signals()
+            .failure
+            .raised()
+            .await
+            .to_string()
     }
 
     /// The host keys.

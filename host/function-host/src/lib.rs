@@ -25,6 +25,7 @@ pub mod app;
 mod args;
 pub mod banner;
 pub mod config;
+mod fd_limit;
 mod function_host;
 mod http_api;
 pub mod keys;
@@ -124,6 +125,9 @@ pub enum HostError {
     /// The async runtime cannot be built.
     #[error("cannot start the tokio runtime: {0}")]
     TokioRuntime(std::io::Error),
+    /// The task hub failed while the host ran; a restart recovers it.
+    #[error("the task hub failed and the host must be restarted: {0}")]
+    StoreFailed(String),
     /// Signal handlers cannot be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -193,15 +197,26 @@ pub async fn run_with(mut config: HostConfig, args: HostArgs) -> Result<(), Host
     let mut signals = Signals::install().map_err(HostError::Signals)?;
     let host = FunctionHost::start(config, app).await?;
     println!("{}", host.banner());
-    let signal = signals.recv().await;
-    tracing::info!(signal, "shutting down");
+    let failure = tokio::select! {
+        signal = signals.recv() => {
+            tracing::info!(signal, "shutting down");
+            None
+        }
+        reason = host.failed() => {
+            tracing::error!(%reason, "the task hub failed; shutting down for a restart");
+            Some(reason)
+        }
+    };
     tokio::select! {
         _ = host.shutdown() => {}
         signal = signals.recv() => {
             tracing::warn!(signal, "second signal: exiting without waiting for work in flight");
         }
     }
-    Ok(())
+    match failure {
+        Some(reason) => Err(HostError::StoreFailed(reason)),
+        None => Ok(()),
+    }
 }
 
 /// Says loudly that this binary has no functions: the usual cause is functions defined in a

@@ -82,6 +82,22 @@ enum Target {
 }
 
 impl RequestHandler {
+    /// The host's status: 200 `Running`, or 503 `Error` with the reason once the task hub has
+    /// failed for good (the host is then on its way out, for a supervisor to restart it).
+    fn status(&self) -> HttpResponse {
+        match self.client.store().signals().failure.reason() {
+            None => HttpResponse::ok_json(&serde_json::json!({ "state": "Running" })),
+            Some(reason) => {
+                let mut response = HttpResponse::ok_json(&serde_json::json!({
+                    "state": "Error",
+                    "errors": [reason],
+                }));
+                response.status = StatusCode::SERVICE_UNAVAILABLE;
+                response
+            }
+        }
+    }
+
     /// Builds the requests for `app`'s HTTP functions.
     pub fn new(
         app: Arc<FunctionApp>,
@@ -185,7 +201,7 @@ impl RequestHandler {
     async fn serve(&self, target: Target, mut req: HttpRequest, body: Incoming) -> HttpResponse {
         match target {
             Target::Answer(response) => response,
-            Target::Status => HttpResponse::ok_json(&serde_json::json!({ "state": "Running" })),
+            Target::Status => self.status(),
             Target::Management(rest) => {
                 if !self.options.local_development
                     && !self.keys.allows_management(presented_key(&req))

@@ -84,7 +84,7 @@ pub async fn handle(api: &DurableApi, path: &str, req: HttpRequest) -> HttpRespo
         },
         _ => Ok(HttpResponse::new(StatusCode::NOT_FOUND)),
     };
-    result.unwrap_or_else(client_error)
+    result.unwrap_or_else(|e| client_error(api, e))
 }
 
 /// Looks an instance up by a decoded path segment. Generated URLs form-encode ids (space as
@@ -140,7 +140,7 @@ pub(crate) fn internal(exception_message: &str, ty: &str) -> HttpResponse {
 }
 
 /// The response for a client error that no handler turned into something more specific.
-fn client_error(e: ClientError) -> HttpResponse {
+fn client_error(api: &DurableApi, e: ClientError) -> HttpResponse {
     let text = e.to_string();
     match e {
         ClientError::NotFound(_) => HttpResponse::new(StatusCode::NOT_FOUND),
@@ -154,6 +154,24 @@ fn client_error(e: ClientError) -> HttpResponse {
         ClientError::WrongStatus { .. } => internal(&text, "System.InvalidOperationException"),
         ClientError::Timeout(_) => internal(&text, "System.TimeoutException"),
         ClientError::Serialize(_) => internal(&text, "Newtonsoft.Json.JsonException"),
+        // A store that may answer if asked again (a dropped connection, a full disk that may
+        // clear, a store failed until the host restarts): 503 with Retry-After, which clients
+        // retry, rather than a 500 they take as final.
+        ClientError::Store(e)
+            if e.is_retryable() || api.client.store().signals().failure.reason().is_some() =>
+        {
+            tracing::warn!(error = %text, "management API: store unavailable");
+            let mut response = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The task hub is unavailable; try again",
+                Some((&text, "System.Exception")),
+            );
+            response.headers.insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            response
+        }
         ClientError::Store(_) => {
             tracing::error!(error = %text, "management API: store failure");
             internal(&text, "System.Exception")
