@@ -123,10 +123,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
         }
         Err(e) => {
             tracing::error!(activity = %name, error = %e, retryable = e.is_retryable(), "completing the activity failed; it will run again");
-            let _ = shared
-                .store
-                .abandon_activity(&item, super::retry_after(&e))
-                .await;
+            super::release::activity(shared, &item, &e).await;
         }
     }
 }

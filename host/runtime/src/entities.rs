@@ -3,6 +3,7 @@
 //! instance row's input (no history grows), acks the messages and sends the responses.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Shared;
@@ -17,7 +18,7 @@ use durable_store::{
 };
 
 /// Runs one entity work item to its commit.
-pub(super) async fn process(shared: &Shared, item: OrchestrationWorkItem) {
+pub(super) async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let id = match EntityId::from_scheduler_id(&item.instance_id) {
         Ok(id) => id,
         Err(e) => {
@@ -87,7 +88,7 @@ pub(super) async fn process(shared: &Shared, item: OrchestrationWorkItem) {
 }
 
 async fn commit(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     item: &OrchestrationWorkItem,
     instance: Option<InstanceState>,
     orchestrator_messages: Vec<OrchestratorMessage>,
@@ -107,10 +108,7 @@ async fn commit(
         }
         Err(e) => {
             tracing::error!(instance_id = %item.instance_id, error = %e, retryable = e.is_retryable(), "entity commit failed; the batch will be retried");
-            let _ = shared
-                .store
-                .abandon_orchestration(item, super::retry_after(&e))
-                .await;
+            super::release::orchestration(shared, item, &e).await;
         }
     }
 }

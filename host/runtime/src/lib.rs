@@ -26,6 +26,7 @@ mod dispatch;
 mod entities;
 mod orchestrations;
 pub mod registry;
+mod release;
 mod slots;
 
 pub use registry::Registry;

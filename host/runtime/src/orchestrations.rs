@@ -86,10 +86,7 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(instance_id = %instance_id, error = %e, retryable = e.is_retryable(), "loading history failed");
-            let _ = shared
-                .store
-                .abandon_orchestration(&item, super::retry_after(&e))
-                .await;
+            super::release::orchestration(shared, &item, &e).await;
             return;
         }
     };
@@ -201,10 +198,7 @@ async fn commit(
         }
         Err(e) => {
             tracing::error!(instance_id = %item.instance_id, error = %e, retryable = e.is_retryable(), "commit failed; the work item will be retried");
-            let _ = shared
-                .store
-                .abandon_orchestration(item, super::retry_after(&e))
-                .await;
+            super::release::orchestration(shared, item, &e).await;
         }
     }
 }

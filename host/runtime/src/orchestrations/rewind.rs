@@ -33,10 +33,7 @@ pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         Ok(h) => h,
         Err(e) => {
             tracing::error!(instance_id = %item.instance_id, error = %e, retryable = e.is_retryable(), "loading history for rewind failed");
-            let _ = shared
-                .store
-                .abandon_orchestration(&item, crate::retry_after(&e))
-                .await;
+            crate::release::orchestration(shared, &item, &e).await;
             return;
         }
     };
