@@ -54,6 +54,13 @@ pub enum AzureError {
 }
 
 impl AzureError {
+    /// Whether the request may have been applied although it failed: the connection broke
+    /// after it was sent, or the service answered 500 or 503 (which it may do after
+    /// applying a write). Such a write is checked after the fact, or repeated if that is safe.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, AzureError::Transport(..)) || matches!(self.status(), Some(500 | 503))
+    }
+
     /// The HTTP status of a failed request or transaction operation, if there is one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -95,6 +102,7 @@ impl Transport {
     pub fn new(account: StorageAccount) -> AzureResult<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(64)
             // Below Azurite's 5 s keep-alive, so a pooled connection is not closed under us.
             .pool_idle_timeout(Duration::from_secs(4))
@@ -169,7 +177,11 @@ impl Transport {
             }
             _ => Service::Blob,
         };
-        let response = loop {
+        // A failure before the request left (no connection) is always sent again; one after
+        // it may have been applied only when applying it twice changes nothing (see
+        // `may_repeat`). Reads also retry a body cut off mid-way.
+        let repeatable = may_repeat(&method, &url, &headers);
+        let (status, headers, body) = loop {
             self.stats.record(service);
             let sent = self
                 .http
@@ -178,24 +190,25 @@ impl Transport {
                 .body(body.clone())
                 .send()
                 .await;
-            match sent {
-                Ok(response) => break response,
-                // A pooled connection the server had just closed: the request never got
-                // there, so sending it again is safe (and at worst duplicates a queue
-                // message, which the task hub tolerates by design).
-                Err(e) if attempt < 2 && (e.is_connect() || e.is_request()) && !e.is_timeout() => {
-                    attempt += 1;
-                    tracing::debug!(%resource, error = %e, "retrying a storage request");
+            let failure = match sent {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    match response.bytes().await {
+                        Ok(body) => break (status, headers, body),
+                        Err(e) => e,
+                    }
                 }
-                Err(e) => return Err(AzureError::Transport(resource, with_causes(&e))),
+                Err(e) => e,
+            };
+            let again = failure.is_connect() || (repeatable && !failure.is_timeout());
+            if attempt < 2 && again {
+                attempt += 1;
+                tracing::debug!(%resource, error = %failure, "retrying a storage request");
+                continue;
             }
+            return Err(AzureError::Transport(resource, with_causes(&failure)));
         };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| AzureError::Transport(resource.clone(), with_causes(&e)))?;
         if status.is_success() {
             return Ok(Answer { headers, body });
         }
@@ -211,6 +224,26 @@ impl Transport {
             code,
             message: error_message(&body),
         })
+    }
+}
+
+/// Whether a request that may already have been applied can be sent again: reads; puts,
+/// merges and deletes that are not conditional (`If-Match`), not lease actions and not queue
+/// message updates (whose pop receipt the first attempt already changed); and queue message
+/// puts, which the task hub receives at least once by design (a repeated start or task
+/// result is recognised against the history). Never an entity group transaction (`$batch`)
+/// or a table insert: a second attempt of an applied one fails with 409 or 412, which would
+/// read as a conflict with another writer.
+fn may_repeat(method: &Method, url: &Url, headers: &HeaderMap) -> bool {
+    let query = url.query().unwrap_or("");
+    match *method {
+        Method::GET | Method::HEAD => true,
+        Method::POST => url.path().ends_with("/messages"),
+        _ => {
+            !headers.contains_key(reqwest::header::IF_MATCH)
+                && !query.contains("comp=lease")
+                && !query.contains("popreceipt=")
+        }
     }
 }
 

@@ -62,14 +62,32 @@ impl AzureTaskHub {
     ) -> StoreResult<()> {
         let mut row = instances::to_entity(&self.names.hub, state);
         self.offload_instance_row(&mut row, 0).await?;
-        let written = match etag {
-            Some(etag) => {
-                let condition = durable_azure_storage::tables::IfMatch::Etag(etag);
-                self.instances
-                    .update(&row, UpdateMode::Replace, condition)
-                    .await
+        let mut attempts = 0;
+        let written = loop {
+            let written = match etag {
+                Some(etag) => {
+                    let condition = durable_azure_storage::tables::IfMatch::Etag(etag);
+                    self.instances
+                        .update(&row, UpdateMode::Replace, condition)
+                        .await
+                }
+                None => self.instances.insert(&row).await,
+            };
+            // A write whose answer was lost: the row says whether it happened. Written (by
+            // it or by the local dispatcher already) is success; not there, it is sent again.
+            match written {
+                Err(e) if e.outcome_unknown() && attempts < 2 => {
+                    attempts += 1;
+                    match self.get_row(&state.instance_id).await? {
+                        Some(current) if current.execution_id == state.execution_id => {
+                            return Ok(())
+                        }
+                        Some(_) if etag.is_none() => break Err(e),
+                        _ => continue,
+                    }
+                }
+                other => break other,
             }
-            None => self.instances.insert(&row).await,
         };
         match written {
             Ok(_) => Ok(()),

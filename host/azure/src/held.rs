@@ -70,6 +70,64 @@ pub(super) struct Checkpoint {
     pub row: Option<durable_store::InstanceState>,
 }
 
+/// The Instances row a work item carries, reconciled with the history's sentinel row.
+///
+/// A checkpoint writes the history (ending with the sentinel) before the Instances row, so a
+/// commit cut short between the two (a lost response, a reset connection) leaves the row
+/// behind the history, or missing. The runtime decides from the row whether to replay stored
+/// history; trusting a stale row would run the orchestrator again from nothing and append a
+/// second `ExecutionStarted` and repeated tasks after the first. So the sentinel wins: the row
+/// gets its history length and execution, and a row of another execution (or none) stands in
+/// as a running one, to be rewritten from the replayed history by the next commit.
+pub(super) fn row_as_history_says(
+    instance_id: &str,
+    row: Option<durable_store::InstanceState>,
+    execution_id: Option<&str>,
+    history_len: u64,
+) -> Option<durable_store::InstanceState> {
+    use durable_engine::history::OrchestrationStatus;
+    let Some(execution_id) = execution_id.filter(|_| history_len > 0) else {
+        return row;
+    };
+    let now = durable_store::clock::now();
+    let mut row = row.unwrap_or_else(|| durable_store::InstanceState {
+        instance_id: instance_id.to_owned(),
+        execution_id: execution_id.to_owned(),
+        name: String::new(),
+        version: None,
+        status: OrchestrationStatus::Running,
+        input: None,
+        output: None,
+        custom_status: None,
+        failure_details: None,
+        parent_instance_id: None,
+        created_at: now,
+        last_updated_at: now,
+        completed_at: None,
+        history_len,
+    });
+    if row.execution_id != execution_id {
+        tracing::warn!(
+            instance_id,
+            "the Instances row lags its history (another execution); replaying the history"
+        );
+        row.execution_id = execution_id.to_owned();
+        row.status = OrchestrationStatus::Running;
+        row.output = None;
+        row.failure_details = None;
+        row.completed_at = None;
+    } else if row.history_len != history_len {
+        tracing::warn!(
+            instance_id,
+            row = row.history_len,
+            history = history_len,
+            "the Instances row lags its history; replaying the history"
+        );
+    }
+    row.history_len = history_len;
+    Some(row)
+}
+
 /// Orchestration messages and instance locks.
 #[derive(Debug, Default)]
 pub(super) struct OrchestrationState {

@@ -200,16 +200,26 @@ impl AzureTaskHub {
             self.get_row(instance_id)
         )?;
         Ok(match sentinel {
-            Some(s) => Checkpoint {
-                sentinel_etag: s.etag.clone(),
-                execution_id: s.str("ExecutionId").map(str::to_owned),
-                history_len: s
+            Some(s) => {
+                let execution_id = s.str("ExecutionId").map(str::to_owned);
+                let history_len = s
                     .get("HistoryEventCount")
                     .and_then(EdmValue::as_i64)
                     .and_then(|n| u64::try_from(n).ok())
-                    .unwrap_or(0),
-                row,
-            },
+                    .unwrap_or(0);
+                let row = super::held::row_as_history_says(
+                    instance_id,
+                    row,
+                    execution_id.as_deref(),
+                    history_len,
+                );
+                Checkpoint {
+                    sentinel_etag: s.etag.clone(),
+                    execution_id,
+                    history_len,
+                    row,
+                }
+            }
             None => Checkpoint {
                 sentinel_etag: None,
                 execution_id: None,
@@ -341,11 +351,15 @@ impl AzureTaskHub {
             }
             (consumed, state.messages.contains_key(&item.instance_id))
         };
+        // The checkpoint holds: a message whose delete fails comes back after its visibility
+        // timeout and is recognised against the history as already processed.
         for h in consumed {
-            self.control[h.queue]
+            if let Err(e) = self.control[h.queue]
                 .delete_message(&h.message_id, &h.pop_receipt)
                 .await
-                .map_err(storage)?;
+            {
+                tracing::warn!(instance_id = %item.instance_id, error = %e, "a processed message was not deleted; it will be seen again as a duplicate");
+            }
         }
         if more {
             self.signals.orchestrations.notify_one();
