@@ -5,6 +5,13 @@
 //! its output. The process is stopped when the handle drops, and also when the test process
 //! exits (a shell wrapper stops it when its stdin closes), which matters for [`shared`].
 //! Nothing here skips: every failure says what went wrong, with npm's or Azurite's output.
+//!
+//! For fault tests, [`Azurite::start_persistent`] keeps the data in a folder instead, on fixed
+//! ports or ports Azurite picks, and [`Azurite::restart`] kills it (SIGKILL, a crash) and
+//! starts it again on the same ports with the same data. Azurite writes its metadata to disk
+//! only every [`AUTOSAVE_INTERVAL`], so a crash loses what it acknowledged in the last few
+//! seconds, which real Azure Storage never does: a test that expects data to survive the
+//! crash waits that long after its last write.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,6 +23,10 @@ use durable_azure_storage::connection::{StorageAccount, DEVELOPMENT_ACCOUNT, DEV
 
 /// The npm package, pinned.
 pub const PACKAGE: &str = "azurite@3.37.0";
+
+/// How often a persistent Azurite writes its metadata to disk (LokiJS autosave, every 5 s
+/// in Azurite 3.37); add a margin when waiting for it.
+pub const AUTOSAVE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Why Azurite could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +56,34 @@ pub enum AzuriteError {
 #[derive(Debug)]
 pub struct Azurite {
     child: Child,
-    workspace: PathBuf,
-    blob_port: u16,
-    queue_port: u16,
-    table_port: u16,
+    /// A temporary folder, removed on drop; `None` for a persistent instance.
+    workspace: Option<PathBuf>,
+    ports: Ports,
+    persistent: Option<Persistent>,
 }
+
+/// What a persistent instance needs to start again.
+#[derive(Debug)]
+struct Persistent {
+    bin: PathBuf,
+    dir: PathBuf,
+    /// Azurite's own process id (the wrapper's child); `None` once killed.
+    pid: Option<u32>,
+}
+
+/// The three ports of an Azurite; the default, all 0, lets Azurite pick.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Ports {
+    /// The Blob service's port.
+    pub blob: u16,
+    /// The Queue service's port.
+    pub queue: u16,
+    /// The Table service's port.
+    pub table: u16,
+}
+
+/// Azurite's options common to every launch.
+const COMMON_ARGS: [&str; 3] = ["--skipApiVersionCheck", "--disableTelemetry", "--silent"];
 
 /// Where the package is installed: `$DURABLE_AZURITE_DIR`, else `target/azurite` of this
 /// workspace.
@@ -81,94 +115,81 @@ impl Azurite {
         // exits for any reason (a static handle is never dropped), then removes the folder.
         let script = "\"$0\" \"$@\" & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; \
                       wait $pid; cd / && rm -rf \"$AZURITE_WORKSPACE\"";
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg(&bin)
-            .args([
-                "--inMemoryPersistence",
-                "--skipApiVersionCheck",
-                "--disableTelemetry",
-                "--silent",
-                "--blobPort",
-                "0",
-                "--queuePort",
-                "0",
-                "--tablePort",
-                "0",
-            ])
-            .current_dir(&workspace)
-            .env("AZURITE_WORKSPACE", &workspace)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| AzuriteError::MissingTool("sh", e.to_string()))?;
-        let (tx, rx) = mpsc::channel();
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let tx = tx.clone();
-            // Keeps draining after start-up so Azurite never blocks on a full pipe.
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-        let mut output = String::new();
-        let mut ports = [None, None, None];
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while ports.iter().any(Option::is_none) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    output.push_str(&line);
-                    output.push('\n');
-                    for (i, service) in ["Blob", "Queue", "Table"].iter().enumerate() {
-                        if let Some(port) = listening_port(&line, service) {
-                            ports[i] = Some(port);
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let reason = match e {
-                        mpsc::RecvTimeoutError::Timeout => "no ports after 60 s".to_owned(),
-                        mpsc::RecvTimeoutError::Disconnected => {
-                            format!("it exited ({:?})", child.wait().ok())
-                        }
-                    };
-                    return Err(AzuriteError::Start { reason, output });
-                }
-            }
-        }
-        let [Some(blob_port), Some(queue_port), Some(table_port)] = ports else {
-            unreachable!("the loop ends when every port is known")
-        };
+        let mut args = vec!["--inMemoryPersistence"];
+        args.extend(COMMON_ARGS);
+        args.extend(["--blobPort", "0", "--queuePort", "0", "--tablePort", "0"]);
+        let (child, ports, _) = launch(script, &bin, &args, &workspace)?;
         Ok(Azurite {
             child,
-            workspace,
-            blob_port,
-            queue_port,
-            table_port,
+            workspace: Some(workspace),
+            ports,
+            persistent: None,
         })
+    }
+
+    /// Installs Azurite if needed and starts it with its data in `dir` (created if missing,
+    /// kept on drop), on `ports`, or on ports it picks when `None`. Such an instance can be
+    /// [killed](Self::kill) and [restarted](Self::restart).
+    pub fn start_persistent(dir: &Path, ports: Option<Ports>) -> Result<Azurite, AzuriteError> {
+        let bin = ensure_installed(&install_dir())?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AzuriteError::MissingTool("a data folder", e.to_string()))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| AzuriteError::MissingTool("a data folder", e.to_string()))?;
+        let (child, ports, pid) = launch_persistent(&bin, &dir, ports.unwrap_or_default())?;
+        Ok(Azurite {
+            child,
+            workspace: None,
+            ports,
+            persistent: Some(Persistent { bin, dir, pid }),
+        })
+    }
+
+    /// Kills a persistent Azurite with SIGKILL, as a crash would, and waits until it is gone
+    /// and its ports are free. It stays down until [`restart`](Self::restart). Does nothing
+    /// to an instance that is not persistent or is already down.
+    pub fn kill(&mut self) {
+        let Some(pid) = self.persistent.as_mut().and_then(|p| p.pid.take()) else {
+            return;
+        };
+        kill_pid(pid);
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+
+    /// Kills a persistent Azurite (SIGKILL) if it is running and starts it again on the same
+    /// ports with the same data folder, returning once it listens. Data written within
+    /// [`AUTOSAVE_INTERVAL`] before the kill may be lost. An instance started with
+    /// [`start`](Self::start) cannot be restarted: that is an error.
+    pub fn restart(&mut self) -> Result<(), AzuriteError> {
+        if self.persistent.is_none() {
+            return Err(AzuriteError::Start {
+                reason: "only an Azurite from start_persistent can be restarted".to_owned(),
+                output: String::new(),
+            });
+        }
+        self.kill();
+        let persistent = self.persistent.as_mut().expect("checked above");
+        let (child, _, pid) = launch_persistent(&persistent.bin, &persistent.dir, self.ports)?;
+        persistent.pid = pid;
+        self.child = child;
+        Ok(())
+    }
+
+    /// This instance's ports.
+    pub fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    /// The data folder of a persistent instance.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.persistent.as_ref().map(|p| p.dir.as_path())
     }
 
     /// The emulator's account on this instance's ports.
     pub fn account(&self) -> StorageAccount {
-        StorageAccount::development(self.blob_port, self.queue_port, self.table_port)
+        StorageAccount::development(self.ports.blob, self.ports.queue, self.ports.table)
     }
 
     /// The process id of the wrapper that runs Azurite (Azurite is its child): for tools
@@ -193,8 +214,130 @@ impl Drop for Azurite {
         // Closing stdin makes the wrapper stop Azurite; killing the wrapper alone would not.
         drop(self.child.stdin.take());
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.workspace);
+        if let Some(workspace) = &self.workspace {
+            let _ = std::fs::remove_dir_all(workspace);
+        }
     }
+}
+
+/// Sends SIGKILL to Azurite itself, a child of our wrapper, if that process id is still
+/// Azurite's (it may have died on its own and its id been reused).
+fn kill_pid(pid: u32) {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !String::from_utf8_lossy(&cmdline).contains("azurite") {
+        return;
+    }
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) touches no memory of ours.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Starts a persistent Azurite on `ports` with its data in `dir`. The wrapper prints
+/// Azurite's process id (for [`Azurite::kill`]) and, unlike the in-memory one, removes
+/// nothing.
+fn launch_persistent(bin: &Path, dir: &Path, ports: Ports) -> Result<Launch, AzuriteError> {
+    let script = "\"$0\" \"$@\" & pid=$!; echo \"azurite pid $pid\"; cat >/dev/null; \
+                  kill $pid 2>/dev/null; wait $pid";
+    let location = dir.to_string_lossy();
+    let [blob, queue, table] = [ports.blob, ports.queue, ports.table].map(|p| p.to_string());
+    let mut args = vec!["--location", &location];
+    args.extend(COMMON_ARGS);
+    args.extend([
+        "--blobPort",
+        &blob,
+        "--queuePort",
+        &queue,
+        "--tablePort",
+        &table,
+    ]);
+    launch(script, bin, &args, dir)
+}
+
+/// The wrapper, Azurite's ports and, if the wrapper printed it, Azurite's process id.
+type Launch = (Child, Ports, Option<u32>);
+
+/// Runs `script` (Azurite `bin` with `args` as `$0 $@`) in `workspace` and waits until
+/// Azurite reports its three ports.
+fn launch(
+    script: &str,
+    bin: &Path,
+    args: &[&str],
+    workspace: &Path,
+) -> Result<Launch, AzuriteError> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(bin)
+        .args(args)
+        .current_dir(workspace)
+        .env("AZURITE_WORKSPACE", workspace)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| AzuriteError::MissingTool("sh", e.to_string()))?;
+    let (tx, rx) = mpsc::channel();
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        // Keeps draining after start-up so Azurite never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    drop(tx);
+    let mut output = String::new();
+    let mut ports = [None, None, None];
+    let mut pid = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ports.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                output.push_str(&line);
+                output.push('\n');
+                for (i, service) in ["Blob", "Queue", "Table"].iter().enumerate() {
+                    if let Some(port) = listening_port(&line, service) {
+                        ports[i] = Some(port);
+                    }
+                }
+                if let Some(n) = line.strip_prefix("azurite pid ") {
+                    pid = n.trim().parse().ok();
+                }
+            }
+            Err(e) => {
+                if let Some(pid) = pid {
+                    kill_pid(pid);
+                }
+                let _ = child.kill();
+                let reason = match e {
+                    mpsc::RecvTimeoutError::Timeout => "no ports after 60 s".to_owned(),
+                    mpsc::RecvTimeoutError::Disconnected => {
+                        format!("it exited ({:?})", child.wait().ok())
+                    }
+                };
+                return Err(AzuriteError::Start { reason, output });
+            }
+        }
+    }
+    let [Some(blob), Some(queue), Some(table)] = ports else {
+        unreachable!("the loop ends when every port is known")
+    };
+    Ok((child, Ports { blob, queue, table }, pid))
 }
 
 /// The port in "Azurite Blob service is successfully listening at http://127.0.0.1:PORT".

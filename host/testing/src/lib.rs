@@ -1,6 +1,15 @@
-//! Test infrastructure for Durable Functions for Rust, kept out of the product: the Azurite
-//! emulator as a child process ([`azurite`]). The task hub conformance suite is the
-//! `conformance` feature of `durable-store`.
+//! Test infrastructure for Durable Functions for Rust, kept out of the product:
+//!
+//! - [`azurite`]: the Azurite emulator as a child process, in memory or on disk, with a
+//!   crash-restart ([`azurite::Azurite::restart`]) for fault tests;
+//! - [`fault_proxy`]: a TCP proxy that injects delays, resets and partitions between a client
+//!   and its upstream;
+//! - [`fs_faults`]: file system faults (`EIO` on fsync, `EMFILE`, `ENOSPC`, `EROFS`) for a
+//!   child process, through an `LD_PRELOAD` shim compiled on first use.
+//!
+//! The task hub conformance suite is the `conformance` feature of `durable-store`.
 #![warn(missing_docs)]
 
 pub mod azurite;
+pub mod fault_proxy;
+pub mod fs_faults;
