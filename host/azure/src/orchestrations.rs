@@ -164,7 +164,10 @@ impl AzureTaskHub {
             let remembered = self.orchestrations.lock().checkpoints.get(&id).cloned();
             let checkpoint = match remembered {
                 Some(c) => c,
-                None => self.read_checkpoint(&id).await?,
+                None => match self.read_checkpoint(&id).await {
+                    Ok(c) => c,
+                    Err(e) => return Err((id, token, e)),
+                },
             };
             let row = checkpoint.row.clone();
             if let Some(lock) = self.orchestrations.lock().locks.get_mut(&id) {
@@ -178,18 +181,36 @@ impl AzureTaskHub {
                     lock.history_len = checkpoint.history_len;
                 }
             }
-            Ok::<_, StoreError>(OrchestrationWorkItem {
+            Ok(OrchestrationWorkItem {
                 instance_id: id,
                 lock_token: token,
                 messages,
                 instance: row,
             })
         });
-        let items = futures::future::try_join_all(loads).await?;
-        Ok(Batch {
-            items,
-            next_due: None,
-        })
+        // An instance whose state could not be read is unlocked at once, not left locked
+        // for the whole lock duration; the others go ahead.
+        let mut items = Vec::new();
+        let mut failure = None;
+        for loaded in futures::future::join_all(loads).await {
+            match loaded {
+                Ok(item) => items.push(item),
+                Err((id, token, e)) => {
+                    let mut state = self.orchestrations.lock();
+                    if state.locks.get(&id).is_some_and(|l| l.token == token) {
+                        state.locks.remove(&id);
+                    }
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) if items.is_empty() => Err(e),
+            _ => Ok(Batch {
+                items,
+                next_due: None,
+            }),
+        }
     }
 
     /// The sentinel and the Instances row of an instance, as stored.
