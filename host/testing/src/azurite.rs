@@ -177,6 +177,26 @@ impl Azurite {
         Ok(())
     }
 
+    /// Stops a persistent Azurite as an orderly service restart would (SIGTERM: it closes its
+    /// servers and saves its data, so nothing it acknowledged is lost) and starts it again on
+    /// the same ports with the same data folder, returning once it listens. An Azurite that
+    /// has not stopped after 10 s is killed.
+    pub fn restart_gracefully(&mut self) -> Result<(), AzuriteError> {
+        if let Some(pid) = self.persistent.as_mut().and_then(|p| p.pid.take()) {
+            signal_azurite(pid, libc::SIGTERM);
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while std::path::Path::new(&format!("/proc/{pid}")).exists()
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            kill_pid(pid);
+            drop(self.child.stdin.take());
+            let _ = self.child.wait();
+        }
+        self.restart()
+    }
+
     /// This instance's ports.
     pub fn ports(&self) -> Ports {
         self.ports
@@ -223,13 +243,18 @@ impl Drop for Azurite {
 /// Sends SIGKILL to Azurite itself, a child of our wrapper, if that process id is still
 /// Azurite's (it may have died on its own and its id been reused).
 fn kill_pid(pid: u32) {
+    signal_azurite(pid, libc::SIGKILL);
+}
+
+/// Sends `signal` to Azurite's process `pid`, if that id is still Azurite's.
+fn signal_azurite(pid: u32, signal: libc::c_int) {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     if !String::from_utf8_lossy(&cmdline).contains("azurite") {
         return;
     }
     if let Ok(pid) = libc::pid_t::try_from(pid) {
         // SAFETY: kill(2) touches no memory of ours.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        unsafe { libc::kill(pid, signal) };
     }
 }
 

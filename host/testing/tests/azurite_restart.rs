@@ -96,3 +96,28 @@ async fn fixed_ports_kill_and_restart() {
     let messages = queue.get(1, Duration::from_secs(30)).await.unwrap();
     assert_eq!(messages[0].body, b"after");
 }
+
+/// An orderly restart (SIGTERM) saves what Azurite acknowledged just before it: a fault test
+/// that restarts the service loses nothing to the emulator itself.
+#[tokio::test]
+async fn a_graceful_restart_keeps_what_was_just_written() {
+    let dir = DataDir::new();
+    let mut azurite = start(&dir, None);
+    let clients = StorageClients::new(azurite.account()).unwrap();
+    let table = clients.table("Graceful");
+    let queue = clients.queue("graceful");
+    table.create_if_not_exists().await.unwrap();
+    queue.create_if_not_exists().await.unwrap();
+    table
+        .insert(&Entity::new("p", "just-written"))
+        .await
+        .unwrap();
+    queue.put(b"just sent", Duration::ZERO).await.unwrap();
+
+    azurite.restart_gracefully().unwrap();
+
+    assert!(table.get("p", "just-written").await.unwrap().is_some());
+    let messages = queue.get(32, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].body, b"just sent");
+}
