@@ -367,10 +367,24 @@ impl Response {
 }
 
 fn send(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Body<'_>) -> Response {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects to the host");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
+    try_send(port, method, path, headers, body).expect("a response from the host")
+}
+
+/// `method path` without a body; an error when the host cannot be reached or closes the
+/// connection without a response (a host that exits or is killed meanwhile).
+pub fn try_request(port: u16, method: &str, path: &str) -> std::io::Result<Response> {
+    try_send(port, method, path, &[], Body::Sized(b""))
+}
+
+fn try_send(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Body<'_>,
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -394,10 +408,16 @@ fn send(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Bod
             bytes.extend_from_slice(b"0\r\n\r\n");
         }
     }
-    stream.write_all(&bytes).unwrap();
+    stream.write_all(&bytes)?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("reads the response");
-    parse_response(&raw)
+    stream.read_to_end(&mut raw)?;
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the connection closed without a response",
+        ));
+    }
+    Ok(parse_response(&raw))
 }
 
 fn parse_response(raw: &[u8]) -> Response {

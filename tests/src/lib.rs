@@ -3,4 +3,5 @@
 
 pub mod app_host;
 pub mod crash;
+pub mod faults;
 pub mod sample_app;
