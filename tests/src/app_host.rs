@@ -225,7 +225,12 @@ impl TestHost {
         assert_eq!(rc, 0, "kill failed");
     }
 
-    /// Waits for the process to exit.
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_none()
+    }
+
+    /// Waits for the process to exit (panics with its log after `limit`).
     pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
         let started = Instant::now();
         loop {
