@@ -98,9 +98,10 @@ impl SqliteTaskHub {
             syncer::Log::open(wal.as_deref())?,
             syncer::Log::open(wal.as_deref())?,
         ];
+        let db = path.clone();
         let writer = std::thread::Builder::new()
             .name("durable-sqlite-writer".into())
-            .spawn(move || writer::run(conn, owner, jobs, writer_signals, logs))
+            .spawn(move || writer::run(conn, owner, jobs, writer_signals, logs, db))
             .map_err(|e| StoreError::storage(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             path,

@@ -152,6 +152,7 @@ pub(crate) fn run(
     jobs: Receiver<Box<dyn Job>>,
     signals: Arc<WorkSignals>,
     logs: [Log; 2],
+    db: std::path::PathBuf,
 ) {
     let [mut log, syncer_log] = logs;
     let (settled, to_sync) = mpsc::channel();
@@ -180,7 +181,7 @@ pub(crate) fn run(
     };
     // A request taken from the queue while checking whether it was empty.
     let mut next: Option<Box<dyn Job>> = None;
-    let mut checkpoint = Checkpoint::default();
+    let mut checkpoint = Checkpoint::new(&db);
     loop {
         let first = match next.take() {
             Some(job) => job,
