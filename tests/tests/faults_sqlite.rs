@@ -311,3 +311,86 @@ fn a_flood_of_connections_cannot_take_the_stores_file_descriptors() {
     );
     host.stop();
 }
+
+/// A file system of `size` mounted at `at` for as long as it lives.
+struct SmallVolume(PathBuf);
+
+impl SmallVolume {
+    fn mount(at: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "mounting a small tmpfs needs root (CAP_SYS_ADMIN): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(at.to_path_buf())
+    }
+
+    /// Bytes in use.
+    fn used(&self) -> u64 {
+        let out = std::process::Command::new("df")
+            .args(["--output=used", "-B1"])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for SmallVolume {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["--lazy"])
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The hub and its log fit a 20 MB volume: the log is truncated when the store goes idle and
+/// when the disk fills, instead of growing to the ~32 MB at which SQLite would checkpoint by
+/// itself (a 20 MB volume used to fill after ~300 instances).
+#[test]
+fn a_twenty_megabyte_volume_holds_a_thousand_instances() {
+    let dir = app_dir();
+    let volume = SmallVolume::mount(&dir.path().join(".durable"), "20m");
+    let mut host = TestHost::start(&dir, &[]);
+    let port = host.port;
+    let mut starts = Starts::default();
+    for round in 0..10 {
+        starts.extend(faults::start_all(
+            port,
+            &faults::ids(&format!("volume{round}"), 100),
+            8,
+        ));
+    }
+    let fault_end = chrono::Utc::now();
+    assert!(host.is_running(), "the host died:\n{}", host.log());
+    report_and_check(
+        "SQLite: a 20 MB volume, 1,000 instances",
+        format!(
+            "no fault ({:.1} MB of the volume in use at the end)",
+            volume.used() as f64 / 1e6
+        ),
+        &starts,
+        &client(&dir),
+        fault_end,
+        &host.log(),
+    );
+    assert!(
+        starts.acknowledged.len() >= 900,
+        "{} of 1000 starts acknowledged:\n{}",
+        starts.acknowledged.len(),
+        host.log()
+    );
+    host.stop();
+    drop(volume);
+}
