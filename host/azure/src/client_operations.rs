@@ -200,6 +200,10 @@ impl AzureTaskHub {
                 .await
                 .map_err(storage)?;
             for mut row in page.entities {
+                if query.skip_inputs {
+                    // Not even downloaded when offloaded to a blob.
+                    row.properties.remove("Input");
+                }
                 self.restore_instance_row(&mut row).await?;
                 found.push(instances::from_entity(&row)?);
             }

@@ -28,7 +28,12 @@ pub(crate) fn history(conn: &Connection, instance_id: &str) -> StoreResult<Vec<H
 /// One page of instances matching the query, by instance id.
 pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<InstancePage> {
     let page_size = query.effective_page_size();
-    let mut sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE 1 = 1");
+    let columns = if query.skip_inputs {
+        std::borrow::Cow::Owned(INSTANCE_COLUMNS.replacen("input,", "NULL AS input,", 1))
+    } else {
+        std::borrow::Cow::Borrowed(INSTANCE_COLUMNS)
+    };
+    let mut sql = format!("SELECT {columns} FROM instances WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
     if !query.statuses.is_empty() {
         in_statuses(&mut sql, &mut args, &query.statuses);

@@ -318,6 +318,9 @@ pub struct InstanceQuery {
     pub page_size: usize,
     /// Token from the previous page.
     pub continuation: Option<String>,
+    /// Leave every instance's `input` out (`None`): a listing of many instances with large
+    /// inputs would otherwise hold all of them in memory at once.
+    pub skip_inputs: bool,
 }
 
 /// One page of instances.

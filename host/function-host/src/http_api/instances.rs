@@ -79,13 +79,9 @@ pub(super) async fn query(
             .map(str::to_string),
         page_size: int_param(req, "top").unwrap_or(100),
         continuation,
+        skip_inputs: !bool_param(req, "showInput", true),
     };
-    let mut page = api.client.list_instances(&query).await?;
-    if !bool_param(req, "showInput", true) {
-        for status in &mut page.statuses {
-            status.input = serde_json::Value::Null;
-        }
-    }
+    let page = api.client.list_instances(&query).await?;
     Ok(HttpResponse::ok_json(&page.statuses).with_header(
         HeaderName::from_static(CONTINUATION_HEADER),
         page.continuation.as_deref().unwrap_or(""),

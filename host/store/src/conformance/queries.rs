@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::fixtures::*;
-use crate::{InstanceQuery, PurgeFilter, StoreError, TaskHub};
+use crate::{InstanceQuery, InstanceState, PurgeFilter, StoreError, TaskHub};
 use durable_engine::history::OrchestrationStatus;
 
 use crate::clock;
@@ -205,6 +205,28 @@ pub async fn query_filters(hub: Arc<dyn TaskHub>) {
         .find(|i| i.instance_id == row.instance_id)
         .expect("the row is listed");
     assert_eq!(listed, &row, "queries return whole rows");
+
+    let page = hub
+        .query_instances(&scoped(InstanceQuery {
+            skip_inputs: true,
+            ..InstanceQuery::default()
+        }))
+        .await
+        .expect("query");
+    let listed = page
+        .instances
+        .iter()
+        .find(|i| i.instance_id == row.instance_id)
+        .expect("the row is listed without its input");
+    assert!(row.input.is_some(), "the row has an input to leave out");
+    let without_input = InstanceState {
+        input: None,
+        ..row.clone()
+    };
+    assert_eq!(
+        listed, &without_input,
+        "skip_inputs leaves only the input out"
+    );
 }
 
 /// Pages hold at most `page_size` instances and continuations cover every instance once.
