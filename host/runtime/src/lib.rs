@@ -43,9 +43,10 @@ pub struct RuntimeOptions {
     pub max_concurrent_activities: usize,
     /// Live executions kept in memory (0 turns the cache off: every episode replays).
     pub cache_capacity: usize,
-    /// The most memory the live executions may hold together, counted as the payloads of
-    /// their histories (inputs, results, event data); the least recently used go first, and
-    /// one larger than this is not kept (it replays each episode instead).
+    /// The most memory the live executions may hold together, counted as
+    /// [`cache::LIVE_COPIES`] times the payloads of their histories (inputs, results, event
+    /// data); the least recently used go first, and one larger than this is not kept (it
+    /// replays each episode instead).
     pub cache_max_bytes: usize,
     /// How long an orchestration work item stays locked to this worker.
     pub orchestration_lock: Duration,
