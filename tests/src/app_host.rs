@@ -375,6 +375,17 @@ fn send(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Bod
     try_send(port, method, path, headers, body).expect("a response from the host")
 }
 
+/// A request to the host on `port`, to build up and send (usable from any thread).
+pub fn request_to(port: u16, method: &str, target: &str) -> Request {
+    Request {
+        port,
+        method: method.to_string(),
+        target: target.to_string(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+}
+
 /// `method path` without a body; an error when the host cannot be reached or closes the
 /// connection without a response (a host that exits or is killed meanwhile).
 pub fn try_request(port: u16, method: &str, path: &str) -> std::io::Result<Response> {
