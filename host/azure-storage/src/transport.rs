@@ -201,7 +201,12 @@ impl Transport {
                 }
                 Err(e) => e,
             };
-            let again = failure.is_connect() || (repeatable && !failure.is_timeout());
+            // A read that timed out is asked again too (its answer may have been lost with a
+            // stalled connection); a write that timed out may still be applied, so only
+            // repeatable writes are sent again, and only after a failure that was not a
+            // timeout.
+            let read = matches!(method, Method::GET | Method::HEAD);
+            let again = failure.is_connect() || read || (repeatable && !failure.is_timeout());
             if attempt < 2 && again {
                 attempt += 1;
                 tracing::debug!(%resource, error = %failure, "retrying a storage request");
