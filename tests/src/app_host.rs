@@ -13,6 +13,7 @@ use serde_json::Value;
 /// Settings a developer's or CI's environment might carry that would change what a test sees.
 const SCRUBBED: &[&str] = &[
     "AzureWebJobsStorage",
+    "DurableLogFormat",
     "TaskHubName",
     "FUNCTIONS_HTTP_PORT",
     "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",

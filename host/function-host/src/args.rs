@@ -7,6 +7,7 @@ pub const USAGE: &str = "\
 Runs the function app: its HTTP functions, timers, orchestrations and activities.
 
 Usage: <app> [--port <PORT>]
+       <app> health [--port <PORT>]   exit 0 if the host running here is ready, else 1
 
 Options:
   -p, --port <PORT>  HTTP port (overrides FUNCTIONS_HTTP_PORT and Host.LocalHttpPort;
@@ -23,6 +24,8 @@ pub struct HostArgs {
     pub port: Option<u16>,
     /// `--help`.
     pub help: bool,
+    /// `health`: probe the running host's readiness instead of running one.
+    pub health: bool,
 }
 
 /// Arguments that cannot be understood.
@@ -42,6 +45,7 @@ impl HostArgs {
             };
             match flag.as_str() {
                 "-h" | "--help" => parsed.help = true,
+                "health" => parsed.health = true,
                 "-p" | "--port" => {
                     let value = inline
                         .or_else(|| args.next())
@@ -72,6 +76,8 @@ mod tests {
         assert_eq!(parse(&["--port=8080"]).unwrap().port, Some(8080));
         assert_eq!(parse(&["-p", "1"]).unwrap().port, Some(1));
         assert!(parse(&["--help"]).unwrap().help);
+        let health = parse(&["health", "--port", "7071"]).unwrap();
+        assert!(health.health && health.port == Some(7071));
         assert!(parse(&["--port"]).is_err());
         assert!(parse(&["--port", "x"]).is_err());
         let err = parse(&["--verbose"]).unwrap_err().to_string();

@@ -38,6 +38,8 @@ pub struct FunctionHost {
     /// Timer, queue and blob listeners.
     listeners: Vec<JoinHandle<()>>,
     in_flight: InFlight,
+    /// Set when shutdown starts: readiness answers 503 from then on.
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FunctionHost {
@@ -79,6 +81,7 @@ impl FunctionHost {
 
         let app = Arc::new(app);
         let in_flight = InFlight::default();
+        let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let requests = RequestHandler::new(
             app.clone(),
             keys.clone(),
@@ -91,6 +94,7 @@ impl FunctionHost {
                 local_development: config.local_development,
             },
             in_flight.clone(),
+            Arc::clone(&draining),
         );
         let requests = match requests {
             Ok(d) => Arc::new(d),
@@ -155,6 +159,7 @@ impl FunctionHost {
             server,
             listeners,
             in_flight,
+            draining,
         })
     }
 
@@ -200,6 +205,8 @@ impl FunctionHost {
             deadline_ms = deadline.as_millis() as u64,
             "stopping: no new work; waiting for work in flight"
         );
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Release);
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let aborts: Vec<_> = self.listeners.iter().map(|t| t.abort_handle()).collect();

@@ -27,6 +27,7 @@ pub mod banner;
 pub mod config;
 mod fd_limit;
 mod function_host;
+mod health;
 mod http_api;
 pub mod keys;
 mod requests;
@@ -38,7 +39,7 @@ pub use args::{ArgsError, HostArgs, USAGE};
 pub use config::{ConfigError, HostConfig, StorageConfig};
 pub use function_host::FunctionHost;
 pub use keys::{HostKeys, KeyError};
-pub use requests::{BadRoute, STATUS_PATH};
+pub use requests::{BadRoute, PING_PATH, READY_PATH, STATUS_PATH};
 
 use crate::app::{AppError, FunctionApp};
 use durable_store::StoreError;
@@ -125,6 +126,9 @@ pub enum HostError {
     /// The async runtime cannot be built.
     #[error("cannot start the tokio runtime: {0}")]
     TokioRuntime(std::io::Error),
+    /// `health`: the running host is not ready (or cannot be reached).
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// The task hub failed while the host ran; a restart recovers it.
     #[error("the task hub failed and the host must be restarted: {0}")]
     StoreFailed(String),
@@ -153,6 +157,21 @@ pub fn main() -> ExitCode {
     let config = std::env::current_dir()
         .map_err(HostError::CurrentDir)
         .and_then(|dir| Ok(HostConfig::load(&dir)?));
+    if args.health {
+        let checked = config
+            .map_err(|e| e.to_string())
+            .and_then(|config| health::check(&config, args.port));
+        return match checked {
+            Ok(()) => {
+                println!("ready");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("not ready: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = config.and_then(|config| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -181,7 +200,13 @@ pub async fn run() -> Result<(), HostError> {
         return Ok(());
     }
     let dir = std::env::current_dir().map_err(HostError::CurrentDir)?;
-    run_with(HostConfig::load(&dir)?, args).await
+    let config = HostConfig::load(&dir)?;
+    if args.health {
+        health::check(&config, args.port).map_err(HostError::NotReady)?;
+        println!("ready");
+        return Ok(());
+    }
+    run_with(config, args).await
 }
 
 /// Runs the functions registered in this binary with `config` until SIGINT or SIGTERM.
@@ -228,16 +253,39 @@ fn warn_no_functions() {
     eprintln!("WARNING: {fix}");
 }
 
+/// The environment variable choosing the log format: `text` (default) or `json`.
+pub const LOG_FORMAT: &str = "DurableLogFormat";
+
 /// Installs a `tracing` subscriber writing to stderr (filter from `RUST_LOG`, default
 /// `info`), unless one is installed already. Stdout is kept for the banner.
+///
+/// With `DurableLogFormat=json` in the environment each event is one JSON object per line
+/// (`timestamp`, `level`, `target`, `message` and the event's fields at the top level, the
+/// current span under `span` and its parents under `spans`), for log collectors. It is read
+/// from the environment, not `local.settings.json`, because logging starts before the
+/// configuration is loaded (container platforms set the environment anyway).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let format = std::env::var(LOG_FORMAT).unwrap_or_default();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    if format.eq_ignore_ascii_case("json") {
+        let _ = builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init();
+        return;
+    }
+    let _ = builder
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+    if !format.is_empty() && !format.eq_ignore_ascii_case("text") {
+        tracing::warn!(value = %format, "{LOG_FORMAT} is neither text nor json; logging text");
+    }
 }
 
 /// SIGINT and SIGTERM.

@@ -20,8 +20,15 @@ use crate::http_api::{DurableApi, WEBHOOK_PATH};
 use durable_client::DurableClient;
 use durable_http::{HttpRequest, HttpResponse};
 
-/// The readiness endpoint.
+/// The host's status (`{"state": "Running"}`, or 503 `Error` once the task hub failed).
 pub const STATUS_PATH: &str = "/admin/host/status";
+
+/// Liveness: 200 as long as the process serves HTTP (the path Azure Functions uses).
+pub const PING_PATH: &str = "/admin/host/ping";
+
+/// Readiness: 200 while the host takes work; 503 once it drains for shutdown or its task hub
+/// failed.
+pub const READY_PATH: &str = "/admin/host/ready";
 
 /// After a too-large body, read at most this much more of it (for at most [`DRAIN_TIME`]) so
 /// a client that already sent it can read the 413 instead of seeing a reset connection.
@@ -58,6 +65,7 @@ pub struct RequestHandler {
     api: DurableApi,
     options: RequestOptions,
     in_flight: InFlight,
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A route template of a function that cannot be used.
@@ -74,6 +82,8 @@ enum Target {
     /// Answered without reading the body (404, 405, 400).
     Answer(HttpResponse),
     Status,
+    Ping,
+    Ready,
     Management(String),
     Function {
         index: usize,
@@ -98,6 +108,26 @@ impl RequestHandler {
         }
     }
 
+    /// Readiness: 200 `{"ready": true}` while the host takes work, else 503 with the reason.
+    fn readiness(&self) -> HttpResponse {
+        let reason = match self.client.store().signals().failure.reason() {
+            Some(failure) => Some(failure.to_string()),
+            None if self.draining.load(std::sync::atomic::Ordering::Acquire) => {
+                Some("the host is shutting down".to_string())
+            }
+            None => None,
+        };
+        match reason {
+            None => HttpResponse::ok_json(&serde_json::json!({ "ready": true })),
+            Some(reason) => {
+                let mut response =
+                    HttpResponse::ok_json(&serde_json::json!({ "ready": false, "reason": reason }));
+                response.status = StatusCode::SERVICE_UNAVAILABLE;
+                response
+            }
+        }
+    }
+
     /// Builds the requests for `app`'s HTTP functions.
     pub fn new(
         app: Arc<FunctionApp>,
@@ -105,6 +135,7 @@ impl RequestHandler {
         client: DurableClient,
         options: RequestOptions,
         in_flight: InFlight,
+        draining: Arc<std::sync::atomic::AtomicBool>,
     ) -> Result<Self, BadRoute> {
         let routes: Vec<Route> = app
             .http
@@ -138,6 +169,7 @@ impl RequestHandler {
             api,
             options,
             in_flight,
+            draining,
         })
     }
 
@@ -166,9 +198,18 @@ impl RequestHandler {
     }
 
     fn target(&self, method: &Method, path: &str) -> Target {
-        if path.eq_ignore_ascii_case(STATUS_PATH) {
+        let probe = if path.eq_ignore_ascii_case(STATUS_PATH) {
+            Some(Target::Status)
+        } else if path.eq_ignore_ascii_case(PING_PATH) {
+            Some(Target::Ping)
+        } else if path.eq_ignore_ascii_case(READY_PATH) {
+            Some(Target::Ready)
+        } else {
+            None
+        };
+        if let Some(target) = probe {
             return if method == Method::GET || method == Method::HEAD {
-                Target::Status
+                target
             } else {
                 Target::Answer(method_not_allowed(method, path, &[Method::GET]))
             };
@@ -202,6 +243,8 @@ impl RequestHandler {
         match target {
             Target::Answer(response) => response,
             Target::Status => self.status(),
+            Target::Ping => HttpResponse::new(StatusCode::OK),
+            Target::Ready => self.readiness(),
             Target::Management(rest) => {
                 if !self.options.local_development
                     && !self.keys.allows_management(presented_key(&req))

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use durable_host::app::FunctionApp;
-use durable_host::{FunctionHost, HostConfig, STATUS_PATH};
+use durable_host::{FunctionHost, HostConfig, READY_PATH, STATUS_PATH};
 
 /// `GET path` on `port`: the status code and the body.
 fn get(port: u16, path: &str) -> (u16, String) {
@@ -40,12 +40,19 @@ async fn a_failed_task_hub_makes_the_host_not_ready() {
     let port = host.local_addr().port();
     let status = tokio::task::spawn_blocking(move || get(port, STATUS_PATH));
     assert_eq!(status.await.unwrap().0, 200);
+    let ready = tokio::task::spawn_blocking(move || get(port, READY_PATH));
+    assert_eq!(ready.await.unwrap().0, 200);
 
     host.client()
         .store()
         .signals()
         .failure
         .raise("an fsync of the task hub's log failed (injected)");
+
+    let ready = tokio::task::spawn_blocking(move || get(port, READY_PATH));
+    let (code, body) = ready.await.unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("injected"), "{body}");
 
     let status = tokio::task::spawn_blocking(move || get(port, STATUS_PATH));
     let (code, body) = status.await.unwrap();
