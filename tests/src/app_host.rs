@@ -14,6 +14,10 @@ use serde_json::Value;
 const SCRUBBED: &[&str] = &[
     "AzureWebJobsStorage",
     "DurableLogFormat",
+    "DurableDataDir",
+    "DurableMasterKey",
+    "DurableFunctionKey",
+    "DurableSystemKey",
     "TaskHubName",
     "FUNCTIONS_HTTP_PORT",
     "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",

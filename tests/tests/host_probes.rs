@@ -64,3 +64,53 @@ fn json_logs_are_one_object_per_line() {
         "event fields at the top level: {started}"
     );
 }
+
+/// Replicas of one app share their keys and keep their files where the platform mounts a
+/// volume: keys and the data folder come from the environment, and no key is ever logged.
+#[test]
+fn keys_and_the_data_folder_come_from_the_environment() {
+    let webhook = "/runtime/webhooks/durabletask/instances";
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("volume");
+    let keys = [
+        ("DurableMasterKey", "master-key-from-the-environment-0001"),
+        ("DurableFunctionKey", "function-key-from-the-environment-02"),
+        ("DurableSystemKey", "system-key-from-the-environment-0003"),
+    ];
+    let dir = support::app_dir(json!({"DurableLocalDevelopment": false}), None);
+    let mut env = vec![("DurableDataDir", data_dir.to_str().unwrap())];
+    env.extend(keys);
+    let host = TestHost::start(&dir, &env);
+    let system = ("x-functions-key", keys[2].1);
+    assert_eq!(host.request("GET", webhook, &[system], b"").status, 200);
+    let master = ("x-functions-key", keys[0].1);
+    assert_eq!(host.request("GET", webhook, &[master], b"").status, 200);
+    let function = ("x-functions-key", keys[1].1);
+    assert_eq!(host.request("GET", webhook, &[function], b"").status, 401);
+    assert_eq!(host.get(webhook).status, 401);
+    let log = host.log();
+    host.stop();
+
+    assert!(
+        data_dir.join("TestHubName.db").exists(),
+        "the task hub is in the data folder"
+    );
+    assert!(!data_dir.join("secrets.json").exists(), "no secrets file");
+    assert!(
+        !dir.path().join(".durable").exists(),
+        "nothing in the default folder"
+    );
+    for (_, key) in keys {
+        assert!(!log.contains(key), "a key in the log:\n{log}");
+    }
+
+    // A partial set is refused, naming the missing setting and no key.
+    let out = dir.run_to_exit(&[], &[("DurableMasterKey", keys[0].1)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("DurableFunctionKey"), "{stderr}");
+    assert!(
+        !stderr.contains(keys[0].1),
+        "the key is not printed: {stderr}"
+    );
+}

@@ -25,6 +25,15 @@ pub const HOST_JSON_FILE: &str = "host.json";
 /// The folder under the app directory that holds the embedded task hub and the secrets.
 pub const DATA_DIR: &str = ".durable";
 
+/// Setting: where the host keeps its files (the embedded task hub, the secrets file);
+/// absolute, or relative to the app directory. Default [`DATA_DIR`].
+pub const DATA_DIR_SETTING: &str = "DurableDataDir";
+/// Setting: the master key, instead of the secrets file (with the two below).
+pub const MASTER_KEY: &str = "DurableMasterKey";
+/// Setting: the default function key (with [`MASTER_KEY`]).
+pub const FUNCTION_KEY: &str = "DurableFunctionKey";
+/// Setting: the durabletask system key (with [`MASTER_KEY`]).
+pub const SYSTEM_KEY: &str = "DurableSystemKey";
 /// Setting: the task hub name (overridden by host.json `extensions.durableTask.hubName`).
 pub const TASK_HUB_NAME: &str = "TaskHubName";
 /// Setting: the storage connection the task hub lives in (empty: embedded SQLite).
@@ -171,6 +180,10 @@ pub struct HostConfig {
     pub shutdown_deadline: Duration,
     /// The secrets file (function, master and system keys).
     pub secrets_path: PathBuf,
+    /// Keys given by the settings `DurableMasterKey`, `DurableFunctionKey` and
+    /// `DurableSystemKey` (so that every replica has the same ones); the secrets file is then
+    /// neither read nor written.
+    pub keys: Option<crate::keys::HostKeys>,
     /// The queue and blob triggers' settings (host.json `extensions.queues`/`blobs`).
     pub storage_triggers: StorageTriggerConfig,
     /// host.json `extensions.durableTask.storageProvider` (Azure Storage tuning).
@@ -180,6 +193,28 @@ pub struct HostConfig {
     /// host.json `extensions.durableTask.maxEntityOperationBatchSize` and
     /// `entityMessageReorderWindowInMinutes`.
     pub entities: durable_engine::entity::EntityOptions,
+}
+
+/// The keys given by settings: none, or all three (a partial set is an error that names the
+/// missing setting, never a value).
+fn given_keys(
+    given: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::keys::HostKeys>, ConfigError> {
+    let [master, function, system] = [MASTER_KEY, FUNCTION_KEY, SYSTEM_KEY].map(|n| given(n));
+    if master.is_none() && function.is_none() && system.is_none() {
+        return Ok(None);
+    }
+    let missing = |name: &str| ConfigError::InvalidSetting {
+        name: name.to_string(),
+        value: String::new(),
+        expected: "set as well: DurableMasterKey, DurableFunctionKey and DurableSystemKey \
+                   are given together or not at all",
+    };
+    Ok(Some(crate::keys::HostKeys::given(
+        master.ok_or_else(|| missing(MASTER_KEY))?,
+        function.ok_or_else(|| missing(FUNCTION_KEY))?,
+        system.ok_or_else(|| missing(SYSTEM_KEY))?,
+    )))
 }
 
 impl HostConfig {
@@ -203,7 +238,8 @@ impl HostConfig {
         // An environment variable that is set but empty counts as set (empty is meaningful for
         // AzureWebJobsStorage); for the other settings empty means "not given".
         let given = |name: &str| setting(name).filter(|v| !v.trim().is_empty());
-        let data_dir = dir.join(DATA_DIR);
+        let data_dir = dir.join(given(DATA_DIR_SETTING).unwrap_or_else(|| DATA_DIR.to_string()));
+        let keys = given_keys(&given)?;
 
         let hub_name = resolve_hub_name(host, &given)?;
         let connection_name = host
@@ -295,6 +331,7 @@ impl HostConfig {
             route_prefix: host.route_prefix.clone().unwrap_or_else(|| "api".into()),
             shutdown_deadline,
             secrets_path: data_dir.join("secrets.json"),
+            keys,
             storage_triggers: StorageTriggerConfig {
                 queues: host.queues.clone(),
                 blobs: host.blobs.clone(),

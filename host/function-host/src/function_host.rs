@@ -47,7 +47,10 @@ impl FunctionHost {
     /// listeners, and returns once the server accepts connections.
     pub async fn start(config: HostConfig, app: FunctionApp) -> Result<Self, HostError> {
         let store = open_store(&config)?;
-        let keys = HostKeys::load_or_create(&config.secrets_path)?;
+        let keys = match &config.keys {
+            Some(given) => given.clone(),
+            None => HostKeys::load_or_create(&config.secrets_path)?,
+        };
         let addr = SocketAddr::new(config.bind_address, config.port);
         let listener = TcpListener::bind(addr)
             .await

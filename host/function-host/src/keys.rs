@@ -94,6 +94,16 @@ impl HostKeys {
         }
     }
 
+    /// Keys given by configuration: the master key, the `default` function key and the
+    /// durabletask system key.
+    pub fn given(master: String, function: String, system: String) -> Self {
+        Self {
+            master_key: master,
+            function_keys: [(DEFAULT_FUNCTION_KEY.to_string(), function)].into(),
+            system_keys: [(DURABLE_SYSTEM_KEY.to_string(), system)].into(),
+        }
+    }
+
     /// Reads the secrets file, creating it (mode 0600) with fresh keys on first run. Two hosts
     /// starting at once in the same directory end up with the same keys.
     pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
