@@ -200,7 +200,7 @@ pub struct HostConfig {
 fn given_keys(
     given: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<crate::keys::HostKeys>, ConfigError> {
-    let [master, function, system] = [MASTER_KEY, FUNCTION_KEY, SYSTEM_KEY].map(|n| given(n));
+    let [master, function, system] = [MASTER_KEY, FUNCTION_KEY, SYSTEM_KEY].map(given);
     if master.is_none() && function.is_none() && system.is_none() {
         return Ok(None);
     }
