@@ -41,7 +41,14 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
              durabletask system key or the master key."
         );
     }
-    let _ = writeln!(out, "Keys: {}", config.secrets_path.display());
+    if config.keys.is_some() {
+        let _ = writeln!(
+            out,
+            "Keys: from the settings DurableMasterKey, DurableFunctionKey and DurableSystemKey"
+        );
+    } else {
+        let _ = writeln!(out, "Keys: {}", config.secrets_path.display());
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "Functions:");
     if app.functions.is_empty() {
@@ -111,6 +118,7 @@ mod tests {
             route_prefix: "api".into(),
             shutdown_deadline: Duration::from_secs(1),
             secrets_path: "/app/.durable/secrets.json".into(),
+            keys: None,
             storage_triggers: Default::default(),
             storage_provider: Default::default(),
             worker_id: None,
