@@ -64,15 +64,9 @@ pub async fn submit_talk(
         return HttpResponse::error(StatusCode::BAD_REQUEST, "title and speaker are required");
     }
     match client.start(process_submission, submission).await {
-        Ok(id) => {
-            let status_url = format!("{}/api/submissions/{id}", origin(&req));
-            HttpResponse::json(
-                StatusCode::ACCEPTED,
-                &json!({ "id": id, "statusUri": status_url }),
-            )
-            .with_header(http::header::LOCATION, &status_url)
-            .with_header(http::header::RETRY_AFTER, "1")
-        }
+        // The status URL is this app's own route and carries no key (a check-status response
+        // would hand every caller the system key).
+        Ok(id) => client.accepted_at(&req, &id, "/api/submissions/{id}"),
         Err(e) => HttpResponse::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -83,30 +77,6 @@ pub async fn submission_status(
     req: HttpRequest,
     #[durable_client] client: DurableClient,
 ) -> HttpResponse {
-    let id = req.param("id").unwrap_or_default();
-    let status = match client.get_status(id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return HttpResponse::error(StatusCode::NOT_FOUND, "no such submission"),
-        Err(e) => return HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
-    };
-    let body = json!({
-        "id": status.instance_id,
-        "runtimeStatus": status.runtime_status.name(),
-        "customStatus": status.custom_status,
-        "output": status.output,
-    });
-    if status.runtime_status.is_terminal() {
-        HttpResponse::ok_json(&body)
-    } else {
-        let url = format!("{}/api/submissions/{id}", origin(&req));
-        HttpResponse::json(StatusCode::ACCEPTED, &body)
-            .with_header(http::header::LOCATION, &url)
-            .with_header(http::header::RETRY_AFTER, "1")
-    }
-}
-
-/// `http://host:port` of the request.
-pub fn origin(req: &HttpRequest) -> String {
-    let host = req.header("host").unwrap_or("localhost");
-    format!("http://{host}")
+    let id = req.param("id").unwrap_or_default().to_string();
+    client.status_at(&req, &id).await
 }

@@ -14,6 +14,7 @@ use durable_engine::message::TaskMessage;
 use durable_store::clock;
 use durable_store::{InstanceState, OrchestratorMessage, StoreError, TaskHub};
 
+mod app_status;
 mod completions;
 mod entities;
 mod instance_id;
