@@ -14,6 +14,7 @@ use serde_json::Value;
 const SCRUBBED: &[&str] = &[
     "AzureWebJobsStorage",
     "DurableLogFormat",
+    "DurableDrainDelay",
     "DurableDataDir",
     "DurableMasterKey",
     "DurableFunctionKey",

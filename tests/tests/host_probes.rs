@@ -114,3 +114,26 @@ fn keys_and_the_data_folder_come_from_the_environment() {
         "the key is not printed: {stderr}"
     );
 }
+
+/// With `DurableDrainDelay`, SIGTERM turns readiness to 503 while the host still serves, so a
+/// platform stops routing to it before it stops taking connections; then it exits 0.
+#[test]
+fn readiness_answers_503_while_the_host_drains() {
+    let dir = support::app_dir(json!({"DurableDrainDelay": "3"}), None);
+    let mut host = TestHost::start(&dir, &[]);
+    assert_eq!(host.get("/admin/host/ready").status, 200);
+    host.signal(libc::SIGTERM);
+    // The signal is handled asynchronously: wait (within the drain delay) for it to show.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let ready = loop {
+        let r = host.get("/admin/host/ready");
+        if r.status != 200 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert_eq!(ready.json()["reason"], "the host is shutting down");
+    assert_eq!(host.get("/admin/host/ping").status, 200, "still serving");
+    assert!(host.wait_exit(std::time::Duration::from_secs(30)).success());
+}

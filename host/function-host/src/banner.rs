@@ -119,6 +119,7 @@ mod tests {
             shutdown_deadline: Duration::from_secs(1),
             secrets_path: "/app/.durable/secrets.json".into(),
             keys: None,
+            drain_delay: std::time::Duration::ZERO,
             storage_triggers: Default::default(),
             storage_provider: Default::default(),
             worker_id: None,

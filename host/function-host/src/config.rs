@@ -54,6 +54,9 @@ pub const LOCAL_DEVELOPMENT: &str = "DurableLocalDevelopment";
 pub const BIND_ADDRESS: &str = "DurableBindAddress";
 /// Setting: how long shutdown waits for in-flight work (`hh:mm:ss` or seconds).
 pub const SHUTDOWN_DEADLINE: &str = "DurableShutdownDeadline";
+/// Setting: how long the host keeps serving after SIGTERM with readiness answering 503, before
+/// it stops taking connections (so that load balancers stop routing to it first). Default 0.
+pub const DRAIN_DELAY: &str = "DurableDrainDelay";
 /// Setting: this process's worker id in the partition lease blobs (default `{hostname}-{pid}`).
 pub const WORKER_ID: &str = "DurableWorkerId";
 /// Setting: the host id that names blob trigger receipts (default: the task hub name in
@@ -178,6 +181,9 @@ pub struct HostConfig {
     pub route_prefix: String,
     /// How long shutdown waits for in-flight work.
     pub shutdown_deadline: Duration,
+    /// How long shutdown keeps serving with readiness at 503 before it stops taking
+    /// connections (`DurableDrainDelay`).
+    pub drain_delay: Duration,
     /// The secrets file (function, master and system keys).
     pub secrets_path: PathBuf,
     /// Keys given by the settings `DurableMasterKey`, `DurableFunctionKey` and
@@ -309,6 +315,11 @@ impl HostConfig {
                 .ok_or_else(|| invalid(SHUTDOWN_DEADLINE, &v, "seconds or hh:mm:ss"))?,
             None => DEFAULT_SHUTDOWN_DEADLINE,
         };
+        let drain_delay = match given(DRAIN_DELAY) {
+            Some(v) => parse_seconds_or_timespan(&v)
+                .ok_or_else(|| invalid(DRAIN_DELAY, &v, "seconds or hh:mm:ss"))?,
+            None => Duration::ZERO,
+        };
 
         let host_id = given(HOST_ID)
             .map(|id| id.trim().to_ascii_lowercase())
@@ -330,6 +341,7 @@ impl HostConfig {
             max_concurrent_orchestrations: host.max_concurrent_orchestrations,
             route_prefix: host.route_prefix.clone().unwrap_or_else(|| "api".into()),
             shutdown_deadline,
+            drain_delay,
             secrets_path: data_dir.join("secrets.json"),
             keys,
             storage_triggers: StorageTriggerConfig {

@@ -210,6 +210,14 @@ impl FunctionHost {
         );
         self.draining
             .store(true, std::sync::atomic::Ordering::Release);
+        let drain = self.config.drain_delay;
+        if !drain.is_zero() {
+            tracing::info!(
+                delay_ms = drain.as_millis() as u64,
+                "draining: readiness answers 503 before the host stops taking connections"
+            );
+            tokio::time::sleep(drain).await;
+        }
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let aborts: Vec<_> = self.listeners.iter().map(|t| t.abort_handle()).collect();
