@@ -137,3 +137,21 @@ fn readiness_answers_503_while_the_host_drains() {
     assert_eq!(host.get("/admin/host/ping").status, 200, "still serving");
     assert!(host.wait_exit(std::time::Duration::from_secs(30)).success());
 }
+
+/// Every host.json value can come from the environment, as in Azure Functions containers.
+#[test]
+fn host_json_values_come_from_the_environment() {
+    let dir = support::app_dir(json!({}), None);
+    let host = TestHost::start(
+        &dir,
+        &[("AzureFunctionsJobHost__extensions__http__routePrefix", "v1")],
+    );
+    assert!(
+        host.banner.contains("/v1/hello/{name}"),
+        "the route prefix from the environment:\n{}",
+        host.banner
+    );
+    assert_eq!(host.get("/v1/hello/ada").status, 200);
+    assert_eq!(host.get("/api/hello/ada").status, 404);
+    host.stop();
+}

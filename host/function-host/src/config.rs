@@ -228,8 +228,11 @@ impl HostConfig {
     /// Call it before other threads read the environment (see [`crate::main`]).
     pub fn load(dir: &Path) -> Result<Self, ConfigError> {
         let local = LocalSettings::load(&dir.join(LOCAL_SETTINGS_FILE))?;
-        let host = HostJson::load(&dir.join(HOST_JSON_FILE))?;
         local.export_to_environment();
+        // `AzureFunctionsJobHost__...` settings (environment or Values) override host.json.
+        let settings = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let host = HostJson::load_with(&dir.join(HOST_JSON_FILE), settings)?;
         Self::resolve(dir, &local, &host, &|name| std::env::var(name).ok())
     }
 

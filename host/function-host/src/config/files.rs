@@ -121,13 +121,37 @@ impl LocalSettings {
     }
 }
 
+/// The prefix of settings that override host.json values, as in Azure Functions: the rest of
+/// the name is the value's path with `__` between keys, e.g.
+/// `AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions=4`.
+pub const HOST_JSON_OVERRIDE_PREFIX: &str = "AzureFunctionsJobHost__";
+
 impl HostJson {
     /// Reads the file; a missing file gives the defaults.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        match read_json(path)? {
-            Some(v) => Self::from_json(path, &v),
-            None => Ok(Self::default()),
+        Self::load_with(path, std::iter::empty())
+    }
+
+    /// Reads the file (a missing one counts as `{}`) and applies the `settings` (name, value)
+    /// whose names start with [`HOST_JSON_OVERRIDE_PREFIX`] (case-insensitively) over it.
+    pub fn load_with(
+        path: &Path,
+        settings: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut v = read_json(path)?.unwrap_or_else(|| Value::Object(Default::default()));
+        let prefix = HOST_JSON_OVERRIDE_PREFIX;
+        for (name, value) in settings {
+            let Some(head) = name.get(..prefix.len()) else {
+                continue;
+            };
+            if head.eq_ignore_ascii_case(prefix) {
+                let keys: Vec<&str> = name[prefix.len()..].split("__").collect();
+                if keys.iter().all(|k| !k.is_empty()) {
+                    set_ci(&mut v, &keys, Value::String(value));
+                }
+            }
         }
+        Self::from_json(path, &v)
     }
 
     /// Interprets the parsed file (`path` is for error messages). Keys match
@@ -232,6 +256,25 @@ fn read_json(path: &Path) -> Result<Option<Value>, ConfigError> {
             column: e.column(),
             message: e.to_string(),
         })
+}
+
+/// Sets the value at `keys` (matched case-insensitively, created when missing; a value that
+/// is not an object on the way is replaced by one).
+fn set_ci(v: &mut Value, keys: &[&str], value: Value) {
+    let Some((first, rest)) = keys.split_first() else {
+        *v = value;
+        return;
+    };
+    if !v.is_object() {
+        *v = Value::Object(Default::default());
+    }
+    let Value::Object(map) = v else { return };
+    let key = map
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(first))
+        .cloned()
+        .unwrap_or_else(|| (*first).to_string());
+    set_ci(map.entry(key).or_insert(Value::Null), rest, value);
 }
 
 /// A key of a JSON object, matched case-insensitively (exact match first).

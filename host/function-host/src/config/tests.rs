@@ -176,6 +176,55 @@ fn missing_files_give_defaults() {
 }
 
 #[test]
+fn settings_override_host_json_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(HOST_JSON_FILE);
+    std::fs::write(
+        &path,
+        r#"{"version": "2.0", "extensions": {"durableTask": {"maxConcurrentActivityFunctions": 4}}}"#,
+    )
+    .unwrap();
+    let settings = [
+        (
+            "AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions",
+            "7",
+        ),
+        ("azurefunctionsjobhost__Extensions__HTTP__routePrefix", "v1"),
+        (
+            "AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount",
+            "2",
+        ),
+        ("AzureFunctionsJobHost__", "ignored"),
+        ("Unrelated__extensions__http__routePrefix", "ignored"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let host = HostJson::load_with(&path, settings).unwrap();
+    assert_eq!(
+        host.max_concurrent_activities,
+        Some(7),
+        "over the file's value"
+    );
+    assert_eq!(
+        host.route_prefix.as_deref(),
+        Some("v1"),
+        "keys match in any case"
+    );
+    assert_eq!(
+        host.storage_provider.partition_count,
+        Some(2),
+        "missing objects are made"
+    );
+
+    let bad = [(
+        "AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions",
+        "many",
+    )]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let err = HostJson::load_with(&path, bad).unwrap_err().to_string();
+    assert!(err.contains("maxConcurrentActivityFunctions"), "{err}");
+}
+
+#[test]
 fn timespans_parse_like_dotnet() {
     assert_eq!(parse_timespan("00:05:00"), Some(Duration::from_secs(300)));
     assert_eq!(parse_timespan("01:00"), Some(Duration::from_secs(3600)));
