@@ -15,7 +15,7 @@ mod files;
 mod storage_provider;
 mod triggers;
 
-pub use files::{HostJson, LocalSettings};
+pub use files::{HostJson, LocalSettings, HOST_JSON_OVERRIDE_PREFIX};
 pub use storage_provider::StorageProviderSettings;
 
 /// The file with app settings and local host options.
