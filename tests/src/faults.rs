@@ -74,6 +74,34 @@ pub fn start_all(port: u16, ids: &[String], threads: usize) -> Starts {
     starts.into_inner().unwrap()
 }
 
+/// Runs `during` (a fault, typically) while instances are started through the host on
+/// `port`, 8 at a time, and stops starting once it returns; gives the starts and what
+/// `during` returned.
+pub fn start_while<T: Send>(
+    port: u16,
+    prefix: &str,
+    during: impl FnOnce() -> T + Send,
+) -> (Starts, T) {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let starting = scope.spawn(|| {
+            let mut starts = Starts::default();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let round = start_all(port, &ids(prefix, 8), 4);
+                if round.acknowledged.is_empty() {
+                    // The store refuses (or the host is gone): a client would back off too.
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                starts.extend(round);
+            }
+            starts
+        });
+        let result = during();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (starting.join().unwrap(), result)
+    })
+}
+
 /// Waits until every id in `ids` has completed (or failed, or `limit` passed); returns the
 /// last one to complete and when it did (its last update, as the store recorded it), or the
 /// ids still not complete at the deadline.

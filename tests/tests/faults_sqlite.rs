@@ -60,20 +60,6 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// Starts instances, 8 at a time, until `stop` is set.
-fn keep_starting(port: u16, prefix: &str, stop: &std::sync::atomic::AtomicBool) -> Starts {
-    let mut starts = Starts::default();
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let round = faults::start_all(port, &faults::ids(prefix, 8), 4);
-        if round.acknowledged.is_empty() {
-            // The store refuses (or the host is gone): a client would back off too.
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        starts.extend(round);
-    }
-    starts
-}
-
 /// Waits for the shim to read a changed control file.
 fn let_the_shim_reload() {
     std::thread::sleep(fs_faults::RELOAD * 4);
@@ -123,9 +109,7 @@ fn a_failed_fsync_stops_the_host_and_a_restart_completes_every_instance() {
     let mut host = TestHost::start(&dir, &borrowed(&env));
     let port = host.port;
     // Starts keep coming while the fsync fails, so work is in flight when it does.
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let starts = std::thread::scope(|scope| {
-        let starting = scope.spawn(|| keep_starting(port, "fsync", &stop));
+    let (starts, ()) = faults::start_while(port, "fsync", || {
         std::thread::sleep(Duration::from_millis(500));
         shim.set(&[FsFault::FsyncEio {
             path: ".db-wal".into(),
@@ -134,8 +118,6 @@ fn a_failed_fsync_stops_the_host_and_a_restart_completes_every_instance() {
         .unwrap();
         let_the_shim_reload();
         std::thread::sleep(Duration::from_millis(500));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        starting.join().unwrap()
     });
 
     // The host does not stay half-alive: it stops and exits non-zero.
@@ -175,9 +157,7 @@ fn full_disk_and_read_only_bursts_pass_and_the_host_recovers_by_itself() {
     let dir = app_dir();
     let mut host = TestHost::start(&dir, &borrowed(&env));
     let port = host.port;
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (mut starts, fault_end) = std::thread::scope(|scope| {
-        let starting = scope.spawn(|| keep_starting(port, "burst", &stop));
+    let (mut starts, fault_end) = faults::start_while(port, "burst", || {
         std::thread::sleep(Duration::from_millis(300));
         for fault in [
             FsFault::WriteEnospc {
@@ -192,9 +172,7 @@ fn full_disk_and_read_only_bursts_pass_and_the_host_recovers_by_itself() {
             shim.clear().unwrap();
             let_the_shim_reload();
         }
-        let fault_end = chrono::Utc::now();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        (starting.join().unwrap(), fault_end)
+        chrono::Utc::now()
     });
     starts.extend(faults::start_all(host.port, &faults::ids("after", 20), 4));
     let log = host.log();
