@@ -28,6 +28,18 @@ const SCRUBBED: &[&str] = &[
     "AzureFunctionsJobHost__extensions__durableTask__hubName",
 ];
 
+/// The port of the banner's last line, `Listening on http://ADDR:PORT`, printed as text or,
+/// with JSON logs, as the `message` of a JSON object.
+fn listening_port(line: &str) -> Option<u16> {
+    const PREFIX: &str = "Listening on http://";
+    let message = match serde_json::from_str::<Value>(line) {
+        Ok(object) => object["message"].as_str()?.to_owned(),
+        Err(_) => line.to_owned(),
+    };
+    let addr = message.strip_prefix(PREFIX)?;
+    addr.rsplit(':').next()?.parse().ok()
+}
+
 /// A temporary app directory with its configuration files, for one app binary.
 pub struct AppDir {
     dir: tempfile::TempDir,
@@ -180,8 +192,8 @@ impl TestHost {
                 Ok(line) => {
                     host.banner.push_str(&line);
                     host.banner.push('\n');
-                    if let Some(addr) = line.strip_prefix("Listening on http://") {
-                        host.port = addr.rsplit(':').next().unwrap().parse().unwrap();
+                    if let Some(port) = listening_port(&line) {
+                        host.port = port;
                         return host;
                     }
                 }

@@ -43,6 +43,7 @@ fn liveness_readiness_and_the_health_command() {
 fn json_logs_are_one_object_per_line() {
     let dir = support::app_dir(json!({}), None);
     let host = TestHost::start(&dir, &[("DurableLogFormat", "json")]);
+    let host_banner = host.banner.clone();
     assert_eq!(host.get("/admin/host/ping").status, 200);
     let log = host.log();
     host.stop();
@@ -62,6 +63,16 @@ fn json_logs_are_one_object_per_line() {
     assert!(
         started["addr"].is_string(),
         "event fields at the top level: {started}"
+    );
+    // The banner on stdout is JSON lines as well, so the whole output parses.
+    for line in host_banner.lines() {
+        let object: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("banner line: {e}: {line:?}"));
+        assert_eq!(object["level"], "INFO", "{line}");
+    }
+    assert!(
+        host_banner.contains("Listening on http://"),
+        "{host_banner}"
     );
 }
 

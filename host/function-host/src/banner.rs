@@ -86,6 +86,28 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
     out
 }
 
+/// The banner for log collectors: each non-empty line as one JSON object, shaped like the
+/// JSON log events (`timestamp`, `level`, `target`, `message`), so that a container's whole
+/// output parses line by line. The last object's message is the listening line.
+pub fn as_json_lines(banner: &str) -> String {
+    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    banner
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::json!({
+                "timestamp": timestamp,
+                "level": "INFO",
+                "target": module_path!(),
+                "message": line,
+            })
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -125,6 +147,31 @@ mod tests {
             worker_id: None,
             entities: Default::default(),
         }
+    }
+
+    #[test]
+    fn json_banner_is_one_object_per_line_ending_with_the_address() {
+        let text = render(
+            &config(true),
+            &FunctionApp::default(),
+            "0.0.0.0:7071".parse().unwrap(),
+        );
+        let json = as_json_lines(&text);
+        let lines: Vec<serde_json::Value> = json
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            text.lines().filter(|l| !l.trim().is_empty()).count()
+        );
+        assert!(lines
+            .iter()
+            .all(|l| l["level"] == "INFO" && l["timestamp"].is_string()));
+        assert_eq!(
+            lines.last().unwrap()["message"],
+            format!("{LISTENING_PREFIX}0.0.0.0:7071")
+        );
     }
 
     #[test]

@@ -221,7 +221,11 @@ pub async fn run_with(mut config: HostConfig, args: HostArgs) -> Result<(), Host
     // Installed before the banner, so a signal sent as soon as the host is up is not lost.
     let mut signals = Signals::install().map_err(HostError::Signals)?;
     let host = FunctionHost::start(config, app).await?;
-    println!("{}", host.banner());
+    if json_logs() {
+        println!("{}", banner::as_json_lines(&host.banner()));
+    } else {
+        println!("{}", host.banner());
+    }
     let failure = tokio::select! {
         signal = signals.recv() => {
             tracing::info!(signal, "shutting down");
@@ -256,8 +260,14 @@ fn warn_no_functions() {
 /// The environment variable choosing the log format: `text` (default) or `json`.
 pub const LOG_FORMAT: &str = "DurableLogFormat";
 
+/// Whether `DurableLogFormat=json` is set: logs, and the banner too, are JSON lines.
+fn json_logs() -> bool {
+    std::env::var(LOG_FORMAT).is_ok_and(|f| f.eq_ignore_ascii_case("json"))
+}
+
 /// Installs a `tracing` subscriber writing to stderr (filter from `RUST_LOG`, default
-/// `info`), unless one is installed already. Stdout is kept for the banner.
+/// `info`), unless one is installed already. Stdout is kept for the banner (JSON lines too
+/// when the logs are).
 ///
 /// With `DurableLogFormat=json` in the environment each event is one JSON object per line
 /// (`timestamp`, `level`, `target`, `message` and the event's fields at the top level, the
@@ -271,7 +281,7 @@ pub fn init_tracing() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if format.eq_ignore_ascii_case("json") {
+    if json_logs() {
         let _ = builder
             .json()
             .flatten_event(true)
