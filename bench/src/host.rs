@@ -28,11 +28,14 @@ pub fn w7_id(i: u64) -> String {
 }
 
 /// The host's configuration: the app directory `dir` (no configuration files needed), any
-/// free port on the loopback interface.
+/// free port on the loopback interface; in a container (whose image sets
+/// `FUNCTIONS_HTTP_PORT` and turns local development off), the image's port and address.
 fn config(dir: &Path) -> anyhow::Result<HostConfig> {
     let mut config = HostConfig::load(dir)?;
-    config.port = 0;
-    config.bind_address = [127, 0, 0, 1].into();
+    if std::env::var_os("FUNCTIONS_HTTP_PORT").is_none() {
+        config.port = 0;
+        config.bind_address = [127, 0, 0, 1].into();
+    }
     Ok(config)
 }
 

@@ -12,22 +12,52 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 use crate::*;
 
-/// A child host process (`bench host ...`) with its stdout read line by line on a thread.
+/// A child host process (`bench host ...`) with its stdout read line by line on a thread;
+/// or `podman run` of an image of this binary, the host running in the container.
 pub(crate) struct HostChild {
     pub(crate) child: Child,
     lines: std::sync::mpsc::Receiver<String>,
+    /// The container's name, when the host runs in one.
+    container: Option<String>,
 }
 
 impl HostChild {
     pub(crate) fn spawn(args: &[&str], log: &std::path::Path) -> anyhow::Result<Self> {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.arg("host").args(args).env("RUST_LOG", "warn");
+        Self::spawn_command(cmd, log, None)
+    }
+
+    /// `bench host http /data` in a container of `image` (built from the repository's
+    /// Dockerfile around this binary), with `dir` mounted as `/data` and the HTTP port
+    /// published on a free port of 127.0.0.1.
+    pub(crate) fn spawn_container(
+        image: &str,
+        dir: &std::path::Path,
+        log: &std::path::Path,
+    ) -> anyhow::Result<Self> {
+        // The image runs as uid 10001; the volume must be its.
+        std::os::unix::fs::chown(dir, Some(10001), Some(10001))?;
+        let name = format!("bench-w4-{}", std::process::id());
+        let mut cmd = podman();
+        cmd.args(["run", "--interactive", "--rm", "--name", &name])
+            .args(["--publish", "127.0.0.1::7071", "--env", "RUST_LOG=warn"])
+            .arg("--volume")
+            .arg(format!("{}:/data", dir.display()))
+            .args([image, "host", "http", "/data"]);
+        Self::spawn_command(cmd, log, Some(name))
+    }
+
+    fn spawn_command(
+        mut cmd: Command,
+        log: &std::path::Path,
+        container: Option<String>,
+    ) -> anyhow::Result<Self> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)?;
-        let mut child = Command::new(std::env::current_exe()?)
-            .arg("host")
-            .args(args)
-            .env("RUST_LOG", "warn")
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -42,7 +72,29 @@ impl HostChild {
                 }
             }
         });
-        Ok(Self { child, lines })
+        Ok(Self {
+            child,
+            lines,
+            container,
+        })
+    }
+
+    /// Where the host listens for this process: the address it printed, or for a container
+    /// the published port.
+    fn address(&self, printed: String) -> anyhow::Result<String> {
+        let Some(name) = &self.container else {
+            return Ok(printed);
+        };
+        podman_output(&["port", name, "7071"])
+    }
+
+    /// The host's process id on this machine (a container's main process included).
+    fn host_pid(&self) -> anyhow::Result<u32> {
+        match &self.container {
+            None => Ok(self.child.id()),
+            Some(name) => Ok(podman_output(&["inspect", "--format", "{{.State.Pid}}", name])?
+                .parse()?),
+        }
     }
 
     /// The next line starting with `prefix` (others are skipped), or an error at EOF/timeout.
@@ -64,6 +116,9 @@ impl HostChild {
 impl Drop for HostChild {
     /// A workload that fails half way must not leave its host running.
     fn drop(&mut self) {
+        if let Some(name) = &self.container {
+            let _ = podman().args(["rm", "--force", name]).output();
+        }
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
@@ -82,9 +137,13 @@ pub(crate) async fn w4(o: &Opts) -> anyhow::Result<()> {
     let dir = temp_dir()?;
     let log = dir.path().join("host.log");
     let dir_arg = dir.path().to_string_lossy().to_string();
-    let mut host = HostChild::spawn(&["http", &dir_arg], &log)?;
-    let addr = host.expect("LISTENING ", Duration::from_secs(30))?;
-    let pid = host.child.id();
+    let mut host = match &o.container {
+        Some(image) => HostChild::spawn_container(image, dir.path(), &log)?,
+        None => HostChild::spawn(&["http", &dir_arg], &log)?,
+    };
+    let printed = host.expect("LISTENING ", Duration::from_secs(30))?;
+    let addr = host.address(printed)?;
+    let pid = host.host_pid()?;
     eprintln!("W4: host {pid} listening on {addr}");
     let path = format!("/api/{SYNC_ROUTE}");
     // warm-up
@@ -106,6 +165,10 @@ pub(crate) async fn w4(o: &Opts) -> anyhow::Result<()> {
         let _ = host.child.kill();
     }
     let _ = host.child.wait();
+    let where_ = match &o.container {
+        Some(image) => format!("host process in a container of {image}"),
+        None => "host process".to_owned(),
+    };
     Line::new(
         "W4",
         "sqlite",
@@ -122,7 +185,7 @@ pub(crate) async fn w4(o: &Opts) -> anyhow::Result<()> {
     .with("c64_p50_ms", quantile(&c64, 0.5))
     .with("c64_p99_ms", quantile(&c64, 0.99))
     .with("c64_requests_per_s", n as f64 / c64_secs)
-    .with("rss_of", "host process")
+    .with("rss_of", where_)
     .print(rss);
     Ok(())
 }
@@ -198,4 +261,28 @@ pub(crate) async fn read_response(
         String::from_utf8_lossy(&body)
     );
     Ok(())
+}
+
+/// A podman command with the engine settings of `tests/containers/containers.conf` (unless
+/// `CONTAINERS_CONF` names others).
+fn podman() -> Command {
+    let mut cmd = Command::new("podman");
+    if std::env::var_os("CONTAINERS_CONF").is_none() {
+        cmd.env(
+            "CONTAINERS_CONF",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/containers/containers.conf"),
+        );
+    }
+    cmd
+}
+
+/// Runs podman; its trimmed stdout, or an error with its stderr.
+fn podman_output(args: &[&str]) -> anyhow::Result<String> {
+    let out = podman().args(args).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }

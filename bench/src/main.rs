@@ -26,6 +26,7 @@ use recovery::w7;
 const USAGE: &str = "\
 usage: bench <W1|W2|W3|W4|W5|W6|W7|all> [--store sqlite|azurite] [--n N] [--sync full|normal]
              [--short-locks]   (W7: 2 s locks instead of the host's defaults)
+             [--container IMAGE]   (W4: the host in a container of IMAGE, see docs/deploy.md)
 
   W1 hello5     N orchestrations x 5 chained activities (default N = 10000)
   W2 chain      one orchestration, N chained activities (default 10000)
@@ -42,6 +43,7 @@ struct Opts {
     n: Option<u64>,
     full: bool,
     short_locks: bool,
+    container: Option<String>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Opts> {
@@ -53,6 +55,7 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
         n: None,
         full: true,
         short_locks: false,
+        container: None,
     };
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -66,6 +69,9 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
                 }
             }
             "--short-locks" => o.short_locks = true,
+            "--container" => {
+                o.container = Some(it.next().context("--container needs an image")?.clone())
+            }
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
