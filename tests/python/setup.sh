@@ -14,6 +14,11 @@ requirements="$here/requirements.txt"
 stamp="$venv/.requirements.sha256"
 python="$venv/bin/python"
 
+# One set-up at a time: test processes may ask at once.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [[ -x "$python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
     && "$python" -c "import azure.durable_functions" 2>/dev/null; then

@@ -5,4 +5,5 @@ pub mod app_host;
 pub mod containers;
 pub mod crash;
 pub mod faults;
+pub mod python;
 pub mod sample_app;

@@ -3,13 +3,10 @@
 //! get_status_all, raise_event, terminate, suspend, resume, rewind, restart,
 //! purge_instance_history(_by) and wait_for_completion_or_create_check_status_response.
 //!
-//! `tests/python/setup.sh` creates the virtualenv under `target/pyenv` on first use (about ten
-//! seconds with PyPI reachable) and is instant afterwards. A failing set-up fails this test with
-//! the script's output; it is never skipped.
+//! The virtualenv comes from `tests::python::set_up` (`tests/python/setup.sh`).
 
 mod durable_api_support;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use durable_api_support::App;
@@ -30,37 +27,12 @@ const CHECKS: [&str; 11] = [
     "purge",
 ];
 
-fn python_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
-}
-
-/// Runs the set-up script; returns the venv's python.
-fn set_up_python() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(python_dir().join("setup.sh"))
-        .output()
-        .expect("run tests/python/setup.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "tests/python/setup.sh failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        out.status
-    );
-    let python = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
-    assert!(
-        python.exists(),
-        "setup.sh did not print the venv's python (got {python:?}):\n{stdout}\n{stderr}"
-    );
-    python
-}
-
 #[test]
 fn the_python_client_drives_the_host_unmodified() {
-    let python = set_up_python();
+    let python = tests::python::set_up();
     let app = App::start();
     let out = Command::new(&python)
-        .arg(python_dir().join("drive_client.py"))
+        .arg(tests::python::python_dir().join("drive_client.py"))
         .arg(app.rpc_base_url())
         .output()
         .expect("run drive_client.py");
