@@ -92,8 +92,9 @@ impl HostChild {
     fn host_pid(&self) -> anyhow::Result<u32> {
         match &self.container {
             None => Ok(self.child.id()),
-            Some(name) => Ok(podman_output(&["inspect", "--format", "{{.State.Pid}}", name])?
-                .parse()?),
+            Some(name) => {
+                Ok(podman_output(&["inspect", "--format", "{{.State.Pid}}", name])?.parse()?)
+            }
         }
     }
 
@@ -270,7 +271,10 @@ fn podman() -> Command {
     if std::env::var_os("CONTAINERS_CONF").is_none() {
         cmd.env(
             "CONTAINERS_CONF",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/containers/containers.conf"),
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/containers/containers.conf"
+            ),
         );
     }
     cmd

@@ -74,6 +74,29 @@ fn json_logs_are_one_object_per_line() {
         host_banner.contains("Listening on http://"),
         "{host_banner}"
     );
+
+    // A host that cannot start says why in JSON too, and nothing else.
+    let failed = dir.run_to_exit(
+        &[],
+        &[
+            ("DurableLogFormat", "json"),
+            ("DurableMasterKey", "only-one-key"),
+        ],
+    );
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    let events: Vec<Value> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["level"] == "ERROR"
+            && e["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("DurableFunctionKey"))),
+        "{stderr}"
+    );
 }
 
 /// Replicas of one app share their keys and keep their files where the platform mounts a

@@ -146,7 +146,10 @@ pub fn main() -> ExitCode {
     let args = match HostArgs::parse(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("error: {e}");
+            tracing::error!(error = %e, "bad arguments");
+            if !json_logs() {
+                eprintln!("error: {e}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -183,7 +186,11 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "the host failed");
-            eprintln!("error: {e}");
+            // Said once more, plainly, for a person at a terminal; a log collector has the
+            // event above and wants nothing but JSON lines.
+            if !json_logs() {
+                eprintln!("error: {e}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -254,7 +261,9 @@ fn warn_no_functions() {
     let fix = "no functions are registered in this binary. If your functions live in a library \
                crate, link it from main.rs with `use your_functions_crate as _;`";
     tracing::warn!("{fix}");
-    eprintln!("WARNING: {fix}");
+    if !json_logs() {
+        eprintln!("WARNING: {fix}");
+    }
 }
 
 /// The environment variable choosing the log format: `text` (default) or `json`.
