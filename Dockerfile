@@ -21,6 +21,7 @@ FROM ${RUST_IMAGE} AS build
 ARG APP=functions
 ARG BIN=${APP}
 # Cargo features, comma-separated: `azure` adds the Azure Storage task hub and its triggers.
+# (The sample built with `azure` has a blob trigger, so it then needs AzureWebJobsStorage.)
 ARG FEATURES=
 WORKDIR /src
 COPY . .
