@@ -217,23 +217,23 @@ impl OrchestrationState {
 pub(super) struct Backoff {
     next: Instant,
     interval: Duration,
+    /// The longest interval (`maxQueuePollingInterval`).
+    max: Duration,
 }
 
 /// The shortest idle poll interval.
 const MIN_POLL: Duration = Duration::from_millis(10);
-/// The longest idle poll interval.
-const MAX_POLL: Duration = Duration::from_secs(1);
 
-impl Default for Backoff {
-    fn default() -> Self {
+impl Backoff {
+    /// Polls at once, then backs off up to `max` while polls find nothing.
+    pub fn new(max: Duration) -> Self {
         Backoff {
             next: Instant::now(),
             interval: MIN_POLL,
+            max: max.max(MIN_POLL),
         }
     }
-}
 
-impl Backoff {
     /// Whether the queues should be polled now.
     pub fn due(&self) -> bool {
         Instant::now() >= self.next
@@ -244,7 +244,7 @@ impl Backoff {
         self.interval = if found {
             MIN_POLL
         } else {
-            (self.interval * 2).min(MAX_POLL)
+            (self.interval * 2).min(self.max)
         };
         self.next = Instant::now() + if found { Duration::ZERO } else { self.interval };
     }
@@ -261,14 +261,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_resets() {
-        let mut b = Backoff::default();
+    fn backoff_doubles_up_to_its_maximum_and_resets() {
+        const MAX_POLL: Duration = Duration::from_secs(30);
+        let mut b = Backoff::new(MAX_POLL);
         assert!(b.due());
         b.record(false);
         b.record(false);
         assert!(!b.due());
         assert_eq!(b.interval, MIN_POLL * 4);
-        for _ in 0..20 {
+        for _ in 0..30 {
             b.record(false);
         }
         assert_eq!(b.interval, MAX_POLL);

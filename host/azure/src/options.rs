@@ -18,6 +18,12 @@ pub struct AzureOptions {
     /// (`workItemQueueVisibilityTimeout`); extended while the activity runs. After a crash,
     /// another process runs the activity once this has passed.
     pub work_item_visibility: Duration,
+    /// The longest pause between polls of idle control and work-item queues
+    /// (`maxQueuePollingInterval`, 30 s as in Durable Functions): polls back off from 10 ms
+    /// to this while they find nothing, and every poll is a billed storage transaction. Work
+    /// this process sends itself is picked up at once; work another process sends waits at
+    /// most this long on an idle host.
+    pub max_queue_polling_interval: Duration,
     /// Partition lease timing.
     pub leases: LeaseSettings,
     /// This process's name in the lease blobs. Two processes must not share one; a process
@@ -25,12 +31,16 @@ pub struct AzureOptions {
     pub worker_id: String,
 }
 
+/// The default of [`AzureOptions::max_queue_polling_interval`].
+pub const DEFAULT_MAX_QUEUE_POLLING_INTERVAL: Duration = Duration::from_secs(30);
+
 impl Default for AzureOptions {
     fn default() -> Self {
         AzureOptions {
             partition_count: super::layout::DEFAULT_PARTITIONS,
             control_queue_visibility: Duration::from_secs(300),
             work_item_visibility: Duration::from_secs(300),
+            max_queue_polling_interval: DEFAULT_MAX_QUEUE_POLLING_INTERVAL,
             leases: LeaseSettings::default(),
             worker_id: default_worker_id(),
         }

@@ -296,6 +296,9 @@ fn azure_options(config: &HostConfig) -> durable_azure::AzureOptions {
     if let Some(d) = provider.work_item_visibility {
         options.work_item_visibility = d;
     }
+    if let Some(d) = provider.max_queue_polling_interval {
+        options.max_queue_polling_interval = d;
+    }
     if let Some(d) = provider.lease_interval {
         options.leases.lease_interval = d;
     }

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use durable_azure_storage::connection::{StorageAccount, DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY};
 
+pub use crate::request_log::ServedRequest;
+
 /// The npm package, pinned.
 pub const PACKAGE: &str = "azurite@3.37.0";
 
@@ -82,6 +84,9 @@ pub struct Ports {
     pub table: u16,
 }
 
+/// Azurite's debug log, in the workspace of an instance that logs its requests.
+const DEBUG_LOG: &str = "debug.log";
+
 /// Azurite's options common to every launch.
 const COMMON_ARGS: [&str; 3] = ["--skipApiVersionCheck", "--disableTelemetry", "--silent"];
 
@@ -106,6 +111,26 @@ pub fn shared() -> Result<&'static Azurite, String> {
 impl Azurite {
     /// Installs Azurite if needed and starts it on free ports.
     pub fn start() -> Result<Azurite, AzuriteError> {
+        Self::start_in_memory(false)
+    }
+
+    /// Like [`start`](Self::start), with Azurite's debug log on, so that
+    /// [`served_requests`](Self::served_requests) lists every request it has served: for
+    /// tests and measurements of how many storage transactions the host makes.
+    pub fn start_logging_requests() -> Result<Azurite, AzuriteError> {
+        Self::start_in_memory(true)
+    }
+
+    /// The requests served so far, oldest first (empty unless started with
+    /// [`start_logging_requests`](Self::start_logging_requests)).
+    pub fn served_requests(&self) -> Vec<ServedRequest> {
+        self.workspace
+            .as_ref()
+            .map(|w| crate::request_log::read(&w.join(DEBUG_LOG)))
+            .unwrap_or_default()
+    }
+
+    fn start_in_memory(log_requests: bool) -> Result<Azurite, AzuriteError> {
         let dir = install_dir();
         let bin = ensure_installed(&dir)?;
         let workspace = std::env::temp_dir().join(format!("azurite-{}", uuid::Uuid::new_v4()));
@@ -118,6 +143,10 @@ impl Azurite {
         let mut args = vec!["--inMemoryPersistence"];
         args.extend(COMMON_ARGS);
         args.extend(["--blobPort", "0", "--queuePort", "0", "--tablePort", "0"]);
+        if log_requests {
+            // Relative to the workspace, Azurite's working folder.
+            args.extend(["--debug", DEBUG_LOG]);
+        }
         let (child, ports, _) = launch(script, &bin, &args, &workspace)?;
         Ok(Azurite {
             child,

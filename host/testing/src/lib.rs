@@ -13,3 +13,4 @@
 pub mod azurite;
 pub mod fault_proxy;
 pub mod fs_faults;
+mod request_log;

@@ -23,6 +23,8 @@ pub struct StorageProviderSettings {
     pub lease_renew_interval: Option<Duration>,
     /// `leaseAcquireInterval`: how often leases are balanced.
     pub lease_acquire_interval: Option<Duration>,
+    /// `maxQueuePollingInterval`: the longest pause between polls of idle queues.
+    pub max_queue_polling_interval: Option<Duration>,
 }
 
 impl StorageProviderSettings {
@@ -70,6 +72,7 @@ impl StorageProviderSettings {
             lease_interval: span("leaseInterval")?,
             lease_renew_interval: span("leaseRenewInterval")?,
             lease_acquire_interval: span("leaseAcquireInterval")?,
+            max_queue_polling_interval: span("maxQueuePollingInterval")?,
         })
     }
 }
@@ -85,18 +88,21 @@ mod tests {
             "partitionCount": 3,
             "ControlQueueVisibilityTimeout": "00:00:20",
             "leaseInterval": "00:00:15",
+            "maxQueuePollingInterval": "00:00:05",
         })))
         .unwrap();
         assert_eq!(s.partition_count, Some(3));
         assert_eq!(s.control_queue_visibility, Some(Duration::from_secs(20)));
         assert_eq!(s.lease_interval, Some(Duration::from_secs(15)));
         assert_eq!(s.work_item_visibility, None);
+        assert_eq!(s.max_queue_polling_interval, Some(Duration::from_secs(5)));
 
         for bad in [
             json!({"partitionCount": 0}),
             json!({"partitionCount": 17}),
             json!({"leaseInterval": "soon"}),
             json!({"workItemQueueVisibilityTimeout": "00:00:00"}),
+            json!({"maxQueuePollingInterval": "00:00:00"}),
         ] {
             let e = StorageProviderSettings::from_json(Some(&bad)).unwrap_err();
             assert!(e.to_string().contains("storageProvider"), "{e}");
