@@ -161,3 +161,45 @@ fn flaky_connections_a_partition_and_a_storage_restart_lose_and_duplicate_nothin
     );
     host.stop();
 }
+
+/// A host asked to stop while its storage is unreachable still stops within its shutdown
+/// deadline (and exits 0): handing its messages and partition leases back is attempted with
+/// what is left of the deadline, and what it cannot hand back expires by itself.
+#[test]
+fn shutdown_keeps_its_deadline_while_storage_is_unreachable() {
+    const DEADLINE: Duration = Duration::from_secs(3);
+    let azurite =
+        durable_testing::azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
+    let upstream = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let ports = azurite.ports();
+    let proxies: Vec<FaultProxy> = [ports.blob, ports.queue, ports.table]
+        .into_iter()
+        .map(|p| FaultProxy::start(upstream(p)).expect("the fault proxy starts"))
+        .collect();
+    let dir = AppDir::new(
+        env!("CARGO_BIN_EXE_scale-out-app"),
+        json!({
+            "AzureWebJobsStorage": through(azurite, &proxies[0], &proxies[1], &proxies[2]),
+            "TaskHubName": format!("Unreachable{}", rand::random::<u32>()),
+            "DurableShutdownDeadline": DEADLINE.as_secs_f64().to_string(),
+        }),
+        Some(host_json()),
+    );
+    let mut host = TestHost::start(&dir, &[]);
+    // Some work, so that the host holds leases and messages when storage goes away.
+    let starts = faults::start_all(host.port, &faults::ids("unreachable", 8), 4);
+    assert_eq!(starts.acknowledged.len(), 8, "{starts:?}");
+    for p in &proxies {
+        p.blackhole(true);
+    }
+    let asked = std::time::Instant::now();
+    host.signal(libc::SIGTERM);
+    let status = host.wait_exit(DEADLINE + Duration::from_secs(30));
+    let took = asked.elapsed();
+    assert!(status.success(), "{status:?}\n{}", host.log());
+    assert!(
+        took <= DEADLINE + Duration::from_secs(2),
+        "stopped after {took:?}, deadline {DEADLINE:?}\n{}",
+        host.log()
+    );
+}

@@ -218,12 +218,14 @@ impl FunctionHost {
             );
             tokio::time::sleep(drain).await;
         }
+        // Everything from here on, the runtime and the store included, ends by this time.
+        let end = tokio::time::Instant::now() + deadline;
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let aborts: Vec<_> = self.listeners.iter().map(|t| t.abort_handle()).collect();
         let listeners = futures::future::join_all(self.listeners);
         let work = async { tokio::join!(self.in_flight.wait_idle(), listeners) };
-        if tokio::time::timeout(deadline, work).await.is_err() {
+        if tokio::time::timeout_at(end, work).await.is_err() {
             // An aborted timer run is run again, past due, at the next start; an abandoned
             // queue message or blob version is received again once its lock or lease runs
             // out; an abandoned request's orchestrations carry on from their last commit.
@@ -233,7 +235,15 @@ impl FunctionHost {
                 "shutdown deadline passed; abandoning work in flight"
             );
         }
-        self.runtime.shutdown().await;
+        if tokio::time::timeout_at(end, self.runtime.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "shutdown deadline passed while the runtime stopped; its locks and partition \
+                 leases expire by themselves"
+            );
+        }
         tracing::info!("host stopped");
     }
 }

@@ -188,14 +188,27 @@ impl Runtime {
         &self.shared.stats
     }
 
-    /// Stops taking work, waits for in-flight work up to the shutdown deadline, and returns.
-    /// Whatever is left is recovered by lock expiry.
+    /// Stops taking work, waits for in-flight work and for the store to hand back what it
+    /// holds, together no longer than the shutdown deadline, and returns. Whatever is left
+    /// is recovered by lock expiry.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for l in self.loops {
-            let _ = l.await;
+        let store = self.shared.store.clone();
+        let stopping = async {
+            for l in self.loops {
+                let _ = l.await;
+            }
+            store.shutdown().await;
+        };
+        if tokio::time::timeout(self.shared.options.shutdown_deadline, stopping)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the runtime did not stop within the shutdown deadline; what it still holds \
+                 is recovered when its locks and leases expire"
+            );
         }
-        self.shared.store.shutdown().await;
         tracing::info!("durable runtime stopped");
     }
 }
