@@ -134,15 +134,21 @@ fn compose_file_agrees_with_the_image_and_the_host() {
     let python = tests::python::set_up();
     let compose = yaml_documents(&python, &workspace().join("deploy/compose.yaml")).remove(0);
     let app = &compose["services"]["functions"];
-    assert_eq!(
-        app["build"]["args"]["FEATURES"], "azure",
-        "replicas need the azure feature"
-    );
-    assert!(
-        app["ports"][0].as_str().unwrap().ends_with(":7071"),
-        "{}",
-        app["ports"]
-    );
+    // Two replicas, as two services with the same settings on host ports 7071 and 7072.
+    for (service, port) in [("functions", 7071), ("functions-2", 7072)] {
+        let replica = &compose["services"][service];
+        assert_eq!(
+            replica["build"]["args"]["FEATURES"], "azure",
+            "replicas need the azure feature"
+        );
+        assert_eq!(
+            replica["ports"][0],
+            format!("127.0.0.1:{port}:7071"),
+            "{service}"
+        );
+        assert_eq!(replica["environment"], app["environment"], "{service}");
+        assert_eq!(replica["image"], app["image"], "{service}");
+    }
     let env = &app["environment"];
     let drain = seconds(&env["DurableDrainDelay"]);
     let deadline = seconds(&env["DurableShutdownDeadline"]);
