@@ -40,6 +40,20 @@ fn listening_port(line: &str) -> Option<u16> {
     addr.rsplit(':').next()?.parse().ok()
 }
 
+/// Starts a host in each of `dirs`; each slot can be emptied (`take`) to kill one.
+pub fn start_hosts(dirs: &[AppDir]) -> Vec<Option<TestHost>> {
+    dirs.iter().map(|d| Some(TestHost::start(d, &[]))).collect()
+}
+
+/// The logs of the hosts still in `hosts`, each under its process id.
+pub fn logs_of(hosts: &[Option<TestHost>]) -> String {
+    hosts
+        .iter()
+        .flatten()
+        .map(|h| format!("--- host {}:\n{}", h.pid(), h.log()))
+        .collect()
+}
+
 /// A temporary app directory with its configuration files, for one app binary.
 pub struct AppDir {
     dir: tempfile::TempDir,

@@ -14,7 +14,7 @@ use durable::store::azure::{AzureOptions, AzureTaskHub, StorageAccount};
 use durable::store::InstanceQuery;
 use durable::OrchestrationStatus;
 use serde_json::json;
-use tests::app_host::{AppDir, TestHost};
+use tests::app_host::AppDir;
 
 const INSTANCES: usize = 1_000;
 const PARTITIONS: usize = 4;
@@ -69,15 +69,8 @@ fn three_hosts_share_a_hub_and_survive_a_sigkill() {
             )
         })
         .collect();
-    let mut hosts: Vec<Option<TestHost>> =
-        dirs.iter().map(|d| Some(TestHost::start(d, &[]))).collect();
-    let logs = |hosts: &[Option<TestHost>]| -> String {
-        hosts
-            .iter()
-            .flatten()
-            .map(|h| format!("--- host {}:\n{}", h.pid(), h.log()))
-            .collect()
-    };
+    let mut hosts = tests::app_host::start_hosts(&dirs);
+    let logs = tests::app_host::logs_of;
     // Leases start with a host's first poll; a balanced hub has every partition leased and
     // every host holding one or two.
     let balanced = |owners: &BTreeMap<String, String>, workers: &[&str]| {

@@ -56,6 +56,8 @@ pub struct AzureTaskHub {
     pub(super) options: AzureOptions,
     pub(super) partitions: Arc<Partitions>,
     pub(super) leasing: super::ownership::Leasing,
+    /// This object's lease id for singleton locks (`singletons.rs`).
+    pub(super) singleton_lease: String,
     clients: StorageClients,
 }
 
@@ -116,6 +118,7 @@ impl AzureTaskHub {
             options,
             partitions,
             leasing: Default::default(),
+            singleton_lease: uuid::Uuid::new_v4().to_string(),
             clients,
         })
     }

@@ -16,6 +16,7 @@ pub mod options;
 mod orchestrations;
 mod ownership;
 pub mod partitions;
+mod singletons;
 mod task_hub;
 
 pub use durable_azure_storage::{

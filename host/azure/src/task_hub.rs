@@ -162,4 +162,16 @@ impl TriggerStateStore for AzureTaskHub {
             .await
             .map_err(|e| e.during("save_timer_status"))
     }
+
+    async fn lock_singleton(&self, name: &str, period: Duration) -> StoreResult<bool> {
+        self.lock_singleton_blob(name, period)
+            .await
+            .map_err(|e| e.during("lock_singleton"))
+    }
+
+    async fn release_singleton(&self, name: &str) -> StoreResult<()> {
+        self.release_singleton_blob(name)
+            .await
+            .map_err(|e| e.during("release_singleton"))
+    }
 }

@@ -144,6 +144,7 @@ mod tests {
             drain_delay: std::time::Duration::ZERO,
             storage_triggers: Default::default(),
             storage_provider: Default::default(),
+            singleton: Default::default(),
             worker_id: None,
             entities: Default::default(),
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::triggers::StorageTriggerConfig;
 
 mod files;
+mod singleton;
 mod storage_provider;
 mod triggers;
 
@@ -194,6 +195,8 @@ pub struct HostConfig {
     pub storage_triggers: StorageTriggerConfig,
     /// host.json `extensions.durableTask.storageProvider` (Azure Storage tuning).
     pub storage_provider: StorageProviderSettings,
+    /// host.json `singleton`: the timer functions' lock timing.
+    pub singleton: crate::triggers::timer::SingletonSettings,
     /// The `DurableWorkerId` setting.
     pub worker_id: Option<String>,
     /// host.json `extensions.durableTask.maxEntityOperationBatchSize` and
@@ -353,6 +356,7 @@ impl HostConfig {
                 host_id,
             },
             storage_provider: host.storage_provider.clone(),
+            singleton: host.singleton,
             worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
             entities: entity_options(host),
         })

@@ -110,6 +110,7 @@ impl FunctionHost {
         let mut listeners = match crate::triggers::timer::start(
             app.timers.clone(),
             client.clone(),
+            config.singleton,
             stopped.clone(),
         ) {
             Ok(t) => t,

@@ -130,6 +130,7 @@ fn start_timer(
     let tasks = timer::start(
         vec![(name.to_string(), make(tx))],
         DurableClient::new(Arc::clone(&store)),
+        timer::SingletonSettings::default(),
         shutdown,
     )
     .expect("valid schedule");
@@ -393,6 +394,7 @@ async fn an_invalid_schedule_starts_nothing() {
     let err = timer::start(
         vec![("Good".into(), good), ("Bad".into(), bad)],
         DurableClient::new(store),
+        timer::SingletonSettings::default(),
         shutdown,
     )
     .expect_err("invalid schedule");

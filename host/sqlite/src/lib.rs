@@ -35,6 +35,7 @@ mod orchestrations;
 mod owners;
 mod poison;
 mod schema;
+mod singletons;
 mod syncer;
 #[cfg(test)]
 mod tests;
@@ -364,6 +365,27 @@ impl TriggerStateStore for SqliteTaskHub {
         })
         .await
         .map_err(|e| e.during("save_timer_status"))
+    }
+
+    async fn lock_singleton(&self, name: &str, period: std::time::Duration) -> StoreResult<bool> {
+        let name = name.to_owned();
+        let period = i64::try_from(period.as_nanos() / 100).unwrap_or(i64::MAX);
+        // A lock lost on power failure is harmless: every holder died with it.
+        self.call(Durability::Relaxed, move |ctx| {
+            let until = ctx.now.saturating_add(period);
+            singletons::lock(ctx.conn, ctx.owner, &name, ctx.now, until)
+        })
+        .await
+        .map_err(|e| e.during("lock_singleton"))
+    }
+
+    async fn release_singleton(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.call(Durability::Relaxed, move |ctx| {
+            singletons::release(ctx.conn, ctx.owner, &name)
+        })
+        .await
+        .map_err(|e| e.during("release_singleton"))
     }
 }
 

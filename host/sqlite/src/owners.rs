@@ -45,6 +45,11 @@ impl Owner {
         })
     }
 
+    /// True when no live process holds the owner `other` (its file is unlocked or gone).
+    pub(crate) fn is_gone(&self, other: &str) -> bool {
+        self.path.parent().is_some_and(|dir| is_gone(dir, other))
+    }
+
     /// A new lock token of this owner.
     pub(crate) fn token(&self) -> String {
         format!("{}:{}", self.id, uuid::Uuid::new_v4().simple())

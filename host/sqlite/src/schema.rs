@@ -145,6 +145,7 @@ pub(crate) fn apply(conn: &Connection) -> StoreResult<()> {
     }
     conn.execute_batch(DDL).db()?;
     conn.execute_batch(super::timers::DDL).db()?;
+    conn.execute_batch(super::singletons::DDL).db()?;
     conn.execute_batch(super::poison::DDL).db()?;
     if version == 0 {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -133,6 +133,18 @@ pub trait TriggerStateStore: Send + Sync {
 
     /// Saves (inserts or replaces) a timer function's schedule status; durable when it returns.
     async fn save_timer_status(&self, function: &str, status: &ScheduleStatus) -> StoreResult<()>;
+
+    /// Takes, or keeps, the singleton lock `name` for this task hub object (one process) for
+    /// `period`: how hosts sharing a task hub agree that one of them runs a timer function.
+    /// `Ok(true)`: this object holds it for about `period` from now, unless it calls again
+    /// before then; `Ok(false)`: another holds it. A holder that stops calling loses it once
+    /// `period` has passed (sooner where the store can tell its process is gone). Names
+    /// compare ASCII case-insensitively.
+    async fn lock_singleton(&self, name: &str, period: std::time::Duration) -> StoreResult<bool>;
+
+    /// Gives the singleton lock `name` back if this object holds it, so that another process
+    /// can take it at once.
+    async fn release_singleton(&self, name: &str) -> StoreResult<()>;
 }
 
 /// A task hub: a store with every role. Every backend is one; the runtime, the client and the

@@ -45,6 +45,8 @@ pub struct HostJson {
     pub blobs: BlobOptions,
     /// `extensions.durableTask.storageProvider`: partitions, leases, visibility timeouts.
     pub storage_provider: StorageProviderSettings,
+    /// `singleton`: the timer functions' lock timing.
+    pub singleton: crate::triggers::timer::SingletonSettings,
 }
 
 impl LocalSettings {
@@ -230,6 +232,7 @@ impl HostJson {
             queues: queue_options(v)?,
             blobs: blob_options(v)?,
             storage_provider,
+            singleton: super::singleton::singleton_settings(v)?,
         })
     }
 }

@@ -50,7 +50,7 @@ pub use queries::{
     query_pages_cover_everything_once,
 };
 pub use signals::signals_wake_dispatchers;
-pub use timers::timer_status_round_trips;
+pub use timers::{singleton_lock_is_renewed_and_released, timer_status_round_trips};
 
 /// Runs every check in turn, each on a new hub from `new_store`.
 pub async fn run_all<F, Fut>(new_store: F)
@@ -85,6 +85,7 @@ where
     purge_instances_by_filter(new_store().await).await;
     signals_wake_dispatchers(new_store().await).await;
     timer_status_round_trips(new_store().await).await;
+    singleton_lock_is_renewed_and_released(new_store().await).await;
 }
 
 /// Generates one test per conformance check for a backend. `$new_hub` is an expression
@@ -125,6 +126,7 @@ macro_rules! task_hub_conformance_tests {
             purge_instances_by_filter,
             signals_wake_dispatchers,
             timer_status_round_trips,
+            singleton_lock_is_renewed_and_released,
         );
     };
     (@each #[$test:meta] $new_hub:expr; $($name:ident),* $(,)?) => {

@@ -89,3 +89,31 @@ pub async fn timer_status_round_trips(hub: Arc<dyn TaskHub>) {
         "create_if_not_exists keeps timer statuses"
     );
 }
+
+/// Singleton locks as one holder sees them: taken, renewed by taking again, given back (twice
+/// is harmless), and taken again; names compared case-insensitively. (That a second process
+/// cannot take a held lock is checked end to end with several host processes.)
+pub async fn singleton_lock_is_renewed_and_released(hub: Arc<dyn TaskHub>) {
+    let period = std::time::Duration::from_secs(15);
+    assert!(hub
+        .lock_singleton("Cleanup.Listener", period)
+        .await
+        .expect("lock"));
+    assert!(hub
+        .lock_singleton("cleanup.listener", period)
+        .await
+        .expect("renew"));
+    hub.release_singleton("Cleanup.Listener")
+        .await
+        .expect("release");
+    hub.release_singleton("Cleanup.Listener")
+        .await
+        .expect("release again");
+    assert!(hub
+        .lock_singleton("Cleanup.Listener", period)
+        .await
+        .expect("lock again"));
+    hub.release_singleton("CLEANUP.LISTENER")
+        .await
+        .expect("release");
+}

@@ -62,6 +62,7 @@ use durable_client::DurableClient;
 use durable_engine::time;
 use durable_store::clock;
 use durable_store::TaskHub;
+pub use singleton::SingletonSettings;
 
 /// Longest single sleep: the wall clock is checked again at least this often, so a clock
 /// adjustment delays an occurrence by at most this much.
@@ -103,6 +104,7 @@ pub fn never_ran() -> DateTime<Utc> {
 pub fn start(
     timers: Vec<(String, TimerFunction)>,
     client: DurableClient,
+    singleton: SingletonSettings,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, TimerStartError> {
     let mut parsed = Vec::with_capacity(timers.len());
@@ -133,7 +135,7 @@ pub fn start(
                 run_on_startup = timer.function.run_on_startup,
                 "timer trigger started"
             );
-            tokio::spawn(timer.run(shutdown.clone()))
+            tokio::spawn(Arc::new(timer).run_as_singleton(singleton, shutdown.clone()))
         })
         .collect())
 }
@@ -263,8 +265,9 @@ struct Timer {
 }
 
 impl Timer {
-    /// The timer's task: start-up decision, then one occurrence after the other until shutdown.
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// The timer's schedule while this host holds its lock: start-up decision, then one
+    /// occurrence after the other until `shutdown` (or the lock is lost).
+    async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         if is_stopped(&shutdown) {
             return;
         }
@@ -467,5 +470,6 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+mod singleton;
 #[cfg(test)]
 mod tests;
