@@ -64,7 +64,11 @@ impl Timer {
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!(function = &*self.name, error = %e, "cannot take the timer's lock");
+                    tracing::warn!(
+                        function = &*self.name,
+                        error = %e,
+                        "cannot take the timer's lock"
+                    );
                     if !pause(settings.recovery_interval, &mut shutdown).await {
                         return;
                     }
@@ -83,11 +87,17 @@ impl Timer {
                 shutdown.clone(),
                 stop,
             ));
+            let lost = stopping.clone();
             Arc::clone(&self).run(stopping).await;
             holder.abort();
-            if is_stopped(&shutdown) {
+            // Stopped by shutdown, or the schedule has no further occurrence: done.
+            if is_stopped(&shutdown) || !*lost.borrow() {
                 if let Err(e) = self.store.release_singleton(&name).await {
-                    tracing::warn!(function = &*self.name, error = %e, "cannot give the timer's lock back");
+                    tracing::warn!(
+                        function = &*self.name,
+                        error = %e,
+                        "cannot give the timer's lock back"
+                    );
                 }
                 return;
             }
@@ -125,7 +135,11 @@ async fn hold(
                 return;
             }
             Err(e) => {
-                tracing::warn!(function = &*timer.name, error = %e, "cannot renew the timer's lock");
+                tracing::warn!(
+                    function = &*timer.name,
+                    error = %e,
+                    "cannot renew the timer's lock"
+                );
                 if renewed.elapsed() >= period * 2 / 3 {
                     let _ = stop.send(true);
                     return;
