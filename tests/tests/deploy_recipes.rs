@@ -130,6 +130,46 @@ fn kubernetes_manifests_are_valid_and_agree_with_the_host() {
 }
 
 #[test]
+fn keda_scaled_object_reads_the_scale_endpoint_with_the_master_key() {
+    let python = tests::python::set_up();
+    let dir = workspace().join("deploy/kubernetes");
+    let docs = yaml_documents(&python, &dir.join("keda-scaledobject.yaml"));
+    let scaled = docs.iter().find(|d| d["kind"] == "ScaledObject").unwrap();
+    let auth = docs
+        .iter()
+        .find(|d| d["kind"] == "TriggerAuthentication")
+        .unwrap();
+    let deployment = yaml_documents(&python, &dir.join("deployment.yaml")).remove(0);
+    let service = yaml_documents(&python, &dir.join("service.yaml")).remove(0);
+    let secret = yaml_documents(&python, &dir.join("secret.yaml")).remove(0);
+    assert_eq!(
+        scaled["spec"]["scaleTargetRef"]["name"],
+        deployment["metadata"]["name"]
+    );
+    let trigger = &scaled["spec"]["triggers"][0];
+    assert_eq!(trigger["type"], "metrics-api");
+    let meta = &trigger["metadata"];
+    let url = meta["url"].as_str().unwrap();
+    let service_host = format!("http://{}.", service["metadata"]["name"].as_str().unwrap());
+    assert!(url.starts_with(&service_host), "{url}");
+    assert!(url.ends_with(durable::host::scale::SCALE_PATH), "{url}");
+    // The field the JSON answer carries, and one replica per recommended worker.
+    assert_eq!(meta["valueLocation"], "recommendedWorkers");
+    assert_eq!(meta["targetValue"], "1");
+    assert_eq!(meta["authMode"], "apiKey");
+    assert_eq!(meta["keyParamName"], "x-functions-key");
+    assert_eq!(
+        trigger["authenticationRef"]["name"],
+        auth["metadata"]["name"]
+    );
+    let source = &auth["spec"]["secretTargetRef"][0];
+    assert_eq!(source["parameter"], "apiKey");
+    assert_eq!(source["name"], secret["metadata"]["name"]);
+    assert_eq!(source["key"], "DurableMasterKey");
+    assert!(scaled["spec"]["minReplicaCount"].as_u64() >= Some(1));
+}
+
+#[test]
 fn compose_file_agrees_with_the_image_and_the_host() {
     let python = tests::python::set_up();
     let compose = yaml_documents(&python, &workspace().join("deploy/compose.yaml")).remove(0);

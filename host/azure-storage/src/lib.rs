@@ -6,6 +6,7 @@
 pub mod blobs;
 pub mod connection;
 pub mod entity;
+pub mod queue_depth;
 pub mod queues;
 mod signing;
 pub mod stats;

@@ -51,7 +51,7 @@ impl QueueClient {
         &self.name
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod activities;
+mod backlog;
 mod client_operations;
 pub mod envelope;
 mod held;

@@ -144,6 +144,10 @@ impl OrchestrationService for AzureTaskHub {
         &self.signals
     }
 
+    async fn backlog(&self) -> StoreResult<durable_store::Backlog> {
+        self.read_backlog().await.map_err(|e| e.during("backlog"))
+    }
+
     async fn shutdown(&self) {
         self.stop_leasing().await;
     }

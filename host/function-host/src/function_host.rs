@@ -75,6 +75,10 @@ impl FunctionHost {
         if config.function_timeout.is_some() {
             tracing::info!("functionTimeout applies to HTTP functions; activities are not limited");
         }
+        let scale = crate::scale::ScaleTargets {
+            activities_per_worker: options.max_concurrent_activities,
+            orchestrations_per_worker: options.max_concurrent_orchestrations,
+        };
         let runtime = Runtime::start(store, app.registry.clone(), options).await?;
         let client = runtime.client().with_management(ManagementConfig {
             hub_name: config.hub_name.clone(),
@@ -95,6 +99,7 @@ impl FunctionHost {
                 body_timeout: config.request_body_timeout,
                 function_timeout: config.function_timeout,
                 local_development: config.local_development,
+                scale,
             },
             in_flight.clone(),
             Arc::clone(&draining),

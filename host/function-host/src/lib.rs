@@ -32,6 +32,7 @@ mod http_api;
 pub mod keys;
 mod requests;
 pub mod router;
+pub mod scale;
 mod server;
 pub mod triggers;
 

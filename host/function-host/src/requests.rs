@@ -46,8 +46,10 @@ pub struct RequestOptions {
     pub body_timeout: Duration,
     /// The longest an HTTP function may run.
     pub function_timeout: Option<Duration>,
-    /// The management API needs no key.
+    /// The management API and the scale endpoints need no key.
     pub local_development: bool,
+    /// What one worker takes on, for the recommended worker count.
+    pub scale: crate::scale::ScaleTargets,
 }
 
 /// An HTTP function under its name.
@@ -84,6 +86,8 @@ enum Target {
     Status,
     Ping,
     Ready,
+    /// The autoscaler's view (`scale.rs`); `true`: as Prometheus text.
+    Scale(bool),
     Management(String),
     Function {
         index: usize,
@@ -204,6 +208,10 @@ impl RequestHandler {
             Some(Target::Ping)
         } else if path.eq_ignore_ascii_case(READY_PATH) {
             Some(Target::Ready)
+        } else if path.eq_ignore_ascii_case(crate::scale::SCALE_PATH) {
+            Some(Target::Scale(false))
+        } else if path.eq_ignore_ascii_case(crate::scale::SCALE_METRICS_PATH) {
+            Some(Target::Scale(true))
         } else {
             None
         };
@@ -245,6 +253,18 @@ impl RequestHandler {
             Target::Status => self.status(),
             Target::Ping => HttpResponse::new(StatusCode::OK),
             Target::Ready => self.readiness(),
+            Target::Scale(prometheus) => {
+                if !self.options.local_development
+                    && !self.keys.allows(AuthLevel::Admin, presented_key(&req))
+                {
+                    return HttpResponse::error(
+                        StatusCode::UNAUTHORIZED,
+                        "the scale endpoints need the master key, as the x-functions-key \
+                         header or the code query parameter",
+                    );
+                }
+                crate::scale::answer(&**self.client.store(), self.options.scale, prometheus).await
+            }
             Target::Management(rest) => {
                 if !self.options.local_development
                     && !self.keys.allows_management(presented_key(&req))

@@ -27,6 +27,7 @@ use durable_store::{
 };
 
 mod activities;
+mod backlog;
 mod checkpoint;
 mod codec;
 mod encode;
@@ -344,6 +345,12 @@ impl OrchestrationService for SqliteTaskHub {
 
     fn signals(&self) -> &WorkSignals {
         &self.signals
+    }
+
+    async fn backlog(&self) -> StoreResult<durable_store::Backlog> {
+        self.call(Durability::Relaxed, |ctx| backlog::read(ctx.conn, ctx.now))
+            .await
+            .map_err(|e| e.during("backlog"))
     }
 }
 

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use durable_engine::history::{FailureDetails, HistoryEvent, OrchestrationStatus};
 use durable_engine::message::TaskMessage;
 
+mod backlog;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -20,6 +21,7 @@ mod roles;
 mod signals;
 mod trigger_state;
 
+pub use backlog::{Backlog, PartitionOwner, QueueBacklog};
 pub use policy::{ensure_startable, started_execution};
 pub use roles::{DirectEpisodes, InstanceStore, OrchestrationService, TaskHub, TriggerStateStore};
 

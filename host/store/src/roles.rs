@@ -119,6 +119,11 @@ pub trait OrchestrationService: Send + Sync {
     /// Notifications for local dispatchers.
     fn signals(&self) -> &WorkSignals;
 
+    /// The work waiting in the queues, and who holds the partitions: what an autoscaler
+    /// needs. A few cheap reads (on Azure Storage, two requests per queue and a lease read per
+    /// partition).
+    async fn backlog(&self) -> StoreResult<crate::Backlog>;
+
     /// Called once when the runtime stops, after in-flight work: gives up what this process
     /// holds (e.g. partition leases) so that other processes take over at once.
     async fn shutdown(&self) {}
