@@ -37,6 +37,18 @@ fn host_json() -> serde_json::Value {
     })
 }
 
+/// A fault proxy in front of each of `azurite`'s services: blob, queue, table.
+fn proxies_to(azurite: &Azurite) -> Vec<FaultProxy> {
+    let ports = azurite.ports();
+    [ports.blob, ports.queue, ports.table]
+        .into_iter()
+        .map(|p| {
+            FaultProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], p)))
+                .expect("the fault proxy starts")
+        })
+        .collect()
+}
+
 /// The connection string of `azurite` with every endpoint moved to its proxy.
 fn through(azurite: &Azurite, blob: &FaultProxy, queue: &FaultProxy, table: &FaultProxy) -> String {
     let ports = azurite.ports();
@@ -58,12 +70,7 @@ fn flaky_connections_a_partition_and_a_storage_restart_lose_and_duplicate_nothin
     let data = tempfile::tempdir().unwrap();
     let mut azurite = Azurite::start_persistent(data.path(), None)
         .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
-    let upstream = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let ports = azurite.ports();
-    let proxies: Vec<FaultProxy> = [ports.blob, ports.queue, ports.table]
-        .into_iter()
-        .map(|p| FaultProxy::start(upstream(p)).expect("the fault proxy starts"))
-        .collect();
+    let proxies = proxies_to(&azurite);
     let connection = through(&azurite, &proxies[0], &proxies[1], &proxies[2]);
     assert_ne!(
         connection,
@@ -170,12 +177,7 @@ fn shutdown_keeps_its_deadline_while_storage_is_unreachable() {
     const DEADLINE: Duration = Duration::from_secs(3);
     let azurite =
         durable_testing::azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
-    let upstream = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let ports = azurite.ports();
-    let proxies: Vec<FaultProxy> = [ports.blob, ports.queue, ports.table]
-        .into_iter()
-        .map(|p| FaultProxy::start(upstream(p)).expect("the fault proxy starts"))
-        .collect();
+    let proxies = proxies_to(azurite);
     let dir = AppDir::new(
         env!("CARGO_BIN_EXE_scale-out-app"),
         json!({

@@ -194,6 +194,7 @@ impl Runtime {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let store = self.shared.store.clone();
+        let aborts: Vec<_> = self.loops.iter().map(|l| l.abort_handle()).collect();
         let stopping = async {
             for l in self.loops {
                 let _ = l.await;
@@ -204,6 +205,8 @@ impl Runtime {
             .await
             .is_err()
         {
+            // Nothing of this runtime goes on running after it says it stopped.
+            aborts.iter().for_each(|a| a.abort());
             tracing::warn!(
                 "the runtime did not stop within the shutdown deadline; what it still holds \
                  is recovered when its locks and leases expire"
