@@ -55,25 +55,22 @@ impl Timer {
             if is_stopped(&shutdown) {
                 return;
             }
-            match self.store.lock_singleton(&name, period).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    if !pause(settings.recovery_interval, &mut shutdown).await {
-                        return;
-                    }
-                    continue;
-                }
+            let taken = match self.store.lock_singleton(&name, period).await {
+                Ok(taken) => taken,
                 Err(e) => {
                     tracing::warn!(
                         function = &*self.name,
                         error = %e,
                         "cannot take the timer's lock"
                     );
-                    if !pause(settings.recovery_interval, &mut shutdown).await {
-                        return;
-                    }
-                    continue;
+                    false
                 }
+            };
+            if !taken {
+                if !pause(settings.recovery_interval, &mut shutdown).await {
+                    return;
+                }
+                continue;
             }
             tracing::info!(
                 function = &*self.name,
