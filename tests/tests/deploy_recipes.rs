@@ -48,6 +48,23 @@ fn seconds(value: &Value) -> f64 {
     }
 }
 
+/// Checks Kubernetes manifests against the schemas, unknown fields included
+/// (`kubernetes-validate --strict`, installed beside `python`).
+fn validate_strictly(python: &Path, files: &[PathBuf]) {
+    let validator = python.with_file_name("kubernetes-validate");
+    let out = Command::new(&validator)
+        .args(["--strict", "--no-warn"])
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("{} runs: {e}", validator.display()));
+    assert!(
+        out.status.success(),
+        "strict schema validation failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The value of the environment variable `name` in a Kubernetes container's `env` list.
 fn env_of(container: &Value, name: &str) -> Value {
     container["env"]
@@ -64,18 +81,7 @@ fn kubernetes_manifests_are_valid_and_agree_with_the_host() {
     let python = tests::python::set_up();
     let dir = workspace().join("deploy/kubernetes");
     let files = ["secret.yaml", "deployment.yaml", "service.yaml"].map(|f| dir.join(f));
-    let validator = python.with_file_name("kubernetes-validate");
-    let out = Command::new(&validator)
-        .args(["--strict", "--no-warn"])
-        .args(&files)
-        .output()
-        .unwrap_or_else(|e| panic!("{} runs: {e}", validator.display()));
-    assert!(
-        out.status.success(),
-        "strict schema validation failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    validate_strictly(&python, &files);
     let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
     for file in ["secret.yaml", "deployment.yaml", "service.yaml"] {
         assert!(kustomization.contains(file), "kustomization lists {file}");
@@ -227,4 +233,71 @@ fn compose_file_agrees_with_the_image_and_the_host() {
     ] {
         assert!(dockerfile.contains(line), "the Dockerfile has {line:?}");
     }
+}
+
+#[test]
+fn the_workload_identity_overlay_is_valid_and_the_host_reads_it_as_workload_identity() {
+    let python = tests::python::set_up();
+    let dir = workspace().join("deploy/kubernetes/workload-identity");
+    validate_strictly(&python, &[dir.join("service-account.yaml")]);
+    let kustomization = yaml_documents(&python, &dir.join("kustomization.yaml")).remove(0);
+    assert_eq!(kustomization["resources"][0], "../");
+    assert_eq!(kustomization["resources"][1], "service-account.yaml");
+    assert_eq!(kustomization["patches"][0]["path"], "deployment-patch.yaml");
+
+    let account = yaml_documents(&python, &dir.join("service-account.yaml")).remove(0);
+    let patch = yaml_documents(&python, &dir.join("deployment-patch.yaml")).remove(0);
+    let base = yaml_documents(
+        &python,
+        &workspace().join("deploy/kubernetes/deployment.yaml"),
+    );
+    let base = &base[0];
+    // The patch names the base's deployment and container, and the pods run as the
+    // annotated service account with the label the webhook looks for.
+    assert_eq!(patch["metadata"]["name"], base["metadata"]["name"]);
+    let pod = &patch["spec"]["template"];
+    assert_eq!(
+        pod["metadata"]["labels"]["azure.workload.identity/use"],
+        "true"
+    );
+    assert_eq!(
+        pod["spec"]["serviceAccountName"],
+        account["metadata"]["name"]
+    );
+    assert!(account["metadata"]["annotations"]["azure.workload.identity/client-id"].is_string());
+    let container = &pod["spec"]["containers"][0];
+    assert_eq!(
+        container["name"],
+        base["spec"]["template"]["spec"]["containers"][0]["name"]
+    );
+
+    // The host reads these settings as a workload identity connection: started without the
+    // webhook's variables, it stops saying so.
+    let env: Vec<(String, String)> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let value = e["value"].as_str().unwrap().replace("REPLACE", "mystorage");
+            (e["name"].as_str().unwrap().to_owned(), value)
+        })
+        .collect();
+    assert!(env.contains(&("AzureWebJobsStorage".into(), String::new())));
+    let app = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_empty-app"))
+        .args(["--port", "0"])
+        .current_dir(app.path())
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_ID")
+        .envs(env)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("AzureWebJobsStorage__credential: workload identity: no tenant ID"),
+        "{text}"
+    );
 }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::credential::Credential;
+
 /// The account name every storage emulator uses.
 pub const DEVELOPMENT_ACCOUNT: &str = "devstoreaccount1";
 
@@ -35,8 +37,8 @@ pub enum ConnectionStringError {
 pub struct StorageAccount {
     /// The account name (signs every request).
     pub name: String,
-    /// The decoded account key.
-    pub key: Vec<u8>,
+    /// What requests are authorized with: the account key, or an identity.
+    pub credential: Credential,
     /// Blob service endpoint, without a trailing `/`.
     pub blob_endpoint: String,
     /// Queue service endpoint, without a trailing `/`.
@@ -47,13 +49,14 @@ pub struct StorageAccount {
 
 impl fmt::Debug for StorageAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The key stays out of logs.
+        // The key stays out of logs (the credential's Debug hides it).
         f.debug_struct("StorageAccount")
             .field("name", &self.name)
+            .field("credential", &self.credential)
             .field("blob_endpoint", &self.blob_endpoint)
             .field("queue_endpoint", &self.queue_endpoint)
             .field("table_endpoint", &self.table_endpoint)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
@@ -63,7 +66,9 @@ impl StorageAccount {
         let endpoint = |port: u16| format!("http://127.0.0.1:{port}/{DEVELOPMENT_ACCOUNT}");
         StorageAccount {
             name: DEVELOPMENT_ACCOUNT.to_owned(),
-            key: decode_key(DEVELOPMENT_KEY).expect("the well-known key is valid base64"),
+            credential: Credential::AccountKey(
+                decode_key(DEVELOPMENT_KEY).expect("the well-known key is valid base64"),
+            ),
             blob_endpoint: endpoint(blob_port),
             queue_endpoint: endpoint(queue_port),
             table_endpoint: endpoint(table_port),
@@ -120,7 +125,7 @@ impl StorageAccount {
             queue_endpoint: endpoint(settings.queue, "queue"),
             table_endpoint: endpoint(settings.table, "table"),
             name,
-            key,
+            credential: Credential::AccountKey(key),
         })
     }
 }
@@ -182,7 +187,7 @@ mod tests {
             account.table_endpoint,
             "http://127.0.0.1:10002/devstoreaccount1"
         );
-        assert_eq!(account.key.len(), 64);
+        assert!(matches!(&account.credential, Credential::AccountKey(k) if k.len() == 64));
     }
 
     #[test]
@@ -195,7 +200,7 @@ mod tests {
             account.queue_endpoint,
             "https://acct.queue.core.chinacloudapi.cn"
         );
-        assert_eq!(account.key, vec![0, 0, 0]);
+        assert_eq!(account.credential, Credential::AccountKey(vec![0, 0, 0]));
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! Small clients of the Azure Storage REST APIs (Table, Queue, Blob) with Shared Key signing,
+//! Small clients of the Azure Storage REST APIs (Table, Queue, Blob), authorized by Shared Key
+//! signatures or Microsoft Entra ID bearer tokens (identity-based connections),
 //! for the Azure Storage task hub and the queue and blob triggers of Durable Functions for
 //! Rust (see docs/decisions/0005).
 #![warn(missing_docs)]
 
 pub mod blobs;
 pub mod connection;
+pub mod credential;
 pub mod entity;
+pub mod identity;
 pub mod queue_depth;
 pub mod queues;
 mod signing;
@@ -16,6 +19,10 @@ mod transport;
 mod xml;
 
 pub use connection::{ConnectionStringError, StorageAccount};
+pub use credential::{AccessTokens, Credential, TokenError};
+pub use identity::{
+    has_identity_connection, identity_connection, IdentityConnectionError, StorageService,
+};
 pub use transport::{AzureError, AzureResult};
 
 use blobs::ContainerClient;

@@ -7,6 +7,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
 use super::connection::StorageAccount;
+use super::credential::Credential;
 use super::signing::{self, Scheme};
 use super::stats::{RequestStats, Service};
 
@@ -48,6 +49,9 @@ pub enum AzureError {
     /// An answer that does not follow the protocol.
     #[error("unexpected answer from storage: {0}")]
     Protocol(String),
+    /// No access token could be had for the connection's identity: the request was not sent.
+    #[error("{0}")]
+    Credential(String),
     /// A request the client refuses to send (e.g. a transaction over two partitions).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -89,6 +93,18 @@ impl Answer {
     }
 }
 
+/// The HTTP client of storage (and token) requests: bounded waits, a pool of kept-alive
+/// connections.
+pub(crate) fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(64)
+        // Below Azurite's 5 s keep-alive, so a pooled connection is not closed under us.
+        .pool_idle_timeout(Duration::from_secs(4))
+        .build()
+}
+
 /// A shared, connection-pooling HTTP client that signs every request for one account.
 #[derive(Clone)]
 pub(crate) struct Transport {
@@ -100,14 +116,8 @@ pub(crate) struct Transport {
 impl Transport {
     /// A transport for `account`.
     pub fn new(account: StorageAccount) -> AzureResult<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
-            .pool_max_idle_per_host(64)
-            // Below Azurite's 5 s keep-alive, so a pooled connection is not closed under us.
-            .pool_idle_timeout(Duration::from_secs(4))
-            .build()
-            .map_err(|e| AzureError::Transport("client".into(), e.to_string()))?;
+        let http =
+            http_client().map_err(|e| AzureError::Transport("client".into(), e.to_string()))?;
         Ok(Transport {
             http,
             account: Arc::new(account),
@@ -145,19 +155,25 @@ impl Transport {
             HeaderName::from_static("x-ms-version"),
             HeaderValue::from_static(API_VERSION),
         );
-        let auth = signing::authorization(
-            scheme,
-            &self.account.name,
-            &self.account.key,
-            &method,
-            &url,
-            &headers,
-            body.len(),
-        );
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            HeaderValue::from_str(&auth).expect("signatures are ASCII"),
-        );
+        let auth = match &self.account.credential {
+            Credential::AccountKey(key) => {
+                let signature = signing::authorization(
+                    scheme,
+                    &self.account.name,
+                    key,
+                    &method,
+                    &url,
+                    &headers,
+                    body.len(),
+                );
+                HeaderValue::from_str(&signature).expect("signatures are ASCII")
+            }
+            Credential::Identity(tokens) => tokens
+                .authorization()
+                .await
+                .map_err(|e| AzureError::Credential(e.to_string()))?,
+        };
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
         // Some clients leave an empty body's length out; the services require it on writes.
         headers.insert(
             reqwest::header::CONTENT_LENGTH,
@@ -252,13 +268,18 @@ fn may_repeat(method: &Method, url: &Url, headers: &HeaderMap) -> bool {
     }
 }
 
-/// An error and its causes, outermost first (reqwest's own message omits them).
-fn with_causes(e: &dyn std::error::Error) -> String {
+/// An error and its causes, outermost first (reqwest's own message omits them), each message
+/// once.
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
+        // Some errors repeat their cause's message in their own; say it once.
+        let message = c.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
         cause = c.source();
     }
     text

@@ -28,7 +28,7 @@ fn unique(tag: &str) -> String {
 #[tokio::test]
 async fn a_wrong_key_is_refused() {
     let mut account = clients().account().clone();
-    account.key = vec![1; 64];
+    account.credential = durable_azure_storage::Credential::AccountKey(vec![1; 64]);
     let bad = StorageClients::new(account).unwrap();
     let err = bad
         .queue(&unique("q"))

@@ -24,11 +24,12 @@ use durable_engine::message::TaskMessage;
 use durable_store::ScheduleStatus;
 use durable_store::{StoreError, StoreResult, WorkSignals};
 
-/// Azure errors as store errors: no answer, a timeout, throttling or a server error may pass
-/// (retryable); any other answer will be the same next time.
+/// Azure errors as store errors: no answer, a timeout, throttling, a server error or an
+/// identity service that gave no token may pass (retryable); any other answer will be the
+/// same next time.
 pub(super) fn storage(e: AzureError) -> StoreError {
     let retryable = match &e {
-        AzureError::Transport(..) => true,
+        AzureError::Transport(..) | AzureError::Credential(..) => true,
         other => other
             .status()
             .is_some_and(|s| matches!(s, 408 | 429 | 500 | 502 | 503 | 504)),

@@ -25,7 +25,10 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
     let _ = writeln!(out);
     let store = match &config.storage {
         StorageConfig::Sqlite { path } => format!("SQLite {}", path.display()),
-        StorageConfig::AzureStorage { setting, .. } => format!("Azure Storage ({setting})"),
+        StorageConfig::AzureStorage { setting, account } => match account {
+            Some(account) => format!("Azure Storage ({setting}: {account})"),
+            None => format!("Azure Storage ({setting})"),
+        },
     };
     let _ = writeln!(out, "Task hub: {} ({store})", config.hub_name);
     if config.local_development {

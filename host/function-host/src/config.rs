@@ -139,12 +139,12 @@ pub enum StorageConfig {
         /// The database file.
         path: PathBuf,
     },
-    /// An Azure Storage account (or the Azurite emulator); not supported yet.
+    /// An Azure Storage account (or the Azurite emulator).
     AzureStorage {
         /// The setting that holds the connection string (the string itself is a secret and
-        /// is not kept here).
+        /// is not kept here), or the name of the identity-based connection.
         setting: String,
-        /// The account name, when the connection string names one.
+        /// The account, when the connection names one.
         account: Option<String>,
     },
 }
@@ -258,12 +258,7 @@ impl HostConfig {
             .connection_name
             .clone()
             .unwrap_or_else(|| AZURE_WEB_JOBS_STORAGE.to_string());
-        let storage = match setting(&connection_name) {
-            None => StorageConfig::Sqlite {
-                path: data_dir.join(format!("{hub_name}.db")),
-            },
-            Some(value) => storage_from_connection(&connection_name, &value, &data_dir, &hub_name),
-        };
+        let storage = storage_from_connection(&connection_name, setting, &data_dir, &hub_name);
 
         let port = match given(HTTP_PORT) {
             Some(v) => parse_port(HTTP_PORT, &v)?,
@@ -424,17 +419,27 @@ pub fn validate_hub_name(name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Where the task hub lives: the connection string in the `connection` setting; else the
+/// identity-based connection of that name (`{connection}__accountName`, ...); else, also for an
+/// empty string or `UseDevelopmentStorage=false`, the embedded SQLite file.
 fn storage_from_connection(
-    setting: &str,
-    value: &str,
+    connection: &str,
+    setting: &dyn Fn(&str) -> Option<String>,
     data_dir: &Path,
     hub_name: &str,
 ) -> StorageConfig {
+    let value = setting(connection).unwrap_or_default();
     let value = value.trim();
     let dev_storage_off = value
         .replace(' ', "")
         .eq_ignore_ascii_case("UseDevelopmentStorage=false");
     if value.is_empty() || dev_storage_off {
+        if let Some(account) = identity_connection_account(connection, setting) {
+            return StorageConfig::AzureStorage {
+                setting: connection.to_string(),
+                account: Some(account),
+            };
+        }
         return StorageConfig::Sqlite {
             path: data_dir.join(format!("{hub_name}.db")),
         };
@@ -452,9 +457,29 @@ fn storage_from_connection(
             .then(|| "devstoreaccount1 (Azurite)".to_string())
     });
     StorageConfig::AzureStorage {
-        setting: setting.to_string(),
+        setting: connection.to_string(),
         account,
     }
+}
+
+/// For an identity-based connection named `connection`, how to name its account: the
+/// account name, else the first service URI given.
+fn identity_connection_account(
+    connection: &str,
+    setting: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let located_by = [
+        "accountName",
+        "tableServiceUri",
+        "queueServiceUri",
+        "blobServiceUri",
+        "serviceUri",
+    ];
+    located_by.iter().find_map(|name| {
+        let value = setting(&format!("{connection}__{name}"))?;
+        let value = value.trim();
+        (!value.is_empty()).then(|| format!("{value} (identity-based)"))
+    })
 }
 
 pub(super) fn invalid(name: &str, value: &str, expected: &'static str) -> ConfigError {

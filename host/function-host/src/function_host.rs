@@ -281,16 +281,18 @@ fn open_store(config: &HostConfig) -> Result<Arc<dyn TaskHub>, HostError> {
         }),
         #[cfg(feature = "azure")]
         StorageConfig::AzureStorage { setting, .. } => {
-            use durable_azure::{AzureTaskHub, StorageAccount};
+            use durable_azure::AzureTaskHub;
+            use durable_azure_storage::StorageService::{Blob, Queue, Table};
             // The configuration keeps only the setting's name: the string is a secret, and the
             // environment holds it (local.settings.json values are exported into it).
             let failed = |reason: String| HostError::AzureStorage {
                 setting: setting.clone(),
                 reason,
             };
-            let value = std::env::var(setting).map_err(|e| failed(e.to_string()))?;
-            let account = StorageAccount::from_connection_string(&value)
-                .map_err(|e| failed(e.to_string()))?;
+            let account =
+                crate::storage_connection::storage_account(setting, &[Blob, Queue, Table])
+                    .map_err(failed)?
+                    .ok_or_else(|| failed("it is not set".into()))?;
             let hub = AzureTaskHub::with_options(account, &config.hub_name, azure_options(config))
                 .map_err(|e| failed(e.to_string()))?;
             Ok(Arc::new(hub))

@@ -34,6 +34,8 @@ mod requests;
 pub mod router;
 pub mod scale;
 mod server;
+#[cfg(feature = "azure")]
+mod storage_connection;
 pub mod triggers;
 
 pub use args::{ArgsError, HostArgs, USAGE};

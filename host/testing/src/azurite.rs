@@ -88,6 +88,9 @@ pub struct Ports {
 const DEBUG_LOG: &str = "debug.log";
 
 /// Azurite's options common to every launch.
+/// Azurite's debug log, relative to the workspace (its working folder).
+const DEBUG_ARGS: &[&str] = &["--debug", DEBUG_LOG];
+
 const COMMON_ARGS: [&str; 3] = ["--skipApiVersionCheck", "--disableTelemetry", "--silent"];
 
 /// Where the package is installed: `$DURABLE_AZURITE_DIR`, else `target/azurite` of this
@@ -111,14 +114,33 @@ pub fn shared() -> Result<&'static Azurite, String> {
 impl Azurite {
     /// Installs Azurite if needed and starts it on free ports.
     pub fn start() -> Result<Azurite, AzuriteError> {
-        Self::start_in_memory(false)
+        Self::start_in_memory(&[])
     }
 
     /// Like [`start`](Self::start), with Azurite's debug log on, so that
     /// [`served_requests`](Self::served_requests) lists every request it has served: for
     /// tests and measurements of how many storage transactions the host makes.
     pub fn start_logging_requests() -> Result<Azurite, AzuriteError> {
-        Self::start_in_memory(true)
+        Self::start_in_memory(&[DEBUG_ARGS])
+    }
+
+    /// Like [`start`](Self::start), over HTTPS with `certificate` and with OAuth on (Azurite's
+    /// `--oauth basic`): requests may carry a bearer token, whose audience, issuer and lifetime
+    /// Azurite checks (see [`crate::identity_provider`]), as well as Shared Key signatures.
+    /// Reach it through [`https_endpoints`](Self::https_endpoints).
+    pub fn start_with_oauth(
+        certificate: &crate::tls::TestCertificate,
+    ) -> Result<Azurite, AzuriteError> {
+        let cert = certificate.cert_file().to_string_lossy().into_owned();
+        let key = certificate.key_file().to_string_lossy().into_owned();
+        Self::start_in_memory(&[&["--oauth", "basic", "--cert", &cert, "--key", &key]])
+    }
+
+    /// The blob, queue and table endpoints of the emulator's account over HTTPS (for an
+    /// instance from [`start_with_oauth`](Self::start_with_oauth)).
+    pub fn https_endpoints(&self) -> [String; 3] {
+        [self.ports.blob, self.ports.queue, self.ports.table]
+            .map(|port| format!("https://127.0.0.1:{port}/{DEVELOPMENT_ACCOUNT}"))
     }
 
     /// The requests served so far, oldest first (empty unless started with
@@ -130,7 +152,7 @@ impl Azurite {
             .unwrap_or_default()
     }
 
-    fn start_in_memory(log_requests: bool) -> Result<Azurite, AzuriteError> {
+    fn start_in_memory(extra: &[&[&str]]) -> Result<Azurite, AzuriteError> {
         let dir = install_dir();
         let bin = ensure_installed(&dir)?;
         let workspace = std::env::temp_dir().join(format!("azurite-{}", uuid::Uuid::new_v4()));
@@ -143,9 +165,8 @@ impl Azurite {
         let mut args = vec!["--inMemoryPersistence"];
         args.extend(COMMON_ARGS);
         args.extend(["--blobPort", "0", "--queuePort", "0", "--tablePort", "0"]);
-        if log_requests {
-            // Relative to the workspace, Azurite's working folder.
-            args.extend(["--debug", DEBUG_LOG]);
+        for more in extra {
+            args.extend(more.iter().copied());
         }
         let (child, ports, _) = launch(script, &bin, &args, &workspace)?;
         Ok(Azurite {
@@ -462,6 +483,8 @@ mod tests {
     fn reads_ports_from_output() {
         let line = "Azurite Queue service is successfully listening at http://127.0.0.1:46473";
         assert_eq!(listening_port(line, "Queue"), Some(46473));
+        let line = "Azurite Table service is successfully listening at https://127.0.0.1:4647";
+        assert_eq!(listening_port(line, "Table"), Some(4647));
         assert_eq!(listening_port(line, "Blob"), None);
     }
 }

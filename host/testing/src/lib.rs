@@ -5,7 +5,11 @@
 //! - [`fault_proxy`]: a TCP proxy that injects delays, resets and partitions between a client
 //!   and its upstream;
 //! - [`fs_faults`]: file system faults (`EIO` on fsync, `EMFILE`, `ENOSPC`, `EROFS`) for a
-//!   child process, through an `LD_PRELOAD` shim compiled on first use.
+//!   child process, through an `LD_PRELOAD` shim compiled on first use;
+//! - [`tls`]: a certificate authority and server certificate made by the test (Azurite over
+//!   HTTPS, for its OAuth mode);
+//! - [`identity_provider`]: the managed identity endpoint and the Entra token endpoint, issuing
+//!   tokens Azurite's OAuth mode accepts, for identity-based connections.
 //!
 //! The task hub conformance suite is the `conformance` feature of `durable-store`.
 #![warn(missing_docs)]
@@ -13,4 +17,6 @@
 pub mod azurite;
 pub mod fault_proxy;
 pub mod fs_faults;
+pub mod identity_provider;
 mod request_log;
+pub mod tls;

@@ -101,6 +101,38 @@ fn host_json_hub_name_wins_and_may_name_a_setting() {
 }
 
 #[test]
+fn identity_based_connections_are_recognized() {
+    let c = resolve_with(
+        r#"{"Values": {"AzureWebJobsStorage": "", "AzureWebJobsStorage__accountName": "acct"}}"#,
+        "{}",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.storage,
+        StorageConfig::AzureStorage {
+            setting: AZURE_WEB_JOBS_STORAGE.into(),
+            account: Some("acct (identity-based)".into())
+        }
+    );
+    // A connection string wins over identity settings of the same name.
+    let c = resolve_with(
+        r#"{"Values": {"AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "AzureWebJobsStorage__queueServiceUri": "https://q.example"}}"#,
+        "{}",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.storage,
+        StorageConfig::AzureStorage {
+            setting: AZURE_WEB_JOBS_STORAGE.into(),
+            account: Some("devstoreaccount1 (Azurite)".into())
+        }
+    );
+}
+
+#[test]
 fn azure_connection_strings_are_recognized() {
     let c = resolve_with(
         r#"{"Values": {"AzureWebJobsStorage": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=secret"}}"#,

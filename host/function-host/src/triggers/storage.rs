@@ -41,9 +41,10 @@ pub enum StorageTriggerError {
     },
     /// The connection setting is absent or empty.
     #[error(
-        "function {function:?} ({trigger}) reads its storage connection string from the app \
-         setting {setting}, which is not set; set it (UseDevelopmentStorage=true for Azurite) \
-         in local.settings.json Values or the environment"
+        "function {function:?} ({trigger}) reads its storage connection from the app setting \
+         {setting}, which is not set; set it (UseDevelopmentStorage=true for Azurite), or \
+         {setting}__accountName for an identity-based connection, in local.settings.json \
+         Values or the environment"
     )]
     MissingConnection {
         /// The function.
@@ -53,10 +54,10 @@ pub enum StorageTriggerError {
         /// The setting.
         setting: String,
     },
-    /// The connection setting holds something that is not a usable connection string.
+    /// The connection setting holds something that is not a usable connection.
     #[error(
-        "function {function:?} ({trigger}): the app setting {setting} is not a usable storage \
-         connection string: {reason}"
+        "function {function:?} ({trigger}): the storage connection {setting} cannot be used: \
+         {reason}"
     )]
     BadConnection {
         /// The function.
@@ -88,27 +89,6 @@ pub fn valid_storage_name(name: &str) -> bool {
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--")
-}
-
-/// The connection string in `setting`, or why there is none. `UseDevelopmentStorage=false`
-/// counts as unset, as it does for the task hub.
-pub fn connection_string(
-    function: &str,
-    trigger: &'static str,
-    setting: &str,
-) -> Result<String, StorageTriggerError> {
-    let value = std::env::var(setting).unwrap_or_default();
-    let off = value
-        .replace(' ', "")
-        .eq_ignore_ascii_case("UseDevelopmentStorage=false");
-    if value.trim().is_empty() || off {
-        return Err(StorageTriggerError::MissingConnection {
-            function: function.to_string(),
-            trigger,
-            setting: setting.to_string(),
-        });
-    }
-    Ok(value)
 }
 
 /// Starts a listener for every queue and blob function of `app`; returns their tasks.
@@ -158,23 +138,29 @@ fn refuse_without_azure(app: &FunctionApp) -> Result<(), StorageTriggerError> {
     }
 }
 
-/// Storage clients for a function's connection setting.
+/// Storage clients for a function's connection (a connection string, or an identity-based
+/// connection reaching the services in `needs`).
 #[cfg(feature = "azure")]
 pub(crate) fn clients_for(
     function: &str,
     trigger: &'static str,
     setting: &str,
+    needs: &[durable_azure_storage::StorageService],
 ) -> Result<durable_azure_storage::StorageClients, StorageTriggerError> {
-    use durable_azure_storage::{StorageAccount, StorageClients};
-    let value = connection_string(function, trigger, setting)?;
     let bad = |reason: String| StorageTriggerError::BadConnection {
         function: function.to_string(),
         trigger,
         setting: setting.to_string(),
         reason,
     };
-    let account = StorageAccount::from_connection_string(&value).map_err(|e| bad(e.to_string()))?;
-    StorageClients::new(account).map_err(|e| bad(e.to_string()))
+    let account = crate::storage_connection::storage_account(setting, needs)
+        .map_err(bad)?
+        .ok_or_else(|| StorageTriggerError::MissingConnection {
+            function: function.to_string(),
+            trigger,
+            setting: setting.to_string(),
+        })?;
+    durable_azure_storage::StorageClients::new(account).map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(test)]
@@ -210,10 +196,14 @@ mod tests {
         assert!(err.to_string().contains("take_orders") && err.to_string().contains("`azure`"));
     }
 
+    #[cfg(feature = "azure")]
     #[test]
     fn missing_connections_name_the_setting_and_function() {
         let setting = "DurableTestUnsetConnection_1b7c";
-        let err = connection_string("my_fn", "queueTrigger", setting).unwrap_err();
+        let needs = [durable_azure_storage::StorageService::Queue];
+        let err = clients_for("my_fn", "queueTrigger", setting, &needs)
+            .err()
+            .expect("no such setting");
         let text = err.to_string();
         assert!(text.contains(setting) && text.contains("my_fn"), "{text}");
     }

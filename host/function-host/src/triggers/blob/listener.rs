@@ -23,6 +23,11 @@ use durable_client::DurableClient;
 use durable_engine::failure::Failure;
 
 const TRIGGER: &str = "blobTrigger";
+/// The services its connection must reach: blobs, and the poison queue.
+const NEEDS: &[durable_azure_storage::StorageService] = &[
+    durable_azure_storage::StorageService::Blob,
+    durable_azure_storage::StorageService::Queue,
+];
 
 /// Blobs listed per page.
 const PAGE: usize = 1000;
@@ -50,7 +55,7 @@ pub(crate) fn prepare(
             function: name.clone(),
             reason: e.to_string(),
         })?;
-        let clients = clients_for(name, TRIGGER, &function.connection)?;
+        let clients = clients_for(name, TRIGGER, &function.connection, NEEDS)?;
         listeners.push(BlobListener {
             name: Arc::from(name.as_str()),
             container: clients.container(path.container()),

@@ -19,6 +19,9 @@ use durable_client::DurableClient;
 use durable_engine::failure::Failure;
 
 const TRIGGER: &str = "queueTrigger";
+/// The services its connection must reach: queues (and the poison queue).
+const NEEDS: &[durable_azure_storage::StorageService] =
+    &[durable_azure_storage::StorageService::Queue];
 
 /// A queue function ready to listen.
 pub(crate) struct QueueListener {
@@ -45,7 +48,7 @@ pub(crate) fn prepare(
                 ),
             });
         }
-        let clients = clients_for(name, TRIGGER, &function.connection)?;
+        let clients = clients_for(name, TRIGGER, &function.connection, NEEDS)?;
         listeners.push(QueueListener {
             name: Arc::from(name.as_str()),
             queue: clients.queue(&function.queue_name),
