@@ -3,13 +3,19 @@
 //! `SSL_CERT_FILE`), with bearer tokens from the test's identity provider speaking the real
 //! protocols: the App Service managed identity endpoint, and the Entra token endpoint for
 //! Kubernetes workload identity and for a service principal. Tokens are short-lived, so the
-//! host must renew them (Azurite refuses an expired one); a refused or missing identity stops
-//! the start with an error that says which setting and which identity.
+//! host must renew them (Azurite refuses an expired one); queue and blob triggers run on such
+//! connections too; a refused or missing identity stops the start with an error that says
+//! which setting and which identity.
 
-use std::path::Path;
+#[path = "triggers_support/mod.rs"]
+mod support;
+
 use std::process::Output;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use durable_azure_storage::connection::DEVELOPMENT_KEY;
+use durable_azure_storage::StorageAccount;
 use durable_testing::azurite::Azurite;
 use durable_testing::identity_provider::{IdentityProvider, TENANT};
 use durable_testing::tls::TestCertificate;
@@ -18,12 +24,28 @@ use tests::app_host::{AppDir, TestHost};
 
 const USER_ASSIGNED: &str = "5a1e0f3c-2b7d-4c21-9f0e-8d6b3a9c4e77";
 
-/// A certificate, and Azurite in OAuth mode using it.
-fn oauth_azurite(dir: &Path) -> (TestCertificate, Azurite) {
-    let certificate = TestCertificate::generate(dir).expect("a test certificate");
-    let azurite = Azurite::start_with_oauth(&certificate)
-        .unwrap_or_else(|e| panic!("Azurite is required: {e}"));
-    (certificate, azurite)
+/// The certificate of every HTTPS server in this test binary. This process trusts it too
+/// (for its own storage client): `SSL_CERT_FILE` is set while the other tests wait here,
+/// before any of them has made a TLS client.
+fn certificate() -> &'static TestCertificate {
+    static CERTIFICATE: OnceLock<(tempfile::TempDir, TestCertificate)> = OnceLock::new();
+    let (_, certificate) = CERTIFICATE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let certificate = TestCertificate::generate(dir.path()).expect("a test certificate");
+        std::env::set_var("SSL_CERT_FILE", certificate.ca_file());
+        (dir, certificate)
+    });
+    certificate
+}
+
+/// Azurite in OAuth mode over HTTPS.
+fn oauth_azurite() -> Azurite {
+    Azurite::start_with_oauth(certificate()).unwrap_or_else(|e| panic!("Azurite is required: {e}"))
+}
+
+/// The CA file, for a host's `SSL_CERT_FILE`.
+fn ca() -> String {
+    certificate().ca_file().to_string_lossy().into_owned()
 }
 
 /// The app settings of an identity-based task hub connection on `azurite`, plus `more`.
@@ -89,8 +111,7 @@ fn start_error(output: &Output) -> String {
 
 #[test]
 fn a_managed_identity_runs_the_hub_on_bearer_tokens_and_renews_them() {
-    let scratch = tempfile::tempdir().unwrap();
-    let (certificate, azurite) = oauth_azurite(scratch.path());
+    let azurite = oauth_azurite();
     let provider = IdentityProvider::start(None).expect("the identity provider starts");
     // Renewed after half of 20 s; Azurite refuses a token once it has expired.
     let lifetime = Duration::from_secs(20);
@@ -103,7 +124,7 @@ fn a_managed_identity_runs_the_hub_on_bearer_tokens_and_renews_them() {
             ("AzureWebJobsStorage__clientId", USER_ASSIGNED),
         ],
     ));
-    let ca = certificate.ca_file().to_string_lossy().into_owned();
+    let ca = ca();
     let endpoint = provider.managed_identity_endpoint();
     let env = [
         ("IDENTITY_ENDPOINT", endpoint.as_str()),
@@ -147,9 +168,9 @@ fn a_managed_identity_runs_the_hub_on_bearer_tokens_and_renews_them() {
 #[test]
 fn workload_identity_and_a_service_principal_get_tokens_from_the_entra_endpoint() {
     let scratch = tempfile::tempdir().unwrap();
-    let (certificate, azurite) = oauth_azurite(scratch.path());
-    let authority = IdentityProvider::start(Some(&certificate)).expect("the provider starts");
-    let ca = certificate.ca_file().to_string_lossy().into_owned();
+    let azurite = oauth_azurite();
+    let authority = IdentityProvider::start(Some(certificate())).expect("the provider starts");
+    let ca = ca();
     let hub = format!("Workload{}", rand::random::<u32>());
 
     // Workload identity as the AKS webhook sets it up: the projected service account token
@@ -215,10 +236,9 @@ fn workload_identity_and_a_service_principal_get_tokens_from_the_entra_endpoint(
 
 #[test]
 fn a_refused_or_missing_identity_stops_the_start_with_a_clear_error() {
-    let scratch = tempfile::tempdir().unwrap();
-    let (certificate, azurite) = oauth_azurite(scratch.path());
+    let azurite = oauth_azurite();
     let provider = IdentityProvider::start(None).expect("the identity provider starts");
-    let ca = certificate.ca_file().to_string_lossy().into_owned();
+    let ca = ca();
     let endpoint = provider.managed_identity_endpoint();
     let hub = format!("Refused{}", rand::random::<u32>());
 
@@ -283,4 +303,63 @@ fn a_refused_or_missing_identity_stops_the_start_with_a_clear_error() {
         error.contains("AzureWebJobsStorage__queueServiceUri") && error.contains("https"),
         "{error}"
     );
+}
+
+#[test]
+fn queue_and_blob_triggers_run_on_identity_based_connections() {
+    let azurite = oauth_azurite();
+    let provider = IdentityProvider::start(None).expect("the identity provider starts");
+    let [blob, queue, table] = azurite.https_endpoints();
+    // The functions record their runs with a key; the test, an outside system, uses one too.
+    let keyed = format!(
+        "DefaultEndpointsProtocol=https;AccountName=devstoreaccount1;AccountKey={DEVELOPMENT_KEY};\
+         BlobEndpoint={blob};QueueEndpoint={queue};TableEndpoint={table};"
+    );
+    let mut values = identity_values(
+        &azurite,
+        &format!("Triggers{}", rand::random::<u32>()),
+        &[
+            // `queue_json` reads its own connection: a queue service URI is all it needs.
+            ("TriggerStorage__queueServiceUri", queue.as_str()),
+            ("TriggerStorage__credential", "managedidentity"),
+            ("TriggerResultsStorage", keyed.as_str()),
+        ],
+    );
+    values["AzureWebJobsStorage__credential"] = json!("managedidentity");
+    let dir = AppDir::new(support::APP, values, Some(support::fast_host_json()));
+    let ca = ca();
+    let endpoint = provider.managed_identity_endpoint();
+    let host = TestHost::start(
+        &dir,
+        &[
+            ("IDENTITY_ENDPOINT", endpoint.as_str()),
+            ("IDENTITY_HEADER", provider.identity_header()),
+            ("SSL_CERT_FILE", ca.as_str()),
+        ],
+    );
+
+    let storage =
+        support::Storage::on_account(StorageAccount::from_connection_string(&keyed).unwrap());
+    storage.put_message("q-text", b"hello-identity");
+    storage.put_message("q-json", br#"{"id": "o-identity", "amount": 3}"#);
+    storage.put_blob("b-text", "greeting.txt", b"hi there");
+    let log = || host.log();
+    for (function, key) in [
+        ("queue_text", "hello-identity"),
+        ("queue_json", "o-identity"),
+        ("blob_text", "greeting.txt"),
+    ] {
+        let records = support::wait_for(
+            Duration::from_secs(30),
+            &format!("{function} ran for {key}"),
+            &log,
+            || {
+                let r = storage.records(function, key);
+                (!r.is_empty()).then_some(r)
+            },
+        );
+        assert_eq!(records.len(), 1, "{records:?}");
+    }
+    assert!(provider.issued() >= 1);
+    host.stop();
 }

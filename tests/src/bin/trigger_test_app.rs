@@ -1,6 +1,7 @@
 //! A function app for the queue and blob trigger tests (`tests/tests/triggers_azure.rs`).
 //! Each function records what it received as a JSON blob in the `trigger-results`
-//! container of the same storage account, where the test reads it back:
+//! container of the same storage account (through the connection string in
+//! `TriggerResultsStorage`, else `AzureWebJobsStorage`), where the test reads it back:
 //! `{function}/{key}/{etag or dequeue count}-{pid}`.
 
 use std::process::ExitCode;
@@ -21,7 +22,10 @@ fn results() -> Result<&'static ContainerClient, Failure> {
     static RESULTS_CONTAINER: OnceLock<Result<ContainerClient, String>> = OnceLock::new();
     RESULTS_CONTAINER
         .get_or_init(|| {
-            let text = std::env::var("AzureWebJobsStorage").map_err(|e| e.to_string())?;
+            // `TriggerResultsStorage` when the triggers' own connections have no account key.
+            let text = std::env::var("TriggerResultsStorage")
+                .or_else(|_| std::env::var("AzureWebJobsStorage"))
+                .map_err(|e| e.to_string())?;
             let account =
                 StorageAccount::from_connection_string(&text).map_err(|e| e.to_string())?;
             let clients = StorageClients::new(account).map_err(|e| e.to_string())?;

@@ -70,11 +70,16 @@ pub struct Storage {
 impl Storage {
     /// A client for the shared Azurite.
     pub fn new() -> Self {
+        Self::on_account(azurite().account())
+    }
+
+    /// A client for another account (e.g. an Azurite over HTTPS).
+    pub fn on_account(account: durable_azure_storage::StorageAccount) -> Self {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let clients = StorageClients::new(azurite().account()).expect("storage clients");
+        let clients = StorageClients::new(account).expect("storage clients");
         Storage { rt, clients }
     }
 
