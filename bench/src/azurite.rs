@@ -19,29 +19,36 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
     let emulator = azurite::shared().map_err(|e| anyhow::anyhow!("Azurite: {e}"))?;
     let account = StorageAccount::from_connection_string(&emulator.connection_string())?;
     let hub_name = format!("BenchW1{}", std::process::id());
-    let hub = Arc::new(AzureTaskHub::new(account, &hub_name)?);
+    let hub = Arc::new(AzureTaskHub::new(account.clone(), &hub_name)?);
     let store: Arc<dyn TaskHub> = hub.clone();
+    // The waiting loop and the final check read through a hub object of their own, so the
+    // counts below are the host's requests only.
+    let observer: Arc<dyn TaskHub> = Arc::new(AzureTaskHub::new(account, &hub_name)?);
     let rt = Runtime::start(store.clone(), registry(), RuntimeOptions::default()).await?;
     let client = rt.client();
     let ids: Vec<String> = (0..n).map(|i| format!("w1-{i:06}")).collect();
     eprintln!("W1 (azurite): starting {n} hello5 orchestrations");
     let before = hub.request_counts();
+    let operations_before = hub.operation_counts();
+    let empty_before = hub.empty_receives();
     let cpu_before = tree_cpu_seconds(emulator.pid());
     let t0 = SystemTime::now();
     let started = Instant::now();
     start_all(&client, "hello5", ids, 64).await?;
     let start_secs = started.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(1_200);
-    while any_unfinished(&store, "w1-").await? {
+    while any_unfinished(&observer, "w1-").await? {
         anyhow::ensure!(Instant::now() < deadline, "not finished in time");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let requests = hub.request_counts().since(&before);
+    let operations = hub.operation_counts();
+    let empty_receives = hub.empty_receives() - empty_before;
     let azurite_cpu = tree_cpu_seconds(emulator.pid()) - cpu_before;
-    let last = check_hello5(&store, "w1-", n).await?;
+    let last = check_hello5(&observer, "w1-", n).await?;
     let secs = secs_between(t0, last);
-    // The requests counted include the polls made while waiting (and the status queries of
-    // this loop), so the figure is an upper bound on what one orchestration costs.
+    // The requests counted include the polls the host made while the work ran down, so the
+    // figure is an upper bound on what one orchestration costs.
     let per = |x: u64| x as f64 / n as f64;
     let line = Line::new(
         "W1",
@@ -57,6 +64,7 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
     .with("table_requests_per_orchestration", per(requests.table))
     .with("queue_requests_per_orchestration", per(requests.queue))
     .with("blob_requests_per_orchestration", per(requests.blob))
+    .with("empty_receives_per_orchestration", per(empty_receives))
     // The emulator's own CPU time per request, and the rate one core of it could sustain at
     // that cost: the ceiling of this workload on this machine, whatever the host does.
     .with(
@@ -67,6 +75,16 @@ pub async fn w1(n: Option<u64>) -> anyhow::Result<()> {
         "azurite_one_core_ceiling_orchestrations_per_s",
         n as f64 / azurite_cpu.max(1e-9),
     );
+    let line = operations
+        .iter()
+        .zip(operations_before.iter())
+        .filter(|((_, after), (_, before))| after > before)
+        .fold(line, |line, ((operation, after), (_, before))| {
+            line.with(
+                &format!("{}_per_orchestration", operation.name()),
+                per(after - before),
+            )
+        });
     crate::stats_line(&rt, line).print(bench::peak_rss_mb(None));
     rt.shutdown().await;
     Ok(())

@@ -53,6 +53,16 @@ impl StorageClients {
         self.transport.stats().snapshot()
     }
 
+    /// Requests sent through these clients so far, per kind of operation.
+    pub fn operation_counts(&self) -> [(stats::Operation, u64); stats::Operation::ALL.len()] {
+        self.transport.stats().operations()
+    }
+
+    /// Queue receives through these clients so far that found no message.
+    pub fn empty_receives(&self) -> u64 {
+        self.transport.stats().empty_receives()
+    }
+
     /// A table.
     pub fn table(&self, name: &str) -> TableClient {
         TableClient::new(self.transport.clone(), name)

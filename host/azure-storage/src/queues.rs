@@ -206,10 +206,14 @@ impl QueueClient {
             .call(Method::GET, "/messages", &query, Vec::new())
             .await?;
         let text = String::from_utf8_lossy(&answer.body);
-        xml::blocks(&text, "QueueMessage")
+        let messages: Vec<RawMessage> = xml::blocks(&text, "QueueMessage")
             .into_iter()
             .map(parse_raw_message)
-            .collect()
+            .collect::<AzureResult<_>>()?;
+        if messages.is_empty() {
+            self.transport.stats().record_empty_receive();
+        }
+        Ok(messages)
     }
 
     /// Puts a message whose text is stored as given (the caller encodes it), never expiring.

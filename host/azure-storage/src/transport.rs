@@ -9,7 +9,7 @@ use reqwest::{Method, Url};
 use super::connection::StorageAccount;
 use super::credential::Credential;
 use super::signing::{self, Scheme};
-use super::stats::{RequestStats, Service};
+use super::stats::{Operation, RequestStats, Service};
 
 /// The REST API version every request asks for (supported by Azure and Azurite 3.37).
 const API_VERSION: &str = "2021-08-06";
@@ -197,8 +197,9 @@ impl Transport {
         // it may have been applied only when applying it twice changes nothing (see
         // `may_repeat`). Reads also retry a body cut off mid-way.
         let repeatable = may_repeat(&method, &url, &headers);
+        let operation = Operation::of(service, &method, &url);
         let (status, headers, body) = loop {
-            self.stats.record(service);
+            self.stats.record(service, operation);
             let sent = self
                 .http
                 .request(method.clone(), url.clone())

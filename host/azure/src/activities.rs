@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::held::Held;
+use super::held::{Held, Polled};
 use super::hub::{storage, AzureTaskHub};
 use durable_engine::message::TaskMessage;
 use durable_store::clock;
@@ -16,7 +16,7 @@ fn later(d: Duration) -> DateTime<Utc> {
 }
 
 impl AzureTaskHub {
-    async fn receive_work_items(&self) -> StoreResult<bool> {
+    async fn receive_work_items(&self) -> StoreResult<Polled> {
         // Take no more than the workers here will start soon: what is received is hidden
         // from every other process.
         let waiting = self
@@ -26,7 +26,7 @@ impl AzureTaskHub {
             .filter(|h| h.lock.is_none())
             .count();
         if waiting >= durable_azure_storage::queues::MAX_BATCH {
-            return Ok(false);
+            return Ok(Polled::Nothing);
         }
         let received = self
             .work_items
@@ -36,7 +36,7 @@ impl AzureTaskHub {
             )
             .await
             .map_err(storage)?;
-        let mut found = false;
+        let polled = Polled::of(received.len());
         for r in received {
             let message = match self.read_message(&r).await {
                 Ok((message, _)) => message,
@@ -47,7 +47,6 @@ impl AzureTaskHub {
                 }
                 Err(e) => return Err(e),
             };
-            found = true;
             let mut held = self.activities.lock();
             if let Some(h) = held.iter_mut().find(|h| h.message_id == r.id) {
                 h.pop_receipt = r.pop_receipt;
@@ -70,7 +69,7 @@ impl AzureTaskHub {
                 lock: None,
             });
         }
-        Ok(found)
+        Ok(polled)
     }
 
     /// Deletes the activity requests of a purged instance that are not locked by a worker
@@ -103,8 +102,8 @@ impl AzureTaskHub {
     ) -> StoreResult<Batch<ActivityWorkItem>> {
         self.keep_hidden().await;
         if self.activity_poll.lock().due() {
-            let found = self.receive_work_items().await?;
-            self.activity_poll.lock().record(found);
+            let polled = self.receive_work_items().await?;
+            self.activity_poll.lock().record(polled);
         }
         let now = clock::now();
         let expires = later(lock_for);

@@ -42,11 +42,22 @@ impl AzureTaskHub {
                 .await
                 .map_err(storage)?;
         }
+        let now = clock::now();
+        let state = InstanceState::pending(&instance_id, execution_id, started, now);
+        {
+            let mut held = self.orchestrations.lock();
+            held.checkpoints.remove(&instance_id);
+            match &existing {
+                // A new instance: its first work item is locked from this row, unread.
+                None => held.remember_created(state.clone()),
+                Some(_) => {
+                    held.created.remove(&instance_id);
+                }
+            }
+        }
         // DTFx order: the start message first, then the Pending row.
         self.send_orchestrator_message(&start, started.scheduled_start_time, None)
             .await?;
-        let now = clock::now();
-        let state = InstanceState::pending(&instance_id, execution_id, started, now);
         let etag = existing.as_ref().and_then(|e| e.etag.as_deref());
         self.write_pending_row(&state, etag).await
     }
@@ -277,12 +288,13 @@ impl AzureTaskHub {
     /// Deletes the messages of `instance_id` that are waiting in its control queue (after
     /// receiving what is visible there), so that a replaced or purged instance starts clean.
     pub(super) async fn drop_pending(&self, instance_id: &str) -> StoreResult<()> {
-        self.receive_control(Some(self.names.partition_of(instance_id) as usize))
+        self.receive_control(Some(&[self.names.partition_of(instance_id) as usize]))
             .await?;
         let held = {
             let mut state = self.orchestrations.lock();
             state.locks.remove(instance_id);
             state.checkpoints.remove(instance_id);
+            state.created.remove(instance_id);
             state.messages.remove(instance_id).unwrap_or_default()
         };
         for h in held {

@@ -138,9 +138,19 @@ pub(super) struct OrchestrationState {
     /// Visibility times of delayed messages this process sent, so that it polls when they
     /// come due.
     pub delayed: BTreeSet<DateTime<Utc>>,
+    /// Control queues this process has sent a visible message to since it last polled them:
+    /// polled next, without the others (local hand-off).
+    pub sent_to: BTreeSet<usize>,
     /// Last checkpoints written here, by instance (bounded; see [`Self::remember`]).
     pub checkpoints: HashMap<String, Checkpoint>,
+    /// The Pending rows this process's client wrote for new instances (no row was there), by
+    /// instance, until their first work item (bounded; see [`Self::remember_created`]).
+    pub created: HashMap<String, durable_store::InstanceState>,
 }
+
+/// At most this many checkpoints and created instances are remembered; beyond, they are all
+/// forgotten (they are only a shortcut: a missing one means two reads).
+const MAX_REMEMBERED: usize = 20_000;
 
 impl OrchestrationState {
     /// True if a message with this queue id is already held (a redelivery after the queue
@@ -165,14 +175,51 @@ impl OrchestrationState {
         }
     }
 
-    /// Records a checkpoint; forgets them all when too many pile up (they are only a
-    /// shortcut: a missing one means two reads).
+    /// Records a checkpoint; forgets them all when too many pile up.
     pub fn remember(&mut self, instance_id: &str, checkpoint: Checkpoint) {
-        const MAX_CHECKPOINTS: usize = 20_000;
-        if self.checkpoints.len() >= MAX_CHECKPOINTS {
+        if self.checkpoints.len() >= MAX_REMEMBERED {
             self.checkpoints.clear();
         }
         self.checkpoints.insert(instance_id.to_owned(), checkpoint);
+    }
+
+    /// Records the Pending row of an instance created where no row was; forgets them all
+    /// when too many pile up (e.g. of instances whose partitions other processes own).
+    pub fn remember_created(&mut self, row: durable_store::InstanceState) {
+        if self.created.len() >= MAX_REMEMBERED {
+            self.created.clear();
+        }
+        self.created.insert(row.instance_id.clone(), row);
+    }
+
+    /// What to lock `instance_id` from without reading: the last checkpoint written here; or,
+    /// for the first work item of an instance created here that carries its start, an empty
+    /// history and the Pending row. Nothing is then known to be stored beyond that row, and
+    /// if something is (a start processed elsewhere and delivered again), the sentinel's
+    /// insert fails and the retry reads afresh.
+    pub fn known_checkpoint(
+        &mut self,
+        instance_id: &str,
+        messages: &[durable_store::QueuedMessage],
+    ) -> Option<Checkpoint> {
+        use durable_engine::history::EventKind;
+        let created = self.created.remove(instance_id);
+        if let Some(checkpoint) = self.checkpoints.get(instance_id) {
+            return Some(checkpoint.clone());
+        }
+        let row = created?;
+        let starts_it = messages.iter().any(|m| match &m.message.event.kind {
+            EventKind::ExecutionStarted(s) => {
+                s.orchestration_instance.execution_id.as_deref() == Some(&*row.execution_id)
+            }
+            _ => false,
+        });
+        starts_it.then_some(Checkpoint {
+            sentinel_etag: None,
+            history_len: 0,
+            execution_id: None,
+            row: Some(row),
+        })
     }
 
     /// Whether `instance_id` is locked by a lock that has not expired.
@@ -212,6 +259,37 @@ impl OrchestrationState {
     }
 }
 
+/// What a poll of one or more queues found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Polled {
+    /// No message.
+    Nothing,
+    /// Fewer messages than a batch holds: the queue is drained for now.
+    Some,
+    /// A full batch from some queue: more may be waiting.
+    Full,
+}
+
+impl Polled {
+    /// The outcome of one receive of `received` messages.
+    pub fn of(received: usize) -> Self {
+        match received {
+            0 => Polled::Nothing,
+            n if n >= durable_azure_storage::queues::MAX_BATCH => Polled::Full,
+            _ => Polled::Some,
+        }
+    }
+
+    /// The outcome of this poll and `other` together.
+    pub fn and(self, other: Polled) -> Polled {
+        match (self, other) {
+            (Polled::Full, _) | (_, Polled::Full) => Polled::Full,
+            (Polled::Some, _) | (_, Polled::Some) => Polled::Some,
+            _ => Polled::Nothing,
+        }
+    }
+}
+
 /// Exponential back-off of idle queue polls, reset by work and by local sends.
 #[derive(Debug)]
 pub(super) struct Backoff {
@@ -239,14 +317,26 @@ impl Backoff {
         Instant::now() >= self.next
     }
 
-    /// Records a poll's outcome: work resets the interval, nothing doubles it.
-    pub fn record(&mut self, found: bool) {
-        self.interval = if found {
-            MIN_POLL
-        } else {
-            (self.interval * 2).min(self.max)
+    /// Records a poll's outcome: a full batch polls again at once (more may be waiting);
+    /// some messages poll again after the shortest interval; nothing doubles the interval.
+    pub fn record(&mut self, polled: Polled) {
+        let (interval, wait) = match polled {
+            Polled::Full => (MIN_POLL, Duration::ZERO),
+            Polled::Some => (MIN_POLL, MIN_POLL),
+            Polled::Nothing => {
+                let doubled = (self.interval * 2).min(self.max);
+                (doubled, doubled)
+            }
         };
-        self.next = Instant::now() + if found { Duration::ZERO } else { self.interval };
+        self.interval = interval;
+        self.next = Instant::now() + wait;
+    }
+
+    /// Polls within `cap` at the latest (this process is busy: work from elsewhere may
+    /// follow its own), unless it polls sooner anyway.
+    pub fn nudge(&mut self, cap: Duration) {
+        self.interval = self.interval.min(cap);
+        self.next = self.next.min(Instant::now() + cap);
     }
 
     /// Polls at once next time (this process just sent something).
@@ -265,15 +355,30 @@ mod tests {
         const MAX_POLL: Duration = Duration::from_secs(30);
         let mut b = Backoff::new(MAX_POLL);
         assert!(b.due());
-        b.record(false);
-        b.record(false);
+        b.record(Polled::Nothing);
+        b.record(Polled::Nothing);
         assert!(!b.due());
         assert_eq!(b.interval, MIN_POLL * 4);
         for _ in 0..30 {
-            b.record(false);
+            b.record(Polled::Nothing);
         }
         assert_eq!(b.interval, MAX_POLL);
         b.reset();
         assert!(b.due());
+        // A drained queue is asked again soon, not at once; a full batch at once.
+        b.record(Polled::Some);
+        assert!(!b.due());
+        assert_eq!(b.interval, MIN_POLL);
+        b.record(Polled::Full);
+        assert!(b.due());
+        // A busy process polls its idle queues within the cap, however long it was idle.
+        for _ in 0..30 {
+            b.record(Polled::Nothing);
+        }
+        b.nudge(Duration::from_secs(1));
+        assert_eq!(b.interval, Duration::from_secs(1));
+        assert!(b.next <= Instant::now() + Duration::from_secs(1));
+        assert_eq!(Polled::of(0).and(Polled::of(3)), Polled::Some);
+        assert_eq!(Polled::of(32).and(Polled::Nothing), Polled::Full);
     }
 }

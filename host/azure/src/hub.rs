@@ -37,6 +37,9 @@ pub(super) fn storage(e: AzureError) -> StoreError {
     StoreError::backend(e.to_string(), e, retryable)
 }
 
+/// The longest pause between polls of the control queues while this process sends work.
+const BUSY_POLL: Duration = Duration::from_secs(1);
+
 /// A task hub on Azure Storage (or Azurite). Several processes may share one: each reads the
 /// control queues whose partition leases it holds (see `partitions.rs`).
 pub struct AzureTaskHub {
@@ -129,6 +132,19 @@ impl AzureTaskHub {
         self.clients.request_counts()
     }
 
+    /// Queue receives this hub has made that found no message.
+    pub fn empty_receives(&self) -> u64 {
+        self.clients.empty_receives()
+    }
+
+    /// Storage requests this hub has sent, per kind of operation.
+    pub fn operation_counts(
+        &self,
+    ) -> [(durable_azure_storage::stats::Operation, u64);
+           durable_azure_storage::stats::Operation::ALL.len()] {
+        self.clients.operation_counts()
+    }
+
     /// The hub's resource names.
     pub fn names(&self) -> &HubNames {
         &self.names
@@ -206,10 +222,16 @@ impl AzureTaskHub {
             .put(body.as_bytes(), queue_delay)
             .await
             .map_err(storage)?;
-        if let Some(t) = visible_at.filter(|_| !delay.is_zero()) {
-            self.orchestrations.lock().delayed.insert(t);
+        {
+            let mut state = self.orchestrations.lock();
+            match visible_at.filter(|_| !delay.is_zero()) {
+                Some(t) => state.delayed.insert(t),
+                None => state.sent_to.insert(partition),
+            };
         }
-        self.orchestration_poll.lock().reset();
+        // The queue sent to is polled at once; the others (where other processes' answers to
+        // this one's work arrive) within a second while this process is busy.
+        self.orchestration_poll.lock().nudge(BUSY_POLL);
         self.signals.orchestrations.notify_one();
         Ok(())
     }

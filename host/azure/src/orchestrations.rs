@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::held::{Checkpoint, Held, InstanceLock};
+use super::held::{Checkpoint, Held, InstanceLock, Polled};
 use super::history;
 use super::hub::{deliverable_at, storage, AzureTaskHub};
 use super::instances;
@@ -24,11 +24,11 @@ use durable_store::{
 const ROWS_PER_BATCH: usize = 99;
 
 impl AzureTaskHub {
-    /// Receives visible messages from every control queue (or just `only`) into memory;
-    /// true if any arrived.
-    pub(super) async fn receive_control(&self, only: Option<usize>) -> StoreResult<bool> {
+    /// Receives visible messages from every owned control queue (or just `only`) into
+    /// memory; says what was found.
+    pub(super) async fn receive_control(&self, only: Option<&[usize]>) -> StoreResult<Polled> {
         let queues: Vec<usize> = match only {
-            Some(q) => vec![q],
+            Some(q) => q.to_vec(),
             None => self.partitions.owned(),
         };
         let visibility = self.options.control_queue_visibility;
@@ -38,9 +38,11 @@ impl AzureTaskHub {
                 .await;
             (q, got)
         });
-        let mut found = false;
+        let mut polled = Polled::Nothing;
         for (q, got) in futures::future::join_all(gets).await {
-            for received in got.map_err(storage)? {
+            let got = got.map_err(storage)?;
+            polled = polled.and(Polled::of(got.len()));
+            for received in got {
                 let (message, sequence) = match self.read_message(&received).await {
                     Ok(read) => read,
                     Err(StoreError::Corrupt(why)) => {
@@ -52,7 +54,6 @@ impl AzureTaskHub {
                     }
                     Err(e) => return Err(e),
                 };
-                found = true;
                 let instance_id = message.instance_id().to_owned();
                 let mut state = self.orchestrations.lock();
                 if state.refresh(
@@ -82,7 +83,7 @@ impl AzureTaskHub {
                 list.sort_by_key(|h| (h.order, h.id));
             }
         }
-        Ok(found)
+        Ok(polled)
     }
 
     pub(super) async fn lock(
@@ -94,15 +95,27 @@ impl AzureTaskHub {
         self.release_unowned().await;
         self.keep_hidden().await;
         let now = clock::now();
-        let poll = {
+        let (poll_all, sent_to) = {
             let mut state = self.orchestrations.lock();
             let came_due = state.delayed.iter().any(|t| *t <= now);
             state.delayed.retain(|t| *t > now);
-            came_due || self.orchestration_poll.lock().due()
+            let sent_to = std::mem::take(&mut state.sent_to);
+            (came_due || self.orchestration_poll.lock().due(), sent_to)
         };
-        if poll {
-            let found = self.receive_control(None).await?;
-            self.orchestration_poll.lock().record(found);
+        if poll_all {
+            let polled = self.receive_control(None).await?;
+            self.orchestration_poll.lock().record(polled);
+        } else if !sent_to.is_empty() {
+            // Local hand-off: only the queues this process just sent to (and owns; another
+            // process reads the others), leaving the idle back-off of the rest as it is.
+            let owned = self.partitions.owned();
+            let queues: Vec<usize> = sent_to.into_iter().filter(|q| owned.contains(q)).collect();
+            if !queues.is_empty() {
+                if let Err(e) = self.receive_control(Some(&queues)).await {
+                    self.orchestrations.lock().sent_to.extend(queues);
+                    return Err(e);
+                }
+            }
         }
         let now = clock::now();
         let expires = now + chrono::Duration::from_std(lock_for).unwrap_or(chrono::Duration::MAX);
@@ -161,8 +174,8 @@ impl AzureTaskHub {
             });
         }
         let loads = chosen.into_iter().map(|(id, token, messages)| async move {
-            let remembered = self.orchestrations.lock().checkpoints.get(&id).cloned();
-            let checkpoint = match remembered {
+            let known = self.orchestrations.lock().known_checkpoint(&id, &messages);
+            let checkpoint = match known {
                 Some(c) => c,
                 None => match self.read_checkpoint(&id).await {
                     Ok(c) => c,
