@@ -148,6 +148,16 @@ fn each_blob_version_runs_once_across_a_restart() {
     assert_eq!(first["container"], "b-text");
     assert_eq!(first["etag"], etag1.trim_matches('"'));
     assert_eq!(first["attempt"], 1);
+    // The run is in the log, in the execution's span, from its start to its outcome.
+    let log = host.log();
+    for step in ["executing", "executed"] {
+        assert!(
+            log.lines().any(|l| l.contains(step)
+                && l.contains("blob_text")
+                && l.contains("report.v1.txt")),
+            "no {step} line of the blob function:\n{log}"
+        );
+    }
     host.stop();
 
     // Written while no host runs: found by the start-up scan. The first blob's version is

@@ -79,7 +79,7 @@ impl OrchestrationContext {
         let input = input.into();
         let first = self.call_activity_by_name(A::NAME, &input);
         drop(activity);
-        self.retry_loop(retry, first, |ctx| {
+        self.retry_loop(A::NAME, retry, first, |ctx| {
             ctx.call_activity_by_name(A::NAME, &input)
         })
         .await
@@ -93,8 +93,10 @@ impl OrchestrationContext {
         input: &I,
     ) -> Result<O, TaskError> {
         let first = self.call_activity_by_name(name, input);
-        self.retry_loop(retry, first, |ctx| ctx.call_activity_by_name(name, input))
-            .await
+        self.retry_loop(name, retry, first, |ctx| {
+            ctx.call_activity_by_name(name, input)
+        })
+        .await
     }
 
     /// Calls a sub-orchestration, retrying failures per `retry`. Every attempt uses the
@@ -116,14 +118,17 @@ impl OrchestrationContext {
             }
         };
         let first = self.call_sub_orchestrator_by_name(O::NAME, Some(&id), &input);
-        self.retry_loop(retry, first, |ctx| {
+        self.retry_loop(O::NAME, retry, first, |ctx| {
             ctx.call_sub_orchestrator_by_name(O::NAME, Some(&id), &input)
         })
         .await
     }
 
+    /// Awaits `first`, then new attempts from `again` after the policy's waits; `task` names
+    /// what is called, for the log line of each retry (written once, not again on replay).
     async fn retry_loop<O: DeserializeOwned>(
         &self,
+        task_name: &str,
         retry: &RetryOptions,
         first: DurableTask<O>,
         mut again: impl FnMut(&OrchestrationContext) -> DurableTask<O>,
@@ -141,11 +146,22 @@ impl OrchestrationContext {
             if non_retriable || attempt >= retry.max_attempts.max(1) {
                 return Err(err);
             }
-            let fire_at = add_saturating(self.current_utc_datetime(), retry.delay_after(attempt));
+            let wait = retry.delay_after(attempt);
+            let fire_at = add_saturating(self.current_utc_datetime(), wait);
             if let Some(limit) = retry.retry_timeout {
                 if fire_at > add_saturating(started, limit) {
                     return Err(err);
                 }
+            }
+            if !self.is_replaying() {
+                tracing::warn!(
+                    task = task_name,
+                    attempt,
+                    max_attempts = retry.max_attempts,
+                    retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    error = %err,
+                    "call failed; retrying"
+                );
             }
             self.create_timer(fire_at).await;
             attempt += 1;

@@ -19,6 +19,7 @@ use crate::app::{AuthLevel, FunctionApp, FunctionContext, HttpFunction};
 use crate::http_api::{DurableApi, WEBHOOK_PATH};
 use durable_client::DurableClient;
 use durable_http::{HttpRequest, HttpResponse};
+use tracing::Instrument;
 
 /// The host's status (`{"state": "Running"}`, or 503 `Error` once the task hub failed).
 pub const STATUS_PATH: &str = "/admin/host/status";
@@ -303,17 +304,21 @@ impl RequestHandler {
                 };
                 let started = Instant::now();
                 let invocation_id = uuid::Uuid::new_v4();
-                tracing::info!(function = &*route.name, %invocation_id, "executing");
-                let response = self
-                    .invoke(&route.name, async move { handler(req, ctx).await })
-                    .await;
-                tracing::info!(
-                    function = &*route.name,
-                    %invocation_id,
-                    status = response.status.as_u16(),
-                    duration_ms = started.elapsed().as_millis() as u64,
-                    "executed"
-                );
+                let span = durable_runtime::execution_log::span("http", &route.name, "");
+                let reason = format!("{} {}", req.method, req.uri.path());
+                span.in_scope(|| tracing::info!(%invocation_id, %reason, "executing"));
+                let run = async move { handler(req, ctx).await }.instrument(span.clone());
+                let response = self.invoke(&route.name, run).await;
+                let status = response.status.as_u16();
+                span.in_scope(|| {
+                    tracing::info!(
+                        %invocation_id,
+                        outcome = if status < 500 { "Succeeded" } else { "Failed" },
+                        status,
+                        duration_ms = started.elapsed().as_millis() as u64,
+                        "executed"
+                    )
+                });
                 response
             }
         }

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use futures::FutureExt;
 
 use tokio::sync::{watch, OwnedSemaphorePermit};
+use tracing::Instrument;
 
 use super::direct::Direct;
 use super::dispatch::Dispatcher;
+use super::execution_log;
 use super::Shared;
 use durable_engine::failure::Failure;
 use durable_engine::function::ActivityContext;
@@ -51,16 +53,36 @@ pub(super) fn spawn_locked(
     }
 }
 
-/// Runs one activity and commits its answer.
+/// Runs one activity and commits its answer, in the span of its execution.
 async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
     let request = &item.message;
-    let EventKind::TaskScheduled { name, input, .. } = &request.event.kind else {
+    let EventKind::TaskScheduled { name, .. } = &request.event.kind else {
         tracing::error!(
             id = %item.id,
             "activity queue holds a message that is not TaskScheduled"
         );
         return;
     };
+    let span = execution_log::span(
+        "activity",
+        name,
+        &request.orchestration_instance.instance_id,
+    );
+    execute(shared, &item).instrument(span).await
+}
+
+/// Runs one activity request and commits its answer.
+async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
+    let request = &item.message;
+    let EventKind::TaskScheduled { name, input, .. } = &request.event.kind else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    tracing::debug!(
+        task_scheduled_id = request.event.event_id,
+        attempt = item.dequeue_count,
+        "executing"
+    );
     let ctx = ActivityContext {
         instance_id: request.orchestration_instance.instance_id.clone(),
         name: name.clone(),
@@ -80,7 +102,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
                 tokio::select! {
                     r = &mut fut => break r.unwrap_or_else(|_| Err(Failure::new("Panic", format!("activity {name} panicked")))),
                     _ = tokio::time::sleep(renew_every) => {
-                        if let Err(e) = shared.store.renew_activity_lock(&item, shared.options.activity_lock).await {
+                        if let Err(e) = shared.store.renew_activity_lock(item, shared.options.activity_lock).await {
                             tracing::warn!(activity = %name, error = %e, "could not renew the activity lock");
                         }
                     }
@@ -88,6 +110,17 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
             }
         }
     };
+    let duration_ms = execution_log::millis(started.elapsed());
+    match &result {
+        Ok(_) => tracing::debug!(outcome = "Succeeded", duration_ms, "executed"),
+        Err(Failure(details)) => tracing::warn!(
+            outcome = "Failed",
+            duration_ms,
+            error_type = %details.error_type,
+            error = %details.error_message,
+            "activity failed"
+        ),
+    }
     let task_scheduled_id = request.event.event_id;
     let event = match result {
         Ok(result) => EventKind::TaskCompleted {
@@ -105,7 +138,7 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
         request.orchestration_instance.clone(),
         HistoryEvent::new(clock::now(), event),
     );
-    match super::direct::complete(shared, &item, &response).await {
+    match super::direct::complete(shared, item, &response).await {
         Direct::Committed { locked, permits } => {
             spawn_locked(shared, locked, permits);
             shared.stats.activities.fetch_add(1, Ordering::Relaxed);
@@ -117,13 +150,13 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
         }
         Direct::Fallback => {}
     }
-    match shared.store.complete_activity(&item, response).await {
+    match shared.store.complete_activity(item, response).await {
         Ok(_) => {
             shared.stats.activities.fetch_add(1, Ordering::Relaxed);
         }
         Err(e) => {
             tracing::error!(activity = %name, error = %e, retryable = e.is_retryable(), "completing the activity failed; it will run again");
-            super::release::activity(shared, &item, &e).await;
+            super::release::activity(shared, item, &e).await;
         }
     }
 }

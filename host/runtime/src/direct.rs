@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::commits::build_commit;
+use super::execution_log;
 use super::Shared;
 use durable_engine::message::TaskMessage;
 use durable_store::clock;
@@ -66,11 +67,15 @@ pub(super) async fn complete(
         history_len: exec.history_len(),
     };
     let now = clock::now();
-    let out = exec.run_episode(now, vec![response.clone()]);
+    let episode_started = std::time::Instant::now();
+    let name = exec.started().map_or("", |s| s.name.as_str());
+    let span = execution_log::span("orchestration", name, instance_id);
+    let out = span.in_scope(|| exec.run_episode(now, vec![response.clone()]));
     if out.new_execution {
         // Continue-as-new rewrites the row; leave it to the dispatcher (which replays).
         return Direct::Fallback;
     }
+    let ended = execution_log::Ended::of(&out, exec.started_at(), now);
     let terminal = out.status.is_terminal();
     let commit = build_commit(None, &exec, out, now);
     // Cached before the commit, as in the dispatcher: the next answer must find it.
@@ -87,6 +92,7 @@ pub(super) async fn complete(
             shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
             shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             shared.stats.direct_episodes.fetch_add(1, Ordering::Relaxed);
+            span.in_scope(|| ended.log(episode_started.elapsed()));
             if terminal {
                 shared.completions.notify(instance_id);
             }

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::execution_log;
 use super::Shared;
 use durable_engine::entity::executor::run_batch;
 use durable_engine::entity::{EntityId, SchedulerState};
@@ -42,6 +43,10 @@ pub(super) async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let events = item.messages.iter().map(|m| m.message.event.clone());
     let now = clock::now();
     let env = &shared.env;
+    let span = execution_log::span("entity", &id.name, &item.instance_id);
+    let entered = span.enter();
+    let started = std::time::Instant::now();
+    tracing::debug!(messages = item.messages.len(), "executing");
     let out = run_batch(
         &id,
         state,
@@ -51,6 +56,12 @@ pub(super) async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         &env.entities,
         &*env.ids,
     );
+    tracing::debug!(
+        operations = out.operations,
+        duration_ms = execution_log::millis(started.elapsed()),
+        "executed"
+    );
+    drop(entered);
     if out.duplicates > 0 {
         tracing::info!(entity = %id, duplicates = out.duplicates, "dropped duplicate entity requests");
     }

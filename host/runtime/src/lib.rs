@@ -24,6 +24,7 @@ mod commits;
 mod direct;
 mod dispatch;
 mod entities;
+pub mod execution_log;
 mod orchestrations;
 pub mod registry;
 mod release;
@@ -164,6 +165,8 @@ impl Runtime {
             completions: Arc::new(Completions::default()),
             activity_slots,
         });
+        // Before the dispatchers take any of it.
+        log_waiting_work(&*shared.store).await;
         let (shutdown, rx) = watch::channel(false);
         let loops = vec![
             tokio::spawn(orchestrations::dispatch(shared.clone(), rx.clone())),
@@ -213,6 +216,26 @@ impl Runtime {
             );
         }
         tracing::info!("durable runtime stopped");
+    }
+}
+
+/// Says how much work was waiting in the task hub when this runtime started: after a crash
+/// or a restart, the instances and activities it resumes (those locked by a process that is
+/// gone run once their locks expire; the embedded store frees them at once).
+async fn log_waiting_work(store: &dyn TaskHub) {
+    match store.backlog().await {
+        Ok(backlog) => {
+            let orchestration_messages = backlog.control_messages();
+            let activity_requests = backlog.work_items.messages;
+            if orchestration_messages + activity_requests > 0 {
+                tracing::info!(
+                    orchestration_messages,
+                    activity_requests,
+                    "resuming the work waiting in the task hub"
+                );
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "could not read the task hub's backlog at start"),
     }
 }
 

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use tokio::sync::{watch, Semaphore};
 
+use tracing::Instrument;
+
 use super::dispatch::Dispatcher;
+use super::execution_log;
 use super::Shared;
 use durable_engine::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance};
 use durable_engine::message::TaskMessage;
@@ -34,11 +37,26 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool
     dispatcher.run(shared, shutdown).await;
 }
 
-/// Runs one work item to its commit.
+/// Runs one work item to its commit, in the span of its execution.
 async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     if durable_engine::entity::is_entity_instance(&item.instance_id) {
         return super::entities::process(shared, item).await;
     }
+    let name = item
+        .messages
+        .iter()
+        .find_map(|m| match &m.message.event.kind {
+            EventKind::ExecutionStarted(s) => Some(s.name.as_str()),
+            _ => None,
+        })
+        .or_else(|| item.instance.as_ref().map(|i| i.name.as_str()))
+        .unwrap_or_default();
+    let span = execution_log::span("orchestration", name, &item.instance_id);
+    run_episode(shared, item).instrument(span).await
+}
+
+/// Runs one orchestration episode to its commit.
+async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     if rewind::is_rewind(&item) {
         return rewind::rewind(shared, item).await;
     }
@@ -52,6 +70,11 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             _ => None,
         });
     let has_history = stored.is_some_and(|i| i.history_len > 0);
+    let episode_started = std::time::Instant::now();
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let reason = execution_log::reason(&item.messages);
+        tracing::debug!(%reason, "executing");
+    }
     let finished = has_history && stored.is_some_and(|i| i.status.is_terminal());
     // A start for another execution than the stored one (e.g. a sub-orchestration reusing an id).
     let foreign_start = start.filter(|s| {
@@ -66,7 +89,8 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     if start.is_none() || (finished && !restart) {
         if stored.is_none() || finished {
             tracing::warn!(instance_id = %instance_id, count = item.messages.len(), "dropping messages for an instance that is not running");
-            return commit(shared, &item, ack_only(), None).await;
+            commit(shared, &item, ack_only(), None).await;
+            return;
         }
         if !has_history {
             // Created but its (delayed) start is not visible yet: keep the messages for later.
@@ -99,9 +123,18 @@ async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         tracing::warn!(instance_id = %instance_id, "a sub-orchestration was started with the id of a running instance");
         out.messages.push(reject_child_start(&instance_id, parent));
     }
+    let starting = start.is_some() && (!has_history || restart);
+    let ended = execution_log::Ended::of(&out, exec.started_at(), now);
     let terminal = out.status.is_terminal();
     let c = super::commits::build_commit(stored.filter(|_| !restart), &exec, out, now);
-    commit(shared, &item, c, (!terminal).then_some(exec)).await;
+    // Logged once the commit holds: a failed one runs the episode again.
+    if commit(shared, &item, c, (!terminal).then_some(exec)).await {
+        if starting {
+            let reason = execution_log::reason(&item.messages);
+            tracing::info!(%reason, "orchestration started");
+        }
+        ended.log(episode_started.elapsed());
+    }
     if terminal {
         shared.completions.notify(&item.instance_id);
     }
@@ -165,12 +198,13 @@ fn ack_only() -> OrchestrationCommit {
     }
 }
 
+/// Commits an episode; true if it holds.
 async fn commit(
     shared: &Arc<Shared>,
     item: &OrchestrationWorkItem,
     commit: OrchestrationCommit,
     keep: Option<Execution>,
-) {
+) -> bool {
     // Cached before the commit: the store wakes the dispatchers as soon as it commits, and the
     // next work item of this instance must find its execution (else it replays everything).
     // An entry is only ever used when its history length matches the stored row, so one left
@@ -192,13 +226,16 @@ async fn commit(
         Ok(locked) => {
             shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
             super::activities::spawn_locked(shared, locked, permits);
+            true
         }
         Err(StoreError::LockLost(_)) => {
             tracing::warn!(instance_id = %item.instance_id, "lock lost before commit; another worker owns the instance");
+            false
         }
         Err(e) => {
             tracing::error!(instance_id = %item.instance_id, error = %e, retryable = e.is_retryable(), "commit failed; the work item will be retried");
             super::release::orchestration(shared, item, &e).await;
+            false
         }
     }
 }

@@ -260,7 +260,7 @@ fn run_operation(
             ResponseMessage::ok(ctx.result)
         }
         Err(details) => {
-            tracing::debug!(entity = %id, operation = %op, error = %details, "entity operation failed");
+            tracing::warn!(entity = %id, operation = %op, error = %details, "entity operation failed");
             ResponseMessage::failed(details)
         }
     };

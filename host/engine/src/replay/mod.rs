@@ -92,6 +92,8 @@ pub struct Execution {
     ctx: OrchestrationContext,
     future: Option<BoxFuture<'static, Result<Option<String>, Failure>>>,
     started: Option<ExecutionStarted>,
+    /// When the `ExecutionStarted` event was recorded.
+    started_at: Option<DateTime<Utc>>,
     outcome: Option<Outcome>,
     suspended: bool,
     held: VecDeque<HistoryEvent>,
@@ -127,6 +129,7 @@ impl Execution {
             ctx: OrchestrationContext::new(state),
             future: None,
             started: None,
+            started_at: None,
             outcome: None,
             suspended: false,
             held: VecDeque::new(),
@@ -177,6 +180,11 @@ impl Execution {
     /// The `ExecutionStarted` event of this execution, once started.
     pub fn started(&self) -> Option<&ExecutionStarted> {
         self.started.as_ref()
+    }
+
+    /// When this execution's `ExecutionStarted` was recorded, once started.
+    pub fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.started_at
     }
 
     /// How the execution ended, if it has.
@@ -289,6 +297,7 @@ impl Execution {
                 if self.started.is_some() {
                     return false;
                 }
+                self.started_at = Some(event.timestamp);
                 self.start(started);
             }
             EventKind::ExecutionCompleted {

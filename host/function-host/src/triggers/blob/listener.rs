@@ -9,6 +9,7 @@ use futures::FutureExt;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::path::BlobPath;
 use super::receipts::{Claimed, Receipt, ReceiptState, Receipts};
@@ -246,7 +247,18 @@ impl BlobListener {
             },
             content: blob.content,
         };
-        let run = (self.function.handler)(input, context.clone());
+        let span = durable_runtime::execution_log::span("blob", &self.name, "");
+        let started = std::time::Instant::now();
+        span.in_scope(|| {
+            tracing::info!(
+                blob = %item.name,
+                etag = %item.etag,
+                attempt,
+                reason = %format!("a new or changed blob in {container}"),
+                "executing"
+            )
+        });
+        let run = (self.function.handler)(input, context.clone()).instrument(span.clone());
         let mut run = AssertUnwindSafe(run).catch_unwind();
         let outcome = loop {
             tokio::select! {
@@ -270,21 +282,28 @@ impl BlobListener {
             ))
         });
         let mut receipt = claim.receipt.clone();
+        let duration_ms = started.elapsed().as_millis() as u64;
         let result = match outcome {
             Ok(()) => {
+                span.in_scope(|| {
+                    tracing::info!(blob = %item.name, outcome = "Succeeded", duration_ms, "executed")
+                });
                 receipt.state = ReceiptState::Complete;
                 Outcome::Settled
             }
             Err(failure) => {
                 receipt.failures += 1;
-                tracing::warn!(
-                    function = &*self.name,
-                    blob = %item.name,
-                    etag = %item.etag,
-                    attempt,
-                    error = %failure,
-                    "blob function failed"
-                );
+                span.in_scope(|| {
+                    tracing::warn!(
+                        blob = %item.name,
+                        etag = %item.etag,
+                        outcome = "Failed",
+                        duration_ms,
+                        attempt,
+                        error = %failure,
+                        "blob function failed"
+                    )
+                });
                 if receipt.failures >= self.max_failures {
                     self.report_poison(item).await?;
                     receipt.state = ReceiptState::Poisoned;

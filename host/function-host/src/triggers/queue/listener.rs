@@ -8,6 +8,7 @@ use base64::Engine as _;
 use futures::FutureExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::{poison_queue_name, LOCK, MIN_POLL};
 use crate::app::{FunctionContext, QueueFunction, QueueMessage, QueueMessageInfo};
@@ -139,9 +140,26 @@ impl QueueListener {
             );
             return self.poison(&message, &message.pop_receipt).await;
         }
-        let (outcome, receipt) = self.run_function(&message, context).await;
+        let span = durable_runtime::execution_log::span("queue", &self.name, "");
+        let started = std::time::Instant::now();
+        span.in_scope(|| {
+            tracing::info!(
+                message_id = %message.id,
+                dequeue_count = message.dequeue_count,
+                reason = %format!("a message on {}", self.function.queue_name),
+                "executing"
+            )
+        });
+        let (outcome, receipt) = self
+            .run_function(&message, context)
+            .instrument(span.clone())
+            .await;
+        let duration_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(()) => {
+                span.in_scope(|| {
+                    tracing::info!(message_id = %message.id, outcome = "Succeeded", duration_ms, "executed")
+                });
                 match self.queue.delete_message(&message.id, &receipt).await {
                     Ok(true) => {}
                     Ok(false) => tracing::warn!(
@@ -156,13 +174,16 @@ impl QueueListener {
                 Settled::Deleted
             }
             Err(failure) => {
-                tracing::warn!(
-                    function = &*self.name,
-                    message_id = %message.id,
-                    dequeue_count = message.dequeue_count,
-                    error = %failure,
-                    "queue function failed"
-                );
+                span.in_scope(|| {
+                    tracing::warn!(
+                        message_id = %message.id,
+                        outcome = "Failed",
+                        duration_ms,
+                        dequeue_count = message.dequeue_count,
+                        error = %failure,
+                        "queue function failed"
+                    )
+                });
                 if message.dequeue_count >= max {
                     return self.poison(&message, &receipt).await;
                 }

@@ -55,6 +55,7 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::schedule::{Schedule, ScheduleError};
 use crate::app::{FunctionContext, ScheduleStatus, TimerFunction, TimerInfo};
@@ -351,12 +352,16 @@ impl Timer {
     /// Calls the function, logging a failure or a panic.
     async fn invoke(&self, info: TimerInfo, occurrence: Option<DateTime<Utc>>) {
         let occurrence = occurrence.map_or_else(|| "startup".to_string(), |o| time::format(&o));
-        tracing::info!(
-            function = &*self.name,
-            occurrence,
-            is_past_due = info.is_past_due,
-            "running timer function"
-        );
+        let span = durable_runtime::execution_log::span("timer", &self.name, "");
+        let started = std::time::Instant::now();
+        span.in_scope(|| {
+            tracing::info!(
+                occurrence,
+                is_past_due = info.is_past_due,
+                reason = "the schedule",
+                "executing"
+            )
+        });
         let ctx = FunctionContext {
             client: self.client.clone(),
             function_name: self.name.clone(),
@@ -365,24 +370,25 @@ impl Timer {
         // The handler is called inside the future, so a panic while building it is caught too.
         let outcome = AssertUnwindSafe(async move { handler(info, ctx).await })
             .catch_unwind()
+            .instrument(span.clone())
             .await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let _entered = span.enter();
         match outcome {
             Ok(Ok(())) => {
-                tracing::debug!(
-                    function = &*self.name,
-                    occurrence,
-                    "timer function completed"
-                )
+                tracing::info!(occurrence, outcome = "Succeeded", duration_ms, "executed")
             }
             Ok(Err(failure)) => tracing::error!(
-                function = &*self.name,
                 occurrence,
+                outcome = "Failed",
+                duration_ms,
                 error = %failure,
                 "timer function failed; the schedule goes on"
             ),
             Err(panic) => tracing::error!(
-                function = &*self.name,
                 occurrence,
+                outcome = "Failed",
+                duration_ms,
                 panic = panic_message(&*panic),
                 "timer function panicked; the schedule goes on"
             ),
