@@ -100,6 +100,7 @@ impl FunctionHost {
                 function_timeout: config.function_timeout,
                 local_development: config.local_development,
                 scale,
+                metrics: Arc::new(crate::metrics::HostMetrics::new(runtime.metrics())),
             },
             in_flight.clone(),
             Arc::clone(&draining),

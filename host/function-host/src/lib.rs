@@ -30,6 +30,7 @@ mod function_host;
 mod health;
 mod http_api;
 pub mod keys;
+pub mod metrics;
 mod requests;
 pub mod router;
 pub mod scale;

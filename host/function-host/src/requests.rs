@@ -51,6 +51,8 @@ pub struct RequestOptions {
     pub local_development: bool,
     /// What one worker takes on, for the recommended worker count.
     pub scale: crate::scale::ScaleTargets,
+    /// The metrics `/admin/metrics` answers; requests are counted into them.
+    pub metrics: Arc<crate::metrics::HostMetrics>,
 }
 
 /// An HTTP function under its name.
@@ -89,6 +91,8 @@ enum Target {
     Ready,
     /// The autoscaler's view (`scale.rs`); `true`: as Prometheus text.
     Scale(bool),
+    /// The host's metrics (`metrics.rs`).
+    Metrics,
     Management(String),
     Function {
         index: usize,
@@ -184,7 +188,15 @@ impl RequestHandler {
         let (parts, body) = req.into_parts();
         let method = parts.method.clone();
         let path = parts.uri.path().to_string();
-        let response = match self.target(&method, &path) {
+        let target = self.target(&method, &path);
+        let route = match &target {
+            Target::Answer(_) => "none",
+            Target::Management(_) => "durabletask",
+            Target::Function { index, .. } => &*self.routes[*index].name,
+            _ => "admin",
+        }
+        .to_owned();
+        let response = match target {
             Target::Answer(early) => early,
             target => {
                 let mut req = HttpRequest::new(parts.method, parts.uri);
@@ -192,6 +204,9 @@ impl RequestHandler {
                 self.serve(target, req, body).await
             }
         };
+        self.options
+            .metrics
+            .request(&route, response.status.as_u16(), started.elapsed());
         tracing::debug!(
             %method,
             path,
@@ -213,6 +228,8 @@ impl RequestHandler {
             Some(Target::Scale(false))
         } else if path.eq_ignore_ascii_case(crate::scale::SCALE_METRICS_PATH) {
             Some(Target::Scale(true))
+        } else if path.eq_ignore_ascii_case(crate::metrics::METRICS_PATH) {
+            Some(Target::Metrics)
         } else {
             None
         };
@@ -265,6 +282,21 @@ impl RequestHandler {
                     );
                 }
                 crate::scale::answer(&**self.client.store(), self.options.scale, prometheus).await
+            }
+            Target::Metrics => {
+                if !self.options.local_development
+                    && !self.keys.allows_management(presented_key(&req))
+                {
+                    return HttpResponse::error(
+                        StatusCode::UNAUTHORIZED,
+                        "the metrics need the durabletask system key or the master key, as the \
+                         x-functions-key header or the code query parameter",
+                    );
+                }
+                self.options
+                    .metrics
+                    .answer(&**self.client.store(), self.options.scale)
+                    .await
             }
             Target::Management(rest) => {
                 if !self.options.local_development

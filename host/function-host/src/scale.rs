@@ -62,7 +62,7 @@ pub async fn answer(store: &dyn TaskHub, targets: ScaleTargets, prometheus: bool
 }
 
 /// The backlog as Prometheus metrics.
-fn exposition(backlog: &Backlog, recommended: u64) -> String {
+pub(crate) fn exposition(backlog: &Backlog, recommended: u64) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));

@@ -110,7 +110,9 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
             }
         }
     };
-    let duration_ms = execution_log::millis(started.elapsed());
+    let took = started.elapsed();
+    shared.metrics.activity(name, result.is_ok(), took);
+    let duration_ms = execution_log::millis(took);
     match &result {
         Ok(_) => tracing::debug!(outcome = "Succeeded", duration_ms, "executed"),
         Err(Failure(details)) => tracing::warn!(
@@ -150,7 +152,10 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
         }
         Direct::Fallback => {}
     }
-    match shared.store.complete_activity(item, response).await {
+    let committing = std::time::Instant::now();
+    let completed = shared.store.complete_activity(item, response).await;
+    shared.metrics.commit("activity", committing.elapsed());
+    match completed {
         Ok(_) => {
             shared.stats.activities.fetch_add(1, Ordering::Relaxed);
         }

@@ -75,7 +75,12 @@ pub(super) async fn complete(
         // Continue-as-new rewrites the row; leave it to the dispatcher (which replays).
         return Direct::Fallback;
     }
-    let ended = execution_log::Ended::of(&out, exec.started_at(), now);
+    let ended = execution_log::Ended::of(
+        exec.started().map_or("", |s| s.name.as_str()),
+        &out,
+        exec.started_at(),
+        now,
+    );
     let terminal = out.status.is_terminal();
     let commit = build_commit(None, &exec, out, now);
     // Cached before the commit, as in the dispatcher: the next answer must find it.
@@ -84,15 +89,17 @@ pub(super) async fn complete(
     }
     let permits = super::slots::reserve(shared, commit.activity_messages.len());
     let lock = super::slots::lock_for(shared, &permits);
+    let committing = std::time::Instant::now();
     let result = direct
         .complete_activity_with_episode(item, &episode, commit, lock)
         .await;
+    shared.metrics.commit("direct", committing.elapsed());
     match result {
         Ok(DirectCommit::Committed(locked)) => {
             shared.stats.episodes.fetch_add(1, Ordering::Relaxed);
             shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             shared.stats.direct_episodes.fetch_add(1, Ordering::Relaxed);
-            span.in_scope(|| ended.log(episode_started.elapsed()));
+            span.in_scope(|| ended.record(&shared.metrics, false, episode_started.elapsed()));
             if terminal {
                 shared.completions.notify(instance_id);
             }

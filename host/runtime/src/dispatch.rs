@@ -67,6 +67,7 @@ where
                 }
                 continue;
             }
+            shared.metrics.batch(self.what, batch.items.len());
             for item in batch.items {
                 let Ok(permit) = sem.clone().acquire_owned().await else {
                     break;

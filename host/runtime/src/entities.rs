@@ -56,6 +56,7 @@ pub(super) async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         &env.entities,
         &*env.ids,
     );
+    shared.metrics.entity_operations(&id.name, out.operations);
     tracing::debug!(
         operations = out.operations,
         duration_ms = execution_log::millis(started.elapsed()),

@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use durable_engine::history::{FailureDetails, OrchestrationStatus};
 use durable_engine::replay::EpisodeOutput;
 use durable_store::QueuedMessage;
+
+use super::metrics::RuntimeMetrics;
 use tracing::Span;
 
 /// The span of one execution, a root span (an episode an activity worker runs directly is
@@ -47,6 +49,7 @@ pub(crate) fn reason(messages: &[QueuedMessage]) -> String {
 
 /// How an episode left its orchestration, kept until its commit holds and then logged.
 pub(crate) struct Ended {
+    name: String,
     status: OrchestrationStatus,
     output: Option<String>,
     failure: Option<FailureDetails>,
@@ -56,8 +59,14 @@ pub(crate) struct Ended {
 
 impl Ended {
     /// The end of `out`, an episode run at `now` of an execution started at `started_at`.
-    pub fn of(out: &EpisodeOutput, started_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+    pub fn of(
+        name: &str,
+        out: &EpisodeOutput,
+        started_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
         Ended {
+            name: name.to_owned(),
             status: out.status,
             output: out.output.clone(),
             failure: out.failure_details.clone(),
@@ -65,9 +74,21 @@ impl Ended {
         }
     }
 
-    /// How the orchestration ended (`info`, a failure `error`, a termination `warn`), or that
-    /// it goes on (`debug`, with the episode's duration).
-    pub fn log(&self, episode: Duration) {
+    /// Counts the episode (and the end of the orchestration) in `metrics`, and logs how the
+    /// orchestration ended (`info`, a failure `error`, a termination `warn`), or that it goes
+    /// on (`debug`, with the episode's duration).
+    pub fn record(&self, metrics: &RuntimeMetrics, starting: bool, episode: Duration) {
+        if starting {
+            metrics.orchestration_started(&self.name);
+        }
+        metrics.episode(&self.name, self.status.name(), episode);
+        if self.status.is_terminal() || self.status == OrchestrationStatus::ContinuedAsNew {
+            metrics.orchestration_finished(&self.name, self.status.name());
+        }
+        self.log(episode);
+    }
+
+    fn log(&self, episode: Duration) {
         let duration_ms = millis(self.age.unwrap_or(episode));
         let output = self.output.as_deref().unwrap_or_default();
         match self.status {

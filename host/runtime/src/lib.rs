@@ -25,6 +25,7 @@ mod direct;
 mod dispatch;
 mod entities;
 pub mod execution_log;
+pub mod metrics;
 mod orchestrations;
 pub mod registry;
 mod release;
@@ -113,6 +114,7 @@ pub(crate) struct Shared {
     pub options: RuntimeOptions,
     pub cache: Mutex<cache::ExecutionCache>,
     pub stats: RuntimeStats,
+    pub metrics: metrics::RuntimeMetrics,
     /// Activity slots (`max_concurrent_activities`), shared by the activity dispatcher and the
     /// activity requests a commit hands back locked.
     pub activity_slots: Arc<Semaphore>,
@@ -135,6 +137,7 @@ pub struct Runtime {
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     loops: Vec<JoinHandle<()>>,
+    registry: Arc<prometheus_client::registry::Registry>,
 }
 
 impl Runtime {
@@ -162,6 +165,7 @@ impl Runtime {
             )),
             options,
             stats: RuntimeStats::default(),
+            metrics: metrics::RuntimeMetrics::default(),
             completions: Arc::new(Completions::default()),
             activity_slots,
         });
@@ -173,10 +177,14 @@ impl Runtime {
             tokio::spawn(activities::dispatch(shared.clone(), rx)),
         ];
         tracing::info!("durable runtime started");
+        let mut registry = prometheus_client::registry::Registry::default();
+        shared.metrics.register(&mut registry);
+        registry.register_collector(Box::new(metrics::StatsCollector(shared.clone())));
         Ok(Self {
             shared,
             shutdown,
             loops,
+            registry: Arc::new(registry),
         })
     }
 
@@ -189,6 +197,12 @@ impl Runtime {
     /// The counters.
     pub fn stats(&self) -> &RuntimeStats {
         &self.shared.stats
+    }
+
+    /// The runtime's metrics, for a Prometheus endpoint
+    /// (`prometheus_client::encoding::prometheus_text::encode`).
+    pub fn metrics(&self) -> Arc<prometheus_client::registry::Registry> {
+        self.registry.clone()
     }
 
     /// Stops taking work, waits for in-flight work and for the store to hand back what it

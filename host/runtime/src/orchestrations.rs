@@ -124,7 +124,8 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         out.messages.push(reject_child_start(&instance_id, parent));
     }
     let starting = start.is_some() && (!has_history || restart);
-    let ended = execution_log::Ended::of(&out, exec.started_at(), now);
+    let name = exec.started().map_or("", |s| s.name.as_str());
+    let ended = execution_log::Ended::of(name, &out, exec.started_at(), now);
     let terminal = out.status.is_terminal();
     let c = super::commits::build_commit(stored.filter(|_| !restart), &exec, out, now);
     // Logged once the commit holds: a failed one runs the episode again.
@@ -133,7 +134,7 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             let reason = execution_log::reason(&item.messages);
             tracing::info!(%reason, "orchestration started");
         }
-        ended.log(episode_started.elapsed());
+        ended.record(&shared.metrics, starting, episode_started.elapsed());
     }
     if terminal {
         shared.completions.notify(&item.instance_id);
@@ -215,10 +216,12 @@ async fn commit(
     }
     let permits = super::slots::reserve(shared, commit.activity_messages.len());
     let lock = super::slots::lock_for(shared, &permits);
+    let committing = std::time::Instant::now();
     let result = shared
         .store
         .complete_orchestration_locking(item, commit, lock)
         .await;
+    shared.metrics.commit("orchestration", committing.elapsed());
     if result.is_err() && cached {
         shared.cache.lock().take(&item.instance_id);
     }
