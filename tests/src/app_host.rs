@@ -327,6 +327,34 @@ impl TestHost {
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[], b"")
     }
+
+    /// Polls the management API (with `key`, if any) until instance `id` has `status`;
+    /// returns its status JSON. Fails with the host's log after 30 s.
+    pub fn wait_for_status(&self, id: &str, status: &str, key: Option<&str>) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut call = self.call(
+                "GET",
+                &format!("/runtime/webhooks/durabletask/instances/{id}"),
+            );
+            if let Some(key) = key {
+                call = call.header("x-functions-key", key);
+            }
+            let r = call.send();
+            // 202 while it runs, 200 once it has ended.
+            if matches!(r.status, 200 | 202) && r.json()["runtimeStatus"] == status {
+                return r.json();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id} is not {status}: {} {}\n{}",
+                r.status,
+                String::from_utf8_lossy(&r.body),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for TestHost {

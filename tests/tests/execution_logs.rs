@@ -6,7 +6,7 @@
 //! `durable=debug` each activity's start and end appear too; after a SIGKILL the next host
 //! says what it resumed.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tests::app_host::{AppDir, TestHost};
@@ -45,23 +45,6 @@ fn start(host: &TestHost, name: &str, id: &str, input: &str) {
     assert_eq!(r.status, 202, "{:?}", r.body);
 }
 
-fn wait_for_status(host: &TestHost, id: &str, status: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = host.get(&format!("{API}/instances/{id}"));
-        if matches!(r.status, 200 | 202) && r.json()["runtimeStatus"] == status {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{id} is not {status}: {:?}\n{}",
-            r.body,
-            host.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The one `orchestration failed` line of `id`: at ERROR, naming the function, with an error
 /// that contains `hint`.
 fn assert_failed(lines: &[Value], id: &str, function: &str, hint: &str) {
@@ -88,7 +71,7 @@ fn the_default_level_tells_each_orchestrations_story_and_debug_each_step() {
     start(&host, "greet", "greets", r#""Ada""#);
     start(&host, "misspelt", "misspelt", "null");
     start(&host, "patient", "patient", "null");
-    wait_for_status(&host, "bad-event", "Running");
+    host.wait_for_status("bad-event", "Running", None);
     let raised = host
         .call(
             "POST",
@@ -104,9 +87,9 @@ fn the_default_level_tells_each_orchestrations_story_and_debug_each_step() {
         "retries",
         "misspelt",
     ] {
-        wait_for_status(&host, id, "Failed");
+        host.wait_for_status(id, "Failed", None);
     }
-    wait_for_status(&host, "greets", "Completed");
+    host.wait_for_status("greets", "Completed", None);
 
     let lines = log_lines(&host);
     assert_failed(&lines, "bad-input", "typed_input", "missing field `id`");
@@ -187,7 +170,7 @@ fn the_default_level_tells_each_orchestrations_story_and_debug_each_step() {
             ("RUST_LOG", "info,durable=debug"),
         ],
     );
-    wait_for_status(&host, "patient", "Completed");
+    host.wait_for_status("patient", "Completed", None);
     let lines = log_lines(&host);
     let resumed = lines
         .iter()

@@ -73,24 +73,11 @@ fn hello(host: &TestHost, id: &str) {
     let start = format!("/runtime/webhooks/durabletask/orchestrators/hello_cities/{id}");
     let started = host.call("POST", &start).send();
     assert_eq!(started.status, 202, "{:?}\n{}", started.body, host.log());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = host.get(&format!("/runtime/webhooks/durabletask/instances/{id}"));
-        if status.status == 200 && status.json()["runtimeStatus"] == "Completed" {
-            assert_eq!(
-                status.json()["output"],
-                json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-            );
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{id} did not complete: {:?}\n{}",
-            status.body,
-            host.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let status = host.wait_for_status(id, "Completed", None);
+    assert_eq!(
+        status["output"],
+        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
+    );
 }
 
 /// The JSON event of a start that failed (the host prints only that).

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tests::app_host::{AppDir, TestHost};
@@ -78,25 +77,6 @@ fn scrape(host: &TestHost, key: &str) -> Scrape {
     Scrape(serde_json::from_slice(&out.stdout).unwrap())
 }
 
-fn wait_for_status(host: &TestHost, key: &str, id: &str, status: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let r = host
-            .call("GET", &format!("{API}/instances/{id}"))
-            .header("x-functions-key", key)
-            .send();
-        if matches!(r.status, 200 | 202) && r.json()["runtimeStatus"] == status {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{id} is not {status}: {:?}",
-            r.body
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn metrics_need_a_key_parse_as_prometheus_text_and_move_with_the_work() {
     let dir = AppDir::new(
@@ -140,10 +120,10 @@ fn metrics_need_a_key_parse_as_prometheus_text_and_move_with_the_work() {
     start("retrying", "retrying-1", "null");
     start("misspelt", "misspelt-1", "null");
     for i in 0..5 {
-        wait_for_status(&host, &key, &format!("greet-{i}"), "Completed");
+        host.wait_for_status(&format!("greet-{i}"), "Completed", Some(&key));
     }
-    wait_for_status(&host, &key, "retrying-1", "Failed");
-    wait_for_status(&host, &key, "misspelt-1", "Failed");
+    host.wait_for_status("retrying-1", "Failed", Some(&key));
+    host.wait_for_status("misspelt-1", "Failed", Some(&key));
     let after = scrape(&host, &key);
 
     let moved = |name: &str, labels: &[(&str, &str)]| {
