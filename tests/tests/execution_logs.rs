@@ -6,7 +6,7 @@
 //! `durable=debug` each activity's start and end appear too; after a SIGKILL the next host
 //! says what it resumed.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tests::app_host::{AppDir, TestHost};
@@ -27,6 +27,24 @@ fn log_lines(host: &TestHost) -> Vec<Value> {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
+}
+
+/// The log lines once `ready` holds for them. An orchestration's lines are written just
+/// after its episode commits, so they may trail its status by a moment.
+fn wait_for_lines(host: &TestHost, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = log_lines(host);
+        if ready(&lines) {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the expected lines are missing:\n{}",
+            host.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The lines with `message`, in the span of `instance_id`.
@@ -91,7 +109,19 @@ fn the_default_level_tells_each_orchestrations_story_and_debug_each_step() {
     }
     host.wait_for_status("greets", "Completed", None);
 
-    let lines = log_lines(&host);
+    assert_eq!(host.get("/api/ping").status, 200);
+    let lines = wait_for_lines(&host, |lines| {
+        [
+            "bad-input",
+            "bad-event",
+            "not-durable",
+            "retries",
+            "misspelt",
+        ]
+        .iter()
+        .all(|id| !of(lines, "orchestration failed", id).is_empty())
+            && !of(lines, "orchestration completed", "greets").is_empty()
+    });
     assert_failed(&lines, "bad-input", "typed_input", "missing field `id`");
     assert_failed(&lines, "bad-event", "typed_event", "abc");
     assert_failed(&lines, "not-durable", "non_durable", "not durable");
@@ -145,6 +175,21 @@ fn the_default_level_tells_each_orchestrations_story_and_debug_each_step() {
     assert_eq!(own["span"]["instance_id"], "greets");
     assert_eq!(own["name"], "Ada");
 
+    // An HTTP function: its run, and its own line in its span.
+    let http = log_lines(&host);
+    let ping = |message: &str| {
+        http.iter()
+            .find(|l| l["message"] == message && l["span"]["function"] == "ping")
+            .unwrap_or_else(|| panic!("no {message:?} line of the HTTP function"))
+            .clone()
+    };
+    assert_eq!(ping("executing")["reason"], "GET /api/ping");
+    let executed = ping("executed");
+    assert_eq!(executed["status"], 200);
+    assert_eq!(executed["outcome"], "Succeeded");
+    assert_eq!(executed["span"]["trigger"], "http");
+    assert_eq!(ping("ping received")["level"], "INFO");
+
     // Not noisy: no line per step at the default level.
     assert!(
         lines.iter().all(|l| l["level"] != "DEBUG"),
@@ -171,7 +216,9 @@ fn the_default_level_tells_each_orchestrations_story_and_debug_each_step() {
         ],
     );
     host.wait_for_status("patient", "Completed", None);
-    let lines = log_lines(&host);
+    let lines = wait_for_lines(&host, |lines| {
+        !of(lines, "orchestration completed", "patient").is_empty()
+    });
     let resumed = lines
         .iter()
         .find(|l| l["message"] == "resuming the work waiting in the task hub")

@@ -124,7 +124,32 @@ fn metrics_need_a_key_parse_as_prometheus_text_and_move_with_the_work() {
     }
     host.wait_for_status("retrying-1", "Failed", Some(&key));
     host.wait_for_status("misspelt-1", "Failed", Some(&key));
-    let after = scrape(&host, &key);
+    // An episode is counted just after it commits, so the counts may trail the statuses by a
+    // moment: scrape until the last episodes are in.
+    // Each instance's last episode is counted with its end, after the earlier ones.
+    let ended = |s: &Scrape| {
+        [
+            ("greet", "Completed"),
+            ("retrying", "Failed"),
+            ("misspelt", "Failed"),
+        ]
+        .iter()
+        .map(|(o, st)| {
+            s.value(
+                "durable_orchestrations_finished_total",
+                &[("orchestration", o), ("status", st)],
+            )
+        })
+        .sum::<f64>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let after = scrape(&host, &key);
+        if ended(&after) - ended(&before) >= 7.0 || std::time::Instant::now() > deadline {
+            break after;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
 
     let moved = |name: &str, labels: &[(&str, &str)]| {
         after.value(name, labels) - before.value(name, labels)

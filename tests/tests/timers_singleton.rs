@@ -149,6 +149,21 @@ fn one_host_at_a_time(count: usize, store: serde_json::Value, takeover: Duration
     });
     let successor = after[runs_at_kill].pid;
     assert_ne!(successor, holder);
+    // The successor's log shows each run, in the execution's span, from start to outcome.
+    let successor_log = hosts
+        .iter()
+        .flatten()
+        .find(|h| h.pid() == successor)
+        .expect("the successor is one of ours")
+        .log();
+    for step in ["executing", "executed"] {
+        assert!(
+            successor_log
+                .lines()
+                .any(|l| l.contains(step) && l.contains("trigger=\"timer\"")),
+            "no {step} line of the timer function:\n{successor_log}"
+        );
+    }
     assert!(
         after[runs_at_kill..].iter().all(|r| r.pid == successor),
         "one host runs the timer after the takeover: {after:#?}\n{}",

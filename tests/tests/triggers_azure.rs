@@ -43,6 +43,9 @@ fn queue_messages_bind_as_text_bytes_and_json() {
 
     let text = one_record(&storage, &host, "queue_text", "hello-1");
     assert_eq!(text["body"], "hello-1");
+    for step in ["executing", "executed"] {
+        wait_for_log_line(&host, &[step, "trigger=\"queue\" function=\"queue_text\""]);
+    }
     assert_eq!(text["dequeueCount"], 1);
     assert_eq!(text["queue"], "q-text");
     let bytes = one_record(&storage, &host, "queue_bytes", "000102ff");
@@ -149,14 +152,8 @@ fn each_blob_version_runs_once_across_a_restart() {
     assert_eq!(first["etag"], etag1.trim_matches('"'));
     assert_eq!(first["attempt"], 1);
     // The run is in the log, in the execution's span, from its start to its outcome.
-    let log = host.log();
     for step in ["executing", "executed"] {
-        assert!(
-            log.lines().any(|l| l.contains(step)
-                && l.contains("blob_text")
-                && l.contains("report.v1.txt")),
-            "no {step} line of the blob function:\n{log}"
-        );
+        wait_for_log_line(&host, &[step, "blob_text", "report.v1.txt"]);
     }
     host.stop();
 

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use durable::engine::entity::EntityContext;
+use durable::http::{HttpRequest, HttpResponse, StatusCode};
 use durable::{
-    activity_trigger, entity_trigger, orchestration_trigger, EntityId, Failure,
+    activity_trigger, entity_trigger, http_trigger, orchestration_trigger, EntityId, Failure,
     OrchestrationContext, RetryOptions,
 };
 use serde::{Deserialize, Serialize};
@@ -102,6 +103,13 @@ async fn slow(_input: ()) -> Result<(), Failure> {
 async fn patient(ctx: OrchestrationContext) -> Result<(), Failure> {
     let () = ctx.wait_for_external_event::<()>("go").await?;
     Ok(ctx.call_activity(slow, ()).await?)
+}
+
+/// An HTTP function that logs a line of its own.
+#[http_trigger(methods = ["get"], route = "ping", auth_level = anonymous)]
+async fn ping(_req: HttpRequest) -> HttpResponse {
+    tracing::info!("ping received");
+    HttpResponse::new(StatusCode::OK)
 }
 
 fn main() -> std::process::ExitCode {

@@ -232,3 +232,20 @@ pub fn wait_for<T>(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Waits until the host has logged a line containing every one of `parts` (a run's
+/// `executed` line comes just after the function's own effects).
+pub fn wait_for_log_line(host: &TestHost, parts: &[&str]) {
+    let log = || host.log();
+    wait_for(
+        Duration::from_secs(10),
+        &format!("a log line with {parts:?}"),
+        &log,
+        || {
+            host.log()
+                .lines()
+                .any(|l| parts.iter().all(|p| l.contains(p)))
+                .then_some(())
+        },
+    );
+}
