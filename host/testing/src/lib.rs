@@ -9,7 +9,9 @@
 //! - [`tls`]: a certificate authority and server certificate made by the test (Azurite over
 //!   HTTPS, for its OAuth mode);
 //! - [`identity_provider`]: the managed identity endpoint and the Entra token endpoint, issuing
-//!   tokens Azurite's OAuth mode accepts, for identity-based connections.
+//!   tokens Azurite's OAuth mode accepts, for identity-based connections;
+//! - [`otlp_receiver`]: an OTLP receiver (gRPC or HTTP/protobuf) standing in for an
+//!   OpenTelemetry collector, collecting the spans and metrics a host exports.
 //!
 //! The task hub conformance suite is the `conformance` feature of `durable-store`.
 #![warn(missing_docs)]
@@ -18,5 +20,6 @@ pub mod azurite;
 pub mod fault_proxy;
 pub mod fs_faults;
 pub mod identity_provider;
+pub mod otlp_receiver;
 mod request_log;
 pub mod tls;
