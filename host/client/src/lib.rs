@@ -11,6 +11,7 @@ use durable_engine::history::{
     EventKind, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
 };
 use durable_engine::message::TaskMessage;
+use durable_engine::trace::{SpanContext, Tracer};
 use durable_store::clock;
 use durable_store::{InstanceState, OrchestratorMessage, StoreError, TaskHub};
 
@@ -20,6 +21,7 @@ mod entities;
 mod instance_id;
 mod lifecycle;
 pub mod management;
+mod spans;
 pub mod status;
 
 pub use completions::{Completions, Watch};
@@ -119,6 +121,9 @@ pub struct DurableClient {
     completions: Arc<Completions>,
     management: Arc<ManagementConfig>,
     entity_options: EntityOptions,
+    tracer: Tracer,
+    /// The caller's span: what this client starts is traced under it.
+    trace_parent: Option<SpanContext>,
 }
 
 impl std::fmt::Debug for DurableClient {
@@ -142,7 +147,39 @@ impl DurableClient {
             completions,
             management: Arc::new(ManagementConfig::default()),
             entity_options: EntityOptions::default(),
+            tracer: Tracer::default(),
+            trace_parent: None,
         }
+    }
+
+    /// The same client, reporting the spans of what it starts and raises to `tracer` (the
+    /// runtime's, when it made it).
+    pub fn with_tracer(mut self, tracer: Tracer) -> Self {
+        self.tracer = tracer;
+        self
+    }
+
+    /// The same client, tracing what it starts and raises under the caller's span `parent`
+    /// (the host binds each HTTP function's client to the span of its request).
+    pub fn with_trace_parent(mut self, parent: Option<SpanContext>) -> Self {
+        self.trace_parent = parent;
+        self
+    }
+
+    /// The same client under the span a W3C `traceparent` header (and its `tracestate`)
+    /// names; a malformed header is ignored (a new trace starts instead).
+    pub fn with_traceparent(self, traceparent: &str, tracestate: Option<&str>) -> Self {
+        self.with_trace_parent(SpanContext::parse(traceparent, tracestate))
+    }
+
+    /// Where this client reports spans.
+    pub fn tracer(&self) -> &Tracer {
+        &self.tracer
+    }
+
+    /// The caller's span this client traces under, if any.
+    pub fn trace_parent(&self) -> Option<&SpanContext> {
+        self.trace_parent.as_ref()
     }
 
     /// The same client, judging entities by these options (the runtime's, when it made it).
@@ -255,15 +292,22 @@ impl DurableClient {
             return Err(wrong(&inst, "raise_event", "running, pending or suspended"));
         }
         let input = serde_json::to_string(data)?;
-        self.send(
-            instance_id,
-            EventKind::EventRaised {
-                name: event_name.to_string(),
-                input: Some(input),
-                parent_trace_context: None,
-            },
-        )
-        .await
+        let span = self.begin_span();
+        let sent = self
+            .send(
+                instance_id,
+                EventKind::EventRaised {
+                    name: event_name.to_string(),
+                    input: Some(input),
+                    parent_trace_context: span.as_ref().map(|s| s.context.to_history()),
+                },
+            )
+            .await;
+        if let Some(span) = span {
+            let error = sent.as_ref().err().map(ToString::to_string);
+            self.end_event_span(span, event_name, instance_id, error);
+        }
+        sent
     }
 
     /// Terminates a running, pending or suspended instance.

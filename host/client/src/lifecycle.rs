@@ -28,18 +28,27 @@ impl DurableClient {
             instance_id: id.clone(),
             execution_id: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
+        let span = self.begin_span();
+        let execution_id = instance.execution_id.clone().unwrap_or_default();
         let start = ExecutionStarted {
             orchestration_instance: instance.clone(),
             name: orchestrator.to_string(),
             input,
-            version,
+            version: version.clone(),
+            parent_trace_context: span.as_ref().map(|s| s.context.to_history()),
             ..ExecutionStarted::default()
         };
         let message = TaskMessage::new(
             instance,
             HistoryEvent::new(clock::now(), EventKind::ExecutionStarted(Box::new(start))),
         );
-        self.store.create_instance(message).await?;
+        let created = self.store.create_instance(message).await;
+        if let Some(span) = span {
+            let error = created.as_ref().err().map(ToString::to_string);
+            let version = version.as_deref();
+            self.end_start_span(span, orchestrator, version, &id, &execution_id, error);
+        }
+        created?;
         tracing::debug!(instance_id = %id, orchestrator, "started");
         Ok(id)
     }

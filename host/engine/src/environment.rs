@@ -39,6 +39,9 @@ pub struct Environment {
     pub ids: Arc<dyn IdSource>,
     /// How entities order and batch their messages.
     pub entities: EntityOptions,
+    /// Distributed tracing: stamp span ids into new events and report the spans episodes
+    /// finish ([`crate::trace`]). Off, executions carry and report nothing.
+    pub traces: bool,
 }
 
 impl Environment {
@@ -48,7 +51,14 @@ impl Environment {
             resolver,
             ids,
             entities: EntityOptions::default(),
+            traces: false,
         }
+    }
+
+    /// The same environment with tracing on or off.
+    pub fn with_traces(mut self, on: bool) -> Self {
+        self.traces = on;
+        self
     }
 
     /// An environment with [`SequentialIds`] and the default entity options: the same inputs

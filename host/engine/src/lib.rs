@@ -21,6 +21,7 @@ pub mod retry;
 pub mod rewind;
 pub(crate) mod state;
 pub mod time;
+pub mod trace;
 
 #[cfg(test)]
 mod tests;

@@ -15,9 +15,22 @@ use super::requests::{RequestHandler, RequestOptions};
 use super::server::{self, InFlight};
 use super::HostError;
 use crate::app::FunctionApp;
+use crate::telemetry::Telemetry;
 use durable_client::{DurableClient, ManagementConfig};
 use durable_runtime::{Runtime, RuntimeOptions};
 use durable_store::TaskHub;
+
+/// The least time the spans still queued at shutdown get to be exported.
+const SPAN_FLUSH_MINIMUM: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The service name traces carry unless `OTEL_SERVICE_NAME` says otherwise: the
+/// executable's name.
+fn service_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "durable-functions".to_owned())
+}
 
 /// The connection name management URLs carry (`connection=Storage`), as Azure Functions does.
 const CONNECTION_NAME: &str = "Storage";
@@ -33,6 +46,8 @@ pub struct FunctionHost {
     keys: HostKeys,
     runtime: Runtime,
     client: DurableClient,
+    /// Span export (off unless the `OTEL_*` settings ask for it).
+    telemetry: Telemetry,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     /// Timer, queue and blob listeners.
@@ -59,6 +74,7 @@ impl FunctionHost {
             .local_addr()
             .map_err(|source| HostError::Bind { addr, source })?;
 
+        let telemetry = Telemetry::from_env(&service_name())?;
         let defaults = RuntimeOptions::default();
         let options = RuntimeOptions {
             max_concurrent_orchestrations: config
@@ -70,6 +86,7 @@ impl FunctionHost {
             shutdown_deadline: config.shutdown_deadline,
             cache_max_bytes: config.cache_max_bytes,
             entities: config.entities,
+            tracer: telemetry.tracer(),
             ..defaults
         };
         if config.function_timeout.is_some() {
@@ -165,6 +182,7 @@ impl FunctionHost {
             keys,
             runtime,
             client,
+            telemetry,
             stop,
             server,
             listeners,
@@ -251,6 +269,8 @@ impl FunctionHost {
                  leases expire by themselves"
             );
         }
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        self.telemetry.shutdown(left.max(SPAN_FLUSH_MINIMUM)).await;
         tracing::info!("host stopped");
     }
 }

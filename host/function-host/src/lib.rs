@@ -31,12 +31,14 @@ mod health;
 mod http_api;
 pub mod keys;
 pub mod metrics;
+mod request_span;
 mod requests;
 pub mod router;
 pub mod scale;
 mod server;
 #[cfg(feature = "azure")]
 mod storage_connection;
+pub mod telemetry;
 pub mod triggers;
 
 pub use args::{ArgsError, HostArgs, USAGE};
@@ -114,6 +116,9 @@ pub enum HostError {
     /// A queue or blob function cannot be started.
     #[error(transparent)]
     StorageTrigger(#[from] crate::triggers::StorageTriggerError),
+    /// The OpenTelemetry settings cannot be used.
+    #[error(transparent)]
+    Telemetry(#[from] crate::telemetry::TelemetryError),
     /// The task hub failed while the runtime started.
     #[error("task hub: {0}")]
     Store(#[from] StoreError),

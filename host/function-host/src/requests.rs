@@ -17,7 +17,9 @@ use super::router::{RouteError, RouteMatch, Router};
 use super::server::InFlight;
 use crate::app::{AuthLevel, FunctionApp, FunctionContext, HttpFunction};
 use crate::http_api::{DurableApi, WEBHOOK_PATH};
+use crate::request_span::RequestSpan;
 use durable_client::DurableClient;
+use durable_engine::trace::SpanContext;
 use durable_http::{HttpRequest, HttpResponse};
 use tracing::Instrument;
 
@@ -196,14 +198,19 @@ impl RequestHandler {
             _ => "admin",
         }
         .to_owned();
+        let span = self.request_span(&target, &parts.headers, &method);
+        let parent = span.as_ref().map(RequestSpan::context);
         let response = match target {
             Target::Answer(early) => early,
             target => {
                 let mut req = HttpRequest::new(parts.method, parts.uri);
                 req.headers = parts.headers;
-                self.serve(target, req, body).await
+                self.serve(target, req, body, parent).await
             }
         };
+        if let Some(span) = span {
+            span.end(self.client.tracer(), response.status.as_u16(), &path);
+        }
         self.options
             .metrics
             .request(&route, response.status.as_u16(), started.elapsed());
@@ -215,6 +222,35 @@ impl RequestHandler {
             "request"
         );
         into_hyper(response)
+    }
+
+    /// The span of a request to a function or the management API (not probes or metrics).
+    fn request_span(
+        &self,
+        target: &Target,
+        headers: &HeaderMap,
+        method: &Method,
+    ) -> Option<RequestSpan> {
+        let route = match target {
+            Target::Function { index, .. } => {
+                let r = &self.routes[*index];
+                let template = route_of(&r.name, &r.function);
+                match self.options.route_prefix.as_str() {
+                    "" => format!("/{template}"),
+                    prefix => format!("/{prefix}/{template}"),
+                }
+            }
+            Target::Management(rest) => {
+                let kind = rest
+                    .trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                format!("{WEBHOOK_PATH}/{kind}")
+            }
+            _ => return None,
+        };
+        RequestSpan::begin(self.client.tracer(), headers, method, route)
     }
 
     fn target(&self, method: &Method, path: &str) -> Target {
@@ -265,7 +301,14 @@ impl RequestHandler {
         }
     }
 
-    async fn serve(&self, target: Target, mut req: HttpRequest, body: Incoming) -> HttpResponse {
+    /// Answers a request; what its handler starts is traced under `span`.
+    async fn serve(
+        &self,
+        target: Target,
+        mut req: HttpRequest,
+        body: Incoming,
+        span: Option<SpanContext>,
+    ) -> HttpResponse {
         match target {
             Target::Answer(response) => response,
             Target::Status => self.status(),
@@ -312,7 +355,8 @@ impl RequestHandler {
                     Ok(b) => b,
                     Err(r) => return r,
                 };
-                let api = self.api.clone();
+                let mut api = self.api.clone();
+                api.client = api.client.with_trace_parent(span);
                 self.invoke("durabletask", async move {
                     crate::http_api::handle(&api, &rest, req).await
                 })
@@ -331,7 +375,7 @@ impl RequestHandler {
                 };
                 let handler = route.function.handler.clone();
                 let ctx = FunctionContext {
-                    client: self.client.clone(),
+                    client: self.client.clone().with_trace_parent(span),
                     function_name: route.name.clone(),
                 };
                 let started = Instant::now();

@@ -18,6 +18,7 @@ use durable_engine::failure::Failure;
 use durable_engine::function::ActivityContext;
 use durable_engine::history::{EventKind, HistoryEvent};
 use durable_engine::message::TaskMessage;
+use durable_engine::trace::{self, span_id_from, SpanContext, SpanKind, SpanRecord};
 use durable_store::clock;
 use durable_store::ActivityWorkItem;
 
@@ -74,10 +75,17 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
 /// Runs one activity request and commits its answer.
 async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
     let request = &item.message;
-    let EventKind::TaskScheduled { name, input, .. } = &request.event.kind else {
+    let EventKind::TaskScheduled {
+        name,
+        input,
+        parent_trace_context,
+        ..
+    } = &request.event.kind
+    else {
         return;
     };
     let started = std::time::Instant::now();
+    let started_at = clock::now();
     tracing::debug!(
         task_scheduled_id = request.event.event_id,
         attempt = item.dequeue_count,
@@ -124,6 +132,10 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
         ),
     }
     let task_scheduled_id = request.event.event_id;
+    if let Some(call) = SpanContext::from_history(parent_trace_context.as_ref()) {
+        let error = result.as_ref().err().map(|f| f.0.error_message.clone());
+        report_span(shared, request, name, call, started_at, error);
+    }
     let event = match result {
         Ok(result) => EventKind::TaskCompleted {
             task_scheduled_id,
@@ -164,4 +176,36 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
             super::release::activity(shared, item, &e).await;
         }
     }
+}
+
+/// Reports the span of one run of an activity (server side), under the orchestration's call.
+fn report_span(
+    shared: &Shared,
+    request: &TaskMessage,
+    name: &str,
+    call: SpanContext,
+    started_at: chrono::DateTime<chrono::Utc>,
+    error: Option<String>,
+) {
+    if !shared.options.tracer.is_on() {
+        return;
+    }
+    let own = call.child(span_id_from(shared.env.ids.new_id().as_u128()));
+    let mut span = SpanRecord::new(
+        format!("activity:{name}"),
+        SpanKind::Server,
+        own,
+        Some(call.span_id),
+        started_at,
+        clock::now(),
+    )
+    .attr(trace::TYPE, "activity")
+    .attr(trace::TASK_NAME, name)
+    .attr(
+        trace::INSTANCE_ID,
+        request.orchestration_instance.instance_id.as_str(),
+    )
+    .attr(trace::TASK_ID, i64::from(request.event.event_id));
+    span.error = error;
+    shared.options.tracer.record(span);
 }

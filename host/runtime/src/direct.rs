@@ -70,7 +70,8 @@ pub(super) async fn complete(
     let episode_started = std::time::Instant::now();
     let name = exec.started().map_or("", |s| s.name.as_str());
     let span = execution_log::span("orchestration", name, instance_id);
-    let out = span.in_scope(|| exec.run_episode(now, vec![response.clone()]));
+    let mut out = span.in_scope(|| exec.run_episode(now, vec![response.clone()]));
+    let spans = std::mem::take(&mut out.spans);
     if out.new_execution {
         // Continue-as-new rewrites the row; leave it to the dispatcher (which replays).
         return Direct::Fallback;
@@ -100,6 +101,7 @@ pub(super) async fn complete(
             shared.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
             shared.stats.direct_episodes.fetch_add(1, Ordering::Relaxed);
             span.in_scope(|| ended.record(&shared.metrics, false, episode_started.elapsed()));
+            shared.options.tracer.record_all(spans);
             if terminal {
                 shared.completions.notify(instance_id);
             }

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use durable_client::{Completions, DurableClient};
 use durable_engine::entity::EntityOptions;
 use durable_engine::environment::{Environment, IdSource};
+use durable_engine::trace::Tracer;
 use durable_store::TaskHub;
 
 mod activities;
@@ -64,6 +65,8 @@ pub struct RuntimeOptions {
     /// How entities order and batch their messages (host.json `maxEntityOperationBatchSize`,
     /// `entityMessageReorderWindowInMinutes`).
     pub entities: EntityOptions,
+    /// Where spans go (distributed tracing); off by default.
+    pub tracer: Tracer,
 }
 
 impl Default for RuntimeOptions {
@@ -79,6 +82,7 @@ impl Default for RuntimeOptions {
             batch_size: 128,
             shutdown_deadline: Duration::from_secs(30),
             entities: EntityOptions::default(),
+            tracer: Tracer::default(),
         }
     }
 }
@@ -154,6 +158,7 @@ impl Runtime {
             resolver: registry.resolver(),
             ids: Arc::new(RandomIds),
             entities: options.entities,
+            traces: options.tracer.is_on(),
         };
         let shared = Arc::new(Shared {
             store,
@@ -192,6 +197,7 @@ impl Runtime {
     pub fn client(&self) -> DurableClient {
         DurableClient::with_completions(self.shared.store.clone(), self.shared.completions.clone())
             .with_entity_options(self.shared.options.entities)
+            .with_tracer(self.shared.options.tracer.clone())
     }
 
     /// The counters.

@@ -117,6 +117,7 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let now = clock::now();
     let messages = item.messages.iter().map(|m| m.message.clone()).collect();
     let mut out = exec.run_episode(now, messages);
+    let spans = std::mem::take(&mut out.spans);
     if restart {
         out.new_execution = true;
     } else if let Some(parent) = foreign_start.and_then(|s| s.parent_instance.as_ref()) {
@@ -135,6 +136,7 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             tracing::info!(%reason, "orchestration started");
         }
         ended.record(&shared.metrics, starting, episode_started.elapsed());
+        shared.options.tracer.record_all(spans);
     }
     if terminal {
         shared.completions.notify(&item.instance_id);

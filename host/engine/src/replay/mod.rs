@@ -24,6 +24,8 @@ use super::history::{
 };
 use super::message::TaskMessage;
 use super::state::{ActionKind, State, TaskOutcome};
+use super::trace::orchestration::OrchestrationTrace;
+use super::trace::SpanRecord;
 
 mod determinism;
 mod events;
@@ -79,6 +81,8 @@ pub struct EpisodeOutput {
     pub failure_details: Option<FailureDetails>,
     /// Custom status set by the orchestrator.
     pub custom_status: Option<String>,
+    /// Spans this episode finished (with tracing on), to report once it is committed.
+    pub spans: Vec<SpanRecord>,
 }
 
 /// Error type name used for nondeterminism failures.
@@ -105,6 +109,8 @@ pub struct Execution {
     completion_recorded: bool,
     /// Fail instead of continuing as new (guards against a generation loop in one episode).
     refuse_continue_as_new: bool,
+    /// Span ids in history and the spans episodes finish.
+    trace: OrchestrationTrace,
 }
 
 impl std::fmt::Debug for Execution {
@@ -120,7 +126,8 @@ impl std::fmt::Debug for Execution {
 impl Execution {
     /// An execution with no history yet (its first message must be `ExecutionStarted`).
     pub fn new(env: impl Into<Environment>) -> Self {
-        let env = env.into();
+        let env: Environment = env.into();
+        let trace = OrchestrationTrace::new(env.traces);
         let state = State {
             entity_reorder_window: env.entities.reorder_window,
             ..State::default()
@@ -138,6 +145,7 @@ impl Execution {
             env,
             completion_recorded: false,
             refuse_continue_as_new: false,
+            trace,
         }
     }
 
@@ -205,6 +213,10 @@ impl Execution {
             started.orchestration_instance.execution_id = Some(self.env.new_execution_id());
             started.input = input;
             started.generation = Some(started.generation.unwrap_or(0) + 1);
+            if let Some(tc) = started.parent_trace_context.as_mut() {
+                // the next generation is a span of its own, under the same parent
+                (tc.id, tc.span_id, tc.activity_start_time) = (None, None, None);
+            }
             let target = started.orchestration_instance.clone();
             let mut msgs = vec![TaskMessage::new(
                 target.clone(),
@@ -228,6 +240,8 @@ impl Execution {
             let mut messages = std::mem::take(&mut out.messages);
             messages.append(&mut next_out.messages);
             next_out.messages = messages;
+            out.spans.append(&mut next_out.spans);
+            next_out.spans = std::mem::take(&mut out.spans);
             next_out.new_execution = true;
             out = next_out;
             *self = next;
@@ -247,7 +261,10 @@ impl Execution {
         recorded.push(os);
         // ExecutionStarted must come first in a batch that contains it.
         messages.sort_by_key(|m| !matches!(m.event.kind, EventKind::ExecutionStarted(_)));
-        for m in messages {
+        for mut m in messages {
+            if let (EventKind::ExecutionStarted(start), None) = (&mut m.event.kind, &self.started) {
+                self.trace.stamp_start(start, now, &self.env);
+            }
             match (&self.outcome, &m.event.kind) {
                 (None, _) => {}
                 (Some(Outcome::ContinuedAsNew(_)), EventKind::EventRaised { name, input, .. }) => {
@@ -287,7 +304,19 @@ impl Execution {
             return true;
         }
         if let Some((id, kind, outcome)) = completion_of(&event.kind) {
-            return self.complete(id, kind, outcome);
+            let error = match &outcome {
+                TaskOutcome::Failed(f) if self.trace.active() => Some(f.error_message.clone()),
+                _ => None,
+            };
+            let applied = self.complete(id, kind, outcome);
+            if applied && self.trace.active() {
+                let (now, replaying) = {
+                    let st = self.ctx.state.lock();
+                    (st.current_time, st.is_replaying)
+                };
+                self.trace.completed(event, id, error, now, replaying);
+            }
+            return applied;
         }
         match &event.kind {
             EventKind::OrchestratorStarted => {
@@ -298,6 +327,7 @@ impl Execution {
                     return false;
                 }
                 self.started_at = Some(event.timestamp);
+                self.trace.started(started, event.timestamp);
                 self.start(started);
             }
             EventKind::ExecutionCompleted {
@@ -337,20 +367,28 @@ impl Execution {
                 }
             }
             EventKind::TaskScheduled { name, .. } => {
-                self.match_action(event, ActionKind::Task, Some(name))
+                self.match_action(event, ActionKind::Task, Some(name));
+                self.trace.scheduled(event);
             }
             EventKind::TimerCreated { .. } => {
                 if event.event_id != -100 {
-                    self.match_action(event, ActionKind::Timer, None)
+                    self.match_action(event, ActionKind::Timer, None);
+                    self.trace.scheduled(event);
                 }
             }
             EventKind::SubOrchestrationInstanceCreated { name, .. } => {
-                self.match_action(event, ActionKind::SubOrchestration, Some(name))
+                self.match_action(event, ActionKind::SubOrchestration, Some(name));
+                self.trace.scheduled(event);
             }
             EventKind::EventSent { name, .. } => {
                 self.match_action(event, ActionKind::SendEvent, Some(name))
             }
-            EventKind::EventRaised { name, input, .. } => {
+            EventKind::EventRaised {
+                name,
+                input,
+                parent_trace_context,
+            } => {
+                self.trace.event_raised(parent_trace_context.as_ref());
                 let mut st = self.ctx.state.lock();
                 if st.continue_as_new.is_some() {
                     st.buffer_event(name, input.clone()); // carried over to the next generation
@@ -518,7 +556,8 @@ impl Execution {
             if discard_actions && !(terminated_now && super::entity::is_lock_release(&action)) {
                 continue;
             }
-            let (event, outbound) = action_to_event(id, action, &me, &st, now, &self.env);
+            let (mut event, mut outbound) = action_to_event(id, action, &me, &st, now, &self.env);
+            self.trace.new_action(&mut event, &mut outbound, &self.env);
             events.push(event);
             messages.push(outbound);
         }
@@ -550,6 +589,8 @@ impl Execution {
             };
             let id = st.next_action_id;
             events.push(HistoryEvent::with_id(id, now, kind));
+            let error = failure_details.as_ref().map(|f| f.error_message.clone());
+            self.trace.ended(status, error, now);
             if let (Some(parent), false) =
                 (&st.parent, status == OrchestrationStatus::ContinuedAsNew)
             {
@@ -570,6 +611,7 @@ impl Execution {
             output,
             failure_details,
             custom_status: st.custom_status.clone(),
+            spans: self.trace.take(),
         }
     }
 }

@@ -8,3 +8,4 @@ mod primitives;
 mod regressions;
 mod serde_round_trip;
 mod suspend_terminate;
+mod traces;

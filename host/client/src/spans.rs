@@ -1,0 +1,86 @@
+//! The spans a client reports: starting an orchestration (`create_orchestration:{name}`) and
+//! raising an event (`orchestration_event:{name}`), each a producer span under the caller's
+//! span, whose context travels in the message it sends.
+
+use chrono::{DateTime, Utc};
+
+use durable_engine::trace::{self, span_id_from, trace_id_from, SpanContext, SpanKind, SpanRecord};
+use durable_store::clock;
+
+use super::DurableClient;
+
+/// A client span begun: its context (to put in the message) and when.
+pub(crate) struct Begun {
+    pub context: SpanContext,
+    start: DateTime<Utc>,
+}
+
+impl DurableClient {
+    /// A new span under the caller's (or a new trace), when tracing is on.
+    pub(crate) fn begin_span(&self) -> Option<Begun> {
+        if !self.tracer.is_on() {
+            return None;
+        }
+        let span_id = span_id_from(uuid::Uuid::new_v4().as_u128());
+        let context = match &self.trace_parent {
+            Some(parent) => parent.child(span_id),
+            None => SpanContext::new(trace_id_from(uuid::Uuid::new_v4().as_u128()), span_id),
+        };
+        Some(Begun {
+            context,
+            start: clock::now(),
+        })
+    }
+
+    /// Reports the span of starting `orchestrator` as `instance_id` (failed with `error`).
+    pub(crate) fn end_start_span(
+        &self,
+        begun: Begun,
+        orchestrator: &str,
+        version: Option<&str>,
+        instance_id: &str,
+        execution_id: &str,
+        error: Option<String>,
+    ) {
+        let mut span = self
+            .span(begun, format!("create_orchestration:{orchestrator}"))
+            .attr(trace::TYPE, "orchestration")
+            .attr(trace::TASK_NAME, orchestrator)
+            .attr(trace::INSTANCE_ID, instance_id)
+            .attr(trace::EXECUTION_ID, execution_id);
+        if let Some(v) = version {
+            span = span.attr(trace::TASK_VERSION, v);
+        }
+        span.error = error;
+        self.tracer.record(span);
+    }
+
+    /// Reports the span of raising `event` on `instance_id` (failed with `error`).
+    pub(crate) fn end_event_span(
+        &self,
+        begun: Begun,
+        event: &str,
+        instance_id: &str,
+        error: Option<String>,
+    ) {
+        let mut span = self
+            .span(begun, format!("orchestration_event:{event}"))
+            .attr(trace::TYPE, "event")
+            .attr(trace::EVENT_NAME, event)
+            .attr(trace::EVENT_INSTANCE_ID, instance_id);
+        span.error = error;
+        self.tracer.record(span);
+    }
+
+    fn span(&self, begun: Begun, name: String) -> SpanRecord {
+        let parent = self.trace_parent.as_ref().map(|p| p.span_id);
+        SpanRecord::new(
+            name,
+            SpanKind::Producer,
+            begun.context,
+            parent,
+            begun.start,
+            clock::now(),
+        )
+    }
+}

@@ -1,0 +1,169 @@
+//! A finished span, as the host reports it, and where it reports spans to.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::context::{SpanContext, SpanId, TraceId};
+
+/// What a span stands for, in OpenTelemetry's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanKind {
+    /// Work inside one process (a durable timer).
+    Internal,
+    /// Handling a request: an HTTP request, running an orchestration or an activity.
+    Server,
+    /// Asking for work and waiting for it: an activity or sub-orchestration call.
+    Client,
+    /// Sending work without waiting: starting an orchestration, raising an event.
+    Producer,
+}
+
+/// An attribute value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    /// Text.
+    Str(String),
+    /// A whole number.
+    Int(i64),
+}
+
+impl From<&str> for AttrValue {
+    fn from(s: &str) -> Self {
+        Self::Str(s.to_owned())
+    }
+}
+
+impl From<String> for AttrValue {
+    fn from(s: String) -> Self {
+        Self::Str(s)
+    }
+}
+
+impl From<i64> for AttrValue {
+    fn from(i: i64) -> Self {
+        Self::Int(i)
+    }
+}
+
+/// A span that has ended: its ids, times, attributes and outcome. Spans of orchestrations are
+/// made from history after the fact, so they carry their own start and end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRecord {
+    /// The span's name, e.g. `orchestration:HelloCities`.
+    pub name: String,
+    /// Its kind.
+    pub kind: SpanKind,
+    /// Its own context (trace id, span id, sampled flag, trace state).
+    pub context: SpanContext,
+    /// Its parent, `None` for the root of a trace.
+    pub parent: Option<SpanId>,
+    /// When it started.
+    pub start: DateTime<Utc>,
+    /// When it ended.
+    pub end: DateTime<Utc>,
+    /// Its attributes (`durabletask.*`, `http.*`).
+    pub attributes: Vec<(&'static str, AttrValue)>,
+    /// Set when it failed: the error's message.
+    pub error: Option<String>,
+    /// Other spans it relates to (the sends of the events an orchestration received).
+    pub links: Vec<SpanContext>,
+}
+
+impl SpanRecord {
+    /// A span named `name` of `kind` with its context and parent, from `start` to `end`, with
+    /// no attributes yet.
+    pub fn new(
+        name: impl Into<String>,
+        kind: SpanKind,
+        context: SpanContext,
+        parent: Option<SpanId>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            context,
+            parent,
+            start,
+            end: end.max(start),
+            attributes: Vec::new(),
+            error: None,
+            links: Vec::new(),
+        }
+    }
+
+    /// The same span with one more attribute.
+    pub fn attr(mut self, key: &'static str, value: impl Into<AttrValue>) -> Self {
+        self.attributes.push((key, value.into()));
+        self
+    }
+
+    /// The value of attribute `key`, if set.
+    pub fn attribute(&self, key: &str) -> Option<&AttrValue> {
+        self.attributes
+            .iter()
+            .find_map(|(k, v)| (*k == key).then_some(v))
+    }
+}
+
+/// Where finished spans go: the host's exporter. Recording must not block; an exporter that
+/// cannot keep up drops spans rather than slow the work down.
+pub trait SpanSink: Send + Sync {
+    /// Takes one finished span.
+    fn record(&self, span: SpanRecord);
+}
+
+/// Where a host's spans go, or nowhere (tracing off, the default). Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Tracer(Option<Arc<dyn SpanSink>>);
+
+impl Tracer {
+    /// A tracer reporting to `sink`.
+    pub fn new(sink: Arc<dyn SpanSink>) -> Self {
+        Self(Some(sink))
+    }
+
+    /// Whether spans are reported at all.
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Reports `span` (sampled ones only; nothing when off).
+    pub fn record(&self, span: SpanRecord) {
+        if let Some(sink) = &self.0 {
+            if span.context.sampled {
+                sink.record(span);
+            }
+        }
+    }
+
+    /// Reports each of `spans`.
+    pub fn record_all(&self, spans: Vec<SpanRecord>) {
+        for span in spans {
+            self.record(span);
+        }
+    }
+}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_on() {
+            "Tracer(on)"
+        } else {
+            "Tracer(off)"
+        })
+    }
+}
+
+/// A trace id from the 16 bytes of a fresh id (one, if all are zero).
+pub fn trace_id_from(id: u128) -> TraceId {
+    TraceId(id.max(1).to_be_bytes())
+}
+
+/// A span id from the low 8 bytes of a fresh id (so that sequential test ids differ; one, if
+/// all are zero).
+pub fn span_id_from(id: u128) -> SpanId {
+    SpanId((id as u64).max(1).to_be_bytes())
+}

@@ -1,0 +1,73 @@
+//! The server span of an HTTP request to a function or to the management API, under the
+//! caller's W3C `traceparent` (a new trace without one). What the function's durable client
+//! starts or raises is traced under it.
+
+use chrono::{DateTime, Utc};
+use http::{HeaderMap, Method};
+
+use durable_engine::trace::{span_id_from, trace_id_from, SpanContext, SpanId, SpanKind};
+use durable_engine::trace::{SpanRecord, Tracer};
+use durable_store::clock;
+
+/// A request's span, begun.
+pub(crate) struct RequestSpan {
+    context: SpanContext,
+    parent: Option<SpanId>,
+    start: DateTime<Utc>,
+    method: Method,
+    route: String,
+}
+
+impl RequestSpan {
+    /// The span of a request to `route` (the route template), when tracing is on.
+    pub fn begin(
+        tracer: &Tracer,
+        headers: &HeaderMap,
+        method: &Method,
+        route: String,
+    ) -> Option<Self> {
+        if !tracer.is_on() {
+            return None;
+        }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let parent =
+            header("traceparent").and_then(|p| SpanContext::parse(p, header("tracestate")));
+        let span_id = span_id_from(uuid::Uuid::new_v4().as_u128());
+        let context = match &parent {
+            Some(p) => p.child(span_id),
+            None => SpanContext::new(trace_id_from(uuid::Uuid::new_v4().as_u128()), span_id),
+        };
+        Some(Self {
+            context,
+            parent: parent.map(|p| p.span_id),
+            start: clock::now(),
+            method: method.clone(),
+            route,
+        })
+    }
+
+    /// Its context: the parent of what the request's handler starts.
+    pub fn context(&self) -> SpanContext {
+        self.context.clone()
+    }
+
+    /// Reports it, answered with `status` for `path`.
+    pub fn end(self, tracer: &Tracer, status: u16, path: &str) {
+        let mut span = SpanRecord::new(
+            format!("{} {}", self.method, self.route),
+            SpanKind::Server,
+            self.context,
+            self.parent,
+            self.start,
+            clock::now(),
+        )
+        .attr("http.request.method", self.method.as_str())
+        .attr("http.route", self.route)
+        .attr("url.path", path)
+        .attr("http.response.status_code", i64::from(status));
+        if status >= 500 {
+            span.error = Some(format!("answered {status}"));
+        }
+        tracer.record(span);
+    }
+}
