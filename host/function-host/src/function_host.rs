@@ -15,13 +15,26 @@ use super::requests::{RequestHandler, RequestOptions};
 use super::server::{self, InFlight};
 use super::HostError;
 use crate::app::FunctionApp;
-use crate::telemetry::Telemetry;
+use crate::telemetry::{MetricsSource, Telemetry};
 use durable_client::{DurableClient, ManagementConfig};
 use durable_runtime::{Runtime, RuntimeOptions};
 use durable_store::TaskHub;
 
 /// The least time the spans still queued at shutdown get to be exported.
 const SPAN_FLUSH_MINIMUM: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The metrics the OTLP export sends: what `/admin/metrics` answers.
+fn metrics_source(
+    metrics: &Arc<crate::metrics::HostMetrics>,
+    client: &DurableClient,
+    scale: crate::scale::ScaleTargets,
+) -> MetricsSource {
+    let (metrics, store) = (Arc::clone(metrics), Arc::clone(client.store()));
+    Arc::new(move || {
+        let (metrics, store) = (Arc::clone(&metrics), Arc::clone(&store));
+        Box::pin(async move { metrics.text(&*store, scale).await })
+    })
+}
 
 /// The service name traces carry unless `OTEL_SERVICE_NAME` says otherwise: the
 /// executable's name.
@@ -74,7 +87,7 @@ impl FunctionHost {
             .local_addr()
             .map_err(|source| HostError::Bind { addr, source })?;
 
-        let telemetry = Telemetry::from_env(&service_name())?;
+        let mut telemetry = Telemetry::from_env(&service_name())?;
         let defaults = RuntimeOptions::default();
         let options = RuntimeOptions {
             max_concurrent_orchestrations: config
@@ -103,6 +116,11 @@ impl FunctionHost {
             system_key: (!config.local_development).then(|| keys.durable_system_key().to_string()),
         });
 
+        let metrics = Arc::new(crate::metrics::HostMetrics::new(runtime.metrics()));
+        if let Err(e) = telemetry.export_metrics(metrics_source(&metrics, &client, scale)) {
+            runtime.shutdown().await;
+            return Err(e.into());
+        }
         let app = Arc::new(app);
         let in_flight = InFlight::default();
         let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -117,7 +135,7 @@ impl FunctionHost {
                 function_timeout: config.function_timeout,
                 local_development: config.local_development,
                 scale,
-                metrics: Arc::new(crate::metrics::HostMetrics::new(runtime.metrics())),
+                metrics,
             },
             in_flight.clone(),
             Arc::clone(&draining),

@@ -89,13 +89,31 @@ impl HostMetrics {
         store: &dyn TaskHub,
         targets: crate::scale::ScaleTargets,
     ) -> HttpResponse {
+        match self.text(store, targets).await {
+            Some(text) => HttpResponse::new(StatusCode::OK)
+                .with_header(
+                    http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )
+                .with_body(text),
+            None => HttpResponse::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the metrics could not be encoded",
+            ),
+        }
+    }
+
+    /// The metrics in the Prometheus text format (what [`answer`](Self::answer) answers and
+    /// the OTLP export sends); `None` if they cannot be encoded.
+    pub async fn text(
+        &self,
+        store: &dyn TaskHub,
+        targets: crate::scale::ScaleTargets,
+    ) -> Option<String> {
         use prometheus_client::encoding::prometheus_text::encode;
         let mut text = String::new();
         if encode(&mut text, &self.runtime).is_err() || encode(&mut text, &self.registry).is_err() {
-            return HttpResponse::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the metrics could not be encoded",
-            );
+            return None;
         }
         // The backlog is read from the task hub; without it the rest still answers.
         match store.backlog().await {
@@ -108,11 +126,6 @@ impl HostMetrics {
             }
             Err(e) => tracing::warn!(error = %e, "the metrics go without the backlog"),
         }
-        HttpResponse::new(StatusCode::OK)
-            .with_header(
-                http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )
-            .with_body(text)
+        Some(text)
     }
 }

@@ -5,8 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{
+    Compression, Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
+use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use opentelemetry_sdk::Resource;
 use tokio::sync::{mpsc, watch};
@@ -14,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use durable_engine::trace::{SpanRecord, SpanSink, Tracer};
 
+use super::settings::{self, Settings};
 use super::{convert, count_setting, millis_setting, TelemetryError};
 
 /// Spans queued for export and the task that exports them.
@@ -43,61 +49,70 @@ impl SpanSink for Queue {
     }
 }
 
-/// How the settings choose the transport.
-fn protocol(set: &dyn Fn(&str) -> Option<String>) -> Result<Protocol, TelemetryError> {
-    let (setting, value) = [
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    ]
-    .into_iter()
-    .find_map(|name| set(name).map(|v| (name, v)))
-    .unwrap_or(("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()));
-    match value.trim() {
-        "grpc" => Ok(Protocol::Grpc),
-        "http/protobuf" => Ok(Protocol::HttpBinary),
-        other => Err(TelemetryError {
-            setting,
-            reason: format!("{other:?} is not supported; use \"http/protobuf\" or \"grpc\""),
-        }),
-    }
-}
-
 impl SpanExport {
     /// Builds the exporter from the settings and starts its task.
     pub fn start(
         service: &str,
         set: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, TelemetryError> {
-        let protocol = protocol(set)?;
+        let s = Settings::read(set, "TRACES")?;
         let delay = millis_setting(set, "OTEL_BSP_SCHEDULE_DELAY", Duration::from_secs(5))?;
         let max_queue = count_setting(set, "OTEL_BSP_MAX_QUEUE_SIZE", 2048)?;
         let max_batch = count_setting(set, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)?.min(max_queue);
-        let built = match protocol {
-            Protocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_protocol(protocol)
-                .build(),
-            _ => opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(protocol)
-                .build(),
+        let compression = s.gzip.then_some(Compression::Gzip);
+        let built = match s.protocol {
+            settings::Protocol::Grpc => {
+                let mut metadata = tonic::metadata::MetadataMap::new();
+                for (k, v) in &s.headers {
+                    let key = tonic::metadata::MetadataKey::from_bytes(k.as_bytes())
+                        .map_err(|e| s.bad_header(k, e))?;
+                    let value = v.parse().map_err(|e| s.bad_header(k, e))?;
+                    metadata.insert(key, value);
+                }
+                let mut b = opentelemetry_otlp::SpanExporter::builder()
+                    .with_tonic()
+                    .with_protocol(Protocol::Grpc)
+                    .with_endpoint(s.endpoint.clone())
+                    .with_timeout(s.timeout)
+                    .with_metadata(metadata);
+                if let Some(c) = compression {
+                    b = b.with_compression(c);
+                }
+                b.build()
+            }
+            settings::Protocol::HttpProtobuf => {
+                let mut b = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
+                    .with_endpoint(s.endpoint.clone())
+                    .with_timeout(s.timeout)
+                    .with_headers(s.headers.iter().cloned().collect::<HashMap<_, _>>());
+                if let Some(c) = compression {
+                    b = b.with_compression(c);
+                }
+                b.build()
+            }
         };
-        let mut exporter = built.map_err(|e| TelemetryError {
-            setting: "OTEL_EXPORTER_OTLP_ENDPOINT",
-            reason: e.to_string(),
-        })?;
-        let service_name = set("OTEL_SERVICE_NAME").unwrap_or_else(|| service.to_owned());
-        let resource = Resource::builder()
-            .with_service_name(service_name.clone())
-            .with_attributes([KeyValue::new("service.version", env!("CARGO_PKG_VERSION"))])
-            .build();
+        let mut exporter = built.map_err(|e| s.bad_endpoint(e))?;
+        let resource =
+            Resource::builder_empty()
+                .with_attributes(settings::resource_attributes(service, set).into_iter().map(
+                    |kv| {
+                        let value = match kv.value.and_then(|v| v.value) {
+                            Some(any_value::Value::StringValue(v)) => v,
+                            _ => String::new(),
+                        };
+                        KeyValue::new(kv.key, value)
+                    },
+                ))
+                .build();
         exporter.set_resource(&resource);
         let (spans, queued) = mpsc::channel(max_queue);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(run(exporter, queued, stopped, delay, max_batch));
         tracing::info!(
-            protocol = if protocol == Protocol::Grpc { "grpc" } else { "http/protobuf" },
-            service = %service_name,
+            protocol = s.protocol.name(),
+            endpoint = %s.endpoint,
             "exporting traces over OTLP"
         );
         Ok(Self {
