@@ -119,6 +119,7 @@ fn hello_cities_is_one_trace(protocol: Protocol, storage: Value) {
         named(s, "activity:say_hello", SpanKind::Client).len() == 1
             && named(s, "activity:say_hello", SpanKind::Server).len() == 1
     });
+    let first_log = host.log();
     host.stop();
     let host = TestHost::start(&dir, &env);
     let raised = host
@@ -131,6 +132,17 @@ fn hello_cities_is_one_trace(protocol: Protocol, storage: Value) {
     wait_for_spans(&receiver, "the orchestration's end", |s| {
         !named(s, "orchestration:hello_cities", SpanKind::Server).is_empty()
     });
+    // The execution logs name the trace: the request's and the orchestration's lines.
+    let names_trace = |log: &str, trigger: &str| {
+        let line = format!("trigger=\"{trigger}\"");
+        let trace = format!("trace_id={TRACE}");
+        assert!(
+            log.lines().any(|l| l.contains(&line) && l.contains(&trace)),
+            "no {trigger} line names the trace:\n{log}"
+        );
+    };
+    names_trace(&first_log, "http");
+    names_trace(&host.log(), "orchestration");
     host.stop(); // exports whatever is queued
     let all = receiver.spans();
     assert!(receiver.errors().is_empty(), "{:?}", receiver.errors());

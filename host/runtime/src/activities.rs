@@ -69,6 +69,13 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
         name,
         &request.orchestration_instance.instance_id,
     );
+    if let EventKind::TaskScheduled {
+        parent_trace_context: Some(c),
+        ..
+    } = &request.event.kind
+    {
+        execution_log::trace(&span, SpanContext::from_history(Some(c)).as_ref());
+    }
     execute(shared, &item).instrument(span).await
 }
 

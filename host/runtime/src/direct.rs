@@ -17,6 +17,7 @@ use super::commits::build_commit;
 use super::execution_log;
 use super::Shared;
 use durable_engine::message::TaskMessage;
+use durable_engine::trace::SpanContext;
 use durable_store::clock;
 use durable_store::{ActivityWorkItem, DirectCommit, EpisodeTarget};
 use tokio::sync::OwnedSemaphorePermit;
@@ -70,6 +71,8 @@ pub(super) async fn complete(
     let episode_started = std::time::Instant::now();
     let name = exec.started().map_or("", |s| s.name.as_str());
     let span = execution_log::span("orchestration", name, instance_id);
+    let context = exec.started().and_then(SpanContext::of_execution);
+    execution_log::trace(&span, context.as_ref());
     let mut out = span.in_scope(|| exec.run_episode(now, vec![response.clone()]));
     let spans = std::mem::take(&mut out.spans);
     if out.new_execution {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durable_engine::history::{FailureDetails, OrchestrationStatus};
 use durable_engine::replay::EpisodeOutput;
+use durable_engine::trace::SpanContext;
 use durable_store::QueuedMessage;
 
 use super::metrics::RuntimeMetrics;
@@ -19,8 +20,24 @@ use tracing::Span;
 
 /// The span of one execution, a root span (an episode an activity worker runs directly is
 /// not part of the activity). `instance_id` is empty for functions outside an orchestration.
+/// Its `trace_id` is set with [`trace`] when the execution is traced.
 pub fn span(trigger: &'static str, function: &str, instance_id: &str) -> Span {
-    tracing::info_span!(parent: None, "execution", trigger, function, instance_id)
+    tracing::info_span!(
+        parent: None,
+        "execution",
+        trigger,
+        function,
+        instance_id,
+        trace_id = tracing::field::Empty
+    )
+}
+
+/// Names the distributed trace of `span`'s execution (the `trace_id` field), so its log lines
+/// and its spans in a tracing backend can be found from each other.
+pub fn trace(span: &Span, context: Option<&SpanContext>) {
+    if let Some(c) = context {
+        span.record("trace_id", tracing::field::display(c.trace_id));
+    }
 }
 
 /// What a work item delivers, for the `reason` of its episode: the event types in order, a

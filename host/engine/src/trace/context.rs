@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::history::TraceContext;
+use crate::history::{ExecutionStarted, TraceContext};
 
 /// A 16-byte trace id, written as 32 lowercase hex digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,6 +123,13 @@ impl SpanContext {
             trace_state: self.trace_state.clone(),
             ..TraceContext::default()
         }
+    }
+
+    /// The span of an execution, as its `ExecutionStarted` records it (its trace context's
+    /// `Id`); `None` for an execution that is not traced.
+    pub fn of_execution(started: &ExecutionStarted) -> Option<Self> {
+        let c = started.parent_trace_context.as_ref()?;
+        Self::parse(c.id.as_deref()?, c.trace_state.as_deref())
     }
 
     /// The parent a history event's trace context names (its `TraceParent`).

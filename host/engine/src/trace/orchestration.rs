@@ -101,8 +101,7 @@ impl OrchestrationTrace {
             return;
         }
         let tc = started.parent_trace_context.as_ref();
-        self.span =
-            tc.and_then(|tc| SpanContext::parse(tc.id.as_deref()?, tc.trace_state.as_deref()));
+        self.span = SpanContext::of_execution(started);
         self.parent = SpanContext::from_history(tc).map(|p| p.span_id);
         self.started = Some(
             tc.and_then(|tc| tc.activity_start_time.as_deref())
