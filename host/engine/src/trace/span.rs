@@ -167,3 +167,38 @@ pub fn trace_id_from(id: u128) -> TraceId {
 pub fn span_id_from(id: u128) -> SpanId {
     SpanId((id as u64).max(1).to_be_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<String>>);
+
+    impl SpanSink for Kept {
+        fn record(&self, span: SpanRecord) {
+            self.0.lock().unwrap().push(span.name);
+        }
+    }
+
+    #[test]
+    fn unsampled_spans_are_not_reported() {
+        let kept = Arc::new(Kept::default());
+        let tracer = Tracer::new(kept.clone());
+        let sampled = SpanContext::new(trace_id_from(1), span_id_from(2));
+        let unsampled = SpanContext {
+            sampled: false,
+            ..sampled.clone()
+        };
+        let at = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        let span = |name: &str, c: &SpanContext| {
+            SpanRecord::new(name, SpanKind::Internal, c.clone(), None, at, at)
+        };
+        tracer.record_all(vec![span("kept", &sampled), span("dropped", &unsampled)]);
+        assert_eq!(*kept.0.lock().unwrap(), vec!["kept".to_owned()]);
+        assert!(!Tracer::default().is_on());
+        Tracer::default().record(span("nowhere", &sampled));
+    }
+}
