@@ -10,6 +10,7 @@ use bench::host::SYNC_ROUTE;
 use bench::{durability_label, peak_rss_mb, quantile, temp_dir, Line};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
+use crate::observability::{Otel, Scraper};
 use crate::*;
 
 /// A child host process (`bench host ...`) with its stdout read line by line on a thread;
@@ -23,8 +24,18 @@ pub(crate) struct HostChild {
 
 impl HostChild {
     pub(crate) fn spawn(args: &[&str], log: &std::path::Path) -> anyhow::Result<Self> {
+        Self::spawn_with_env(args, &[], log)
+    }
+
+    /// [`HostChild::spawn`] with further environment variables (`--otel`'s `OTEL_*`).
+    pub(crate) fn spawn_with_env(
+        args: &[&str],
+        env: &[(&'static str, String)],
+        log: &std::path::Path,
+    ) -> anyhow::Result<Self> {
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.arg("host").args(args).env("RUST_LOG", "warn");
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         Self::spawn_command(cmd, log, None)
     }
 
@@ -138,20 +149,27 @@ pub(crate) async fn w4(o: &Opts) -> anyhow::Result<()> {
     let dir = temp_dir()?;
     let log = dir.path().join("host.log");
     let dir_arg = dir.path().to_string_lossy().to_string();
+    let otel = o.otel.map(Otel::start).transpose()?;
+    let env = otel.as_ref().map(Otel::settings).unwrap_or_default();
     let mut host = match &o.container {
         Some(image) => HostChild::spawn_container(image, dir.path(), &log)?,
-        None => HostChild::spawn(&["http", &dir_arg], &log)?,
+        None => HostChild::spawn_with_env(&["http", &dir_arg], &env, &log)?,
     };
     let printed = host.expect("LISTENING ", Duration::from_secs(30))?;
     let addr = host.address(printed)?;
     let pid = host.host_pid()?;
     eprintln!("W4: host {pid} listening on {addr}");
+    let scraper = otel.as_ref().map(|_| Scraper::http(addr.clone()));
     let path = format!("/api/{SYNC_ROUTE}");
     // warm-up
     closed_loop(&addr, &path, 1, 200).await?;
     let n1 = (n / 5).max(100);
     let (c1, c1_secs) = closed_loop(&addr, &path, 1, n1).await?;
     let (c64, c64_secs) = closed_loop(&addr, &path, 64, n).await?;
+    let scrapes = match scraper {
+        Some(s) => Some(s.stop().await),
+        None => None,
+    };
     let rss = peak_rss_mb(Some(pid));
     drop(host.child.stdin.take());
     let _ = host.expect("PEAK_RSS_MB", Duration::from_secs(30));
@@ -170,7 +188,7 @@ pub(crate) async fn w4(o: &Opts) -> anyhow::Result<()> {
         Some(image) => format!("host process in a container of {image}"),
         None => "host process".to_owned(),
     };
-    Line::new(
+    let line = Line::new(
         "W4",
         "sqlite",
         durability_label(o.full),
@@ -186,8 +204,13 @@ pub(crate) async fn w4(o: &Opts) -> anyhow::Result<()> {
     .with("c64_p50_ms", quantile(&c64, 0.5))
     .with("c64_p99_ms", quantile(&c64, 0.99))
     .with("c64_requests_per_s", n as f64 / c64_secs)
-    .with("rss_of", where_)
-    .print(rss);
+    .with("rss_of", where_);
+    // The host flushed its spans when it stopped (above).
+    let line = match (&otel, &scrapes) {
+        (Some(otel), Some(scrapes)) => otel.finish(line, scrapes).await?,
+        _ => line,
+    };
+    line.print(rss);
     Ok(())
 }
 
@@ -230,10 +253,11 @@ pub(crate) async fn closed_loop(
     Ok((all, secs))
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; fails unless it is a 200.
+/// Reads one HTTP/1.1 response with a Content-Length body; its body, or an error unless it
+/// is a 200.
 pub(crate) async fn read_response(
     stream: &mut tokio::io::BufReader<tokio::net::TcpStream>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<u8>> {
     let mut line = String::new();
     stream.read_line(&mut line).await?;
     anyhow::ensure!(!line.is_empty(), "connection closed");
@@ -261,7 +285,7 @@ pub(crate) async fn read_response(
         "HTTP {status}: {}",
         String::from_utf8_lossy(&body)
     );
-    Ok(())
+    Ok(body)
 }
 
 /// A podman command with the engine settings of `tests/containers/containers.conf` (unless

@@ -1,4 +1,5 @@
-//! The benchmark runner: `bench <W1..W7> [--store sqlite|azurite] [--n N] [--sync normal]`.
+//! The benchmark runner: `bench <W1..W7> [--store sqlite|azurite] [--n N] [--sync normal]
+//! [--otel [grpc|http]]`.
 //!
 //! Prints one JSON line per workload on stdout (the shape of `../shared/bench/README.md`);
 //! progress goes to stderr. Every workload runs on a fresh task hub in
@@ -6,6 +7,7 @@
 
 mod azurite;
 mod http_sync;
+mod observability;
 mod recovery;
 
 use std::collections::HashMap;
@@ -20,13 +22,18 @@ use bench::{
 };
 use durable::store::TaskHub;
 use durable::{OrchestrationStatus, Runtime, RuntimeOptions};
+use durable_testing::otlp_receiver::Protocol;
 use http_sync::w4;
+use observability::{Otel, Scraper};
 use recovery::w7;
 
 const USAGE: &str = "\
 usage: bench <W1|W2|W3|W4|W5|W6|W7|all> [--store sqlite|azurite] [--n N] [--sync full|normal]
              [--short-locks]   (W7: 2 s locks instead of the host's defaults)
              [--container IMAGE]   (W4: the host in a container of IMAGE, see docs/deploy.md)
+             [--otel [grpc|http]]   (W1, W4: traces exported over OTLP, grpc or http/protobuf
+                                     (the default), to a receiver in this process, and the
+                                     metrics scraped once per second)
 
   W1 hello5     N orchestrations x 5 chained activities (default N = 10000)
   W2 chain      one orchestration, N chained activities (default 10000)
@@ -44,10 +51,12 @@ struct Opts {
     full: bool,
     short_locks: bool,
     container: Option<String>,
+    /// `--otel`: the OTLP transport to export traces over.
+    otel: Option<Protocol>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Opts> {
-    let mut it = args.iter();
+    let mut it = args.iter().peekable();
     let workload = it.next().context(USAGE)?.to_uppercase();
     let mut o = Opts {
         workload,
@@ -56,6 +65,7 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
         full: true,
         short_locks: false,
         container: None,
+        otel: None,
     };
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -72,8 +82,22 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
             "--container" => {
                 o.container = Some(it.next().context("--container needs an image")?.clone())
             }
+            "--otel" => {
+                let named = it.peek().and_then(|v| observability::protocol(v));
+                if named.is_some() {
+                    it.next();
+                }
+                o.otel = Some(named.unwrap_or(Protocol::HttpProtobuf));
+            }
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
+    }
+    if o.otel.is_some() {
+        anyhow::ensure!(
+            matches!(o.workload.as_str(), "W1" | "W4") && o.store == "sqlite",
+            "--otel is for W1 and W4 on sqlite"
+        );
+        anyhow::ensure!(o.container.is_none(), "--otel runs the host as a process");
     }
     Ok(o)
 }
@@ -156,9 +180,17 @@ fn main() -> anyhow::Result<()> {
 
 /// The runtime as an app gets it by default.
 async fn start_runtime(full: bool) -> anyhow::Result<(tempfile::TempDir, Runtime)> {
+    start_runtime_with(full, RuntimeOptions::default()).await
+}
+
+/// The runtime with `options`.
+async fn start_runtime_with(
+    full: bool,
+    options: RuntimeOptions,
+) -> anyhow::Result<(tempfile::TempDir, Runtime)> {
     let dir = temp_dir()?;
     let (store, _) = open_hub(dir.path(), full)?;
-    let rt = Runtime::start(store, registry(), RuntimeOptions::default()).await?;
+    let rt = Runtime::start(store, registry(), options).await?;
     Ok((dir, rt))
 }
 
@@ -185,9 +217,18 @@ fn stats_line(rt: &Runtime, line: Line) -> Line {
 }
 
 /// W1 hello5: N orchestrations x 5 chained activities, started by 64 concurrent starters.
+/// With `--otel`, the runtime exports its spans to the receiver and its metrics are encoded
+/// once per second.
 async fn w1(o: &Opts) -> anyhow::Result<()> {
     let n = o.n.unwrap_or(10_000);
-    let (_dir, rt) = start_runtime(o.full).await?;
+    let otel = o.otel.map(Otel::start).transpose()?;
+    let telemetry = otel.as_ref().map(Otel::telemetry).transpose()?;
+    let options = RuntimeOptions {
+        tracer: telemetry.as_ref().map(|t| t.tracer()).unwrap_or_default(),
+        ..RuntimeOptions::default()
+    };
+    let (_dir, rt) = start_runtime_with(o.full, options).await?;
+    let scraper = otel.as_ref().map(|_| Scraper::in_process(rt.metrics()));
     let client = rt.client();
     let store = client.store().clone();
     let ids: Vec<String> = (0..n).map(|i| format!("w1-{i:06}")).collect();
@@ -197,6 +238,10 @@ async fn w1(o: &Opts) -> anyhow::Result<()> {
     start_all(&client, "hello5", ids, 64).await?;
     let start_secs = started.elapsed().as_secs_f64();
     wait_all(&store, "w1-", Duration::from_secs(600)).await?;
+    let scrapes = match scraper {
+        Some(s) => Some(s.stop().await),
+        None => None,
+    };
     let last = check_hello5(&store, "w1-", n).await?;
     let secs = secs_between(t0, last);
     let line = Line::new(
@@ -211,8 +256,18 @@ async fn w1(o: &Opts) -> anyhow::Result<()> {
     .with("events_per_s", 10.0 * n as f64 / secs)
     .with("start_seconds", start_secs)
     .with("starts_per_s", n as f64 / start_secs);
-    stats_line(&rt, line).print(peak_rss_mb(None));
+    let line = stats_line(&rt, line);
+    // Before the receiver's spans are counted (which copies them).
+    let rss = peak_rss_mb(None);
     rt.shutdown().await;
+    let line = match (otel, telemetry, scrapes) {
+        (Some(otel), Some(telemetry), Some(scrapes)) => {
+            telemetry.shutdown(Duration::from_secs(30)).await;
+            otel.finish(line, &scrapes).await?
+        }
+        _ => line,
+    };
+    line.print(rss);
     Ok(())
 }
 
