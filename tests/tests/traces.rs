@@ -273,3 +273,64 @@ fn hello_cities_is_one_trace_over_grpc_on_azure_storage() {
         json!({"AzureWebJobsStorage": azurite.connection_string(), "TaskHubName": "TracesGrpc"}),
     );
 }
+
+/// A caller's trace that is not sampled (`-00`) is carried, but nothing of it is recorded:
+/// no span is sent and no span id is written into history.
+#[test]
+fn an_unsampled_caller_costs_nothing() {
+    let receiver = OtlpReceiver::start(Protocol::HttpProtobuf).expect("the OTLP receiver starts");
+    let dir = AppDir::new(
+        env!("CARGO_BIN_EXE_trace-app"),
+        json!({"TaskHubName": "Unsampled"}),
+        None,
+    );
+    let endpoint = receiver.endpoint();
+    let host = TestHost::start(
+        &dir,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let mut ids = Vec::new();
+    for flags in ["00", "01"] {
+        let started = host
+            .call("POST", "/api/cities")
+            .header("traceparent", &format!("00-{TRACE}-{CALLER}-{flags}"))
+            .send();
+        assert_eq!(started.status, 202, "{started:?}");
+        let id = started.json()["id"].as_str().unwrap().to_owned();
+        let raised = host
+            .call("POST", &format!("{API}/instances/{id}/raiseEvent/continue"))
+            .json("null")
+            .send();
+        assert_eq!(raised.status, 202, "{raised:?}");
+        host.wait_for_status(&id, "Completed", None);
+        ids.push(id);
+    }
+    // The sampled one is exported (so the export works), the other not at all.
+    let spans = wait_for_spans(&receiver, "the sampled orchestration", |s| {
+        !named(s, "orchestration:hello_cities", SpanKind::Server).is_empty()
+    });
+    host.stop();
+    let spans: Vec<_> = receiver.spans().into_iter().chain(spans).collect();
+    let of = |id: &str| {
+        spans
+            .iter()
+            .filter(|s| s.attr("durabletask.task.instance_id").as_deref() == Some(id))
+            .count()
+    };
+    assert_eq!(of(&ids[0]), 0, "{}", receiver.summary());
+    assert!(of(&ids[1]) > 0, "{}", receiver.summary());
+    let host = TestHost::start(&dir, &[]);
+    let history = host
+        .get(&format!("{API}/instances/{}?showHistory=true", ids[0]))
+        .json();
+    let started = &history["historyEvents"][0];
+    assert_eq!(started["EventType"], "ExecutionStarted", "{history}");
+    assert!(
+        started["ParentTraceContext"].get("SpanId").is_none(),
+        "no span id is written: {started}"
+    );
+    host.stop();
+}

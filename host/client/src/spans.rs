@@ -16,16 +16,19 @@ pub(crate) struct Begun {
 }
 
 impl DurableClient {
-    /// A new span under the caller's (or a new trace), when tracing is on.
+    /// A new span under the caller's (or a new trace), when tracing is on. Sampled out, it is
+    /// still carried (so that the orchestration it starts is not recorded either), but not
+    /// reported.
     pub(crate) fn begin_span(&self) -> Option<Begun> {
         if !self.tracer.is_on() {
             return None;
         }
-        let span_id = span_id_from(uuid::Uuid::new_v4().as_u128());
-        let context = match &self.trace_parent {
-            Some(parent) => parent.child(span_id),
-            None => SpanContext::new(trace_id_from(uuid::Uuid::new_v4().as_u128()), span_id),
-        };
+        let id = uuid::Uuid::new_v4().as_u128();
+        let context = self.tracer.begin(
+            self.trace_parent.as_ref(),
+            trace_id_from(id),
+            span_id_from(id.rotate_left(64)),
+        );
         Some(Begun {
             context,
             start: clock::now(),

@@ -42,6 +42,8 @@ pub struct Environment {
     /// Distributed tracing: stamp span ids into new events and report the spans episodes
     /// finish ([`crate::trace`]). Off, executions carry and report nothing.
     pub traces: bool,
+    /// Which new traces are recorded (an orchestration started without a caller's trace).
+    pub sampler: crate::trace::Sampler,
 }
 
 impl Environment {
@@ -52,6 +54,7 @@ impl Environment {
             ids,
             entities: EntityOptions::default(),
             traces: false,
+            sampler: crate::trace::Sampler::default(),
         }
     }
 

@@ -32,11 +32,13 @@ impl RequestSpan {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let parent =
             header("traceparent").and_then(|p| SpanContext::parse(p, header("tracestate")));
-        let span_id = span_id_from(uuid::Uuid::new_v4().as_u128());
-        let context = match &parent {
-            Some(p) => p.child(span_id),
-            None => SpanContext::new(trace_id_from(uuid::Uuid::new_v4().as_u128()), span_id),
-        };
+        let id = uuid::Uuid::new_v4().as_u128();
+        // Unsampled, it still carries the decision to what the handler starts.
+        let context = tracer.begin(
+            parent.as_ref(),
+            trace_id_from(id),
+            span_id_from(id.rotate_left(64)),
+        );
         Some(Self {
             context,
             parent: parent.map(|p| p.span_id),

@@ -159,6 +159,7 @@ impl Runtime {
             ids: Arc::new(RandomIds),
             entities: options.entities,
             traces: options.tracer.is_on(),
+            sampler: options.tracer.sampler(),
         };
         let shared = Arc::new(Shared {
             store,

@@ -289,24 +289,25 @@ impl std::fmt::Display for FailureDetails {
     }
 }
 
-/// W3C trace context carried with some events.
+/// W3C trace context carried with some events (fields that are not set are left out of its
+/// JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TraceContext {
     /// `traceparent` header value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_parent: Option<String>,
     /// `tracestate` header value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_state: Option<String>,
     /// Activity id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Span id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
     /// When the span started.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_start_time: Option<String>,
 }
 

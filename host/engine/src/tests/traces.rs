@@ -363,3 +363,45 @@ fn received_events_link_to_their_send_and_continue_as_new_starts_a_new_span() {
     assert_eq!(second.parent, ended.parent);
     assert_eq!(second.start, t(1));
 }
+
+#[test]
+fn a_trace_sampled_out_writes_nothing_and_reports_nothing() {
+    let r = traced();
+    for (parent, sampler) in [
+        // the caller's trace is not sampled
+        (
+            Some(PARENT.replace("-01", "-00")),
+            crate::trace::Sampler::default(),
+        ),
+        // a new trace, and none are sampled
+        (
+            None,
+            crate::trace::Sampler {
+                ratio: 0.0,
+                parent_based: true,
+            },
+        ),
+    ] {
+        let mut env = env(&r, true);
+        env.sampler = sampler;
+        let mut ex = Execution::new(env);
+        let mut outs = vec![ex.run_episode(t(0), vec![start(parent.as_deref())])];
+        for n in 1..4 {
+            outs.push(ex.run_episode(t(n), answers(n)));
+        }
+        assert!(outs.iter().all(|o| o.spans.is_empty()), "{parent:?}");
+        for e in outs.iter().flat_map(|o| &o.new_events) {
+            match &e.kind {
+                EventKind::ExecutionStarted(s) => {
+                    let stamped = s.parent_trace_context.as_ref().and_then(|c| c.id.clone());
+                    assert_eq!(stamped, None, "{parent:?}");
+                }
+                EventKind::TaskScheduled {
+                    parent_trace_context,
+                    ..
+                } => assert_eq!(parent_trace_context, &None, "{parent:?}"),
+                _ => {}
+            }
+        }
+    }
+}

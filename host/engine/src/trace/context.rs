@@ -32,13 +32,26 @@ impl SpanId {
 
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        let mut s = String::with_capacity(32);
+        push_hex(&mut s, &self.0);
+        f.write_str(&s)
     }
 }
 
 impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        let mut s = String::with_capacity(16);
+        push_hex(&mut s, &self.0);
+        f.write_str(&s)
+    }
+}
+
+/// Appends `bytes` as lowercase hex.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
 }
 
@@ -99,12 +112,13 @@ impl SpanContext {
 
     /// The `traceparent` header value of this span.
     pub fn traceparent(&self) -> String {
-        format!(
-            "00-{}-{}-{}",
-            self.trace_id,
-            self.span_id,
-            if self.sampled { "01" } else { "00" }
-        )
+        let mut s = String::with_capacity(55);
+        s.push_str("00-");
+        push_hex(&mut s, &self.trace_id.0);
+        s.push('-');
+        push_hex(&mut s, &self.span_id.0);
+        s.push_str(if self.sampled { "-01" } else { "-00" });
+        s
     }
 
     /// A span of the same trace (same flags and state) with id `span_id`.

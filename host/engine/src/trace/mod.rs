@@ -19,9 +19,11 @@
 
 pub mod context;
 pub(crate) mod orchestration;
+pub mod sampler;
 pub mod span;
 
 pub use context::{SpanContext, SpanId, TraceId};
+pub use sampler::Sampler;
 pub use span::{span_id_from, trace_id_from, AttrValue, SpanKind, SpanRecord, SpanSink, Tracer};
 
 /// `durabletask.type`.

@@ -85,10 +85,18 @@ impl OrchestrationTrace {
             return;
         }
         let span_id = span_id_from(env.ids.new_id().as_u128());
-        let own = match SpanContext::from_history(Some(tc)) {
+        let parent = SpanContext::from_history(Some(tc));
+        let own = match &parent {
             Some(parent) => parent.child(span_id),
             None => SpanContext::new(trace_id_from(env.ids.new_id().as_u128()), span_id),
         };
+        if !env.sampler.samples(own.trace_id, parent.as_ref()) {
+            // Sampled out: nothing of it is written into history, nothing is reported.
+            if tc.trace_parent.is_none() && tc.trace_state.is_none() {
+                started.parent_trace_context = None;
+            }
+            return;
+        }
         tc.id = Some(own.traceparent());
         tc.span_id = Some(span_id.to_string());
         tc.activity_start_time = Some(now.to_rfc3339_opts(SecondsFormat::Micros, true));
@@ -171,30 +179,46 @@ impl OrchestrationTrace {
             return;
         };
         let call = own.child(span_id_from(env.ids.new_id().as_u128()));
-        match (&mut event.kind, outbound) {
+        let what = match (&mut event.kind, outbound) {
             (
                 EventKind::TaskScheduled {
+                    name,
                     parent_trace_context,
                     ..
                 },
                 Outbound::Activity(message),
             ) => {
-                *parent_trace_context = Some(call.to_history());
+                let context = call.to_history();
                 if let EventKind::TaskScheduled {
                     parent_trace_context,
                     ..
                 } = &mut message.event.kind
                 {
-                    *parent_trace_context = Some(call.to_history());
+                    *parent_trace_context = Some(context.clone());
+                }
+                *parent_trace_context = Some(context);
+                Scheduled::Activity {
+                    name: name.clone(),
+                    span: call.span_id,
                 }
             }
             (
-                EventKind::SubOrchestrationInstanceCreated { client_span_id, .. },
+                EventKind::SubOrchestrationInstanceCreated {
+                    name,
+                    instance_id,
+                    client_span_id,
+                    ..
+                },
                 Outbound::Orchestration { message, .. },
             ) => {
                 *client_span_id = Some(call.span_id.to_string());
                 if let EventKind::ExecutionStarted(start) = &mut message.event.kind {
                     start.parent_trace_context = Some(call.to_history());
+                }
+                Scheduled::SubOrchestration {
+                    name: name.clone(),
+                    instance_id: instance_id.clone(),
+                    span: call.span_id,
                 }
             }
             (
@@ -224,10 +248,12 @@ impl OrchestrationTrace {
                 .attr(INSTANCE_ID, self.instance_id.as_str())
                 .attr(EXECUTION_ID, self.execution_id.as_str());
                 self.finished.push(span);
+                return;
             }
-            _ => {}
-        }
-        self.scheduled(event);
+            (EventKind::TimerCreated { fire_at }, _) => Scheduled::Timer { fire_at: *fire_at },
+            _ => return,
+        };
+        self.pending.insert(event.event_id, (event.timestamp, what));
     }
 
     /// An event raised on this execution: the span of its send becomes a link.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::context::{SpanContext, SpanId, TraceId};
+use super::sampler::Sampler;
 
 /// What a span stands for, in OpenTelemetry's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,24 +116,58 @@ pub trait SpanSink: Send + Sync {
     fn record(&self, span: SpanRecord);
 }
 
-/// Where a host's spans go, or nowhere (tracing off, the default). Cheap to clone.
+/// Where a host's spans go, or nowhere (tracing off, the default), and which traces are
+/// recorded. Cheap to clone.
 #[derive(Clone, Default)]
-pub struct Tracer(Option<Arc<dyn SpanSink>>);
+pub struct Tracer {
+    sink: Option<Arc<dyn SpanSink>>,
+    sampler: Sampler,
+}
 
 impl Tracer {
-    /// A tracer reporting to `sink`.
+    /// A tracer reporting to `sink`, recording every trace (unless its caller's is not).
     pub fn new(sink: Arc<dyn SpanSink>) -> Self {
-        Self(Some(sink))
+        Self {
+            sink: Some(sink),
+            sampler: Sampler::default(),
+        }
+    }
+
+    /// The same tracer, recording the traces `sampler` picks.
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = sampler;
+        self
     }
 
     /// Whether spans are reported at all.
     pub fn is_on(&self) -> bool {
-        self.0.is_some()
+        self.sink.is_some()
+    }
+
+    /// Which traces are recorded.
+    pub fn sampler(&self) -> Sampler {
+        self.sampler
+    }
+
+    /// The context of a new span under `parent` (a new trace without one) with id `span_id`
+    /// (and, for a new trace, trace id `trace_id`), its `sampled` flag the sampler's decision.
+    pub fn begin(
+        &self,
+        parent: Option<&SpanContext>,
+        trace_id: TraceId,
+        span_id: SpanId,
+    ) -> SpanContext {
+        let mut context = match parent {
+            Some(p) => p.child(span_id),
+            None => SpanContext::new(trace_id, span_id),
+        };
+        context.sampled = self.sampler.samples(context.trace_id, parent);
+        context
     }
 
     /// Reports `span` (sampled ones only; nothing when off).
     pub fn record(&self, span: SpanRecord) {
-        if let Some(sink) = &self.0 {
+        if let Some(sink) = &self.sink {
             if span.context.sampled {
                 sink.record(span);
             }

@@ -6,7 +6,8 @@
 //! default, or `grpc`), `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`,
 //! `OTEL_EXPORTER_OTLP_COMPRESSION`, their `_TRACES_` and `_METRICS_` forms, `OTEL_SERVICE_NAME`,
 //! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`,
-//! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_METRIC_EXPORT_INTERVAL`,
+//! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`,
+//! `OTEL_METRIC_EXPORT_INTERVAL`,
 //! `OTEL_TRACES_EXPORTER=none`, `OTEL_METRICS_EXPORTER=none` and `OTEL_SDK_DISABLED`.
 //! The exporter is the `otel` cargo feature; a host built without it says so when the
 //! settings ask for traces.
@@ -17,15 +18,17 @@ use std::time::Duration;
 use durable_engine::trace::Tracer;
 
 #[cfg(feature = "otel")]
-mod convert;
-#[cfg(feature = "otel")]
 mod otlp;
 #[cfg(feature = "otel")]
 mod otlp_metrics;
 #[cfg(feature = "otel")]
+mod otlp_wire;
+#[cfg(feature = "otel")]
 mod prometheus_to_otlp;
 #[cfg(feature = "otel")]
 mod settings;
+#[cfg(feature = "otel")]
+mod transport;
 
 /// Where exported metrics come from: the Prometheus exposition the host answers at
 /// `/admin/metrics`, or `None` when it cannot be encoded.
@@ -103,8 +106,9 @@ impl Telemetry {
 
     #[cfg(feature = "otel")]
     fn start_spans(&mut self) -> Result<(), TelemetryError> {
+        let sampler = settings::sampler(&*self.lookup)?;
         let export = otlp::SpanExport::start(&self.service, &*self.lookup)?;
-        self.tracer = export.tracer();
+        self.tracer = export.tracer().with_sampler(sampler);
         self.spans = Some(export);
         Ok(())
     }

@@ -5,22 +5,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::HashMap;
-
-use opentelemetry::KeyValue;
-use opentelemetry_otlp::{
-    Compression, Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig,
-};
-use opentelemetry_proto::tonic::common::v1::any_value;
-use opentelemetry_sdk::trace::SpanExporter as _;
-use opentelemetry_sdk::Resource;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message as _;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use durable_engine::trace::{SpanRecord, SpanSink, Tracer};
 
 use super::settings::{self, Settings};
-use super::{convert, count_setting, millis_setting, TelemetryError};
+use super::transport::{Signal, Transport};
+use super::{count_setting, millis_setting, otlp_wire, TelemetryError};
 
 /// Spans queued for export and the task that exports them.
 pub(super) struct SpanExport {
@@ -59,57 +54,15 @@ impl SpanExport {
         let delay = millis_setting(set, "OTEL_BSP_SCHEDULE_DELAY", Duration::from_secs(5))?;
         let max_queue = count_setting(set, "OTEL_BSP_MAX_QUEUE_SIZE", 2048)?;
         let max_batch = count_setting(set, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)?.min(max_queue);
-        let compression = s.gzip.then_some(Compression::Gzip);
-        let built = match s.protocol {
-            settings::Protocol::Grpc => {
-                let mut metadata = tonic::metadata::MetadataMap::new();
-                for (k, v) in &s.headers {
-                    let key = tonic::metadata::MetadataKey::from_bytes(k.as_bytes())
-                        .map_err(|e| s.bad_header(k, e))?;
-                    let value = v.parse().map_err(|e| s.bad_header(k, e))?;
-                    metadata.insert(key, value);
-                }
-                let mut b = opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_protocol(Protocol::Grpc)
-                    .with_endpoint(s.endpoint.clone())
-                    .with_timeout(s.timeout)
-                    .with_metadata(metadata);
-                if let Some(c) = compression {
-                    b = b.with_compression(c);
-                }
-                b.build()
-            }
-            settings::Protocol::HttpProtobuf => {
-                let mut b = opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(Protocol::HttpBinary)
-                    .with_endpoint(s.endpoint.clone())
-                    .with_timeout(s.timeout)
-                    .with_headers(s.headers.iter().cloned().collect::<HashMap<_, _>>());
-                if let Some(c) = compression {
-                    b = b.with_compression(c);
-                }
-                b.build()
-            }
-        };
-        let mut exporter = built.map_err(|e| s.bad_endpoint(e))?;
-        let resource =
-            Resource::builder_empty()
-                .with_attributes(settings::resource_attributes(service, set).into_iter().map(
-                    |kv| {
-                        let value = match kv.value.and_then(|v| v.value) {
-                            Some(any_value::Value::StringValue(v)) => v,
-                            _ => String::new(),
-                        };
-                        KeyValue::new(kv.key, value)
-                    },
-                ))
-                .build();
-        exporter.set_resource(&resource);
+        let transport = Transport::new(&s, Signal::Traces)?;
+        let resource = Resource {
+            attributes: settings::resource_attributes(service, set),
+            ..Resource::default()
+        }
+        .encode_to_vec();
         let (spans, queued) = mpsc::channel(max_queue);
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(exporter, queued, stopped, delay, max_batch));
+        let task = tokio::spawn(run(transport, resource, queued, stopped, delay, max_batch));
         tracing::info!(
             protocol = s.protocol.name(),
             endpoint = %s.endpoint,
@@ -142,15 +95,21 @@ impl SpanExport {
 }
 
 /// Collects spans into batches (full, or `delay` after the first) and exports each; on stop,
-/// exports what is queued and shuts the exporter down.
+/// exports what is queued.
 async fn run(
-    exporter: opentelemetry_otlp::SpanExporter,
+    mut transport: Transport,
+    resource: Vec<u8>,
     mut queued: mpsc::Receiver<SpanRecord>,
     mut stop: watch::Receiver<bool>,
     delay: Duration,
     max_batch: usize,
 ) {
-    let scope = convert::scope();
+    let scope = InstrumentationScope {
+        name: "durable".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        ..InstrumentationScope::default()
+    }
+    .encode_to_vec();
     let mut batch = Vec::with_capacity(max_batch);
     let mut failing = false;
     let mut stopping = false;
@@ -188,11 +147,9 @@ async fn run(
             break;
         }
         let count = batch.len();
-        let data = batch
-            .drain(..)
-            .map(|s| convert::span_data(s, &scope))
-            .collect();
-        match exporter.export(data).await {
+        let request = otlp_wire::export_request(&batch, &resource, &scope);
+        batch.clear();
+        match transport.send(request).await {
             Ok(()) => {
                 if failing {
                     tracing::info!("exporting spans works again");
@@ -200,14 +157,13 @@ async fn run(
                 failing = false;
             }
             Err(e) => {
-                if !failing {
-                    tracing::warn!(error = %e, spans = count, "could not export spans to the OTLP endpoint; they are dropped");
-                } else {
+                if failing {
                     tracing::debug!(error = %e, spans = count, "could not export spans");
+                } else {
+                    tracing::warn!(error = %e, spans = count, "could not export spans to the OTLP endpoint; they are dropped");
                 }
                 failing = true;
             }
         }
     }
-    let _ = exporter.shutdown();
 }

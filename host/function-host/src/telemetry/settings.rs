@@ -8,6 +8,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use percent_encoding::percent_decode_str;
 
 use super::TelemetryError;
+use durable_engine::trace::Sampler;
 
 /// The transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +161,45 @@ impl Settings {
     }
 }
 
+/// The sampler `OTEL_TRACES_SAMPLER` names (`parentbased_always_on` by default), with the
+/// ratio of `OTEL_TRACES_SAMPLER_ARG` for the `traceidratio` ones.
+pub(super) fn sampler(set: &dyn Fn(&str) -> Option<String>) -> Result<Sampler, TelemetryError> {
+    let name = set("OTEL_TRACES_SAMPLER").unwrap_or_else(|| "parentbased_always_on".into());
+    let ratio = || match set("OTEL_TRACES_SAMPLER_ARG") {
+        None => Ok(1.0),
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| TelemetryError {
+                setting: "OTEL_TRACES_SAMPLER_ARG".into(),
+                reason: format!("{v:?} is not a ratio from 0 to 1"),
+            }),
+    };
+    let (ratio, parent_based) = match name.trim() {
+        "always_on" => (1.0, false),
+        "always_off" => (0.0, false),
+        "traceidratio" => (ratio()?, false),
+        "parentbased_always_on" => (1.0, true),
+        "parentbased_always_off" => (0.0, true),
+        "parentbased_traceidratio" => (ratio()?, true),
+        other => {
+            return Err(TelemetryError {
+                setting: "OTEL_TRACES_SAMPLER".into(),
+                reason: format!(
+                    "{other:?} is not one of always_on, always_off, traceidratio, \
+                     parentbased_always_on, parentbased_always_off, parentbased_traceidratio"
+                ),
+            })
+        }
+    };
+    Ok(Sampler {
+        ratio,
+        parent_based,
+    })
+}
+
 /// `key1=value1,key2=value2` with percent-encoded values (`OTEL_EXPORTER_OTLP_HEADERS`,
 /// `OTEL_RESOURCE_ATTRIBUTES`).
 pub(super) fn parse_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
@@ -253,6 +293,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.endpoint, "https://x/custom");
+    }
+
+    #[test]
+    fn samplers_are_read() {
+        let read = |pairs: &[(&str, &str)]| {
+            let lookup = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            };
+            sampler(&lookup)
+        };
+        assert_eq!(read(&[]).unwrap(), Sampler::default());
+        let s = read(&[
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ])
+        .unwrap();
+        assert_eq!((s.ratio, s.parent_based), (0.25, true));
+        assert_eq!(
+            read(&[("OTEL_TRACES_SAMPLER", "always_off")])
+                .unwrap()
+                .ratio,
+            0.0
+        );
+        assert_eq!(
+            read(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")])
+                .unwrap_err()
+                .setting,
+            "OTEL_TRACES_SAMPLER"
+        );
+        let bad = [
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "2"),
+        ];
+        assert_eq!(read(&bad).unwrap_err().setting, "OTEL_TRACES_SAMPLER_ARG");
     }
 
     #[test]
