@@ -32,7 +32,9 @@ impl Sampler {
         }
     }
 
-    /// The trace id ratio decision: the id's last 8 bytes below `ratio` of their range.
+    /// The trace id ratio decision: the id's rightmost 7 bytes (the random part W3C trace
+    /// context level 2 promises, and all random in ids made from a v4 UUID, whose 9th byte
+    /// holds the variant) below `ratio` of their range.
     fn ratio_samples(&self, trace_id: TraceId) -> bool {
         if self.ratio >= 1.0 {
             return true;
@@ -41,9 +43,9 @@ impl Sampler {
             return false;
         }
         let mut low = [0u8; 8];
-        low.copy_from_slice(&trace_id.0[8..]);
-        // 2^64 as f64; the product is below it, so the cast does not saturate.
-        let bound = (self.ratio * 18_446_744_073_709_551_616.0) as u64;
+        low[1..].copy_from_slice(&trace_id.0[9..]);
+        // 2^56 as f64; the product is below it.
+        let bound = (self.ratio * 72_057_594_037_927_936.0) as u64;
         u64::from_be_bytes(low) < bound
     }
 }
@@ -84,8 +86,9 @@ mod tests {
         };
         let sampled = (0..10_000u64)
             .filter(|i| {
-                // spread ids over the range, as random ones are
-                let id = u128::from(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                // spread ids over the range, as random ones are, with a v4 UUID's fixed bits
+                let random = u128::from(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let id = random | (random << 64) | (0b10 << 62) | (4 << 76);
                 tenth.samples(trace_id_from(id), None)
             })
             .count();

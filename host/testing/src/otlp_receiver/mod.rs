@@ -100,6 +100,9 @@ struct Collected {
 pub(crate) struct Shared {
     collected: Mutex<Collected>,
     unavailable: AtomicBool,
+    /// Count spans instead of keeping them (a benchmark's collector).
+    count_only: AtomicBool,
+    counted: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -125,6 +128,16 @@ impl Shared {
 
     /// Records the spans of an accepted export.
     pub(crate) fn record_traces(&self, request: &ExportTraceServiceRequest) {
+        if self.count_only.load(Ordering::Relaxed) {
+            let n: usize = request
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum();
+            self.counted.fetch_add(n, Ordering::Relaxed);
+            return;
+        }
         let spans = model::flatten_traces(request);
         self.lock().spans.extend(spans);
     }
@@ -151,6 +164,18 @@ pub struct OtlpReceiver {
 }
 
 impl OtlpReceiver {
+    /// Decodes spans but only counts them from now on, as a collector that drops what it
+    /// receives would: for benchmarks, where keeping every span would cost the process
+    /// measured. [`spans`](Self::spans) then holds only those kept before.
+    pub fn count_only(&self, on: bool) {
+        self.shared.count_only.store(on, Ordering::Relaxed);
+    }
+
+    /// How many spans were received, kept or only counted.
+    pub fn spans_received(&self) -> usize {
+        self.shared.counted.load(Ordering::Relaxed) + self.shared.lock().spans.len()
+    }
+
     /// Starts a receiver for `protocol` on `127.0.0.1` on a free port. It accepts exports
     /// until told otherwise ([`OtlpReceiver::set_unavailable`]).
     pub fn start(protocol: Protocol) -> io::Result<OtlpReceiver> {
