@@ -1,7 +1,7 @@
 //! Singleton locks: a blob lease per lock name, as Azure Functions' singleton listener locks
 //! are. The blob `locks/{name}.listener` in the hub's lease container holds nothing; its lease,
-//! proposed with this hub object's own lease id, is the lock. A holder renews it; a holder
-//! that stops renewing (or dies) loses it when the lease runs out.
+//! proposed with this hub object's own lease id, is the lock. A holder extends it; a holder
+//! that stops extending it (or dies) loses it when the lease runs out.
 
 use std::time::Duration;
 
@@ -19,8 +19,14 @@ impl AzureTaskHub {
         format!("locks/{}.listener", name.to_ascii_lowercase())
     }
 
-    /// Renews the lease if this object holds it, else tries to acquire it for `period`
-    /// (15–60 s); creates the blob on first use.
+    /// Takes the lease for `period` (15–60 s), or extends it if this object holds it; creates
+    /// the blob on first use.
+    ///
+    /// Both are one Acquire Lease with this object's own lease id as the proposed id: on a free
+    /// or expired lease it takes it, on an active lease with that id it starts the period
+    /// again, on anyone else's it fails. A Renew Lease first would be wrong on an expired
+    /// lease: Azurite renews an expired lease whatever lease id is given, keeping the old
+    /// holder's id, so a host that never held it would think it does until its next renewal.
     pub(super) async fn lock_singleton_blob(
         &self,
         name: &str,
@@ -28,12 +34,6 @@ impl AzureTaskHub {
     ) -> StoreResult<bool> {
         let blob = Self::singleton_blob(name);
         let period = period.clamp(SHORTEST, LONGEST);
-        match self.leases.renew_lease(&blob, &self.singleton_lease).await {
-            Ok(()) => return Ok(true),
-            // Not ours (any more), no lease, or no blob yet: try to take it.
-            Err(e) if matches!(e.status(), Some(404) | Some(409) | Some(412)) => {}
-            Err(e) => return Err(storage(e)),
-        }
         for attempt in 0..2 {
             match self
                 .leases
