@@ -101,8 +101,8 @@ fn by_name<'a>(spans: &'a [SpanRecord], name: &str) -> &'a SpanRecord {
 
 fn text(span: &SpanRecord, key: &str) -> String {
     match span.attribute(key) {
-        Some(AttrValue::Str(s)) => s.clone(),
         Some(AttrValue::Int(i)) => i.to_string(),
+        Some(v) => v.as_str().unwrap_or_default().to_owned(),
         None => panic!("{} has no {key}", span.name),
     }
 }

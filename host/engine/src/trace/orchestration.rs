@@ -6,6 +6,7 @@
 //! reported once (see the module doc of [`crate::trace`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -48,10 +49,10 @@ pub(crate) struct OrchestrationTrace {
     /// Its parent (the client's `create_orchestration` span, or a parent's call).
     parent: Option<SpanId>,
     started: Option<DateTime<Utc>>,
-    name: String,
+    name: Arc<str>,
     version: Option<String>,
-    instance_id: String,
-    execution_id: String,
+    instance_id: Arc<str>,
+    execution_id: Arc<str>,
     /// Scheduled, by task id, with when.
     pending: HashMap<i32, (DateTime<Utc>, Scheduled)>,
     links: Vec<SpanContext>,
@@ -116,14 +117,15 @@ impl OrchestrationTrace {
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map_or(at, |t| t.with_timezone(&Utc)),
         );
-        self.name = started.name.clone();
+        self.name = started.name.as_str().into();
         self.version = started.version.clone();
-        self.instance_id = started.orchestration_instance.instance_id.clone();
+        self.instance_id = started.orchestration_instance.instance_id.as_str().into();
         self.execution_id = started
             .orchestration_instance
             .execution_id
-            .clone()
-            .unwrap_or_default();
+            .as_deref()
+            .unwrap_or_default()
+            .into();
     }
 
     /// Whether this execution has a span (tracing on, started with one).
@@ -245,8 +247,8 @@ impl OrchestrationTrace {
                 .attr(TYPE, "event")
                 .attr(EVENT_NAME, name.as_str())
                 .attr(EVENT_INSTANCE_ID, instance_id.as_str())
-                .attr(INSTANCE_ID, self.instance_id.as_str())
-                .attr(EXECUTION_ID, self.execution_id.as_str());
+                .attr(INSTANCE_ID, Arc::clone(&self.instance_id))
+                .attr(EXECUTION_ID, Arc::clone(&self.execution_id));
                 self.finished.push(span);
                 return;
             }
@@ -293,7 +295,7 @@ impl OrchestrationTrace {
             )
             .attr(TYPE, "activity")
             .attr(TASK_NAME, name)
-            .attr(INSTANCE_ID, self.instance_id.as_str()),
+            .attr(INSTANCE_ID, Arc::clone(&self.instance_id)),
             Scheduled::SubOrchestration {
                 name,
                 instance_id,
@@ -322,7 +324,7 @@ impl OrchestrationTrace {
                 FIRE_AT,
                 fire_at.to_rfc3339_opts(SecondsFormat::Micros, true),
             )
-            .attr(INSTANCE_ID, self.instance_id.as_str()),
+            .attr(INSTANCE_ID, Arc::clone(&self.instance_id)),
         }
         .attr(TASK_ID, i64::from(id));
         span.error = error;
@@ -348,9 +350,9 @@ impl OrchestrationTrace {
             now,
         )
         .attr(TYPE, "orchestration")
-        .attr(TASK_NAME, self.name.as_str())
-        .attr(INSTANCE_ID, self.instance_id.as_str())
-        .attr(EXECUTION_ID, self.execution_id.as_str())
+        .attr(TASK_NAME, Arc::clone(&self.name))
+        .attr(INSTANCE_ID, Arc::clone(&self.instance_id))
+        .attr(EXECUTION_ID, Arc::clone(&self.execution_id))
         .attr(STATUS, status.name());
         if let Some(v) = &self.version {
             span = span.attr(TASK_VERSION, v.as_str());

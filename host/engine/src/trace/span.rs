@@ -25,6 +25,8 @@ pub enum SpanKind {
 pub enum AttrValue {
     /// Text.
     Str(String),
+    /// Text shared by many spans (an instance id): one allocation for all of them.
+    Shared(Arc<str>),
     /// A whole number.
     Int(i64),
 }
@@ -38,6 +40,23 @@ impl From<&str> for AttrValue {
 impl From<String> for AttrValue {
     fn from(s: String) -> Self {
         Self::Str(s)
+    }
+}
+
+impl From<Arc<str>> for AttrValue {
+    fn from(s: Arc<str>) -> Self {
+        Self::Shared(s)
+    }
+}
+
+impl AttrValue {
+    /// The text, if it is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            Self::Shared(s) => Some(s),
+            Self::Int(_) => None,
+        }
     }
 }
 
@@ -89,7 +108,7 @@ impl SpanRecord {
             parent,
             start,
             end: end.max(start),
-            attributes: Vec::new(),
+            attributes: Vec::with_capacity(6),
             error: None,
             links: Vec::new(),
         }

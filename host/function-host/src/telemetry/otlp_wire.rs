@@ -26,7 +26,7 @@ fn put_bytes(buf: &mut Vec<u8>, tag: u32, data: &[u8]) {
 
 fn value_len(v: &AttrValue) -> usize {
     match v {
-        AttrValue::Str(s) => delimited(s.len()),
+        AttrValue::Str(_) | AttrValue::Shared(_) => delimited(v.as_str().map_or(0, str::len)),
         AttrValue::Int(i) => 1 + encoded_len_varint(*i as u64),
     }
 }
@@ -41,7 +41,9 @@ fn put_attr(buf: &mut Vec<u8>, tag: u32, key: &str, v: &AttrValue) {
     put_bytes(buf, 1, key.as_bytes());
     put_delimited(buf, 2, value_len(v));
     match v {
-        AttrValue::Str(s) => put_bytes(buf, 1, s.as_bytes()),
+        AttrValue::Str(_) | AttrValue::Shared(_) => {
+            put_bytes(buf, 1, v.as_str().unwrap_or_default().as_bytes())
+        }
         AttrValue::Int(i) => {
             encode_key(3, WireType::Varint, buf);
             encode_varint(*i as u64, buf);
