@@ -31,6 +31,7 @@ mod health;
 mod http_api;
 pub mod keys;
 pub mod metrics;
+mod request_body;
 mod request_span;
 mod requests;
 pub mod router;
