@@ -14,8 +14,9 @@ use tokio::task::JoinHandle;
 use durable_engine::trace::{SpanRecord, SpanSink, Tracer};
 
 use super::settings::{self, Settings};
+use super::settings::{count_setting, millis_setting};
 use super::transport::{Signal, Transport};
-use super::{count_setting, millis_setting, otlp_wire, TelemetryError};
+use super::{otlp_wire, TelemetryError};
 
 /// Spans queued for export and the task that exports them.
 pub(super) struct SpanExport {

@@ -12,9 +12,10 @@ use prost::Message as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::settings::millis_setting;
 use super::settings::{self, Settings};
 use super::transport::{Signal, Transport};
-use super::{millis_setting, prometheus_to_otlp, MetricsSource, TelemetryError};
+use super::{prometheus_to_otlp, MetricsSource, TelemetryError};
 
 /// The export task.
 pub(super) struct MetricExport {

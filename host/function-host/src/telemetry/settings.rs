@@ -111,15 +111,7 @@ impl Settings {
         }
         let timeout = match either("TIMEOUT") {
             None => Duration::from_secs(10),
-            Some((setting, v)) => {
-                v.trim()
-                    .parse()
-                    .map(Duration::from_millis)
-                    .map_err(|_| TelemetryError {
-                        setting,
-                        reason: format!("{v:?} is not a whole number of milliseconds"),
-                    })?
-            }
+            Some((setting, _)) => millis_setting(set, &setting, Duration::from_secs(10))?,
         };
         let gzip = match either("COMPRESSION") {
             None => false,
@@ -241,6 +233,45 @@ pub(super) fn resource_attributes(
             ..KeyValue::default()
         })
         .collect()
+}
+
+/// A duration setting in milliseconds (`OTEL_BSP_SCHEDULE_DELAY`), or `default`.
+pub(super) fn millis_setting(
+    set: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, TelemetryError> {
+    match set(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| TelemetryError {
+                setting: name.to_owned(),
+                reason: format!("{v:?} is not a whole number of milliseconds"),
+            }),
+    }
+}
+
+/// A count setting (`OTEL_BSP_MAX_QUEUE_SIZE`), or `default`.
+pub(super) fn count_setting(
+    set: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: usize,
+) -> Result<usize, TelemetryError> {
+    match set(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| TelemetryError {
+                setting: name.to_owned(),
+                reason: format!("{v:?} is not a positive whole number"),
+            }),
+    }
 }
 
 #[cfg(test)]
