@@ -46,13 +46,13 @@ impl DurableClient {
         error: Option<String>,
     ) {
         let mut span = self
-            .span(begun, format!("create_orchestration:{orchestrator}"))
+            .span(begun, ["create_orchestration:", orchestrator].concat())
             .attr(trace::TYPE, "orchestration")
-            .attr(trace::TASK_NAME, orchestrator)
-            .attr(trace::INSTANCE_ID, instance_id)
-            .attr(trace::EXECUTION_ID, execution_id);
+            .attr(trace::TASK_NAME, orchestrator.to_owned())
+            .attr(trace::INSTANCE_ID, instance_id.to_owned())
+            .attr(trace::EXECUTION_ID, execution_id.to_owned());
         if let Some(v) = version {
-            span = span.attr(trace::TASK_VERSION, v);
+            span = span.attr(trace::TASK_VERSION, v.to_owned());
         }
         span.error = error;
         self.tracer.record(span);
@@ -67,10 +67,10 @@ impl DurableClient {
         error: Option<String>,
     ) {
         let mut span = self
-            .span(begun, format!("orchestration_event:{event}"))
+            .span(begun, ["orchestration_event:", event].concat())
             .attr(trace::TYPE, "event")
-            .attr(trace::EVENT_NAME, event)
-            .attr(trace::EVENT_INSTANCE_ID, instance_id);
+            .attr(trace::EVENT_NAME, event.to_owned())
+            .attr(trace::EVENT_INSTANCE_ID, instance_id.to_owned());
         span.error = error;
         self.tracer.record(span);
     }

@@ -56,16 +56,16 @@ impl RequestSpan {
     /// Reports it, answered with `status` for `path`.
     pub fn end(self, tracer: &Tracer, status: u16, path: &str) {
         let mut span = SpanRecord::new(
-            format!("{} {}", self.method, self.route),
+            [self.method.as_str(), " ", &self.route].concat(),
             SpanKind::Server,
             self.context,
             self.parent,
             self.start,
             clock::now(),
         )
-        .attr("http.request.method", self.method.as_str())
+        .attr("http.request.method", self.method.as_str().to_owned())
         .attr("http.route", self.route)
-        .attr("url.path", path)
+        .attr("url.path", path.to_owned())
         .attr("http.response.status_code", i64::from(status));
         if status >= 500 {
             span.error = Some(format!("answered {status}"));

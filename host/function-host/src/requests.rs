@@ -377,7 +377,10 @@ impl RequestHandler {
                 let started = Instant::now();
                 let invocation_id = uuid::Uuid::new_v4();
                 let span = durable_runtime::execution_log::span("http", &route.name, "");
-                durable_runtime::execution_log::trace(&span, ctx.client.trace_parent());
+                durable_runtime::execution_log::trace(
+                    &span,
+                    ctx.client.trace_parent().map(|c| c.trace_id),
+                );
                 let reason = format!("{} {}", req.method, req.uri.path());
                 span.in_scope(|| tracing::info!(%invocation_id, %reason, "executing"));
                 let run = async move { handler(req, ctx).await }.instrument(span.clone());

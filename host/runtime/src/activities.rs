@@ -57,7 +57,12 @@ pub(super) fn spawn_locked(
 /// Runs one activity and commits its answer, in the span of its execution.
 async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
     let request = &item.message;
-    let EventKind::TaskScheduled { name, .. } = &request.event.kind else {
+    let EventKind::TaskScheduled {
+        name,
+        parent_trace_context,
+        ..
+    } = &request.event.kind
+    else {
         tracing::error!(
             id = %item.id,
             "activity queue holds a message that is not TaskScheduled"
@@ -69,26 +74,16 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
         name,
         &request.orchestration_instance.instance_id,
     );
-    if let EventKind::TaskScheduled {
-        parent_trace_context: Some(c),
-        ..
-    } = &request.event.kind
-    {
-        execution_log::trace(&span, SpanContext::from_history(Some(c)).as_ref());
-    }
-    execute(shared, &item).instrument(span).await
+    // The orchestration's call to this activity: the parent of its span.
+    let call = SpanContext::from_history(parent_trace_context.as_ref());
+    execution_log::trace(&span, call.as_ref().map(|c| c.trace_id));
+    execute(shared, &item, call).instrument(span).await
 }
 
-/// Runs one activity request and commits its answer.
-async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
+/// Runs one activity request (called as `call`) and commits its answer.
+async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<SpanContext>) {
     let request = &item.message;
-    let EventKind::TaskScheduled {
-        name,
-        input,
-        parent_trace_context,
-        ..
-    } = &request.event.kind
-    else {
+    let EventKind::TaskScheduled { name, input, .. } = &request.event.kind else {
         return;
     };
     let started = std::time::Instant::now();
@@ -139,7 +134,7 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem) {
         ),
     }
     let task_scheduled_id = request.event.event_id;
-    if let Some(call) = SpanContext::from_history(parent_trace_context.as_ref()) {
+    if let Some(call) = call {
         let error = result.as_ref().err().map(|f| f.0.error_message.clone());
         report_span(shared, request, name, call, started_at, error);
     }
@@ -199,7 +194,7 @@ fn report_span(
     }
     let own = call.child(span_id_from(shared.env.ids.new_id().as_u128()));
     let mut span = SpanRecord::new(
-        format!("activity:{name}"),
+        ["activity:", name].concat(),
         SpanKind::Server,
         own,
         Some(call.span_id),
@@ -207,10 +202,10 @@ fn report_span(
         clock::now(),
     )
     .attr(trace::TYPE, "activity")
-    .attr(trace::TASK_NAME, name)
+    .attr(trace::TASK_NAME, name.to_owned())
     .attr(
         trace::INSTANCE_ID,
-        request.orchestration_instance.instance_id.as_str(),
+        request.orchestration_instance.instance_id.clone(),
     )
     .attr(trace::TASK_ID, i64::from(request.event.event_id));
     span.error = error;

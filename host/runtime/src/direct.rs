@@ -17,7 +17,6 @@ use super::commits::build_commit;
 use super::execution_log;
 use super::Shared;
 use durable_engine::message::TaskMessage;
-use durable_engine::trace::SpanContext;
 use durable_store::clock;
 use durable_store::{ActivityWorkItem, DirectCommit, EpisodeTarget};
 use tokio::sync::OwnedSemaphorePermit;
@@ -71,8 +70,7 @@ pub(super) async fn complete(
     let episode_started = std::time::Instant::now();
     let name = exec.started().map_or("", |s| s.name.as_str());
     let span = execution_log::span("orchestration", name, instance_id);
-    let context = exec.started().and_then(SpanContext::of_execution);
-    execution_log::trace(&span, context.as_ref());
+    execution_log::trace(&span, exec.trace_id());
     let mut out = span.in_scope(|| exec.run_episode(now, vec![response.clone()]));
     let spans = std::mem::take(&mut out.spans);
     if out.new_execution {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use durable_engine::history::{FailureDetails, OrchestrationStatus};
 use durable_engine::replay::EpisodeOutput;
-use durable_engine::trace::SpanContext;
+use durable_engine::trace::TraceId;
 use durable_store::QueuedMessage;
 
 use super::metrics::RuntimeMetrics;
@@ -34,9 +34,9 @@ pub fn span(trigger: &'static str, function: &str, instance_id: &str) -> Span {
 
 /// Names the distributed trace of `span`'s execution (the `trace_id` field), so its log lines
 /// and its spans in a tracing backend can be found from each other.
-pub fn trace(span: &Span, context: Option<&SpanContext>) {
-    if let Some(c) = context {
-        span.record("trace_id", tracing::field::display(c.trace_id));
+pub fn trace(span: &Span, trace_id: Option<TraceId>) {
+    if let Some(id) = trace_id {
+        span.record("trace_id", tracing::field::display(id));
     }
 }
 

@@ -14,7 +14,6 @@ use super::Shared;
 use durable_engine::history::{EventKind, FailureDetails, HistoryEvent, ParentInstance};
 use durable_engine::message::TaskMessage;
 use durable_engine::replay::{Execution, Outbound};
-use durable_engine::trace::SpanContext;
 use durable_store::clock;
 use durable_store::{HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, StoreError};
 
@@ -118,8 +117,7 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let now = clock::now();
     let messages = item.messages.iter().map(|m| m.message.clone()).collect();
     let mut out = exec.run_episode(now, messages);
-    let context = exec.started().and_then(SpanContext::of_execution);
-    execution_log::trace(&tracing::Span::current(), context.as_ref());
+    execution_log::trace(&tracing::Span::current(), exec.trace_id());
     let spans = std::mem::take(&mut out.spans);
     if restart {
         out.new_execution = true;

@@ -24,7 +24,7 @@ use super::history::{
 use super::message::TaskMessage;
 use super::state::{ActionKind, State, TaskOutcome};
 use super::trace::orchestration::OrchestrationTrace;
-use super::trace::SpanRecord;
+use super::trace::{SpanContext, SpanRecord, TraceId};
 
 mod determinism;
 mod events;
@@ -187,6 +187,17 @@ impl Execution {
     /// The `ExecutionStarted` event of this execution, once started.
     pub fn started(&self) -> Option<&ExecutionStarted> {
         self.started.as_ref()
+    }
+
+    /// The trace this execution's span belongs to, if its `ExecutionStarted` names one.
+    pub fn trace_id(&self) -> Option<TraceId> {
+        match self.trace.context() {
+            Some(c) => Some(c.trace_id),
+            None => self
+                .started()
+                .and_then(SpanContext::of_execution)
+                .map(|c| c.trace_id),
+        }
     }
 
     /// When this execution's `ExecutionStarted` was recorded, once started.

@@ -32,27 +32,29 @@ impl SpanId {
 
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(32);
-        push_hex(&mut s, &self.0);
-        f.write_str(&s)
+        f.write_str(hex(&self.0, &mut [0; 32]))
     }
 }
 
 impl fmt::Display for SpanId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(16);
-        push_hex(&mut s, &self.0);
-        f.write_str(&s)
+        f.write_str(hex(&self.0, &mut [0; 16]))
     }
 }
 
-/// Appends `bytes` as lowercase hex.
-fn push_hex(out: &mut String, bytes: &[u8]) {
+/// `bytes` as lowercase hex, written into `out` (twice as long).
+fn hex<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `bytes` (at most 16) as lowercase hex.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.push_str(hex(bytes, &mut [0; 32][..bytes.len() * 2]));
 }
 
 /// The longest `tracestate` kept; a longer one is dropped, as Durable Functions does.

@@ -128,6 +128,11 @@ impl OrchestrationTrace {
             .into();
     }
 
+    /// The execution's own span, when it has one (tracing on, started with one).
+    pub fn context(&self) -> Option<&SpanContext> {
+        self.span.as_ref()
+    }
+
     /// Whether this execution has a span (tracing on, started with one).
     pub fn active(&self) -> bool {
         self.span.is_some()
@@ -237,7 +242,7 @@ impl OrchestrationTrace {
                     *parent_trace_context = Some(call.to_history());
                 }
                 let span = SpanRecord::new(
-                    format!("orchestration_event:{name}"),
+                    ["orchestration_event:", name].concat(),
                     SpanKind::Producer,
                     call,
                     Some(own.span_id),
@@ -245,8 +250,8 @@ impl OrchestrationTrace {
                     event.timestamp,
                 )
                 .attr(TYPE, "event")
-                .attr(EVENT_NAME, name.as_str())
-                .attr(EVENT_INSTANCE_ID, instance_id.as_str())
+                .attr(EVENT_NAME, name.clone())
+                .attr(EVENT_INSTANCE_ID, instance_id.clone())
                 .attr(INSTANCE_ID, Arc::clone(&self.instance_id))
                 .attr(EXECUTION_ID, Arc::clone(&self.execution_id));
                 self.finished.push(span);
@@ -286,7 +291,7 @@ impl OrchestrationTrace {
         };
         let mut span = match what {
             Scheduled::Activity { name, span } => SpanRecord::new(
-                format!("activity:{name}"),
+                ["activity:", &name].concat(),
                 SpanKind::Client,
                 own.child(span),
                 Some(own.span_id),
@@ -301,7 +306,7 @@ impl OrchestrationTrace {
                 instance_id,
                 span,
             } => SpanRecord::new(
-                format!("orchestration:{name}"),
+                ["orchestration:", &name].concat(),
                 SpanKind::Client,
                 own.child(span),
                 Some(own.span_id),
@@ -312,7 +317,7 @@ impl OrchestrationTrace {
             .attr(TASK_NAME, name)
             .attr(INSTANCE_ID, instance_id),
             Scheduled::Timer { fire_at } => SpanRecord::new(
-                format!("orchestration:{}:timer", self.name),
+                ["orchestration:", &self.name, ":timer"].concat(),
                 SpanKind::Internal,
                 own.child(span_id_for_timer(own, id)),
                 Some(own.span_id),
@@ -342,7 +347,7 @@ impl OrchestrationTrace {
             return;
         };
         let mut span = SpanRecord::new(
-            format!("orchestration:{}", self.name),
+            ["orchestration:", &self.name].concat(),
             SpanKind::Server,
             own.clone(),
             self.parent,
@@ -355,7 +360,7 @@ impl OrchestrationTrace {
         .attr(EXECUTION_ID, Arc::clone(&self.execution_id))
         .attr(STATUS, status.name());
         if let Some(v) = &self.version {
-            span = span.attr(TASK_VERSION, v.as_str());
+            span = span.attr(TASK_VERSION, v.clone());
         }
         span.error = error;
         span.links = std::mem::take(&mut self.links);

@@ -23,6 +23,8 @@ pub enum SpanKind {
 /// An attribute value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttrValue {
+    /// Text known when the host was built (a span type, a status): no allocation.
+    Static(&'static str),
     /// Text.
     Str(String),
     /// Text shared by many spans (an instance id): one allocation for all of them.
@@ -31,9 +33,9 @@ pub enum AttrValue {
     Int(i64),
 }
 
-impl From<&str> for AttrValue {
-    fn from(s: &str) -> Self {
-        Self::Str(s.to_owned())
+impl From<&'static str> for AttrValue {
+    fn from(s: &'static str) -> Self {
+        Self::Static(s)
     }
 }
 
@@ -53,6 +55,7 @@ impl AttrValue {
     /// The text, if it is text.
     pub fn as_str(&self) -> Option<&str> {
         match self {
+            Self::Static(s) => Some(s),
             Self::Str(s) => Some(s),
             Self::Shared(s) => Some(s),
             Self::Int(_) => None,

@@ -26,7 +26,9 @@ fn put_bytes(buf: &mut Vec<u8>, tag: u32, data: &[u8]) {
 
 fn value_len(v: &AttrValue) -> usize {
     match v {
-        AttrValue::Str(_) | AttrValue::Shared(_) => delimited(v.as_str().map_or(0, str::len)),
+        AttrValue::Static(_) | AttrValue::Str(_) | AttrValue::Shared(_) => {
+            delimited(v.as_str().map_or(0, str::len))
+        }
         AttrValue::Int(i) => 1 + encoded_len_varint(*i as u64),
     }
 }
@@ -41,7 +43,7 @@ fn put_attr(buf: &mut Vec<u8>, tag: u32, key: &str, v: &AttrValue) {
     put_bytes(buf, 1, key.as_bytes());
     put_delimited(buf, 2, value_len(v));
     match v {
-        AttrValue::Str(_) | AttrValue::Shared(_) => {
+        AttrValue::Static(_) | AttrValue::Str(_) | AttrValue::Shared(_) => {
             put_bytes(buf, 1, v.as_str().unwrap_or_default().as_bytes())
         }
         AttrValue::Int(i) => {
