@@ -172,6 +172,9 @@ impl AzureTaskHub {
                 .collect();
             clauses.push(format!("({})", any.join(" or ")));
         }
+        if let Some(name) = &query.name {
+            clauses.push(format!("Name eq {}", literal(name)));
+        }
         if let Some(t) = query.created_from {
             clauses.push(format!("CreatedTime ge datetime'{}'", time::format(&t)));
         }

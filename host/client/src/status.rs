@@ -175,6 +175,16 @@ impl DurableClient {
         })
     }
 
+    /// How many instances match `query` (its name, created range and id prefix), by status
+    /// name; statuses without instances are left out.
+    pub async fn count_instances(
+        &self,
+        query: &InstanceQuery,
+    ) -> Result<std::collections::BTreeMap<&'static str, u64>, ClientError> {
+        let counts = self.store.count_instances(query).await?;
+        Ok(counts.into_iter().map(|(s, n)| (s.name(), n)).collect())
+    }
+
     /// Deletes one instance (in any status) with its history and queued messages.
     pub async fn purge_instance_history(
         &self,

@@ -1,5 +1,7 @@
 //! Reading and purging instances: history, paged queries, purges.
 
+use std::collections::BTreeMap;
+
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
@@ -38,19 +40,7 @@ pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<Ins
     if !query.statuses.is_empty() {
         in_statuses(&mut sql, &mut args, &query.statuses);
     }
-    created_range(&mut sql, &mut args, query.created_from, query.created_to);
-    if let Some(prefix) = query
-        .instance_id_prefix
-        .as_deref()
-        .filter(|p| !p.is_empty())
-    {
-        args.push(Value::Text(prefix.to_owned()));
-        sql.push_str(&format!(" AND instance_id >= ?{}", args.len()));
-        if let Some(upper) = prefix_upper_bound(prefix) {
-            args.push(Value::Text(upper));
-            sql.push_str(&format!(" AND instance_id < ?{}", args.len()));
-        }
-    }
+    name_range_and_prefix(&mut sql, &mut args, query);
     if let Some(token) = &query.continuation {
         args.push(Value::Text(decode_token(token)?));
         sql.push_str(&format!(" AND instance_id > ?{}", args.len()));
@@ -80,6 +70,55 @@ pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<Ins
         instances,
         continuation,
     })
+}
+
+/// The name, created-time range and id prefix of `query` as SQL conditions.
+fn name_range_and_prefix(sql: &mut String, args: &mut Vec<Value>, query: &InstanceQuery) {
+    if let Some(name) = &query.name {
+        args.push(Value::Text(name.clone()));
+        sql.push_str(&format!(" AND name = ?{}", args.len()));
+    }
+    created_range(sql, args, query.created_from, query.created_to);
+    if let Some(prefix) = query
+        .instance_id_prefix
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        args.push(Value::Text(prefix.to_owned()));
+        sql.push_str(&format!(" AND instance_id >= ?{}", args.len()));
+        if let Some(upper) = prefix_upper_bound(prefix) {
+            args.push(Value::Text(upper));
+            sql.push_str(&format!(" AND instance_id < ?{}", args.len()));
+        }
+    }
+}
+
+/// How many instances match the query's name, created range and prefix, by status.
+pub(crate) fn count(
+    conn: &Connection,
+    query: &InstanceQuery,
+) -> StoreResult<BTreeMap<OrchestrationStatus, u64>> {
+    let mut sql = String::from("SELECT status, COUNT(*) FROM instances WHERE 1 = 1");
+    let mut args: Vec<Value> = Vec::new();
+    name_range_and_prefix(&mut sql, &mut args, query);
+    sql.push_str(" GROUP BY status");
+    let mut stmt = conn.prepare(&sql).db()?;
+    let rows = stmt
+        .query_map(params_from_iter(args), |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .db()?;
+    let mut counts = BTreeMap::new();
+    for row in rows {
+        let (status, n) = row.db()?;
+        let status = OrchestrationStatus::from_name(&status).ok_or_else(|| {
+            StoreError::storage(format!(
+                "the instances table holds an unknown status {status:?}"
+            ))
+        })?;
+        counts.insert(status, u64::try_from(n).unwrap_or_default());
+    }
+    Ok(counts)
 }
 
 /// Deletes an instance and everything queued for it; false if there was no row.

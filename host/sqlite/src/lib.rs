@@ -215,6 +215,19 @@ impl InstanceStore for SqliteTaskHub {
         .map_err(|e| e.during("query_instances"))
     }
 
+    async fn count_instances(
+        &self,
+        query: &InstanceQuery,
+    ) -> StoreResult<std::collections::BTreeMap<durable_engine::history::OrchestrationStatus, u64>>
+    {
+        let query = query.clone();
+        self.call(Durability::Relaxed, move |ctx| {
+            instances::count(ctx.conn, &query)
+        })
+        .await
+        .map_err(|e| e.during("count_instances"))
+    }
+
     async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool> {
         let instance_id = instance_id.to_owned();
         self.call(Durability::Full, move |ctx| {

@@ -316,6 +316,8 @@ pub struct InstanceQuery {
     pub created_to: Option<DateTime<Utc>>,
     /// Instance ids starting with this.
     pub instance_id_prefix: Option<String>,
+    /// Only instances of the orchestrator with this name (exactly).
+    pub name: Option<String>,
     /// Page size (0 = the store's default of 100).
     pub page_size: usize,
     /// Token from the previous page.

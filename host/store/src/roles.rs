@@ -4,6 +4,7 @@
 //! ([`DirectEpisodes`], asked for through [`OrchestrationService::direct_episodes`]).
 //! [`TaskHub`] is a store with all three roles, which every backend is.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,7 +14,7 @@ use crate::{
     InstanceState, OrchestrationCommit, OrchestrationWorkItem, OrchestratorMessage, PurgeFilter,
     ScheduleStatus, StoreResult, WorkSignals,
 };
-use durable_engine::history::HistoryEvent;
+use durable_engine::history::{HistoryEvent, OrchestrationStatus};
 use durable_engine::message::TaskMessage;
 
 /// The client side: create and message instances, read, query and purge them.
@@ -34,6 +35,34 @@ pub trait InstanceStore: Send + Sync {
 
     /// Instances matching a filter, one page at a time.
     async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage>;
+
+    /// How many instances match `query`'s name, created-time range and id prefix, by status
+    /// (its statuses, paging and inputs are ignored; statuses without instances are left
+    /// out). The default reads every matching row, a page at a time; stores that can count
+    /// without reading rows do.
+    async fn count_instances(
+        &self,
+        query: &InstanceQuery,
+    ) -> StoreResult<BTreeMap<OrchestrationStatus, u64>> {
+        let mut query = InstanceQuery {
+            statuses: Vec::new(),
+            page_size: 1000,
+            continuation: None,
+            skip_inputs: true,
+            ..query.clone()
+        };
+        let mut counts = BTreeMap::new();
+        loop {
+            let page = self.query_instances(&query).await?;
+            for instance in &page.instances {
+                *counts.entry(instance.status).or_insert(0) += 1;
+            }
+            match page.continuation {
+                Some(token) => query.continuation = Some(token),
+                None => return Ok(counts),
+            }
+        }
+    }
 
     /// Deletes an instance with its history and pending messages; false if it did not exist.
     async fn purge_instance(&self, instance_id: &str) -> StoreResult<bool>;

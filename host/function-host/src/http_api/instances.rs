@@ -60,32 +60,42 @@ pub(super) async fn query(
     api: &DurableApi,
     req: &HttpRequest,
 ) -> Result<HttpResponse, ClientError> {
-    let statuses = match statuses_param(req) {
-        Ok(s) => s,
-        Err(name) => return Ok(bad_status(&name)),
-    };
-    let continuation = req
-        .header(CONTINUATION_HEADER)
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && *t != "null")
-        .map(str::to_string);
-    let query = InstanceQuery {
-        statuses,
-        created_from: time_param(req, "createdTimeFrom"),
-        created_to: time_param(req, "createdTimeTo"),
-        instance_id_prefix: req
-            .query_param("instanceIdPrefix")
-            .filter(|p| !p.is_empty())
-            .map(str::to_string),
-        page_size: int_param(req, "top").unwrap_or(100),
-        continuation,
-        skip_inputs: !bool_param(req, "showInput", true),
+    let query = match instance_query(req) {
+        Ok(q) => q,
+        Err(response) => return Ok(response),
     };
     let page = api.client.list_instances(&query).await?;
     Ok(HttpResponse::ok_json(&page.statuses).with_header(
         HeaderName::from_static(CONTINUATION_HEADER),
         page.continuation.as_deref().unwrap_or(""),
     ))
+}
+
+/// The filter of an instance listing: `runtimeStatus`, `createdTimeFrom`, `createdTimeTo`,
+/// `instanceIdPrefix`, `name` (the orchestrator's, exactly: an extension of this host), `top`,
+/// `showInput`, and the `x-ms-continuation-token` header; a 400 for an unknown status.
+pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, HttpResponse> {
+    let statuses = statuses_param(req).map_err(|name| bad_status(&name))?;
+    let continuation = req
+        .header(CONTINUATION_HEADER)
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != "null")
+        .map(str::to_string);
+    let text = |name: &str| {
+        req.query_param(name)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+    };
+    Ok(InstanceQuery {
+        statuses,
+        created_from: time_param(req, "createdTimeFrom"),
+        created_to: time_param(req, "createdTimeTo"),
+        instance_id_prefix: text("instanceIdPrefix"),
+        name: text("name"),
+        page_size: int_param(req, "top").unwrap_or(100),
+        continuation,
+        skip_inputs: !bool_param(req, "showInput", true),
+    })
 }
 
 /// `DELETE /instances/{id}`.

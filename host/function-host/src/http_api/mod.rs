@@ -30,6 +30,7 @@ use durable_store::{InstanceState, StoreError};
 
 mod entities;
 mod instances;
+pub use instances::instance_query;
 mod operations;
 pub mod params;
 mod start;

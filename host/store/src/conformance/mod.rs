@@ -46,8 +46,8 @@ pub use orchestrations::{
     scheduled_start_waits, timers_become_visible_when_due,
 };
 pub use queries::{
-    purge_instance_removes_everything, purge_instances_by_filter, query_filters,
-    query_pages_cover_everything_once,
+    purge_instance_removes_everything, purge_instances_by_filter, query_by_name_and_counts,
+    query_filters, query_pages_cover_everything_once,
 };
 pub use signals::signals_wake_dispatchers;
 pub use timers::{singleton_lock_is_renewed_and_released, timer_status_round_trips};
@@ -80,6 +80,7 @@ where
     lock_activities_in_order(new_store().await).await;
     activity_abandon_and_renew(new_store().await).await;
     query_filters(new_store().await).await;
+    query_by_name_and_counts(new_store().await).await;
     query_pages_cover_everything_once(new_store().await).await;
     purge_instance_removes_everything(new_store().await).await;
     purge_instances_by_filter(new_store().await).await;
@@ -121,6 +122,7 @@ macro_rules! task_hub_conformance_tests {
             lock_activities_in_order,
             activity_abandon_and_renew,
             query_filters,
+            query_by_name_and_counts,
             query_pages_cover_everything_once,
             purge_instance_removes_everything,
             purge_instances_by_filter,

@@ -229,6 +229,61 @@ pub async fn query_filters(hub: Arc<dyn TaskHub>) {
     );
 }
 
+/// The orchestrator name filters a listing, and counts by status follow the name, created
+/// range and prefix of a query but not its statuses.
+pub async fn query_by_name_and_counts(hub: Arc<dyn TaskHub>) {
+    let hub = &*hub;
+    let run = new_id("names");
+    let named =
+        create_with_statuses(hub, &format!("{run}-a"), &[Running, Completed, Completed]).await;
+    let mut others = Vec::new();
+    for i in 0..2 {
+        let id = format!("{run}-b-{i:02}");
+        let start = start_message_with(&id, &new_execution_id(), |s| s.name = "Other".into());
+        hub.create_instance(start)
+            .await
+            .expect("create_instance failed");
+        others.push((id, Pending));
+    }
+    let scoped = |name: Option<&str>| InstanceQuery {
+        instance_id_prefix: Some(run.clone()),
+        name: name.map(str::to_owned),
+        ..InstanceQuery::default()
+    };
+    let conformance = all_ids(hub, scoped(Some("Conformance"))).await;
+    assert_eq!(conformance, ids_where(&named, |_, _| true), "by name");
+    let other = all_ids(hub, scoped(Some("Other"))).await;
+    assert_eq!(other, ids_where(&others, |_, _| true), "by the other name");
+    assert!(
+        all_ids(hub, scoped(Some("conformance"))).await.is_empty(),
+        "names match exactly"
+    );
+
+    let counts = hub.count_instances(&scoped(None)).await.expect("count");
+    let expected = [(Running, 1), (Completed, 2), (Pending, 2)]
+        .into_iter()
+        .collect();
+    assert_eq!(counts, expected, "counts by status under the prefix");
+    let counts = hub
+        .count_instances(&InstanceQuery {
+            statuses: vec![Failed],
+            page_size: 1,
+            ..scoped(Some("Conformance"))
+        })
+        .await
+        .expect("count");
+    let expected = [(Running, 1), (Completed, 2)].into_iter().collect();
+    assert_eq!(counts, expected, "counts ignore statuses and paging");
+    let none = hub
+        .count_instances(&InstanceQuery {
+            instance_id_prefix: Some(format!("{run}-c")),
+            ..InstanceQuery::default()
+        })
+        .await
+        .expect("count");
+    assert!(none.is_empty(), "nothing matched, nothing counted");
+}
+
 /// Pages hold at most `page_size` instances and continuations cover every instance once.
 pub async fn query_pages_cover_everything_once(hub: Arc<dyn TaskHub>) {
     let hub = &*hub;
