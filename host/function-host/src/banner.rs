@@ -44,6 +44,7 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
              durabletask system key or the master key."
         );
     }
+    let _ = writeln!(out, "Dashboard: {base}/dashboard/");
     if config.keys.is_some() {
         let _ = writeln!(
             out,

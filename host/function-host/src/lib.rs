@@ -25,6 +25,7 @@ pub mod app;
 mod args;
 pub mod banner;
 pub mod config;
+mod dashboard;
 mod fd_limit;
 mod function_host;
 mod health;

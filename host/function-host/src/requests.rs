@@ -92,6 +92,8 @@ enum Target {
     /// The host's metrics (`metrics.rs`).
     Metrics,
     Management(String),
+    /// The dashboard (`dashboard/`): the path below it.
+    Dashboard(String),
     Function {
         index: usize,
         params: std::collections::HashMap<String, String>,
@@ -275,6 +277,9 @@ impl RequestHandler {
         if let Some(rest) = strip_prefix_ci(path, WEBHOOK_PATH) {
             return Target::Management(rest.to_string());
         }
+        if let Some(rest) = strip_prefix_ci(path, crate::dashboard::DASHBOARD_PATH) {
+            return Target::Dashboard(rest.to_string());
+        }
         let prefix = &self.options.route_prefix;
         let below = if prefix.is_empty() {
             Some(path)
@@ -357,6 +362,11 @@ impl RequestHandler {
                     crate::http_api::handle(&api, &rest, req).await
                 })
                 .await
+            }
+            Target::Dashboard(rest) => {
+                let authorized = self.options.local_development
+                    || self.keys.allows_management(presented_key(&req));
+                crate::dashboard::serve(&self.api, &rest, &req, authorized).await
             }
             Target::Function { index, params } => {
                 let route = &self.routes[index];

@@ -62,7 +62,7 @@ pub(super) async fn query(
 ) -> Result<HttpResponse, ClientError> {
     let query = match instance_query(req) {
         Ok(q) => q,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let page = api.client.list_instances(&query).await?;
     Ok(HttpResponse::ok_json(&page.statuses).with_header(
@@ -74,8 +74,8 @@ pub(super) async fn query(
 /// The filter of an instance listing: `runtimeStatus`, `createdTimeFrom`, `createdTimeTo`,
 /// `instanceIdPrefix`, `name` (the orchestrator's, exactly: an extension of this host), `top`,
 /// `showInput`, and the `x-ms-continuation-token` header; a 400 for an unknown status.
-pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, HttpResponse> {
-    let statuses = statuses_param(req).map_err(|name| bad_status(&name))?;
+pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpResponse>> {
+    let statuses = statuses_param(req).map_err(|name| Box::new(bad_status(&name)))?;
     let continuation = req
         .header(CONTINUATION_HEADER)
         .map(str::trim)

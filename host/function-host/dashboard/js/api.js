@@ -1,0 +1,105 @@
+// Calls to the host: the dashboard's own API and the management API, with the key (if the
+// host needs one) in the x-functions-key header.
+
+const KEY = 'durable-dashboard-key';
+const MANAGEMENT = '/runtime/webhooks/durabletask';
+
+/** The host refused the request for want of a key (or the key was wrong). */
+export class KeyNeeded extends Error {}
+
+/** The key in use (kept for this tab only), or null. */
+export function key() {
+  return sessionStorage.getItem(KEY);
+}
+
+/** Keeps `value` as the key for this tab. */
+export function setKey(value) {
+  sessionStorage.setItem(KEY, value);
+}
+
+const enc = encodeURIComponent;
+
+/** Sends a request; answers the parsed JSON body (or null), throws with the host's message. */
+async function call(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const k = key();
+  if (k) headers['x-functions-key'] = k;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401) throw new KeyNeeded('the host needs a key');
+  const text = await response.text();
+  let json = null;
+  if (text) {
+    try { json = JSON.parse(text); } catch { json = text; }
+  }
+  if (!response.ok) {
+    const message = (json && (json.Message || json.message)) || `${response.status} ${response.statusText}`;
+    throw new Error(message);
+  }
+  return json;
+}
+
+/** `filter` as query parameters: status (list), name, prefix, from, to, top. */
+function query(filter, extra = {}) {
+  const p = new URLSearchParams();
+  if (filter.statuses && filter.statuses.length) p.set('runtimeStatus', filter.statuses.join(','));
+  if (filter.name) p.set('name', filter.name);
+  if (filter.prefix) p.set('instanceIdPrefix', filter.prefix);
+  if (filter.from) p.set('createdTimeFrom', new Date(filter.from).toISOString());
+  if (filter.to) p.set('createdTimeTo', new Date(filter.to).toISOString());
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== null) p.set(k, v);
+  return p.toString();
+}
+
+/** Whether the key in use (or none) lets the dashboard read the task hub. */
+export async function authorized() {
+  const answer = await call('GET', '/dashboard/api/access');
+  return answer.authorized === true;
+}
+
+/** One page of instance rows. */
+export function instances(filter, continuation, top = 50) {
+  return call('GET', `/dashboard/api/instances?${query(filter, { top, continuation })}`);
+}
+
+/** Instances by status for the filter (its statuses aside). */
+export function counts(filter) {
+  return call('GET', `/dashboard/api/counts?${query(filter)}`);
+}
+
+/** An instance with its raw history. */
+export function instance(id) {
+  return call('GET', `/dashboard/api/instances/${enc(id)}`);
+}
+
+/** Raises event `name` with `data` (any JSON) on instance `id`. */
+export function raiseEvent(id, name, data) {
+  return call('POST', `${MANAGEMENT}/instances/${enc(id)}/raiseEvent/${enc(name)}`, data);
+}
+
+/** terminate, suspend, resume, rewind or restart, with a reason where it takes one. */
+export function operate(id, operation, reason) {
+  const q = reason ? `?reason=${enc(reason)}` : '';
+  return call('POST', `${MANAGEMENT}/instances/${enc(id)}/${operation}${q}`);
+}
+
+/** Deletes an instance and its history. */
+export function purge(id) {
+  return call('DELETE', `${MANAGEMENT}/instances/${enc(id)}`);
+}
+
+/** Entities (with their state), optionally of one name. */
+export function entities(name) {
+  const path = name ? `/entities/${enc(name)}` : '/entities';
+  return call('GET', `${MANAGEMENT}${path}?fetchState=true&top=200`);
+}
+
+/** Signals operation `op` with `input` (any JSON, or undefined) to entity `name`/`key`. */
+export function signal(name, entityKey, op, input) {
+  const k = entityKey === '' ? '$' : entityKey;
+  return call('POST', `${MANAGEMENT}/entities/${enc(name)}/${enc(k)}?op=${enc(op)}`, input);
+}

@@ -1,0 +1,143 @@
+//! `/dashboard/api/`: the JSON the page needs that the management API does not give in the
+//! right shape: compact instance rows, counts by status, and an instance with its raw history
+//! (every event, with its ids, pending ones included, as the timeline needs).
+//!
+//! | Path | |
+//! |---|---|
+//! | `access` | `{"authorized": bool}`: whether the request's key (or none) is enough |
+//! | `instances?{filter}&continuation=` | one page of rows (the management API's filter) |
+//! | `counts?{filter}` | instances by status for the filter's name, time range and prefix |
+//! | `instances/{id}` | the instance row and its current execution's history |
+
+use http::StatusCode;
+use serde_json::{json, Map, Value};
+
+use crate::http_api::{instance_query, DurableApi};
+use durable_engine::history::HistoryEvent;
+use durable_http::{HttpRequest, HttpResponse};
+use durable_store::{InstanceState, StoreError};
+
+/// Answers `GET /dashboard/api/{call}`.
+pub(super) async fn answer(api: &DurableApi, call: &str, req: &HttpRequest) -> HttpResponse {
+    let result = match call {
+        "instances" => instances(api, req).await,
+        "counts" => counts(api, req).await,
+        _ => match call.strip_prefix("instances/") {
+            Some(id) => match percent_encoding::percent_decode_str(id).decode_utf8() {
+                Ok(id) => instance(api, &id).await,
+                Err(_) => Ok(HttpResponse::error(
+                    StatusCode::BAD_REQUEST,
+                    "the instance id does not percent-decode to UTF-8",
+                )),
+            },
+            None => Ok(HttpResponse::error(
+                StatusCode::NOT_FOUND,
+                &format!("the dashboard API has no {call:?}"),
+            )),
+        },
+    };
+    result.unwrap_or_else(|e| {
+        let status = if e.is_retryable() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        HttpResponse::error(status, &e.to_string())
+    })
+}
+
+/// One page of instance rows, without inputs and outputs.
+async fn instances(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, StoreError> {
+    let mut query = match instance_query(req) {
+        Ok(q) => q,
+        Err(response) => return Ok(*response),
+    };
+    query.skip_inputs = true;
+    query.page_size = query.page_size.clamp(1, 500);
+    query.continuation = req
+        .query_param("continuation")
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    let page = api.client.store().query_instances(&query).await?;
+    let rows: Vec<Value> = page.instances.iter().map(row).collect();
+    Ok(HttpResponse::ok_json(&json!({
+        "instances": rows,
+        "continuation": page.continuation,
+    })))
+}
+
+/// Instances by status.
+async fn counts(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, StoreError> {
+    let query = match instance_query(req) {
+        Ok(q) => q,
+        Err(response) => return Ok(*response),
+    };
+    let counts = api.client.store().count_instances(&query).await?;
+    let total: u64 = counts.values().sum();
+    let by_name: Map<String, Value> = counts
+        .into_iter()
+        .map(|(status, n)| (status.name().to_owned(), json!(n)))
+        .collect();
+    Ok(HttpResponse::ok_json(
+        &json!({ "counts": by_name, "total": total }),
+    ))
+}
+
+/// The instance row (with input, output, custom status and failure) and its history.
+async fn instance(api: &DurableApi, id: &str) -> Result<HttpResponse, StoreError> {
+    let store = api.client.store();
+    let Some(state) = store.get_instance(id).await? else {
+        return Ok(HttpResponse::error(
+            StatusCode::NOT_FOUND,
+            &format!("no instance {id:?} in this task hub"),
+        ));
+    };
+    let history = store.get_history(id).await?;
+    let mut instance = row(&state);
+    if let Value::Object(fields) = &mut instance {
+        fields.insert("executionId".into(), json!(state.execution_id));
+        fields.insert("input".into(), parsed(state.input.as_deref()));
+        fields.insert("output".into(), parsed(state.output.as_deref()));
+        fields.insert(
+            "customStatus".into(),
+            parsed(state.custom_status.as_deref()),
+        );
+        fields.insert("failureDetails".into(), json!(state.failure_details));
+    }
+    let events: Vec<Value> = history.iter().map(event).collect();
+    Ok(HttpResponse::ok_json(
+        &json!({ "instance": instance, "history": events }),
+    ))
+}
+
+/// The columns of the list.
+fn row(s: &InstanceState) -> Value {
+    json!({
+        "instanceId": s.instance_id,
+        "name": s.name,
+        "version": s.version,
+        "status": s.status.name(),
+        "createdAt": s.created_at,
+        "lastUpdatedAt": s.last_updated_at,
+        "completedAt": s.completed_at,
+        "historyLength": s.history_len,
+        "parentInstanceId": s.parent_instance_id,
+    })
+}
+
+/// A history event as stored (DTFx JSON), with its type's name beside the number.
+fn event(e: &HistoryEvent) -> Value {
+    let mut value = serde_json::to_value(e).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut value {
+        fields.insert("EventTypeName".into(), json!(e.event_type().name()));
+    }
+    value
+}
+
+/// Stored JSON text as JSON (text that is not JSON as a string).
+fn parsed(text: Option<&str>) -> Value {
+    match text {
+        None => Value::Null,
+        Some(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_owned())),
+    }
+}

@@ -1,0 +1,105 @@
+// Drives the host's dashboard the way a user would. Usage: node dashboard.mjs <base URL> <scenario JSON>
+// where the scenario names what the test started: {"hello": id, "approval": id,
+// "terminate": id, "entity": {"name", "key"}, "key": the host key, if it needs one}. Prints a JSON report; exits 1 on any failure or
+// console error, saving screenshots of the list and a timeline either way.
+import { fail, launch, screenshot } from './browser.mjs';
+
+const [base, scenarioText] = process.argv.slice(2);
+if (!base || !scenarioText) fail('usage: node dashboard.mjs <base URL> <scenario JSON>');
+const scenario = JSON.parse(scenarioText);
+const report = {};
+const { browser, page, consoleErrors } = await launch();
+page.on('dialog', (d) => d.accept());
+page.setDefaultTimeout(15000);
+
+async function step(name, work) {
+  try {
+    report[name] = (await work()) ?? true;
+  } catch (e) {
+    await screenshot(page, `failed-${name}.png`).catch(() => {});
+    await browser.close();
+    fail(`dashboard step "${name}" failed: ${e.message}\nreport so far: ${JSON.stringify(report)}\nconsole: ${consoleErrors.join('\n')}`);
+  }
+}
+
+const row = (id) => page.locator(`#instances tr[data-instance="${id}"]`);
+
+await step('list', async () => {
+  await page.goto(`${base}/dashboard/`);
+  if (scenario.key) {
+    // Outside local development mode the page asks for the key once.
+    await page.locator('#key-dialog[open]').waitFor();
+    await page.fill('#key-input', scenario.key);
+    await page.click('#key-form button[type=submit]');
+  }
+  await row(scenario.hello).waitFor();
+  const all = await page.locator('.counts button[data-status="All"]').innerText();
+  await screenshot(page, 'instances.png');
+  return { all };
+});
+
+await step('filter', async () => {
+  await page.fill('input[name="name"]', 'hello_cities');
+  await page.press('input[name="name"]', 'Enter');
+  await row(scenario.approval).waitFor({ state: 'detached' });
+  await row(scenario.hello).waitFor();
+  const names = await page.locator('#instances tbody tr td:nth-child(3)').allInnerTexts();
+  if (names.some((n) => n !== 'hello_cities')) throw new Error(`rows of other orchestrators: ${names}`);
+  await page.fill('input[name="name"]', '');
+  await page.press('input[name="name"]', 'Enter');
+  await row(scenario.approval).waitFor();
+  return { rows: names.length };
+});
+
+await step('timeline', async () => {
+  await row(scenario.hello).locator('a').click();
+  await page.locator('h1[data-status="Completed"]').waitFor();
+  const steps = page.locator('#timeline g.step[data-kind="activity"] text');
+  await steps.first().waitFor();
+  const labels = await steps.allTextContents();
+  const starts = await page.locator('#timeline g.step[data-kind="activity"] rect')
+    .evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('x'))));
+  if (starts.some((x, i) => i > 0 && x < starts[i - 1])) throw new Error(`activities out of order: ${starts}`);
+  await screenshot(page, 'timeline.png');
+  return { labels, starts };
+});
+
+await step('approve', async () => {
+  await page.goto(`${base}/dashboard/#/instance/${encodeURIComponent(scenario.approval)}`);
+  await page.locator('h1[data-status="Running"]').waitFor();
+  await page.fill('#event-name', 'ApprovalEvent');
+  await page.fill('#event-body', 'true');
+  await page.click('#raise-event button[type=submit]');
+  await page.locator('h1[data-status="Completed"]').waitFor();
+  return { result: await page.locator('#action-result').innerText() };
+});
+
+await step('terminate', async () => {
+  await page.goto(`${base}/dashboard/#/instance/${encodeURIComponent(scenario.terminate)}`);
+  await page.locator('h1[data-status="Running"]').waitFor();
+  await page.click('button[data-action="terminate"]');
+  await page.locator('h1[data-status="Terminated"]').waitFor();
+  return true;
+});
+
+await step('signal', async () => {
+  const { name, key } = scenario.entity;
+  await page.goto(`${base}/dashboard/#/entities`);
+  const entity = page.locator(`#entities tr[data-entity="${name}@${key}"]`);
+  await entity.waitFor();
+  const before = await entity.locator('pre').innerText();
+  await entity.locator('input[name="operation"]').fill('add');
+  await entity.locator('input[name="input"]').fill('5');
+  await entity.locator('button[type=submit]').click();
+  await page.locator('#signal-result .ok').waitFor();
+  await page.waitForFunction(
+    ([sel, old]) => { const pre = document.querySelector(sel); return pre && pre.innerText !== old; },
+    [`#entities tr[data-entity="${name}@${key}"] pre`, before],
+    { timeout: 15000 },
+  );
+  return { before, after: await entity.locator('pre').innerText() };
+});
+
+await browser.close();
+if (consoleErrors.length) fail(`console errors:\n${consoleErrors.join('\n')}`);
+console.log(JSON.stringify(report));

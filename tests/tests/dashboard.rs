@@ -1,0 +1,150 @@
+//! The dashboard, driven in headless Chromium against the sample app with keys required (local
+//! development mode off): the page asks for the key once; filters the list; shows a completed
+//! Hello cities with its three activities in order on the timeline; raises the approval event
+//! of a waiting workflow and sees it complete without a reload; terminates one; and signals an
+//! entity. Screenshots of the list and a timeline are kept under `target/browser-artifacts/`.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tests::browser;
+use tests::sample_app::SampleApp;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Starts `orchestrator` with the system key; returns the instance id.
+fn start(app: &SampleApp, key: &str, orchestrator: &str, input: Value) -> String {
+    let path = format!("/api/orchestrators/{orchestrator}?code={key}");
+    let r = app.post_json(&path, &input);
+    assert_eq!(r.status, 202, "{r:?}");
+    r.json()["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
+    browser::set_up();
+    let app = SampleApp::start(json!({ "DurableLocalDevelopment": "false" }));
+    let key = app.dir.system_key();
+    let function_key = app.dir.function_key();
+
+    // Without the key, the page loads but its data does not.
+    assert_eq!(app.host.get("/dashboard/").status, 200);
+    let refused = app.host.get("/dashboard/api/instances");
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert!(
+        refused.error_message().contains("system key"),
+        "{refused:?}"
+    );
+
+    let hello = start(&app, &function_key, "hello_cities", Value::Null);
+    let approval = start(
+        &app,
+        &function_key,
+        "approval_workflow",
+        json!({"subject": "dashboard"}),
+    );
+    let doomed = start(
+        &app,
+        &function_key,
+        "approval_workflow",
+        json!({"subject": "terminate me"}),
+    );
+    let signal = app.host.request(
+        "POST",
+        &format!("/runtime/webhooks/durabletask/entities/counter/dash?op=add&code={key}"),
+        &[("Content-Type", "application/json")],
+        b"10",
+    );
+    assert_eq!(signal.status, 202, "{signal:?}");
+    for id in [&hello, &approval, &doomed] {
+        let status = app.host.wait_for_status(
+            id,
+            if *id == hello { "Completed" } else { "Running" },
+            Some(&key),
+        );
+        assert!(status.is_object(), "{status:?}");
+    }
+    wait_for_entity(&app, &key, "counter", "dash", WAIT);
+
+    // The data the page reads, and bad requests answered in JSON.
+    let counts = app
+        .host
+        .get(&format!("/dashboard/api/counts?code={key}"))
+        .json();
+    assert_eq!(counts["counts"]["Completed"], 1, "{counts}");
+    assert_eq!(
+        counts["total"], 4,
+        "three orchestrations and the entity: {counts}"
+    );
+    let named = app
+        .host
+        .get(&format!(
+            "/dashboard/api/counts?name=approval_workflow&code={key}"
+        ))
+        .json();
+    assert_eq!(named, json!({"counts": {"Running": 2}, "total": 2}));
+    let missing = app
+        .host
+        .get(&format!("/dashboard/api/instances/nope?code={key}"));
+    assert_eq!(missing.status, 404);
+    assert!(missing.error_message().contains("nope"), "{missing:?}");
+    let bad = app.host.get(&format!(
+        "/dashboard/api/instances?runtimeStatus=Sleeping&code={key}"
+    ));
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert_eq!(app.host.get("/dashboard/js/nope.js").status, 404);
+    assert_eq!(
+        app.host.request("POST", "/dashboard/", &[], b"").status,
+        405
+    );
+
+    let scenario = json!({
+        "hello": hello, "approval": approval, "terminate": doomed,
+        "entity": {"name": "counter", "key": "dash"}, "key": key,
+    });
+    let base = format!("http://127.0.0.1:{}", app.host.port);
+    let artifacts = browser::artifacts_dir().join("dashboard");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let out = browser::run(
+        "dashboard.mjs",
+        &[&base, &scenario.to_string()],
+        &[("BROWSER_ARTIFACTS", artifacts.to_str().unwrap())],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the dashboard test failed:\n{stdout}\n{}\nhost log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        app.host.log()
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).expect("a JSON report");
+    assert_eq!(
+        report["timeline"]["labels"],
+        json!(["say_hello", "say_hello", "say_hello"])
+    );
+    assert_eq!(report["filter"]["rows"], 1, "{report}");
+    assert_eq!(report["signal"]["before"], "10", "{report}");
+    assert_eq!(report["signal"]["after"], "15", "{report}");
+    for shot in ["instances.png", "timeline.png"] {
+        let png = std::fs::read(artifacts.join(shot)).expect("the screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "{shot} is a PNG");
+    }
+
+    // What the page did, seen from outside it.
+    let done = app.host.wait_for_status(&approval, "Completed", Some(&key));
+    assert_eq!(done["output"], json!("approved"), "{done}");
+    app.host.wait_for_status(&doomed, "Terminated", Some(&key));
+}
+
+/// Waits until the entity has a state.
+fn wait_for_entity(app: &SampleApp, key: &str, name: &str, entity: &str, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    let path = format!("/runtime/webhooks/durabletask/entities/{name}/{entity}?code={key}");
+    while app.host.get(&path).status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the entity never got a state"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
