@@ -92,7 +92,7 @@ impl HostChild {
 
     /// Where the host listens for this process: the address it printed, or for a container
     /// the published port.
-    fn address(&self, printed: String) -> anyhow::Result<String> {
+    pub(crate) fn address(&self, printed: String) -> anyhow::Result<String> {
         let Some(name) = &self.container else {
             return Ok(printed);
         };
@@ -100,7 +100,7 @@ impl HostChild {
     }
 
     /// The host's process id on this machine (a container's main process included).
-    fn host_pid(&self) -> anyhow::Result<u32> {
+    pub(crate) fn host_pid(&self) -> anyhow::Result<u32> {
         match &self.container {
             None => Ok(self.child.id()),
             Some(name) => {

@@ -87,6 +87,27 @@ pub fn registry() -> Registry {
                 Ok(ctx.call_activity_by_name::<_, u64>("noop", &i).await?)
             },
         )
+        // The dashboard workload: instances that complete, fail, or wait.
+        .orchestration(
+            "dash_done",
+            |_ctx: OrchestrationContext, i: u64| async move { Ok(i) },
+        )
+        .orchestration(
+            "dash_fail",
+            |_ctx: OrchestrationContext, i: u64| async move {
+                Err::<u64, _>(durable::Failure::new(
+                    "Refused",
+                    format!("instance {i} fails"),
+                ))
+            },
+        )
+        .orchestration(
+            "dash_wait",
+            |ctx: OrchestrationContext, _i: u64| async move {
+                let go: bool = ctx.wait_for_external_event("go").await?;
+                Ok(go)
+            },
+        )
         // W5: a counter entity.
         .add_entity_fn(
             "counter",

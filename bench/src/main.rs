@@ -6,6 +6,7 @@
 //! `target/bench-tmp/` (durable WAL + `synchronous=FULL` unless `--sync normal`).
 
 mod azurite;
+mod dashboard;
 mod http_sync;
 mod observability;
 mod recovery;
@@ -28,7 +29,7 @@ use observability::{Otel, Scraper};
 use recovery::w7;
 
 const USAGE: &str = "\
-usage: bench <W1|W2|W3|W4|W5|W6|W7|all> [--store sqlite|azurite] [--n N] [--sync full|normal]
+usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard> [--store sqlite|azurite] [--n N] [--sync full|normal]
              [--short-locks]   (W7: 2 s locks instead of the host's defaults)
              [--container IMAGE]   (W4: the host in a container of IMAGE, see docs/deploy.md)
              [--otel [grpc|http]]   (W1, W4: traces exported over OTLP, grpc or http/protobuf
@@ -42,7 +43,8 @@ usage: bench <W1|W2|W3|W4|W5|W6|W7|all> [--store sqlite|azurite] [--n N] [--sync
                 N requests at concurrency 64 (default 10000), N/5 at concurrency 1
   W5 entity     N signals to one counter entity, then a read (default 10000)
   W6 timers     N orchestrations each awaiting a 1 s durable timer (default 10000)
-  W7 recovery   W1 in a host process, SIGKILLed half way and restarted (default 10000)";
+  W7 recovery   W1 in a host process, SIGKILLed half way and restarted (default 10000)
+  dashboard     the dashboard's queries on a hub of N instances (default 100000; not in all)";
 
 struct Opts {
     workload: String,
@@ -128,7 +130,7 @@ fn main() -> anyhow::Result<()> {
     let all = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
     let list: Vec<&str> = if o.workload == "ALL" {
         all.to_vec()
-    } else if all.contains(&o.workload.as_str()) {
+    } else if all.contains(&o.workload.as_str()) || o.workload == "DASHBOARD" {
         vec![o.workload.as_str()]
     } else {
         bail!("unknown workload {:?}\n{USAGE}", o.workload);
@@ -165,6 +167,7 @@ fn main() -> anyhow::Result<()> {
             "W5" => rt.block_on(w5(&o)),
             "W6" => rt.block_on(w6(&o)),
             "W7" => rt.block_on(w7(&o)),
+            "DASHBOARD" => rt.block_on(dashboard::dashboard(&o)),
             _ => unreachable!(),
         };
         if let Err(e) = r {

@@ -1,6 +1,7 @@
 // Drives the host's dashboard the way a user would. Usage: node dashboard.mjs <base URL> <scenario JSON>
 // where the scenario names what the test started: {"hello": id, "approval": id,
-// "terminate": id, "entity": {"name", "key"}, "key": the host key, if it needs one}. Prints a JSON report; exits 1 on any failure or
+// "terminate": id, "entity": {"name", "key"}, "key": the host key, if it needs one,
+// "big": an instance with a long history, to time its timeline}. Prints a JSON report; exits 1 on any failure or
 // console error, saving screenshots of the list and a timeline either way.
 import { fail, launch, screenshot } from './browser.mjs';
 
@@ -62,6 +63,20 @@ await step('timeline', async () => {
   if (starts.some((x, i) => i > 0 && x < starts[i - 1])) throw new Error(`activities out of order: ${starts}`);
   await screenshot(page, 'timeline.png');
   return { labels, starts };
+});
+
+await step('big_timeline', async () => {
+  // An instance with some ten thousand history events: time from opening its page to its
+  // timeline drawn (fetching the history included).
+  if (!scenario.big) return null;
+  const started = Date.now();
+  await page.goto(`${base}/dashboard/#/instance/${encodeURIComponent(scenario.big)}`);
+  await page.locator('#timeline[data-steps]').waitFor();
+  const ms = Date.now() - started;
+  const steps = Number(await page.locator('#timeline').getAttribute('data-steps'));
+  const events = Number(await page.locator('dd[data-field="history-events"]').innerText());
+  await screenshot(page, 'big-timeline.png');
+  return { ms, steps, events };
 });
 
 await step('approve', async () => {

@@ -36,6 +36,8 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         "{refused:?}"
     );
 
+    // Some ten thousand history events (two per activity), for the timeline's timing.
+    let big = start(&app, &function_key, "fan_out_fan_in", json!(5000));
     let hello = start(&app, &function_key, "hello_cities", Value::Null);
     let approval = start(
         &app,
@@ -65,16 +67,17 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         assert!(status.is_object(), "{status:?}");
     }
     wait_for_entity(&app, &key, "counter", "dash", WAIT);
+    wait_until_completed(&app, &key, &big, Duration::from_secs(180));
 
     // The data the page reads, and bad requests answered in JSON.
     let counts = app
         .host
         .get(&format!("/dashboard/api/counts?code={key}"))
         .json();
-    assert_eq!(counts["counts"]["Completed"], 1, "{counts}");
+    assert_eq!(counts["counts"]["Completed"], 2, "{counts}");
     assert_eq!(
-        counts["total"], 4,
-        "three orchestrations and the entity: {counts}"
+        counts["total"], 5,
+        "four orchestrations and the entity: {counts}"
     );
     let named = app
         .host
@@ -100,7 +103,7 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
 
     let scenario = json!({
         "hello": hello, "approval": approval, "terminate": doomed,
-        "entity": {"name": "counter", "key": "dash"}, "key": key,
+        "entity": {"name": "counter", "key": "dash"}, "key": key, "big": big,
     });
     let base = format!("http://127.0.0.1:{}", app.host.port);
     let artifacts = browser::artifacts_dir().join("dashboard");
@@ -125,6 +128,17 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
     assert_eq!(report["filter"]["rows"], 1, "{report}");
     assert_eq!(report["signal"]["before"], "10", "{report}");
     assert_eq!(report["signal"]["after"], "15", "{report}");
+    let timeline = &report["big_timeline"];
+    assert!(timeline["events"].as_u64().unwrap() >= 10_000, "{report}");
+    assert_eq!(
+        timeline["steps"], 5002,
+        "every activity call is a step: {report}"
+    );
+    // Timed here, judged in docs/performance.md (a test does not assert a duration).
+    eprintln!(
+        "a timeline of {} history events drawn in {} ms",
+        timeline["events"], timeline["ms"]
+    );
     for shot in ["instances.png", "timeline.png"] {
         let png = std::fs::read(artifacts.join(shot)).expect("the screenshot");
         assert!(png.starts_with(b"\x89PNG"), "{shot} is a PNG");
@@ -146,5 +160,23 @@ fn wait_for_entity(app: &SampleApp, key: &str, name: &str, entity: &str, limit: 
             "the entity never got a state"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the instance has completed.
+fn wait_until_completed(app: &SampleApp, key: &str, id: &str, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    let path = format!("/runtime/webhooks/durabletask/instances/{id}?code={key}");
+    loop {
+        let r = app.host.get(&path);
+        if r.status == 200 {
+            assert_eq!(r.json()["runtimeStatus"], "Completed", "{r:?}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} did not complete: {r:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -82,7 +82,8 @@ export function showInstance(main, id, failed) {
 }
 
 function field(name, value) {
-  return [h('dt', {}, name), h('dd', {}, value)];
+  const key = name.toLowerCase().replace(/[^a-z]+/g, '-');
+  return [h('dt', {}, name), h('dd', { 'data-field': key }, value)];
 }
 
 function data(name, value) {

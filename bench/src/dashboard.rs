@@ -1,0 +1,154 @@
+//! `bench dashboard`: the dashboard's queries against a task hub holding N instances (default
+//! 100,000: 90 % completed, 5 % failed, 5 % waiting for an event), answered by the real host
+//! in a child process over HTTP, one request at a time on a keep-alive connection.
+//!
+//! The hub is filled in this process first (a runtime on the host's own hub file), then the
+//! host (`bench host http <dir>`) opens it. Each query runs `REPEAT` times after a warm-up; the
+//! line gives p50 and p99 per query, and as its value the slower p50 of the first page and the
+//! filtered page.
+
+use std::time::{Duration, Instant};
+
+use bench::host::start_all;
+use bench::{durability_label, quantile, registry, temp_dir, Line};
+use durable::host::{HostConfig, StorageConfig};
+use durable::store::InstanceQuery;
+use durable::{OrchestrationStatus, Runtime, RuntimeOptions};
+
+use crate::http_sync::{closed_loop, HostChild};
+use crate::Opts;
+
+/// Requests per query.
+const REPEAT: u64 = 200;
+
+/// The dashboard workload.
+pub(crate) async fn dashboard(o: &Opts) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        o.full,
+        "the dashboard workload runs the host's default store settings"
+    );
+    let n = o.n.unwrap_or(100_000);
+    let dir = temp_dir()?;
+    let fill_secs = fill(dir.path(), n).await?;
+    let log = dir.path().join("host.log");
+    let dir_arg = dir.path().to_string_lossy().to_string();
+    let mut host = HostChild::spawn(&["http", &dir_arg], &log)?;
+    let printed = host.expect("LISTENING ", Duration::from_secs(60))?;
+    let addr = host.address(printed)?;
+    let waiting = format!("d-{:06}", n / 2 + 1);
+    let queries = [
+        ("first_page", "/dashboard/api/instances?top=50".to_owned()),
+        (
+            "status_page",
+            "/dashboard/api/instances?top=50&runtimeStatus=Completed".to_owned(),
+        ),
+        (
+            "rare_status_page",
+            "/dashboard/api/instances?top=50&runtimeStatus=Failed".to_owned(),
+        ),
+        (
+            "name_page",
+            "/dashboard/api/instances?top=50&name=dash_wait".to_owned(),
+        ),
+        (
+            "prefix_page",
+            "/dashboard/api/instances?top=50&instanceIdPrefix=d-0500".to_owned(),
+        ),
+        ("counts", "/dashboard/api/counts".to_owned()),
+        ("instance", format!("/dashboard/api/instances/{waiting}")),
+    ];
+    // The host sees what was filled in.
+    let counts = get_json(&addr, "/dashboard/api/counts").await?;
+    anyhow::ensure!(
+        counts["total"] == n,
+        "the host sees {counts} instead of {n} instances"
+    );
+    let mut figures = vec![("fill_seconds".to_owned(), fill_secs)];
+    let mut headline: f64 = 0.0;
+    let started = Instant::now();
+    for (name, path) in &queries {
+        closed_loop(&addr, path, 1, 20).await?; // warm-up
+        let (lat, _) = closed_loop(&addr, path, 1, REPEAT).await?;
+        let p50 = quantile(&lat, 0.5);
+        if matches!(*name, "first_page" | "status_page") {
+            headline = headline.max(p50);
+        }
+        figures.push((format!("{name}_p50_ms"), p50));
+        figures.push((format!("{name}_p99_ms"), quantile(&lat, 0.99)));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rss = host
+        .host_pid()
+        .ok()
+        .and_then(|pid| bench::peak_rss_mb(Some(pid)));
+    drop(host.child.stdin.take());
+    let _ = host.expect("PEAK_RSS_MB", Duration::from_secs(30));
+    let _ = host.child.wait();
+    let mut line = Line::new(
+        "dashboard",
+        "sqlite",
+        durability_label(o.full),
+        n,
+        secs,
+        headline,
+        "ms p50 (first page, filtered page)",
+    );
+    for (name, value) in figures {
+        line = line.with(&name, value);
+    }
+    line.print(rss);
+    Ok(())
+}
+
+/// Fills the host's hub in `dir` with `n` finished or waiting instances; returns the seconds.
+async fn fill(dir: &std::path::Path, n: u64) -> anyhow::Result<f64> {
+    let StorageConfig::Sqlite { path } = HostConfig::load(dir)?.storage else {
+        anyhow::bail!("the dashboard workload fills a SQLite task hub");
+    };
+    std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+    let store = std::sync::Arc::new(durable::store::sqlite::SqliteTaskHub::open(&path)?);
+    let rt = Runtime::start(store, registry(), RuntimeOptions::default()).await?;
+    let client = rt.client();
+    let t0 = Instant::now();
+    eprintln!("dashboard: filling the hub with {n} instances");
+    let ids = |range: std::ops::Range<u64>| range.map(|i| format!("d-{i:06}")).collect();
+    let (fail_from, wait_from) = (n * 90 / 100, n * 95 / 100);
+    start_all(&client, "dash_done", ids(0..fail_from), 64).await?;
+    start_all(&client, "dash_fail", ids(fail_from..wait_from), 64).await?;
+    start_all(&client, "dash_wait", ids(wait_from..n), 64).await?;
+    // Until every instance has run its first episode (the waiting ones stay Running).
+    let everything = InstanceQuery {
+        instance_id_prefix: Some("d-".into()),
+        ..InstanceQuery::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let counts = client.store().count_instances(&everything).await?;
+        let running = counts
+            .get(&OrchestrationStatus::Running)
+            .copied()
+            .unwrap_or(0);
+        if !counts.contains_key(&OrchestrationStatus::Pending) && running == n - wait_from {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the hub was not filled in time: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    rt.shutdown().await;
+    Ok(secs)
+}
+
+/// One GET's JSON answer.
+async fn get_json(addr: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+    use tokio::io::AsyncWriteExt;
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut stream = tokio::io::BufReader::new(stream);
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.get_mut().write_all(request.as_bytes()).await?;
+    let body = crate::http_sync::read_response(&mut stream).await?;
+    Ok(serde_json::from_slice(&body)?)
+}
