@@ -3,7 +3,8 @@
 //! in a child process over HTTP, one request at a time on a keep-alive connection.
 //!
 //! The hub is filled in this process first (a runtime on the host's own hub file), then the
-//! host (`bench host http <dir>`) opens it. Each query runs `REPEAT` times after a warm-up; the
+//! host (`bench host http <dir>`) opens it. The list queries are the page's (newest first,
+//! entities left out). Each query runs `REPEAT` times after a warm-up; the
 //! line gives p50 and p99 per query, and as its value the slower p50 of the first page and the
 //! filtered page.
 
@@ -37,23 +38,24 @@ pub(crate) async fn dashboard(o: &Opts) -> anyhow::Result<()> {
     let addr = host.address(printed)?;
     let waiting = format!("d-{:06}", n / 2 + 1);
     let queries = [
-        ("first_page", "/dashboard/api/instances?top=50".to_owned()),
+        ("first_page", "/dashboard/api/instances?top=50&order=newest".to_owned()),
         (
             "status_page",
-            "/dashboard/api/instances?top=50&runtimeStatus=Completed".to_owned(),
+            "/dashboard/api/instances?top=50&order=newest&runtimeStatus=Completed".to_owned(),
         ),
         (
             "rare_status_page",
-            "/dashboard/api/instances?top=50&runtimeStatus=Failed".to_owned(),
+            "/dashboard/api/instances?top=50&order=newest&runtimeStatus=Failed".to_owned(),
         ),
         (
             "name_page",
-            "/dashboard/api/instances?top=50&name=dash_wait".to_owned(),
+            "/dashboard/api/instances?top=50&order=newest&name=dash_wait".to_owned(),
         ),
         (
             "prefix_page",
             "/dashboard/api/instances?top=50&instanceIdPrefix=d-0500".to_owned(),
         ),
+        ("id_order_page", "/dashboard/api/instances?top=50".to_owned()),
         ("counts", "/dashboard/api/counts".to_owned()),
         ("instance", format!("/dashboard/api/instances/{waiting}")),
     ];

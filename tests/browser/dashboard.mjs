@@ -35,8 +35,9 @@ await step('list', async () => {
   }
   await row(scenario.hello).waitFor();
   const all = await page.locator('.counts button[data-status="All"]').innerText();
+  const first = await page.locator('#instances tbody tr').first().getAttribute('data-instance');
   await screenshot(page, 'instances.png');
-  return { all };
+  return { all, first };
 });
 
 await step('filter', async () => {

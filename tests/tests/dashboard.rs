@@ -76,8 +76,8 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         .json();
     assert_eq!(counts["counts"]["Completed"], 2, "{counts}");
     assert_eq!(
-        counts["total"], 5,
-        "four orchestrations and the entity: {counts}"
+        counts["total"], 4,
+        "orchestrations, not the entity: {counts}"
     );
     let named = app
         .host
@@ -126,6 +126,12 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         json!(["say_hello", "say_hello", "say_hello"])
     );
     assert_eq!(report["filter"]["rows"], 1, "{report}");
+    assert_eq!(
+        report["list"]["first"],
+        json!(doomed),
+        "newest first: {report}"
+    );
+    assert_eq!(report["list"]["all"], "All 4", "{report}");
     assert_eq!(report["signal"]["before"], "10", "{report}");
     assert_eq!(report["signal"]["after"], "15", "{report}");
     let timeline = &report["big_timeline"];

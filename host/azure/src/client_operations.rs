@@ -15,7 +15,7 @@ use durable_engine::message::TaskMessage;
 use durable_engine::time;
 use durable_store::clock;
 use durable_store::{
-    InstancePage, InstanceQuery, InstanceState, PurgeFilter, StoreError, StoreResult,
+    InstanceOrder, InstancePage, InstanceQuery, InstanceState, PurgeFilter, StoreError, StoreResult,
 };
 
 impl AzureTaskHub {
@@ -163,6 +163,13 @@ impl AzureTaskHub {
     }
 
     pub(super) async fn query(&self, query: &InstanceQuery) -> StoreResult<InstancePage> {
+        if query.order != InstanceOrder::InstanceId {
+            return Err(StoreError::Unsupported(
+                "the Azure Storage task hub lists instances by instance id only (its Instances \
+                 table is ordered by partition key)"
+                    .into(),
+            ));
+        }
         let mut clauses = vec!["RowKey eq ''".to_owned()];
         if !query.statuses.is_empty() {
             let any: Vec<String> = query
@@ -174,6 +181,10 @@ impl AzureTaskHub {
         }
         if let Some(name) = &query.name {
             clauses.push(format!("Name eq {}", literal(name)));
+        }
+        if query.exclude_entities {
+            // Entity instance ids are `@name@key`: the keys from "@" up to (not including) "A".
+            clauses.push("(PartitionKey lt '@' or PartitionKey ge 'A')".to_owned());
         }
         if let Some(t) = query.created_from {
             clauses.push(format!("CreatedTime ge datetime'{}'", time::format(&t)));

@@ -7,7 +7,9 @@ use rusqlite::{params_from_iter, Connection};
 
 use super::codec::{from_json, to_ticks, RawInstance, SqlResultExt, INSTANCE_COLUMNS};
 use durable_engine::history::{HistoryEvent, OrchestrationStatus};
-use durable_store::{InstancePage, InstanceQuery, PurgeFilter, StoreError, StoreResult};
+use durable_store::{
+    InstanceOrder, InstancePage, InstanceQuery, PurgeFilter, StoreError, StoreResult,
+};
 
 /// Prefix of continuation tokens; the rest is the hex of the last instance id returned.
 const TOKEN_PREFIX: &str = "sq1.";
@@ -41,15 +43,33 @@ pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<Ins
         in_statuses(&mut sql, &mut args, &query.statuses);
     }
     name_range_and_prefix(&mut sql, &mut args, query);
-    if let Some(token) = &query.continuation {
-        args.push(Value::Text(decode_token(token)?));
-        sql.push_str(&format!(" AND instance_id > ?{}", args.len()));
+    let newest_first = query.order == InstanceOrder::NewestFirst;
+    match (&query.continuation, newest_first) {
+        (None, _) => {}
+        (Some(token), false) => {
+            args.push(Value::Text(decode_token(token)?));
+            sql.push_str(&format!(" AND instance_id > ?{}", args.len()));
+        }
+        (Some(token), true) => {
+            let (created, id) = decode_newest_token(token)?;
+            args.push(Value::Integer(created));
+            args.push(Value::Text(id));
+            let (c, i) = (args.len() - 1, args.len());
+            sql.push_str(&format!(
+                " AND (created_at < ?{c} OR (created_at = ?{c} AND instance_id < ?{i}))"
+            ));
+        }
     }
     // One more than a page tells whether another page follows.
     args.push(Value::Integer(
         i64::try_from(page_size.saturating_add(1)).unwrap_or(i64::MAX),
     ));
-    sql.push_str(&format!(" ORDER BY instance_id LIMIT ?{}", args.len()));
+    let order = if newest_first {
+        "created_at DESC, instance_id DESC"
+    } else {
+        "instance_id"
+    };
+    sql.push_str(&format!(" ORDER BY {order} LIMIT ?{}", args.len()));
 
     // Not cached: the SQL varies with the filter and would evict the hot statements.
     let mut stmt = conn.prepare(&sql).db()?;
@@ -62,7 +82,13 @@ pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<Ins
     }
     let continuation = if instances.len() > page_size {
         instances.truncate(page_size);
-        instances.last().map(|i| encode_token(&i.instance_id))
+        instances.last().map(|i| {
+            if newest_first {
+                encode_newest_token(to_ticks(&i.created_at), &i.instance_id)
+            } else {
+                encode_token(&i.instance_id)
+            }
+        })
     } else {
         None
     };
@@ -72,11 +98,15 @@ pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<Ins
     })
 }
 
-/// The name, created-time range and id prefix of `query` as SQL conditions.
+/// The name, entity exclusion, created-time range and id prefix of `query` as SQL conditions.
 fn name_range_and_prefix(sql: &mut String, args: &mut Vec<Value>, query: &InstanceQuery) {
     if let Some(name) = &query.name {
         args.push(Value::Text(name.clone()));
         sql.push_str(&format!(" AND name = ?{}", args.len()));
+    }
+    if query.exclude_entities {
+        // Entity instance ids are `@name@key`: the ids from "@" up to (not including) "A".
+        sql.push_str(" AND (instance_id < '@' OR instance_id >= 'A')");
     }
     created_range(sql, args, query.created_from, query.created_to);
     if let Some(prefix) = query
@@ -216,6 +246,28 @@ fn encode_token(instance_id: &str) -> String {
         token.push_str(&format!("{byte:02x}"));
     }
     token
+}
+
+/// Prefix of continuation tokens of newest-first listings: `{created ticks}.{hex of the id}`
+/// of the last instance returned follow.
+const NEWEST_TOKEN_PREFIX: &str = "sq2.";
+
+fn encode_newest_token(created_ticks: i64, instance_id: &str) -> String {
+    let id = encode_token(instance_id);
+    format!(
+        "{NEWEST_TOKEN_PREFIX}{created_ticks}.{}",
+        &id[TOKEN_PREFIX.len()..]
+    )
+}
+
+/// The creation time (ticks) and instance id inside a token from [`encode_newest_token`].
+fn decode_newest_token(token: &str) -> StoreResult<(i64, String)> {
+    let bad = || StoreError::BadContinuation(token.to_owned());
+    let rest = token.strip_prefix(NEWEST_TOKEN_PREFIX).ok_or_else(bad)?;
+    let (ticks, hex) = rest.split_once('.').ok_or_else(bad)?;
+    let ticks = ticks.parse().map_err(|_| bad())?;
+    let id = decode_token(&format!("{TOKEN_PREFIX}{hex}")).map_err(|_| bad())?;
+    Ok((ticks, id))
 }
 
 /// The instance id inside a token from [`encode_token`].

@@ -215,6 +215,10 @@ impl InstanceStore for SqliteTaskHub {
         .map_err(|e| e.during("query_instances"))
     }
 
+    fn lists_newest_first(&self) -> bool {
+        true
+    }
+
     async fn count_instances(
         &self,
         query: &InstanceQuery,

@@ -45,6 +45,9 @@ pub enum StoreError {
     /// A continuation token that this store did not hand out.
     #[error("invalid continuation token {0:?}")]
     BadContinuation(String),
+    /// Something this store cannot do (such as list instances newest first).
+    #[error("{0}")]
+    Unsupported(String),
     /// Stored data that cannot be read back.
     #[error("corrupt data in the task hub: {0}")]
     Corrupt(String),
@@ -318,6 +321,10 @@ pub struct InstanceQuery {
     pub instance_id_prefix: Option<String>,
     /// Only instances of the orchestrator with this name (exactly).
     pub name: Option<String>,
+    /// The order of the instances, page after page.
+    pub order: InstanceOrder,
+    /// Leave out the instances of entities (ids starting with `@`).
+    pub exclude_entities: bool,
     /// Page size (0 = the store's default of 100).
     pub page_size: usize,
     /// Token from the previous page.
@@ -325,6 +332,17 @@ pub struct InstanceQuery {
     /// Leave every instance's `input` out (`None`): a listing of many instances with large
     /// inputs would otherwise hold all of them in memory at once.
     pub skip_inputs: bool,
+}
+
+/// The order instances are listed in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InstanceOrder {
+    /// By instance id, ascending: every store.
+    #[default]
+    InstanceId,
+    /// The most recently created first (ties by instance id, descending): stores whose
+    /// [`InstanceStore::lists_newest_first`] says so.
+    NewestFirst,
 }
 
 /// One page of instances.

@@ -36,7 +36,14 @@ pub trait InstanceStore: Send + Sync {
     /// Instances matching a filter, one page at a time.
     async fn query_instances(&self, query: &InstanceQuery) -> StoreResult<InstancePage>;
 
-    /// How many instances match `query`'s name, created-time range and id prefix, by status
+    /// Whether [`InstanceOrder::NewestFirst`](crate::InstanceOrder::NewestFirst) listings work
+    /// here (others fail with [`StoreError::Unsupported`](crate::StoreError::Unsupported)).
+    fn lists_newest_first(&self) -> bool {
+        false
+    }
+
+    /// How many instances match `query`'s name, entity exclusion, created-time range and id
+    /// prefix, by status
     /// (its statuses, paging and inputs are ignored; statuses without instances are left
     /// out). The default reads every matching row, a page at a time; stores that can count
     /// without reading rows do.

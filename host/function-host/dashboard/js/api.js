@@ -51,14 +51,14 @@ function query(filter, extra = {}) {
   if (filter.prefix) p.set('instanceIdPrefix', filter.prefix);
   if (filter.from) p.set('createdTimeFrom', new Date(filter.from).toISOString());
   if (filter.to) p.set('createdTimeTo', new Date(filter.to).toISOString());
+  if (filter.order) p.set('order', filter.order);
   for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== null) p.set(k, v);
   return p.toString();
 }
 
-/** Whether the key in use (or none) lets the dashboard read the task hub. */
-export async function authorized() {
-  const answer = await call('GET', '/dashboard/api/access');
-  return answer.authorized === true;
+/** What the host allows this tab: `{authorized, newestFirst}` (the store can sort so). */
+export function access() {
+  return call('GET', '/dashboard/api/access');
 }
 
 /** One page of instance rows. */

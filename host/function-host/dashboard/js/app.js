@@ -1,9 +1,9 @@
 // The dashboard's shell: routes (#/, #/instance/{id}, #/entities), the key dialog, and the
 // refresh loop of the page in view.
 
-import { KeyNeeded, authorized, key, setKey } from './api.js';
+import { KeyNeeded, access, key, setKey } from './api.js';
 import { fill, h } from './dom.js';
-import { showList } from './list.js';
+import { offerNewestFirst, showList } from './list.js';
 import { showInstance } from './detail.js';
 import { showEntities } from './entities.js';
 
@@ -56,10 +56,12 @@ document.getElementById('key-form').addEventListener('submit', () => {
 /** Shows the page in view once the host lets this tab in; asks for the key until then. */
 async function start() {
   try {
-    if (!(await authorized())) {
+    const allowed = await access();
+    if (!allowed.authorized) {
       askKey(key() ? 'The host did not accept this key.' : '');
       return;
     }
+    offerNewestFirst(allowed.newestFirst === true);
   } catch (e) {
     failed(e);
     return;

@@ -8,7 +8,13 @@ const STATUSES = ['Running', 'Pending', 'Suspended', 'Completed', 'Failed', 'Ter
 const REFRESH_MS = 5000;
 
 // Kept while the page is left and come back to.
-const state = { filter: { statuses: [], name: '', prefix: '', from: '', to: '' }, pages: [null], page: 0, auto: true };
+const state = { filter: { statuses: [], name: '', prefix: '', from: '', to: '', order: '' }, pages: [null], page: 0, auto: true, newestFirst: false };
+
+/** Whether the host's store can list the newest first; if so, the list starts that way. */
+export function offerNewestFirst(can) {
+  if (can && !state.newestFirst) state.filter.order = 'newest';
+  state.newestFirst = can;
+}
 
 /** Shows the list in `main`; answers `{stop}`. */
 export function showList(main, failed) {
@@ -42,6 +48,9 @@ export function showList(main, failed) {
       input('Instance id starts with', 'prefix'),
       input('Created from', 'from', 'datetime-local'),
       input('Created to', 'to', 'datetime-local'),
+      state.newestFirst && h('label', {}, 'Order', h('select', { name: 'order', onchange: (e) => { state.filter.order = e.target.value; restart(); } },
+        h('option', { value: 'newest', selected: state.filter.order === 'newest' }, 'Newest first'),
+        h('option', { value: '', selected: state.filter.order !== 'newest' }, 'Instance id'))),
       h('button', { type: 'submit' }, 'Apply'),
       h('label', { className: 'inline' }, h('span', {}, 'Refresh every 5 s'), auto)),
     h('div', { className: 'actions' }, terminate, purge, result),

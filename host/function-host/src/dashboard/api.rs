@@ -1,10 +1,11 @@
 //! `/dashboard/api/`: the JSON the page needs that the management API does not give in the
-//! right shape: compact instance rows, counts by status, and an instance with its raw history
-//! (every event, with its ids, pending ones included, as the timeline needs).
+//! right shape: compact instance rows and counts by status (orchestrations only: entities
+//! have their own page), and an instance with its raw history (every event, with its ids,
+//! pending ones included, as the timeline needs).
 //!
 //! | Path | |
 //! |---|---|
-//! | `access` | `{"authorized": bool}`: whether the request's key (or none) is enough |
+//! | `access` | `{"authorized", "newestFirst"}`: whether the request's key (or none) is enough, and whether the store lists newest first |
 //! | `instances?{filter}&continuation=` | one page of rows (the management API's filter) |
 //! | `counts?{filter}` | instances by status for the filter's name, time range and prefix |
 //! | `instances/{id}` | the instance row and its current execution's history |
@@ -37,7 +38,12 @@ pub(super) async fn answer(api: &DurableApi, call: &str, req: &HttpRequest) -> H
         },
     };
     result.unwrap_or_else(|e| {
-        let status = if e.is_retryable() {
+        let status = if matches!(
+            e,
+            StoreError::BadContinuation(_) | StoreError::Unsupported(_)
+        ) {
+            StatusCode::BAD_REQUEST
+        } else if e.is_retryable() {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -53,6 +59,7 @@ async fn instances(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, 
         Err(response) => return Ok(*response),
     };
     query.skip_inputs = true;
+    query.exclude_entities = true;
     query.page_size = query.page_size.clamp(1, 500);
     query.continuation = req
         .query_param("continuation")
@@ -68,10 +75,11 @@ async fn instances(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, 
 
 /// Instances by status.
 async fn counts(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, StoreError> {
-    let query = match instance_query(req) {
+    let mut query = match instance_query(req) {
         Ok(q) => q,
         Err(response) => return Ok(*response),
     };
+    query.exclude_entities = true;
     let counts = api.client.store().count_instances(&query).await?;
     let total: u64 = counts.values().sum();
     let by_name: Map<String, Value> = counts

@@ -35,7 +35,10 @@ pub async fn serve(
     }
     if rest == "/api/access" {
         // Asked first, so that a page without the key finds out without a failed request.
-        return HttpResponse::ok_json(&serde_json::json!({ "authorized": authorized }));
+        return HttpResponse::ok_json(&serde_json::json!({
+            "authorized": authorized,
+            "newestFirst": api.client.store().lists_newest_first(),
+        }));
     }
     if let Some(call) = rest.strip_prefix("/api/") {
         if !authorized {

@@ -10,7 +10,7 @@ use durable_client::management::request_url;
 use durable_client::{ClientError, StatusOptions};
 use durable_engine::history::OrchestrationStatus;
 use durable_http::{HttpRequest, HttpResponse};
-use durable_store::{InstanceQuery, PurgeFilter};
+use durable_store::{InstanceOrder, InstanceQuery, PurgeFilter};
 
 /// The continuation header, in requests and responses.
 pub const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
@@ -72,8 +72,10 @@ pub(super) async fn query(
 }
 
 /// The filter of an instance listing: `runtimeStatus`, `createdTimeFrom`, `createdTimeTo`,
-/// `instanceIdPrefix`, `name` (the orchestrator's, exactly: an extension of this host), `top`,
-/// `showInput`, and the `x-ms-continuation-token` header; a 400 for an unknown status.
+/// `instanceIdPrefix`, and, extensions of this host, `name` (the orchestrator's, exactly) and
+/// `order` (`instanceId`, the default, or `newest`: created most recently first, where the
+/// store can), `top`, `showInput`, and the `x-ms-continuation-token` header; a 400 for an
+/// unknown status or order.
 pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpResponse>> {
     let statuses = statuses_param(req).map_err(|name| Box::new(bad_status(&name)))?;
     let continuation = req
@@ -92,6 +94,16 @@ pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpRespon
         created_to: time_param(req, "createdTimeTo"),
         instance_id_prefix: text("instanceIdPrefix"),
         name: text("name"),
+        order: match text("order").as_deref() {
+            Some("newest") => InstanceOrder::NewestFirst,
+            Some("instanceId") | None => InstanceOrder::InstanceId,
+            Some(other) => {
+                return Err(Box::new(bad_request(&format!(
+                    "order must be newest or instanceId, not {other:?}"
+                ))))
+            }
+        },
+        exclude_entities: false,
         page_size: int_param(req, "top").unwrap_or(100),
         continuation,
         skip_inputs: !bool_param(req, "showInput", true),

@@ -147,7 +147,9 @@ fn client_error(api: &DurableApi, e: ClientError) -> HttpResponse {
         ClientError::NotFound(_) => HttpResponse::new(StatusCode::NOT_FOUND),
         ClientError::InvalidInstanceId { .. }
         | ClientError::InvalidArgument(_)
-        | ClientError::Store(StoreError::BadContinuation(_)) => bad_request(&text),
+        | ClientError::Store(StoreError::BadContinuation(_) | StoreError::Unsupported(_)) => {
+            bad_request(&text)
+        }
         ClientError::AlreadyExists { .. } => internal(
             &text,
             "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException",

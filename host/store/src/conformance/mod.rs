@@ -47,7 +47,7 @@ pub use orchestrations::{
 };
 pub use queries::{
     purge_instance_removes_everything, purge_instances_by_filter, query_by_name_and_counts,
-    query_filters, query_pages_cover_everything_once,
+    query_filters, query_newest_first, query_pages_cover_everything_once,
 };
 pub use signals::signals_wake_dispatchers;
 pub use timers::{singleton_lock_is_renewed_and_released, timer_status_round_trips};
@@ -81,6 +81,7 @@ where
     activity_abandon_and_renew(new_store().await).await;
     query_filters(new_store().await).await;
     query_by_name_and_counts(new_store().await).await;
+    query_newest_first(new_store().await).await;
     query_pages_cover_everything_once(new_store().await).await;
     purge_instance_removes_everything(new_store().await).await;
     purge_instances_by_filter(new_store().await).await;
@@ -123,6 +124,7 @@ macro_rules! task_hub_conformance_tests {
             activity_abandon_and_renew,
             query_filters,
             query_by_name_and_counts,
+            query_newest_first,
             query_pages_cover_everything_once,
             purge_instance_removes_everything,
             purge_instances_by_filter,

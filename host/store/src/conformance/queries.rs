@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::fixtures::*;
-use crate::{InstanceQuery, InstanceState, PurgeFilter, StoreError, TaskHub};
+use crate::{InstanceOrder, InstanceQuery, InstanceState, PurgeFilter, StoreError, TaskHub};
 use durable_engine::history::OrchestrationStatus;
 
 use crate::clock;
@@ -264,6 +264,43 @@ pub async fn query_by_name_and_counts(hub: Arc<dyn TaskHub>) {
         .into_iter()
         .collect();
     assert_eq!(counts, expected, "counts by status under the prefix");
+
+    // Entity instances (`@name@key`) are left out when asked.
+    let entity = format!("@{run}@key");
+    hub.create_instance(start_message(&entity, &new_execution_id()))
+        .await
+        .expect("create_instance failed");
+    let orchestrations_only = |prefix: &str| InstanceQuery {
+        instance_id_prefix: Some(prefix.to_owned()),
+        exclude_entities: true,
+        ..InstanceQuery::default()
+    };
+    assert!(
+        all_ids(hub, orchestrations_only(&entity)).await.is_empty(),
+        "entity left out"
+    );
+    assert_eq!(
+        all_ids(
+            hub,
+            InstanceQuery {
+                exclude_entities: false,
+                ..orchestrations_only(&entity)
+            }
+        )
+        .await,
+        vec![entity.clone()],
+        "entity listed when not left out"
+    );
+    assert_eq!(
+        all_ids(hub, orchestrations_only(&run)).await.len(),
+        5,
+        "others kept"
+    );
+    let counts = hub
+        .count_instances(&orchestrations_only(&entity))
+        .await
+        .expect("count");
+    assert!(counts.is_empty(), "entity not counted: {counts:?}");
     let counts = hub
         .count_instances(&InstanceQuery {
             statuses: vec![Failed],
@@ -282,6 +319,69 @@ pub async fn query_by_name_and_counts(hub: Arc<dyn TaskHub>) {
         .await
         .expect("count");
     assert!(none.is_empty(), "nothing matched, nothing counted");
+}
+
+/// Newest-first listings, where the store has them: creation time descending (ties by id,
+/// descending), filters applied, pages covering every instance once; elsewhere a typed refusal.
+pub async fn query_newest_first(hub: Arc<dyn TaskHub>) {
+    let hub = &*hub;
+    let run = new_id("newest");
+    let query = InstanceQuery {
+        instance_id_prefix: Some(run.clone()),
+        order: InstanceOrder::NewestFirst,
+        page_size: 2,
+        ..InstanceQuery::default()
+    };
+    if !hub.lists_newest_first() {
+        let refused = hub.query_instances(&query).await;
+        assert!(
+            matches!(refused, Err(StoreError::Unsupported(_))),
+            "a store that does not list newest first says so, got {refused:?}"
+        );
+        return;
+    }
+    let mut created = create_with_statuses(hub, &format!("{run}-a"), &[Completed, Running]).await;
+    pause().await;
+    created.extend(
+        create_with_statuses(hub, &format!("{run}-b"), &[Completed, Failed, Completed]).await,
+    );
+    let mut expected = Vec::new();
+    for (id, status) in &created {
+        let row = hub.get_instance(id).await.expect("get").expect("row");
+        expected.push((row.created_at, id.clone(), *status));
+    }
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    let ids = |keep: &dyn Fn(OrchestrationStatus) -> bool| -> Vec<String> {
+        expected
+            .iter()
+            .filter(|e| keep(e.2))
+            .map(|e| e.1.clone())
+            .collect()
+    };
+    assert_eq!(
+        all_ids(hub, query.clone()).await,
+        ids(&|_| true),
+        "newest first"
+    );
+    let completed = InstanceQuery {
+        statuses: vec![Completed],
+        ..query.clone()
+    };
+    assert_eq!(
+        all_ids(hub, completed).await,
+        ids(&|s| s == Completed),
+        "newest first, one status"
+    );
+    let bad = hub
+        .query_instances(&InstanceQuery {
+            continuation: Some("sq1.00".into()),
+            ..query
+        })
+        .await;
+    assert!(
+        matches!(bad, Err(StoreError::BadContinuation(_))),
+        "a token of the other order is refused, got {bad:?}"
+    );
 }
 
 /// Pages hold at most `page_size` instances and continuations cover every instance once.
