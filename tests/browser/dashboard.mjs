@@ -1,7 +1,8 @@
 // Drives the host's dashboard the way a user would. Usage: node dashboard.mjs <base URL> <scenario JSON>
 // where the scenario names what the test started: {"hello": id, "approval": id,
 // "terminate": id, "entity": {"name", "key"}, "key": the host key, if it needs one,
-// "big": an instance with a long history, to time its timeline}. Prints a JSON report; exits 1 on any failure or
+// "big": an instance with a long history, to time its timeline, "locked": {"key"} of an
+// entity of the same name whose lock an orchestration holds}. Prints a JSON report; exits 1 on any failure or
 // console error, saving screenshots of the list and a timeline either way.
 import { fail, launch, screenshot } from './browser.mjs';
 
@@ -113,7 +114,27 @@ await step('signal', async () => {
     [`#entities tr[data-entity="${name}@${key}"] pre`, before],
     { timeout: 15000 },
   );
-  return { before, after: await entity.locator('pre').innerText() };
+  let lockedBy = null;
+  if (scenario.locked) {
+    const held = page.locator(`#entities tr[data-entity="${name}@${scenario.locked.key}"] td:nth-child(5) a`);
+    lockedBy = await held.innerText();
+  }
+  return { before, after: await entity.locator('pre').innerText(), lockedBy };
+});
+
+await step('phone', async () => {
+  // A phone's width: nothing wider than the screen but the tables, which scroll in place.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const widths = {};
+  for (const [name, hash] of [['list', '#/'], ['instance', `#/instance/${encodeURIComponent(scenario.hello)}`], ['entities', '#/entities']]) {
+    await page.goto(`${base}/dashboard/${hash}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForLoadState('networkidle');
+    widths[name] = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (widths[name] > 390) throw new Error(`the ${name} page is ${widths[name]} px wide on a 390 px screen`);
+    await screenshot(page, `phone-${name}.png`);
+  }
+  return widths;
 });
 
 await browser.close();

@@ -68,6 +68,28 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
     }
     wait_for_entity(&app, &key, "counter", "dash", WAIT);
     wait_until_completed(&app, &key, &big, Duration::from_secs(180));
+    // An orchestration holding an entity's lock.
+    let holder = start(&app, &function_key, "hold_locks", json!(["held"]));
+    let deadline = std::time::Instant::now() + WAIT;
+    let held = loop {
+        let listed = app
+            .host
+            .get(&format!("/dashboard/api/entities?name=counter&code={key}"))
+            .json();
+        let held = listed["entities"]
+            .as_array()
+            .and_then(|all| all.iter().find(|e| e["key"] == "held"))
+            .cloned();
+        match held {
+            Some(e) if e["lockedBy"] == json!(holder) => break e,
+            _ => assert!(
+                std::time::Instant::now() < deadline,
+                "no lock shown: {listed}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(held["name"], "counter", "{held}");
 
     // The data the page reads, and bad requests answered in JSON.
     let counts = app
@@ -76,8 +98,8 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         .json();
     assert_eq!(counts["counts"]["Completed"], 2, "{counts}");
     assert_eq!(
-        counts["total"], 4,
-        "orchestrations, not the entity: {counts}"
+        counts["total"], 5,
+        "orchestrations, not the entities: {counts}"
     );
     let named = app
         .host
@@ -104,6 +126,7 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
     let scenario = json!({
         "hello": hello, "approval": approval, "terminate": doomed,
         "entity": {"name": "counter", "key": "dash"}, "key": key, "big": big,
+        "locked": {"key": "held"},
     });
     let base = format!("http://127.0.0.1:{}", app.host.port);
     let artifacts = browser::artifacts_dir().join("dashboard");
@@ -128,12 +151,13 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
     assert_eq!(report["filter"]["rows"], 1, "{report}");
     assert_eq!(
         report["list"]["first"],
-        json!(doomed),
+        json!(holder),
         "newest first: {report}"
     );
-    assert_eq!(report["list"]["all"], "All 4", "{report}");
+    assert_eq!(report["list"]["all"], "All 5", "{report}");
     assert_eq!(report["signal"]["before"], "10", "{report}");
     assert_eq!(report["signal"]["after"], "15", "{report}");
+    assert_eq!(report["signal"]["lockedBy"], json!(holder), "{report}");
     let timeline = &report["big_timeline"];
     assert!(timeline["events"].as_u64().unwrap() >= 10_000, "{report}");
     assert_eq!(

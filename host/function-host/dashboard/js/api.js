@@ -92,10 +92,12 @@ export function purge(id) {
   return call('DELETE', `${MANAGEMENT}/instances/${enc(id)}`);
 }
 
-/** Entities (with their state), optionally of one name. */
-export function entities(name) {
-  const path = name ? `/entities/${enc(name)}` : '/entities';
-  return call('GET', `${MANAGEMENT}${path}?fetchState=true&top=200`);
+/** A page of entities with state, lock holder and queue, optionally of one name. */
+export function entities(name, continuation) {
+  const p = new URLSearchParams();
+  if (name) p.set('name', name);
+  if (continuation) p.set('continuation', continuation);
+  return call('GET', `/dashboard/api/entities?${p}`);
 }
 
 /** Signals operation `op` with `input` (any JSON, or undefined) to entity `name`/`key`. */

@@ -1,7 +1,8 @@
-// Entities: listed by name with their state; one entity's state read again, and signalled.
+// Entities: listed by name with their state, the orchestration holding the lock and the
+// requests waiting; refreshed, and signalled.
 
 import * as api from './api.js';
-import { fill, h, outcome, pretty, time } from './dom.js';
+import { fill, h, instanceLink, outcome, pretty, time } from './dom.js';
 
 const REFRESH_MS = 5000;
 
@@ -10,13 +11,19 @@ export function showEntities(main, failed) {
   const nameFilter = h('input', { name: 'entity-name', placeholder: 'Counter' });
   const body = h('tbody');
   const result = h('p', { 'aria-live': 'polite', id: 'signal-result' });
+  const pages = [null];
+  let page = 0;
+  const first = h('button', { type: 'button', onclick: () => { page = 0; load(); } }, 'First page');
+  const more = h('button', { type: 'button', onclick: () => { page += 1; load(); } }, 'Next page');
   fill(main, h('h1', {}, 'Entities'),
-    h('form', { className: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); load(); } },
+    h('form', { className: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); pages.length = 1; page = 0; load(); } },
       h('label', {}, 'Entity name', nameFilter), h('button', { type: 'submit' }, 'Apply')),
     result,
     h('div', { className: 'table-wrap' }, h('table', { id: 'entities' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Key'), h('th', {}, 'Last operation'), h('th', {}, 'State'), h('th', {}, 'Signal'))),
-      body)));
+      h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Key'), h('th', { className: 'hide-narrow' }, 'Last operation'),
+        h('th', {}, 'State'), h('th', {}, 'Locked by'), h('th', { className: 'hide-narrow' }, 'Waiting'), h('th', {}, 'Signal'))),
+      body)),
+    h('div', { className: 'pager' }, first, more));
 
   let timer = null;
   let stopped = false;
@@ -24,9 +31,13 @@ export function showEntities(main, failed) {
   async function load() {
     clearTimeout(timer);
     try {
-      const list = await api.entities(nameFilter.value.trim());
+      const answer = await api.entities(nameFilter.value.trim(), pages[page]);
       if (stopped) return;
-      render(list || []);
+      pages.length = page + 1;
+      if (answer.continuation) pages.push(answer.continuation);
+      more.hidden = !answer.continuation;
+      first.hidden = page === 0;
+      render(answer.entities);
     } catch (e) {
       failed(e);
     }
@@ -38,14 +49,16 @@ export function showEntities(main, failed) {
     const editing = body.querySelector('input:focus');
     if (editing) return;
     if (list.length === 0) {
-      fill(body, h('tr', {}, h('td', { colspan: 5, className: 'muted' }, 'No entities.')));
+      fill(body, h('tr', {}, h('td', { colspan: 7, className: 'muted' }, 'No entities.')));
       return;
     }
     fill(body, list.map((e) => {
-      const { name, key } = e.entityId;
+      const { name, key } = e;
       return h('tr', { 'data-entity': `${name}@${key}` },
-        h('td', {}, name), h('td', {}, key), h('td', {}, time(e.lastOperationTime)),
-        h('td', {}, h('pre', {}, pretty(e.state))),
+        h('td', {}, name), h('td', {}, key), h('td', { className: 'hide-narrow' }, time(e.lastOperationTime)),
+        h('td', {}, e.exists ? h('pre', {}, pretty(e.state)) : h('span', { className: 'muted' }, 'no state')),
+        h('td', {}, e.lockedBy ? instanceLink(e.lockedBy) : ''),
+        h('td', { className: 'hide-narrow' }, e.queueSize || ''),
         h('td', {}, signalForm(name, key)));
     }));
   }

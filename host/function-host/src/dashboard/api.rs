@@ -9,20 +9,23 @@
 //! | `instances?{filter}&continuation=` | one page of rows (the management API's filter) |
 //! | `counts?{filter}` | instances by status for the filter's name, time range and prefix |
 //! | `instances/{id}` | the instance row and its current execution's history |
+//! | `entities?name=&continuation=` | entities with their state, lock holder and queue |
 
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
 use crate::http_api::{instance_query, DurableApi};
+use durable_engine::entity::{EntityId, SchedulerState};
 use durable_engine::history::HistoryEvent;
 use durable_http::{HttpRequest, HttpResponse};
-use durable_store::{InstanceState, StoreError};
+use durable_store::{InstanceQuery, InstanceState, StoreError};
 
 /// Answers `GET /dashboard/api/{call}`.
 pub(super) async fn answer(api: &DurableApi, call: &str, req: &HttpRequest) -> HttpResponse {
     let result = match call {
         "instances" => instances(api, req).await,
         "counts" => counts(api, req).await,
+        "entities" => entities(api, req).await,
         _ => match call.strip_prefix("instances/") {
             Some(id) => match percent_encoding::percent_decode_str(id).decode_utf8() {
                 Ok(id) => instance(api, &id).await,
@@ -116,6 +119,55 @@ async fn instance(api: &DurableApi, id: &str) -> Result<HttpResponse, StoreError
     Ok(HttpResponse::ok_json(
         &json!({ "instance": instance, "history": events }),
     ))
+}
+
+/// A page of entities (of one name, if given): state, the orchestration holding the lock,
+/// and how many requests wait.
+async fn entities(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, StoreError> {
+    let prefix = match req
+        .query_param("name")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => format!("@{}@", name.to_lowercase()),
+        None => "@".to_owned(),
+    };
+    let query = InstanceQuery {
+        instance_id_prefix: Some(prefix),
+        page_size: 100,
+        continuation: req
+            .query_param("continuation")
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned),
+        ..InstanceQuery::default()
+    };
+    let page = api.client.store().query_instances(&query).await?;
+    let mut entities = Vec::new();
+    for row in &page.instances {
+        let (Ok(id), Ok(scheduler)) = (
+            EntityId::from_scheduler_id(&row.instance_id),
+            SchedulerState::from_input(row.input.as_deref()),
+        ) else {
+            continue;
+        };
+        let status = scheduler.status();
+        if !status.entity_exists && status.locked_by.is_none() && status.queue_size == 0 {
+            continue; // deleted, or never given state
+        }
+        entities.push(json!({
+            "name": id.name,
+            "key": id.key,
+            "lastOperationTime": row.last_updated_at,
+            "exists": status.entity_exists,
+            "state": parsed(scheduler.state.as_deref()),
+            "lockedBy": status.locked_by,
+            "queueSize": status.queue_size,
+        }));
+    }
+    Ok(HttpResponse::ok_json(&json!({
+        "entities": entities,
+        "continuation": page.continuation,
+    })))
 }
 
 /// The columns of the list.
