@@ -38,7 +38,10 @@ pub(crate) async fn dashboard(o: &Opts) -> anyhow::Result<()> {
     let addr = host.address(printed)?;
     let waiting = format!("d-{:06}", n / 2 + 1);
     let queries = [
-        ("first_page", "/dashboard/api/instances?top=50&order=newest".to_owned()),
+        (
+            "first_page",
+            "/dashboard/api/instances?top=50&order=newest".to_owned(),
+        ),
         (
             "status_page",
             "/dashboard/api/instances?top=50&order=newest&runtimeStatus=Completed".to_owned(),
@@ -55,7 +58,10 @@ pub(crate) async fn dashboard(o: &Opts) -> anyhow::Result<()> {
             "prefix_page",
             "/dashboard/api/instances?top=50&instanceIdPrefix=d-0500".to_owned(),
         ),
-        ("id_order_page", "/dashboard/api/instances?top=50".to_owned()),
+        (
+            "id_order_page",
+            "/dashboard/api/instances?top=50".to_owned(),
+        ),
         ("counts", "/dashboard/api/counts".to_owned()),
         ("instance", format!("/dashboard/api/instances/{waiting}")),
     ];
