@@ -107,7 +107,10 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
             "/dashboard/api/counts?name=approval_workflow&code={key}"
         ))
         .json();
-    assert_eq!(named, json!({"counts": {"Running": 2}, "total": 2}));
+    assert_eq!(
+        named,
+        json!({"counts": {"Running": 2}, "total": 2, "complete": true})
+    );
     let missing = app
         .host
         .get(&format!("/dashboard/api/instances/nope?code={key}"));
@@ -209,4 +212,45 @@ fn wait_until_completed(app: &SampleApp, key: &str, id: &str, limit: Duration) {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn the_dashboard_reads_an_azure_storage_hub_in_instance_id_order() {
+    let app = SampleApp::start_on_azurite("DashboardHub");
+    let id = {
+        let r = app
+            .host
+            .request("POST", "/api/orchestrators/hello_cities", &[], b"");
+        assert_eq!(r.status, 202, "{r:?}");
+        r.json()["id"].as_str().unwrap().to_owned()
+    };
+    app.host.wait_for_status(&id, "Completed", None);
+
+    let access = app.host.get("/dashboard/api/access").json();
+    assert_eq!(access, json!({"authorized": true, "newestFirst": false}));
+    let page = app.host.get("/dashboard/api/instances?top=10").json();
+    assert_eq!(page["instances"][0]["instanceId"], json!(id), "{page}");
+    let refused = app.host.get("/dashboard/api/instances?order=newest");
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert!(
+        refused.error_message().contains("instance id only"),
+        "{refused:?}"
+    );
+    let counts = app.host.get("/dashboard/api/counts").json();
+    assert_eq!(
+        counts,
+        json!({"counts": {"Completed": 1}, "total": 1, "complete": true})
+    );
+    let detail = app
+        .host
+        .get(&format!("/dashboard/api/instances/{id}"))
+        .json();
+    let scheduled = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["EventTypeName"] == "TaskScheduled")
+        .count();
+    assert_eq!(scheduled, 3, "{detail}");
+    assert_eq!(detail["instance"]["status"], "Completed");
 }

@@ -219,6 +219,10 @@ impl InstanceStore for SqliteTaskHub {
         true
     }
 
+    fn counts_cheaply(&self) -> bool {
+        true
+    }
+
     async fn count_instances(
         &self,
         query: &InstanceQuery,

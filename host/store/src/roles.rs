@@ -42,6 +42,12 @@ pub trait InstanceStore: Send + Sync {
         false
     }
 
+    /// Whether [`count_instances`](InstanceStore::count_instances) counts without reading
+    /// every matching row (so that asking often is cheap).
+    fn counts_cheaply(&self) -> bool {
+        false
+    }
+
     /// How many instances match `query`'s name, entity exclusion, created-time range and id
     /// prefix, by status
     /// (its statuses, paging and inputs are ignored; statuses without instances are left

@@ -16,7 +16,8 @@ export function showInstance(main, id, failed) {
   const failure = h('div');
   const chart = h('div', { className: 'timeline', id: 'timeline' });
   const legend = h('div', { className: 'legend' },
-    ['activity', 'failed', 'timer', 'suborchestration', 'pending', 'event'].map((k) => h('span', {}, h('i', { className: `l-${k}` }), k)));
+    [['activity', 'activity'], ['failed', 'failed'], ['timer', 'timer'], ['suborchestration', 'sub-orchestration'],
+      ['pending', 'running'], ['abandoned', 'left open'], ['event', 'event raised']].map(([k, text]) => h('span', {}, h('i', { className: `l-${k}` }), text)));
   const events = h('tbody');
   const table = h('details', { ontoggle: () => { if (table.open) renderEvents(); } },
     h('summary', {}, 'History events'),

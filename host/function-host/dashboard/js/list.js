@@ -114,7 +114,7 @@ export function showList(main, failed) {
           else if (on) state.filter.statuses = state.filter.statuses.filter((s) => s !== status);
           else state.filter.statuses = [...state.filter.statuses, status];
           restart();
-        } }, `${status || 'All'} ${n}`);
+        } }, `${status || 'All'} ${n}${counts.complete === false ? '+' : ''}`);
     };
     fill(countsEl, chip(null, counts.total),
       STATUSES.filter((s) => counts.counts[s] || state.filter.statuses.includes(s)).map((s) => chip(s, counts.counts[s] || 0)));

@@ -6,10 +6,13 @@ const ROW = 18;
 const LABEL = 260;
 const WIDTH = 900;
 
-/** The spans of a raw history (DTFx events): [{kind, label, start, end, failed, pending}]. */
+/** The spans of a raw history (DTFx events): [{kind, label, start, end, failed, pending,
+ *  abandoned, outcome}]. A call still open is pending while the execution runs, abandoned
+ *  (ending with it) once it has ended. */
 export function spans(history, now = Date.now()) {
   const open = new Map(); // task id -> span
   const rows = [];
+  let ended = null;
   let first = Infinity;
   let last = -Infinity;
   const t = (iso) => new Date(iso).getTime();
@@ -27,10 +30,10 @@ export function spans(history, now = Date.now()) {
         add(e.EventId, { kind: 'timer', label: `timer until ${e.FireAt}`, start: at, due: t(e.FireAt) });
         break;
       case 'TaskCompleted': case 'SubOrchestrationInstanceCompleted':
-        close(e.TaskScheduledId, at, false);
+        close(e.TaskScheduledId, at, false, e.Result);
         break;
       case 'TaskFailed': case 'SubOrchestrationInstanceFailed':
-        close(e.TaskScheduledId, at, true);
+        close(e.TaskScheduledId, at, true, e.Reason || (e.FailureDetails && e.FailureDetails.ErrorMessage));
         break;
       case 'TimerFired':
         close(e.TimerId, at, false);
@@ -38,12 +41,20 @@ export function spans(history, now = Date.now()) {
       case 'EventRaised':
         rows.push({ kind: 'event', label: `event ${e.Name}`, start: at, end: at });
         break;
+      case 'ExecutionCompleted': case 'ExecutionTerminated': case 'ExecutionFailed': case 'ContinueAsNew':
+        ended = at;
+        break;
       default:
     }
   }
   for (const s of open.values()) {
-    s.pending = true;
-    s.end = Math.max(s.start, now);
+    if (ended === null) {
+      s.pending = true; // still waited for
+      s.end = Math.max(s.start, now);
+    } else {
+      s.abandoned = true; // the execution ended without it (a timeout's timer, say)
+      s.end = Math.max(s.start, ended);
+    }
   }
   if (rows.length) last = Math.max(last, ...rows.map((r) => r.end));
   return { rows, first: Number.isFinite(first) ? first : now, last: Number.isFinite(last) ? last : now };
@@ -53,12 +64,13 @@ export function spans(history, now = Date.now()) {
     rows.push(span);
   }
 
-  function close(id, at, failed) {
+  function close(id, at, failed, outcome) {
     const s = open.get(id);
     if (!s) return;
     open.delete(id);
     s.end = at;
     s.failed = failed;
+    if (outcome !== undefined && outcome !== null) s.outcome = String(outcome);
   }
 }
 
@@ -80,9 +92,11 @@ export function render(history, now = Date.now()) {
   }
   rows.forEach((r, i) => {
     const y = (i + 1) * ROW + 3;
-    const cls = r.pending ? 'bar-pending' : r.failed ? 'bar-failed' : `bar-${r.kind}`;
+    const cls = r.pending ? 'bar-pending' : r.failed ? 'bar-failed' : r.abandoned ? 'bar-abandoned' : `bar-${r.kind}`;
     const took = r.end - r.start;
-    const title = `${r.label}: ${r.pending ? 'running, ' : r.failed ? 'failed after ' : ''}${formatMs(took)}`;
+    const outcome = r.outcome ? ` → ${truncate(r.outcome, 200)}` : '';
+    const state = r.pending ? 'running, ' : r.failed ? 'failed after ' : r.abandoned ? 'left when the execution ended, after ' : '';
+    const title = `${r.label}: ${state}${formatMs(took)}${outcome}`;
     parts.push(`<g class="step" data-kind="${r.kind}"${r.failed ? ' data-failed="true"' : ''}${r.pending ? ' data-pending="true"' : ''}><title>${escape(title)}</title>`,
       `<text class="label" x="4" y="${y + 10}">${escape(truncate(r.label, 40))}</text>`);
     if (r.kind === 'event') {

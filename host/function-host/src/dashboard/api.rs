@@ -7,18 +7,20 @@
 //! |---|---|
 //! | `access` | `{"authorized", "newestFirst"}`: whether the request's key (or none) is enough, and whether the store lists newest first |
 //! | `instances?{filter}&continuation=` | one page of rows (the management API's filter) |
-//! | `counts?{filter}` | instances by status for the filter's name, time range and prefix |
+//! | `counts?{filter}` | instances by status for the filter's name, time range and prefix; `complete` is false when a store that counts by reading rows stopped at 10,000 |
 //! | `instances/{id}` | the instance row and its current execution's history |
 //! | `entities?name=&continuation=` | entities with their state, lock holder and queue |
+
+use std::collections::BTreeMap;
 
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
 use crate::http_api::{instance_query, DurableApi};
 use durable_engine::entity::{EntityId, SchedulerState};
-use durable_engine::history::HistoryEvent;
+use durable_engine::history::{HistoryEvent, OrchestrationStatus};
 use durable_http::{HttpRequest, HttpResponse};
-use durable_store::{InstanceQuery, InstanceState, StoreError};
+use durable_store::{InstanceQuery, InstanceState, StoreError, TaskHub};
 
 /// Answers `GET /dashboard/api/{call}`.
 pub(super) async fn answer(api: &DurableApi, call: &str, req: &HttpRequest) -> HttpResponse {
@@ -83,15 +85,50 @@ async fn counts(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, Sto
         Err(response) => return Ok(*response),
     };
     query.exclude_entities = true;
-    let counts = api.client.store().count_instances(&query).await?;
+    let store = api.client.store();
+    let (counts, complete) = if store.counts_cheaply() {
+        (store.count_instances(&query).await?, true)
+    } else {
+        count_up_to(&**store, query, COUNT_LIMIT).await?
+    };
     let total: u64 = counts.values().sum();
     let by_name: Map<String, Value> = counts
         .into_iter()
         .map(|(status, n)| (status.name().to_owned(), json!(n)))
         .collect();
     Ok(HttpResponse::ok_json(
-        &json!({ "counts": by_name, "total": total }),
+        &json!({ "counts": by_name, "total": total, "complete": complete }),
     ))
+}
+
+/// Rows read at most for the counts of a store that counts by reading rows (Azure Storage),
+/// refreshed every few seconds by every open list.
+const COUNT_LIMIT: u64 = 10_000;
+
+/// Counts by status reading at most `limit` rows; `false` when more were left unread.
+async fn count_up_to(
+    store: &dyn TaskHub,
+    mut query: InstanceQuery,
+    limit: u64,
+) -> Result<(BTreeMap<OrchestrationStatus, u64>, bool), StoreError> {
+    query.statuses.clear();
+    query.skip_inputs = true;
+    query.continuation = None;
+    let mut counts = BTreeMap::new();
+    let mut read = 0u64;
+    loop {
+        query.page_size = usize::try_from((limit - read).min(1000)).unwrap_or(1000);
+        let page = store.query_instances(&query).await?;
+        for instance in &page.instances {
+            *counts.entry(instance.status).or_insert(0) += 1;
+        }
+        read += page.instances.len() as u64;
+        match page.continuation {
+            None => return Ok((counts, true)),
+            Some(_) if read >= limit => return Ok((counts, false)),
+            Some(token) => query.continuation = Some(token),
+        }
+    }
 }
 
 /// The instance row (with input, output, custom status and failure) and its history.
@@ -199,5 +236,50 @@ fn parsed(text: Option<&str>) -> Value {
     match text {
         None => Value::Null,
         Some(t) => serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use durable_engine::history::{
+        EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance,
+    };
+    use durable_engine::message::TaskMessage;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn counting_by_reading_rows_stops_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn TaskHub> =
+            Arc::new(durable_sqlite::SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
+        for i in 0..5 {
+            let target = OrchestrationInstance {
+                instance_id: format!("i{i}"),
+                execution_id: Some(format!("e{i}")),
+            };
+            let started = ExecutionStarted {
+                orchestration_instance: target.clone(),
+                name: "Counted".into(),
+                ..ExecutionStarted::default()
+            };
+            let event = HistoryEvent::new(
+                durable_store::clock::now(),
+                EventKind::ExecutionStarted(Box::new(started)),
+            );
+            store
+                .create_instance(TaskMessage::new(target, event))
+                .await
+                .unwrap();
+        }
+        let all = InstanceQuery::default();
+        let (counts, complete) = count_up_to(&*store, all.clone(), 3).await.unwrap();
+        assert_eq!(counts[&OrchestrationStatus::Pending], 3);
+        assert!(!complete, "two rows were left unread");
+        let (counts, complete) = count_up_to(&*store, all, 5).await.unwrap();
+        assert_eq!(counts[&OrchestrationStatus::Pending], 5);
+        assert!(complete);
     }
 }
