@@ -41,6 +41,28 @@ await step('list', async () => {
   return { all, first };
 });
 
+await step('keyboard', async () => {
+  // From the top of the list, Tab reaches an instance link and Enter opens it.
+  await page.locator('body').focus();
+  for (let i = 0; i < 60; i += 1) {
+    await page.keyboard.press('Tab');
+    const on = await page.evaluate(() => {
+      const a = document.activeElement;
+      return a && a.tagName === 'A' && a.closest('#instances') ? a.textContent : null;
+    });
+    if (on) {
+      await page.keyboard.press('Enter');
+      await page.locator('h1[data-status]').waitFor();
+      const opened = decodeURIComponent(new URL(page.url()).hash.replace('#/instance/', ''));
+      if (opened !== on) throw new Error(`Enter on ${on} opened ${opened}`);
+      await page.goBack();
+      await row(scenario.hello).waitFor();
+      return { tabs: i + 1, opened };
+    }
+  }
+  throw new Error('no instance link within 60 Tab presses');
+});
+
 await step('filter', async () => {
   await page.fill('input[name="name"]', 'hello_cities');
   await page.press('input[name="name"]', 'Enter');
@@ -114,12 +136,18 @@ await step('signal', async () => {
     [`#entities tr[data-entity="${name}@${key}"] pre`, before],
     { timeout: 15000 },
   );
+  // The entity's own page reads its state.
+  await entity.locator(`a[href="#/entity/${name}/${key}"]`).click();
+  await page.locator('#entity-read').filter({ hasText: 'Read at' }).waitFor();
+  const read = await page.locator('#entity-state').innerText();
+  await page.goBack();
+  await entity.waitFor();
   let lockedBy = null;
   if (scenario.locked) {
     const held = page.locator(`#entities tr[data-entity="${name}@${scenario.locked.key}"] td:nth-child(5) a`);
     lockedBy = await held.innerText();
   }
-  return { before, after: await entity.locator('pre').innerText(), lockedBy };
+  return { before, after: await entity.locator('pre').innerText(), read, lockedBy };
 });
 
 await step('phone', async () => {

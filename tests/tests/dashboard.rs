@@ -160,6 +160,11 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
     assert_eq!(report["list"]["all"], "All 5", "{report}");
     assert_eq!(report["signal"]["before"], "10", "{report}");
     assert_eq!(report["signal"]["after"], "15", "{report}");
+    assert_eq!(
+        report["signal"]["read"], "15",
+        "the entity's page: {report}"
+    );
+    assert!(report["keyboard"]["opened"].is_string(), "{report}");
     assert_eq!(report["signal"]["lockedBy"], json!(holder), "{report}");
     let timeline = &report["big_timeline"];
     assert!(timeline["events"].as_u64().unwrap() >= 10_000, "{report}");

@@ -100,6 +100,11 @@ export function entities(name, continuation) {
   return call('GET', `/dashboard/api/entities?${p}`);
 }
 
+/** One entity, read now: `{exists, state, lockedBy, queueSize, lastOperationTime}`. */
+export function entity(name, entityKey) {
+  return call('GET', `/dashboard/api/entity?name=${enc(name)}&key=${enc(entityKey)}`);
+}
+
 /** Signals operation `op` with `input` (any JSON, or undefined) to entity `name`/`key`. */
 export function signal(name, entityKey, op, input) {
   const k = entityKey === '' ? '$' : entityKey;

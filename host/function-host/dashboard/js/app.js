@@ -1,11 +1,11 @@
-// The dashboard's shell: routes (#/, #/instance/{id}, #/entities), the key dialog, and the
-// refresh loop of the page in view.
+// The dashboard's shell: routes (#/, #/instance/{id}, #/entities, #/entity/{name}/{key}), the
+// key dialog, and the refresh loop of the page in view.
 
 import { KeyNeeded, access, key, setKey } from './api.js';
 import { fill, h } from './dom.js';
 import { offerNewestFirst, showList } from './list.js';
 import { showInstance } from './detail.js';
-import { showEntities } from './entities.js';
+import { showEntities, showEntity } from './entities.js';
 
 const main = document.getElementById('main');
 let current = null; // { stop() } of the page in view
@@ -18,6 +18,10 @@ function route() {
   let section = 'instances';
   if (hash.startsWith('/instance/')) {
     current = showInstance(main, decodeURIComponent(hash.slice('/instance/'.length)), failed);
+  } else if (hash.startsWith('/entity/')) {
+    section = 'entities';
+    const [name, key] = hash.slice('/entity/'.length).split('/').map(decodeURIComponent);
+    current = showEntity(main, name, key ?? '', failed);
   } else if (hash.startsWith('/entities')) {
     section = 'entities';
     current = showEntities(main, failed);

@@ -55,7 +55,8 @@ export function showEntities(main, failed) {
     fill(body, list.map((e) => {
       const { name, key } = e;
       return h('tr', { 'data-entity': `${name}@${key}` },
-        h('td', {}, name), h('td', {}, key), h('td', { className: 'hide-narrow' }, time(e.lastOperationTime)),
+        h('td', {}, name), h('td', {}, h('a', { href: `#/entity/${encodeURIComponent(name)}/${encodeURIComponent(key)}` }, key)),
+        h('td', { className: 'hide-narrow' }, time(e.lastOperationTime)),
         h('td', {}, e.exists ? h('pre', {}, pretty(e.state)) : h('span', { className: 'muted' }, 'no state')),
         h('td', {}, e.lockedBy ? instanceLink(e.lockedBy) : ''),
         h('td', { className: 'hide-narrow' }, e.queueSize || ''),
@@ -88,4 +89,49 @@ export function showEntities(main, failed) {
 
   load();
   return { stop() { stopped = true; clearTimeout(timer); } };
+}
+
+/** Shows one entity's state, read when opened and on request, with a signal form. */
+export function showEntity(main, name, key, failed) {
+  const state = h('pre', { id: 'entity-state' }, '…');
+  const read = h('p', { className: 'muted', id: 'entity-read' });
+  const result = h('p', { 'aria-live': 'polite', id: 'signal-result' });
+  let stopped = false;
+  async function load() {
+    try {
+      const e = await api.entity(name, key);
+      if (stopped) return;
+      fill(state, e.exists ? pretty(e.state) : 'no state');
+      fill(read, `Read at ${time(new Date().toISOString())}`,
+        e.lockedBy ? [' · locked by ', instanceLink(e.lockedBy)] : '',
+        e.queueSize ? ` · ${e.queueSize} waiting` : '');
+    } catch (e) {
+      failed(e);
+    }
+  }
+  const op = h('input', { name: 'operation', required: true, placeholder: 'add' });
+  const input = h('input', { name: 'input', placeholder: '1 (JSON, optional)' });
+  fill(main, h('p', {}, h('a', { href: '#/entities' }, '← Entities')),
+    h('h1', {}, `${name}@${key}`), state, read,
+    h('div', { className: 'buttons' }, h('button', { type: 'button', onclick: load }, 'Read again')),
+    h('h2', {}, 'Signal'),
+    h('form', { className: 'buttons', onsubmit: async (ev) => {
+      ev.preventDefault();
+      let value;
+      try {
+        value = input.value.trim() === '' ? undefined : JSON.parse(input.value);
+      } catch (err) {
+        outcome(result, false, `The input is not JSON: ${err.message}`);
+        return;
+      }
+      try {
+        await api.signal(name, key, op.value.trim(), value);
+        outcome(result, true, `Signalled ${op.value.trim()}; read again to see its effect.`);
+      } catch (err) {
+        outcome(result, false, `Signal: ${err.message}`);
+      }
+    } }, h('label', {}, 'Operation ', op), h('label', {}, 'Input ', input), h('button', { type: 'submit' }, 'Signal')),
+    result);
+  load();
+  return { stop() { stopped = true; } };
 }

@@ -10,6 +10,7 @@
 //! | `counts?{filter}` | instances by status for the filter's name, time range and prefix; `complete` is false when a store that counts by reading rows stopped at 10,000 |
 //! | `instances/{id}` | the instance row and its current execution's history |
 //! | `entities?name=&continuation=` | entities with their state, lock holder and queue |
+//! | `entity?name=&key=` | one entity, read now (`exists: false` when it has no row or state) |
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,7 @@ pub(super) async fn answer(api: &DurableApi, call: &str, req: &HttpRequest) -> H
         "instances" => instances(api, req).await,
         "counts" => counts(api, req).await,
         "entities" => entities(api, req).await,
+        "entity" => entity(api, req).await,
         _ => match call.strip_prefix("instances/") {
             Some(id) => match percent_encoding::percent_decode_str(id).decode_utf8() {
                 Ok(id) => instance(api, &id).await,
@@ -181,30 +183,54 @@ async fn entities(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, S
     let page = api.client.store().query_instances(&query).await?;
     let mut entities = Vec::new();
     for row in &page.instances {
-        let (Ok(id), Ok(scheduler)) = (
-            EntityId::from_scheduler_id(&row.instance_id),
-            SchedulerState::from_input(row.input.as_deref()),
-        ) else {
+        let Ok(id) = EntityId::from_scheduler_id(&row.instance_id) else {
             continue;
         };
-        let status = scheduler.status();
-        if !status.entity_exists && status.locked_by.is_none() && status.queue_size == 0 {
+        let Some(entity) = entity_json(&id, row) else {
+            continue;
+        };
+        let unused = entity["exists"] == false && entity["lockedBy"].is_null();
+        if unused && entity["queueSize"] == 0 {
             continue; // deleted, or never given state
         }
-        entities.push(json!({
-            "name": id.name,
-            "key": id.key,
-            "lastOperationTime": row.last_updated_at,
-            "exists": status.entity_exists,
-            "state": parsed(scheduler.state.as_deref()),
-            "lockedBy": status.locked_by,
-            "queueSize": status.queue_size,
-        }));
+        entities.push(entity);
     }
     Ok(HttpResponse::ok_json(&json!({
         "entities": entities,
         "continuation": page.continuation,
     })))
+}
+
+/// One entity: its state, lock holder and queue, read now.
+async fn entity(api: &DurableApi, req: &HttpRequest) -> Result<HttpResponse, StoreError> {
+    let name = req.query_param("name").unwrap_or_default();
+    let key = req.query_param("key").unwrap_or_default();
+    let id = match EntityId::new(name, key) {
+        Ok(id) => id,
+        Err(e) => return Ok(HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string())),
+    };
+    let row = api.client.store().get_instance(&id.scheduler_id()).await?;
+    let Some(row) = row else {
+        return Ok(HttpResponse::ok_json(&json!({ "exists": false })));
+    };
+    Ok(HttpResponse::ok_json(
+        &entity_json(&id, &row).unwrap_or_else(|| json!({ "exists": false })),
+    ))
+}
+
+/// An entity's row as the page shows it; `None` if its scheduler state cannot be read.
+fn entity_json(id: &EntityId, row: &InstanceState) -> Option<Value> {
+    let scheduler = SchedulerState::from_input(row.input.as_deref()).ok()?;
+    let status = scheduler.status();
+    Some(json!({
+        "name": id.name,
+        "key": id.key,
+        "lastOperationTime": row.last_updated_at,
+        "exists": status.entity_exists,
+        "state": parsed(scheduler.state.as_deref()),
+        "lockedBy": status.locked_by,
+        "queueSize": status.queue_size,
+    }))
 }
 
 /// The columns of the list.
