@@ -110,7 +110,9 @@ await step('approve', async () => {
   await page.fill('#event-body', 'true');
   await page.click('#raise-event button[type=submit]');
   await page.locator('h1[data-status="Completed"]').waitFor();
-  return { result: await page.locator('#action-result').innerText() };
+  const wait = await page.locator('#timeline g.step[data-kind="wait"] text').first().textContent();
+  await screenshot(page, 'approval-timeline.png');
+  return { result: await page.locator('#action-result').innerText(), wait };
 });
 
 await step('terminate', async () => {

@@ -165,6 +165,10 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         "the entity's page: {report}"
     );
     assert!(report["keyboard"]["opened"].is_string(), "{report}");
+    assert_eq!(
+        report["approve"]["wait"], "waiting for ApprovalEvent",
+        "the wait for the event is a step of the timeline: {report}"
+    );
     assert_eq!(report["signal"]["lockedBy"], json!(holder), "{report}");
     let timeline = &report["big_timeline"];
     assert!(timeline["events"].as_u64().unwrap() >= 10_000, "{report}");

@@ -17,7 +17,7 @@ export function showInstance(main, id, failed) {
   const chart = h('div', { className: 'timeline', id: 'timeline' });
   const legend = h('div', { className: 'legend' },
     [['activity', 'activity'], ['failed', 'failed'], ['timer', 'timer'], ['suborchestration', 'sub-orchestration'],
-      ['pending', 'running'], ['abandoned', 'left open'], ['event', 'event raised']].map(([k, text]) => h('span', {}, h('i', { className: `l-${k}` }), text)));
+      ['pending', 'running'], ['abandoned', 'left open'], ['wait', 'waiting for an event'], ['event', 'event raised']].map(([k, text]) => h('span', {}, h('i', { className: `l-${k}` }), text)));
   const events = h('tbody');
   const table = h('details', { ontoggle: () => { if (table.open) renderEvents(); } },
     h('summary', {}, 'History events'),

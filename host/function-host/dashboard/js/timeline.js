@@ -13,6 +13,7 @@ export function spans(history, now = Date.now()) {
   const open = new Map(); // task id -> span
   const rows = [];
   let ended = null;
+  let waitingSince = null; // end of an episode that left only timers (or nothing) open
   let first = Infinity;
   let last = -Infinity;
   const t = (iso) => new Date(iso).getTime();
@@ -35,17 +36,30 @@ export function spans(history, now = Date.now()) {
       case 'TaskFailed': case 'SubOrchestrationInstanceFailed':
         close(e.TaskScheduledId, at, true, e.Reason || (e.FailureDetails && e.FailureDetails.ErrorMessage));
         break;
-      case 'TimerFired':
-        close(e.TimerId, at, false);
+      case 'OrchestratorCompleted':
+        // An episode ended with nothing but timers to wait for: what wakes it is a raised
+        // event (or a timer); the wait shows if an event comes.
+        if (![...open.values()].some((o) => o.kind !== 'timer')) waitingSince = at;
         break;
       case 'EventRaised':
+        if (waitingSince !== null && at >= waitingSince) {
+          rows.push({ kind: 'wait', label: `waiting for ${e.Name}`, start: waitingSince, end: at });
+        }
+        waitingSince = null;
         rows.push({ kind: 'event', label: `event ${e.Name}`, start: at, end: at });
+        break;
+      case 'TimerFired':
+        close(e.TimerId, at, false);
+        waitingSince = null;
         break;
       case 'ExecutionCompleted': case 'ExecutionTerminated': case 'ExecutionFailed': case 'ContinueAsNew':
         ended = at;
         break;
       default:
     }
+  }
+  if (waitingSince !== null && ended === null) {
+    rows.push({ kind: 'wait', label: 'waiting for an event', start: waitingSince, end: Math.max(waitingSince, now), pending: true });
   }
   for (const s of open.values()) {
     if (ended === null) {
@@ -92,7 +106,7 @@ export function render(history, now = Date.now()) {
   }
   rows.forEach((r, i) => {
     const y = (i + 1) * ROW + 3;
-    const cls = r.pending ? 'bar-pending' : r.failed ? 'bar-failed' : r.abandoned ? 'bar-abandoned' : `bar-${r.kind}`;
+    const cls = r.kind === 'wait' ? 'bar-wait' : r.pending ? 'bar-pending' : r.failed ? 'bar-failed' : r.abandoned ? 'bar-abandoned' : `bar-${r.kind}`;
     const took = r.end - r.start;
     const outcome = r.outcome ? ` → ${truncate(r.outcome, 200)}` : '';
     const state = r.pending ? 'running, ' : r.failed ? 'failed after ' : r.abandoned ? 'left when the execution ended, after ' : '';
