@@ -35,16 +35,9 @@ pub fn artifacts_dir() -> PathBuf {
 pub fn set_up() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let script = scripts().join("setup.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("{} cannot run: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "the browser tests require Chromium and playwright-core, and {} could not prepare them:\n{}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
+        crate::run_setup_script(
+            &scripts().join("setup.sh"),
+            "the browser tests require Chromium and playwright-core",
         );
     });
 }

@@ -48,16 +48,9 @@ fn check(args: &[&str], out: &Output) {
 
 /// Installs podman and makes the base image when missing (`tests/containers/setup.sh`).
 pub fn set_up() {
-    let script = workspace().join("tests/containers/setup.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("{} cannot run: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "containers are required and {} could not prepare them:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
+    crate::run_setup_script(
+        &workspace().join("tests/containers/setup.sh"),
+        "the container tests require podman and a base image",
     );
 }
 

@@ -60,31 +60,8 @@ export function showEntities(main, failed) {
         h('td', {}, e.exists ? h('pre', {}, pretty(e.state)) : h('span', { className: 'muted' }, 'no state')),
         h('td', {}, e.lockedBy ? instanceLink(e.lockedBy) : ''),
         h('td', { className: 'hide-narrow' }, e.queueSize || ''),
-        h('td', {}, signalForm(name, key)));
+        h('td', {}, signalForm(name, key, result, load)));
     }));
-  }
-
-  function signalForm(name, key) {
-    const op = h('input', { name: 'operation', required: true, placeholder: 'add', 'aria-label': `Operation for ${name}@${key}` });
-    const input = h('input', { name: 'input', placeholder: '1 (JSON, optional)', 'aria-label': `Input for ${name}@${key}` });
-    return h('form', { className: 'buttons', onsubmit: async (ev) => {
-      ev.preventDefault();
-      let value;
-      try {
-        value = input.value.trim() === '' ? undefined : JSON.parse(input.value);
-      } catch (err) {
-        outcome(result, false, `The input is not JSON: ${err.message}`);
-        return;
-      }
-      try {
-        await api.signal(name, key, op.value.trim(), value);
-        outcome(result, true, `Signalled ${op.value.trim()} to ${name}@${key}.`);
-        op.value = input.value = '';
-      } catch (err) {
-        outcome(result, false, `Signal to ${name}@${key}: ${err.message}`);
-      }
-      load();
-    } }, op, input, h('button', { type: 'submit' }, 'Signal'));
   }
 
   load();
@@ -109,29 +86,35 @@ export function showEntity(main, name, key, failed) {
       failed(e);
     }
   }
-  const op = h('input', { name: 'operation', required: true, placeholder: 'add' });
-  const input = h('input', { name: 'input', placeholder: '1 (JSON, optional)' });
   fill(main, h('p', {}, h('a', { href: '#/entities' }, '← Entities')),
     h('h1', {}, `${name}@${key}`), state, read,
     h('div', { className: 'buttons' }, h('button', { type: 'button', onclick: load }, 'Read again')),
-    h('h2', {}, 'Signal'),
-    h('form', { className: 'buttons', onsubmit: async (ev) => {
-      ev.preventDefault();
-      let value;
-      try {
-        value = input.value.trim() === '' ? undefined : JSON.parse(input.value);
-      } catch (err) {
-        outcome(result, false, `The input is not JSON: ${err.message}`);
-        return;
-      }
-      try {
-        await api.signal(name, key, op.value.trim(), value);
-        outcome(result, true, `Signalled ${op.value.trim()}; read again to see its effect.`);
-      } catch (err) {
-        outcome(result, false, `Signal: ${err.message}`);
-      }
-    } }, h('label', {}, 'Operation ', op), h('label', {}, 'Input ', input), h('button', { type: 'submit' }, 'Signal')),
-    result);
+    h('h2', {}, 'Signal'), signalForm(name, key, result, load), result);
   load();
   return { stop() { stopped = true; } };
+}
+
+/** A form that signals an operation (with optional JSON input) to `name`@`key`, says how it
+ *  went in `result`, and then calls `after`. */
+function signalForm(name, key, result, after) {
+  const op = h('input', { name: 'operation', required: true, placeholder: 'add', 'aria-label': `Operation for ${name}@${key}` });
+  const input = h('input', { name: 'input', placeholder: '1 (JSON, optional)', 'aria-label': `Input for ${name}@${key}` });
+  return h('form', { className: 'buttons', onsubmit: async (ev) => {
+    ev.preventDefault();
+    let value;
+    try {
+      value = input.value.trim() === '' ? undefined : JSON.parse(input.value);
+    } catch (err) {
+      outcome(result, false, `The input is not JSON: ${err.message}`);
+      return;
+    }
+    try {
+      await api.signal(name, key, op.value.trim(), value);
+      outcome(result, true, `Signalled ${op.value.trim()} to ${name}@${key}.`);
+      op.value = input.value = '';
+    } catch (err) {
+      outcome(result, false, `Signal to ${name}@${key}: ${err.message}`);
+    }
+    after();
+  } }, op, input, h('button', { type: 'submit' }, 'Signal'));
 }
