@@ -66,29 +66,26 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         );
         assert!(status.is_object(), "{status:?}");
     }
-    wait_for_entity(&app, &key, "counter", "dash", WAIT);
-    wait_until_completed(&app, &key, &big, Duration::from_secs(180));
+    let entity = format!("/runtime/webhooks/durabletask/entities/counter/dash?code={key}");
+    poll(WAIT, "the entity never got a state", || {
+        let r = app.host.get(&entity);
+        (r.status == 200).then_some(()).ok_or(format!("{r:?}"))
+    });
+    app.host.wait_for_status(&big, "Completed", Some(&key));
     // An orchestration holding an entity's lock.
     let holder = start(&app, &function_key, "hold_locks", json!(["held"]));
-    let deadline = std::time::Instant::now() + WAIT;
-    let held = loop {
+    let held = poll(WAIT, "no lock shown", || {
         let listed = app
             .host
             .get(&format!("/dashboard/api/entities?name=counter&code={key}"))
             .json();
-        let held = listed["entities"]
+        listed["entities"]
             .as_array()
             .and_then(|all| all.iter().find(|e| e["key"] == "held"))
-            .cloned();
-        match held {
-            Some(e) if e["lockedBy"] == json!(holder) => break e,
-            _ => assert!(
-                std::time::Instant::now() < deadline,
-                "no lock shown: {listed}"
-            ),
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+            .filter(|e| e["lockedBy"] == json!(holder))
+            .cloned()
+            .ok_or(listed.to_string())
+    });
     assert_eq!(held["name"], "counter", "{held}");
 
     // The data the page reads, and bad requests answered in JSON.
@@ -192,34 +189,16 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
     app.host.wait_for_status(&doomed, "Terminated", Some(&key));
 }
 
-/// Waits until the entity has a state.
-fn wait_for_entity(app: &SampleApp, key: &str, name: &str, entity: &str, limit: Duration) {
+/// Asks `probe` every 100 ms until it answers, for at most `limit`; panics with `what` and
+/// the last thing `probe` saw.
+fn poll<T>(limit: Duration, what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
     let deadline = std::time::Instant::now() + limit;
-    let path = format!("/runtime/webhooks/durabletask/entities/{name}/{entity}?code={key}");
-    while app.host.get(&path).status != 200 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the entity never got a state"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Waits until the instance has completed.
-fn wait_until_completed(app: &SampleApp, key: &str, id: &str, limit: Duration) {
-    let deadline = std::time::Instant::now() + limit;
-    let path = format!("/runtime/webhooks/durabletask/instances/{id}?code={key}");
     loop {
-        let r = app.host.get(&path);
-        if r.status == 200 {
-            assert_eq!(r.json()["runtimeStatus"], "Completed", "{r:?}");
-            return;
+        match probe() {
+            Ok(found) => return found,
+            Err(seen) => assert!(std::time::Instant::now() < deadline, "{what}: {seen}"),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{id} did not complete: {r:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
