@@ -56,6 +56,14 @@ impl OrchestrationContext {
         self.state.lock().name.clone()
     }
 
+    /// The version this instance was started with (none if its starter gave none and the
+    /// host has no `defaultVersion`). It never changes during the instance's life, so an
+    /// orchestrator may branch on it to keep old instances on the old path; compare with
+    /// [`compare_versions`](crate::version::compare_versions).
+    pub fn version(&self) -> Option<String> {
+        self.state.lock().version.clone()
+    }
+
     /// Deterministic "now": the start time of the current episode, identical on every replay.
     pub fn current_utc_datetime(&self) -> DateTime<Utc> {
         self.state.lock().current_time
@@ -136,31 +144,57 @@ impl OrchestrationContext {
     }
 
     /// Calls a sub-orchestration with the default instance id `{executionId}:{actionId}`.
+    /// The child runs under the version `O` was registered for, or this instance's version
+    /// if `O` names none.
     pub fn call_sub_orchestrator<O: Orchestration>(
         &self,
         _orchestration: O,
         input: impl Into<O::Input>,
     ) -> DurableTask<O::Output> {
-        self.call_sub_orchestrator_by_name(O::NAME, None, &input.into())
+        let options = SubOrchestrationOptions {
+            instance_id: None,
+            version: O::VERSION.map(str::to_string),
+        };
+        self.call_sub_orchestrator_with(O::NAME, options, &input.into())
     }
 
-    /// Calls a sub-orchestration by name, optionally with a chosen instance id.
+    /// Calls a sub-orchestration by name, optionally with a chosen instance id; the child
+    /// runs under this instance's version.
     pub fn call_sub_orchestrator_by_name<I: Serialize + ?Sized, O: DeserializeOwned>(
         &self,
         name: &str,
         instance_id: Option<&str>,
         input: &I,
     ) -> DurableTask<O> {
+        let options = SubOrchestrationOptions {
+            instance_id: instance_id.map(str::to_string),
+            version: None,
+        };
+        self.call_sub_orchestrator_with(name, options, input)
+    }
+
+    /// Calls a sub-orchestration by name with the given options.
+    pub fn call_sub_orchestrator_with<I: Serialize + ?Sized, O: DeserializeOwned>(
+        &self,
+        name: &str,
+        options: SubOrchestrationOptions,
+        input: &I,
+    ) -> DurableTask<O> {
+        let SubOrchestrationOptions {
+            instance_id,
+            version,
+        } = options;
         let json = match serde_json::to_string(input) {
             Ok(json) => json,
             Err(e) => return DurableTask::failed(self.clone(), name, e),
         };
-        let child_id = {
+        let (child_id, version) = {
             let st = self.state.lock();
-            match instance_id {
-                Some(id) => id.to_string(),
+            let id = match instance_id {
+                Some(id) => id,
                 None => format!("{}:{}", st.execution_id, st.next_action_id),
-            }
+            };
+            (id, version.or_else(|| st.version.clone()))
         };
         self.schedule(
             name,
@@ -168,6 +202,7 @@ impl OrchestrationContext {
             Action::CreateSubOrchestration {
                 name: name.to_string(),
                 instance_id: child_id,
+                version,
                 input: Some(json),
             },
         )
@@ -240,6 +275,15 @@ impl OrchestrationContext {
         let input = self.encode("continue-as-new input", input);
         self.state.lock().continue_as_new = Some(ContinueAsNewRequest { input });
     }
+}
+
+/// How a sub-orchestration is started ([`OrchestrationContext::call_sub_orchestrator_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubOrchestrationOptions {
+    /// The child's instance id; by default `{executionId}:{actionId}`.
+    pub instance_id: Option<String>,
+    /// The child's version; by default the calling instance's.
+    pub version: Option<String>,
 }
 
 /// `t + d`, saturating at the largest representable time instead of overflowing.

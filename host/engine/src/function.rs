@@ -18,6 +18,9 @@ use super::failure::{serde_failure, Failure};
 pub trait Orchestration: Send + Sync + 'static {
     /// The registered name.
     const NAME: &'static str;
+    /// The version this implementation is registered for; `None` serves instances whose
+    /// version no other implementation of the name is registered for.
+    const VERSION: Option<&'static str> = None;
     /// Input type.
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// Output type.

@@ -22,6 +22,7 @@ pub mod rewind;
 pub(crate) mod state;
 pub mod time;
 pub mod trace;
+pub mod version;
 
 #[cfg(test)]
 mod tests;

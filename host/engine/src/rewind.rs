@@ -134,7 +134,7 @@ mod tests {
             }
             Ok::<i64, Failure>(sum)
         });
-        Arc::new(move |name: &str| match name {
+        Arc::new(move |name: &str, _: Option<&str>| match name {
             "chain" => Some(chain.clone()),
             "retrying" => Some(retrying.clone()),
             "fanout" => Some(fanout.clone()),

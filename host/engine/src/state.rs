@@ -28,6 +28,8 @@ pub enum Action {
         name: String,
         /// The child's instance id.
         instance_id: String,
+        /// The child's version: the one asked for, else the parent's.
+        version: Option<String>,
         /// Serialized input.
         input: Option<String>,
     },

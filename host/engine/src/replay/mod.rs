@@ -33,8 +33,8 @@ mod outbound;
 
 use events::{completion_of, holds_while_suspended};
 
-/// Finds an orchestrator by name.
-pub type Resolver = Arc<dyn Fn(&str) -> Option<OrchestratorFn> + Send + Sync>;
+/// Finds the orchestrator for a name and an instance version.
+pub type Resolver = Arc<dyn Fn(&str, Option<&str>) -> Option<OrchestratorFn> + Send + Sync>;
 
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -453,7 +453,7 @@ impl Execution {
             st.tags = started.tags.clone();
         }
         self.started = Some(started.clone());
-        match (self.env.resolver)(&started.name) {
+        match (self.env.resolver)(&started.name, started.version.as_deref()) {
             Some(f) => {
                 let ctx = self.ctx.clone();
                 match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx))) {
@@ -472,8 +472,9 @@ impl Execution {
                 self.outcome = Some(Outcome::Failed(FailureDetails::new(
                     "OrchestratorNotFound",
                     format!(
-                        "no orchestrator named {:?} is registered on this host",
-                        started.name
+                        "no orchestrator named {:?}{} is registered on this host",
+                        started.name,
+                        crate::version::describe(started.version.as_deref())
                     ),
                 )))
             }

@@ -72,6 +72,7 @@ pub(super) fn action_to_event(
         Action::CreateSubOrchestration {
             name,
             instance_id,
+            version,
             input,
         } => {
             let child = OrchestrationInstance {
@@ -87,6 +88,7 @@ pub(super) fn action_to_event(
                     version: st.version.clone(),
                 }),
                 name: name.clone(),
+                version: version.clone(),
                 input,
                 ..ExecutionStarted::default()
             };
@@ -96,7 +98,7 @@ pub(super) fn action_to_event(
                     now,
                     EventKind::SubOrchestrationInstanceCreated {
                         name,
-                        version: None,
+                        version,
                         instance_id,
                         input: None,
                         client_span_id: None,

@@ -192,7 +192,7 @@ pub fn resolver(orchestrators: Vec<(&str, OrchestratorFn)>) -> Resolver {
         .into_iter()
         .map(|(n, f)| (n.to_string(), f))
         .collect();
-    Arc::new(move |name: &str| map.get(name).cloned())
+    Arc::new(move |name: &str, _version: Option<&str>| map.get(name).cloned())
 }
 
 /// Replays `history`, then runs one episode at `t(episode)` with `messages`.
