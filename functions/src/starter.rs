@@ -12,7 +12,7 @@ fn is_orchestrator(name: &str) -> bool {
     static APP: OnceLock<Option<FunctionApp>> = OnceLock::new();
     APP.get_or_init(|| FunctionApp::collect().ok())
         .as_ref()
-        .is_some_and(|app| app.registry.orchestrator(name).is_some())
+        .is_some_and(|app| app.registry.has_orchestrator(name))
 }
 
 /// Starts `functionName` with the JSON body (or `null`) as input.

@@ -124,6 +124,8 @@ pub struct DurableClient {
     tracer: Tracer,
     /// The caller's span: what this client starts is traced under it.
     trace_parent: Option<SpanContext>,
+    /// The version of instances started without one (host.json `defaultVersion`).
+    default_version: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for DurableClient {
@@ -149,7 +151,20 @@ impl DurableClient {
             entity_options: EntityOptions::default(),
             tracer: Tracer::default(),
             trace_parent: None,
+            default_version: None,
         }
+    }
+
+    /// The same client, giving instances started without a version this one (the runtime's
+    /// `defaultVersion`, when it made the client).
+    pub fn with_default_version(mut self, version: Option<&str>) -> Self {
+        self.default_version = version.filter(|v| !v.is_empty()).map(Arc::from);
+        self
+    }
+
+    /// The version of instances started without one.
+    pub fn default_version(&self) -> Option<&str> {
+        self.default_version.as_deref()
     }
 
     /// The same client, reporting the spans of what it starts and raises to `tracer` (the
@@ -218,14 +233,18 @@ impl DurableClient {
 
     /// Starts `orchestrator` with a typed input and a new instance id; returns the id.
     /// The input type is checked at compile time, as in `ctx.call_activity`:
-    /// `client.start(hello_cities, ())`.
+    /// `client.start(hello_cities, ())`. The instance gets the version `orchestrator` is
+    /// registered for, else the default version.
     pub async fn start<O: Orchestration>(
         &self,
         orchestrator: O,
         input: impl Into<O::Input>,
     ) -> Result<String, ClientError> {
         let _ = orchestrator;
-        self.start_new(O::NAME, None, &input.into()).await
+        let input = serde_json::to_string(&input.into())?;
+        let version = O::VERSION.map(str::to_string);
+        self.start_new_raw(O::NAME, None, Some(input), version)
+            .await
     }
 
     /// [`start`](Self::start) with a given instance id (an instance that is still running
@@ -237,7 +256,9 @@ impl DurableClient {
         input: impl Into<O::Input>,
     ) -> Result<String, ClientError> {
         let _ = orchestrator;
-        self.start_new(O::NAME, Some(instance_id), &input.into())
+        let input = serde_json::to_string(&input.into())?;
+        let version = O::VERSION.map(str::to_string);
+        self.start_new_raw(O::NAME, Some(instance_id), Some(input), version)
             .await
     }
 

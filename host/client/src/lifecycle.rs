@@ -9,7 +9,8 @@ use durable_store::clock;
 
 impl DurableClient {
     /// Starts an orchestration with an already serialized JSON input (`None` = no input) and an
-    /// optional version; returns the instance id (a new GUID if none is given).
+    /// optional version (else the client's default version); returns the instance id (a new
+    /// GUID if none is given).
     pub async fn start_new_raw(
         &self,
         orchestrator: &str,
@@ -28,6 +29,9 @@ impl DurableClient {
             instance_id: id.clone(),
             execution_id: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
+        let version = version
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.default_version.as_deref().map(str::to_string));
         let span = self.begin_span();
         let execution_id = instance.execution_id.clone().unwrap_or_default();
         let start = ExecutionStarted {

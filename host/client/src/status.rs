@@ -50,6 +50,9 @@ pub struct DurableOrchestrationStatus {
     pub name: String,
     /// Instance id.
     pub instance_id: String,
+    /// The version the instance was started with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// Runtime status (serialized as its name).
     #[serde(with = "status_name")]
     pub runtime_status: OrchestrationStatus,
@@ -107,6 +110,7 @@ impl DurableOrchestrationStatus {
         Self {
             name: state.name.clone(),
             instance_id: state.instance_id.clone(),
+            version: state.version.clone().filter(|v| !v.is_empty()),
             runtime_status: state.status,
             input: if show_input {
                 parse_stored(state.input.as_deref())

@@ -13,14 +13,18 @@ use tracing::Instrument;
 use super::direct::Direct;
 use super::dispatch::Dispatcher;
 use super::execution_log;
+use super::waiting::{activity_key, Verdict};
 use super::Shared;
 use durable_engine::failure::Failure;
 use durable_engine::function::ActivityContext;
-use durable_engine::history::{EventKind, HistoryEvent};
+use durable_engine::history::{EventKind, FailureDetails, HistoryEvent};
 use durable_engine::message::TaskMessage;
 use durable_engine::trace::{self, span_id_from, SpanContext, SpanKind, SpanRecord};
 use durable_store::clock;
 use durable_store::ActivityWorkItem;
+
+/// The failure type of an activity call that no host had a function for in time.
+pub const ACTIVITY_NOT_FOUND: &str = "ActivityNotFound";
 
 /// The activity dispatcher.
 pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
@@ -99,11 +103,32 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
         task_scheduled_id: request.event.event_id,
         dequeue_count: item.dequeue_count,
     };
-    let result = match shared.registry.activity_by_name(name) {
-        None => Err(Failure::new(
-            "ActivityNotFound",
-            format!("no activity named {name:?} is registered on this host"),
-        )),
+    let key = || {
+        let target = &request.orchestration_instance;
+        let execution = target.execution_id.as_deref();
+        activity_key(&target.instance_id, execution, request.event.event_id)
+    };
+    let function = shared.registry.activity_by_name(name);
+    match &function {
+        Some(_) => shared.waiting.release_with(key),
+        None => {
+            if hold_back(shared, item, name, &key()).await {
+                return;
+            }
+        }
+    }
+    let result = match function {
+        None => Err(Failure(FailureDetails {
+            is_non_retriable: true,
+            ..FailureDetails::new(
+                ACTIVITY_NOT_FOUND,
+                format!(
+                    "no activity named {name:?} is registered on this host, and no host that \
+                     has it took the call within missingFunctionTimeout ({} s)",
+                    shared.options.missing_function_timeout.as_secs()
+                ),
+            )
+        })),
         Some(f) => {
             let fut = AssertUnwindSafe(f(ctx, input.clone())).catch_unwind();
             let renew_every = shared.options.activity_lock / 2;
@@ -176,6 +201,31 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
         Err(e) => {
             tracing::error!(activity = %name, error = %e, retryable = e.is_retryable(), "completing the activity failed; it will run again");
             super::release::activity(shared, item, &e).await;
+        }
+    }
+}
+
+/// Gives back an activity call this host has no function for, so that a host that has it
+/// runs it; false once this host has held it back for the missing-function timeout (the call
+/// then fails).
+async fn hold_back(shared: &Shared, item: &ActivityWorkItem, name: &str, key: &str) -> bool {
+    let instance_id = &item.message.orchestration_instance.instance_id;
+    match shared
+        .waiting
+        .hold(key, shared.options.missing_function_timeout)
+    {
+        Verdict::GiveUp { waited } => {
+            tracing::error!(activity = name, %instance_id, waited_s = waited.as_secs(), "failing the activity call: no activity of this name is registered on this host, and no host that has it took the call in time");
+            false
+        }
+        Verdict::Wait { delay, first } => {
+            if first {
+                tracing::warn!(activity = name, %instance_id, "leaving the activity call for another host: no activity of this name is registered on this host");
+            }
+            if let Err(e) = shared.store.abandon_activity(item, delay).await {
+                tracing::warn!(activity = name, error = %e, "could not give the activity call back; its lock runs out instead");
+            }
+            true
         }
     }
 }

@@ -107,7 +107,7 @@ mod tests {
 
     fn ex() -> Execution {
         Execution::new(durable_engine::environment::Environment::deterministic(
-            Arc::new(|_: &str| None),
+            Arc::new(|_: &str, _: Option<&str>| None),
         ))
     }
 
@@ -137,7 +137,9 @@ mod tests {
             EventKind::ExecutionStarted(Box::new(started)),
         )];
         Execution::from_history(
-            durable_engine::environment::Environment::deterministic(Arc::new(|_: &str| None)),
+            durable_engine::environment::Environment::deterministic(Arc::new(
+                |_: &str, _: Option<&str>| None,
+            )),
             &history,
         )
     }

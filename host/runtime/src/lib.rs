@@ -17,6 +17,7 @@ use durable_client::{Completions, DurableClient};
 use durable_engine::entity::EntityOptions;
 use durable_engine::environment::{Environment, IdSource};
 use durable_engine::trace::Tracer;
+use durable_engine::version::Versioning;
 use durable_store::TaskHub;
 
 mod activities;
@@ -31,7 +32,10 @@ mod orchestrations;
 pub mod registry;
 mod release;
 mod slots;
+mod waiting;
 
+pub use activities::ACTIVITY_NOT_FOUND;
+pub use orchestrations::{ORCHESTRATOR_NOT_FOUND, VERSION_MISMATCH};
 pub use registry::Registry;
 
 /// The default bound of the live cache's size: 64 MiB of history payloads.
@@ -67,7 +71,18 @@ pub struct RuntimeOptions {
     pub entities: EntityOptions,
     /// Where spans go (distributed tracing); off by default.
     pub tracer: Tracer,
+    /// The version new instances get, and which instance versions this host runs (host.json
+    /// `defaultVersion`, `versionMatchStrategy`, `versionFailureStrategy`).
+    pub versioning: Versioning,
+    /// How long this host holds back work for an orchestrator, orchestration version or
+    /// activity it does not have (leaving it for a host that has it) before failing it
+    /// (host.json `missingFunctionTimeout`).
+    pub missing_function_timeout: Duration,
 }
+
+/// The default of [`RuntimeOptions::missing_function_timeout`]: an hour, longer than a
+/// rolling deploy takes.
+pub const DEFAULT_MISSING_FUNCTION_TIMEOUT: Duration = Duration::from_secs(3600);
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
@@ -83,6 +98,8 @@ impl Default for RuntimeOptions {
             shutdown_deadline: Duration::from_secs(30),
             entities: EntityOptions::default(),
             tracer: Tracer::default(),
+            versioning: Versioning::default(),
+            missing_function_timeout: DEFAULT_MISSING_FUNCTION_TIMEOUT,
         }
     }
 }
@@ -124,6 +141,8 @@ pub(crate) struct Shared {
     pub activity_slots: Arc<Semaphore>,
     /// Wakes the clients waiting for an instance that reached a terminal status on this host.
     pub completions: Arc<Completions>,
+    /// Work held back for a host that has its function.
+    pub waiting: waiting::Waiting,
 }
 
 /// How long a work item whose store call failed waits before it is tried again: a moment
@@ -174,6 +193,7 @@ impl Runtime {
             metrics: metrics::RuntimeMetrics::default(),
             completions: Arc::new(Completions::default()),
             activity_slots,
+            waiting: waiting::Waiting::default(),
         });
         // Before the dispatchers take any of it.
         log_waiting_work(&*shared.store).await;
@@ -199,6 +219,7 @@ impl Runtime {
         DurableClient::with_completions(self.shared.store.clone(), self.shared.completions.clone())
             .with_entity_options(self.shared.options.entities)
             .with_tracer(self.shared.options.tracer.clone())
+            .with_default_version(self.shared.options.versioning.default_version.as_deref())
     }
 
     /// The counters.

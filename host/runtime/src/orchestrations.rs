@@ -17,7 +17,11 @@ use durable_engine::replay::{Execution, Outbound};
 use durable_store::clock;
 use durable_store::{HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, StoreError};
 
+mod gate;
 mod rewind;
+
+use gate::Gate;
+pub use gate::{ORCHESTRATOR_NOT_FOUND, VERSION_MISMATCH};
 
 /// The orchestration dispatcher.
 pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
@@ -101,10 +105,20 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             return;
         }
     }
-    let exec = if restart {
-        Ok(Execution::new(shared.env.clone()))
-    } else {
-        execution_for(shared, &item).await
+    // The orchestration this work item runs: the one starting, else the stored one.
+    let (name, version) = match start.filter(|_| !has_history || restart) {
+        Some(s) => (s.name.as_str(), s.version.as_deref()),
+        None => stored
+            .map(|i| (i.name.as_str(), i.version.as_deref()))
+            .unwrap_or_default(),
+    };
+    let exec = match gate::check(shared, &item, name, version).await {
+        Gate::HeldBack => return,
+        Gate::Fail(details) => {
+            failing_execution(shared, &item, has_history && !restart, details).await
+        }
+        Gate::Run if restart => Ok(Execution::new(shared.env.clone())),
+        Gate::Run => execution_for(shared, &item).await,
     };
     let mut exec = match exec {
         Ok(e) => e,
@@ -191,6 +205,23 @@ async fn execution_for(
     let history = shared.store.get_history(&item.instance_id).await?;
     shared.stats.replays.fetch_add(1, Ordering::Relaxed);
     Ok(Execution::from_history(shared.env.clone(), &history))
+}
+
+/// The execution that ends the instance with `details` (replaying its history, if it has
+/// one, without running the orchestrator's code).
+async fn failing_execution(
+    shared: &Shared,
+    item: &OrchestrationWorkItem,
+    replay: bool,
+    details: FailureDetails,
+) -> Result<Execution, StoreError> {
+    shared.cache.lock().take(&item.instance_id);
+    let env = gate::failing_env(shared, details);
+    if !replay {
+        return Ok(Execution::new(env));
+    }
+    let history = shared.store.get_history(&item.instance_id).await?;
+    Ok(Execution::from_history(env, &history))
 }
 
 fn ack_only() -> OrchestrationCommit {

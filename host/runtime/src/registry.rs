@@ -1,4 +1,8 @@
 //! The functions a host knows, by name. Names compare case-insensitively, as in DTFx.
+//!
+//! An orchestration name may have several implementations, one per version
+//! ([`Registry::add_orchestrator_version`]); an instance runs the one registered for its
+//! version, else the one registered without a version.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,11 +19,42 @@ use durable_engine::function::{
     ActivityFn, Orchestration, OrchestratorFn,
 };
 use durable_engine::replay::Resolver;
+use durable_engine::version::same_version;
+
+/// The implementations of one orchestration name.
+#[derive(Clone, Default)]
+struct Implementations {
+    /// Serves instances whose version has no implementation of its own.
+    unversioned: Option<OrchestratorFn>,
+    /// By version, in registration order.
+    versions: Vec<(String, OrchestratorFn)>,
+}
+
+impl Implementations {
+    fn for_version(&self, version: Option<&str>) -> Option<OrchestratorFn> {
+        self.versions
+            .iter()
+            .find(|(v, _)| same_version(Some(v), version))
+            .map(|(_, f)| f.clone())
+            .or_else(|| self.unversioned.clone())
+    }
+
+    fn set(&mut self, version: Option<&str>, f: OrchestratorFn) {
+        match version.filter(|v| !v.is_empty()) {
+            None => self.unversioned = Some(f),
+            Some(v) => {
+                self.versions
+                    .retain(|(w, _)| !same_version(Some(w), Some(v)));
+                self.versions.push((v.to_string(), f));
+            }
+        }
+    }
+}
 
 /// Orchestrators and activities registered with a host.
 #[derive(Clone, Default)]
 pub struct Registry {
-    orchestrators: HashMap<String, OrchestratorFn>,
+    orchestrators: HashMap<String, Implementations>,
     activities: HashMap<String, ActivityFn>,
     entities: HashMap<String, EntityFn>,
 }
@@ -43,11 +78,9 @@ impl Registry {
         Self::default()
     }
 
-    /// Registers a typed orchestration under its `NAME`.
-    pub fn add_orchestration<O: Orchestration>(mut self, orchestration: O) -> Self {
-        self.orchestrators
-            .insert(O::NAME.to_lowercase(), erase_orchestration(orchestration));
-        self
+    /// Registers a typed orchestration under its `NAME` (and `VERSION`).
+    pub fn add_orchestration<O: Orchestration>(self, orchestration: O) -> Self {
+        self.add_orchestrator_version(O::NAME, O::VERSION, erase_orchestration(orchestration))
     }
 
     /// Registers a typed activity under its `NAME`.
@@ -58,16 +91,14 @@ impl Registry {
     }
 
     /// Registers a closure orchestrator `|ctx, input| async move { ... }`.
-    pub fn orchestration<I, O, F, Fut>(mut self, name: &str, f: F) -> Self
+    pub fn orchestration<I, O, F, Fut>(self, name: &str, f: F) -> Self
     where
         I: DeserializeOwned + Send + 'static,
         O: Serialize + Send + 'static,
         F: Fn(OrchestrationContext, I) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O, Failure>> + Send + 'static,
     {
-        self.orchestrators
-            .insert(name.to_lowercase(), orchestrator_fn(name, f));
-        self
+        self.add_orchestrator_fn(name, orchestrator_fn(name, f))
     }
 
     /// Registers a closure activity `|ctx, input| async move { ... }`.
@@ -83,9 +114,25 @@ impl Registry {
         self
     }
 
-    /// Registers an already type-erased orchestrator.
-    pub fn add_orchestrator_fn(mut self, name: &str, f: OrchestratorFn) -> Self {
-        self.orchestrators.insert(name.to_lowercase(), f);
+    /// Registers an already type-erased orchestrator for instances of any version that has
+    /// no implementation of its own.
+    pub fn add_orchestrator_fn(self, name: &str, f: OrchestratorFn) -> Self {
+        self.add_orchestrator_version(name, None, f)
+    }
+
+    /// Registers an already type-erased orchestrator for instances of `version` (`None`: as
+    /// [`add_orchestrator_fn`](Self::add_orchestrator_fn)); a second one for the same name
+    /// and version replaces the first.
+    pub fn add_orchestrator_version(
+        mut self,
+        name: &str,
+        version: Option<&str>,
+        f: OrchestratorFn,
+    ) -> Self {
+        self.orchestrators
+            .entry(name.to_lowercase())
+            .or_default()
+            .set(version, f);
         self
     }
 
@@ -106,9 +153,30 @@ impl Registry {
         self.entities.get(&name.to_lowercase()).cloned()
     }
 
-    /// The orchestrator registered under `name`.
-    pub fn orchestrator(&self, name: &str) -> Option<OrchestratorFn> {
-        self.orchestrators.get(&name.to_lowercase()).cloned()
+    /// The orchestrator that runs instances of `name` with `version`.
+    pub fn orchestrator(&self, name: &str, version: Option<&str>) -> Option<OrchestratorFn> {
+        self.orchestrators
+            .get(&name.to_lowercase())
+            .and_then(|i| i.for_version(version))
+    }
+
+    /// Whether any implementation of `name` is registered.
+    pub fn has_orchestrator(&self, name: &str) -> bool {
+        self.orchestrators.contains_key(&name.to_lowercase())
+    }
+
+    /// The versions `name` has implementations for (`None` for the unversioned one), for
+    /// messages that say what is missing.
+    pub fn orchestrator_versions(&self, name: &str) -> Vec<Option<String>> {
+        let Some(i) = self.orchestrators.get(&name.to_lowercase()) else {
+            return Vec::new();
+        };
+        let versioned = i.versions.iter().map(|(v, _)| Some(v.clone()));
+        i.unversioned
+            .iter()
+            .map(|_| None)
+            .chain(versioned)
+            .collect()
     }
 
     /// The activity registered under `name`.
@@ -119,6 +187,6 @@ impl Registry {
     /// A resolver for the engine.
     pub fn resolver(self: &Arc<Self>) -> Resolver {
         let me = self.clone();
-        Arc::new(move |name: &str| me.orchestrator(name))
+        Arc::new(move |name: &str, version: Option<&str>| me.orchestrator(name, version))
     }
 }

@@ -119,7 +119,12 @@ async fn run(
 
 #[tokio::test]
 async fn primitives_run_end_to_end() {
-    let (_dir, rt, client) = start(RuntimeOptions::default()).await;
+    // An activity no host has fails the call once this host has held it back this long.
+    let options = RuntimeOptions {
+        missing_function_timeout: Duration::from_millis(1500),
+        ..RuntimeOptions::default()
+    };
+    let (_dir, rt, client) = start(options).await;
     assert_eq!(
         run(&client, "chain", 5.into()).await,
         (OrchestrationStatus::Completed, "5".into())
@@ -158,6 +163,7 @@ async fn primitives_run_end_to_end() {
     let (status, output) = run(&client, "fails", serde_json::Value::Null).await;
     assert_eq!(status, OrchestrationStatus::Failed);
     assert!(output.contains("missing_activity"), "{output}");
+    assert!(output.contains("missingFunctionTimeout"), "{output}");
     rt.shutdown().await;
 }
 

@@ -1,0 +1,128 @@
+//! Whether this host runs an orchestration work item: its version must be one the host's
+//! versioning settings take, and the host must have an orchestrator for its name and version.
+//! Otherwise the item is held back for another host ([`crate::waiting`]), or failed when the
+//! settings say so or this host has held it back for the missing-function timeout.
+
+use std::sync::Arc;
+
+use durable_engine::environment::Environment;
+use durable_engine::failure::Failure;
+use durable_engine::function::OrchestratorFn;
+use durable_engine::history::FailureDetails;
+use durable_engine::version::{describe, VersionFailureStrategy};
+use durable_store::OrchestrationWorkItem;
+
+use crate::waiting::Verdict;
+use crate::Shared;
+
+/// The failure type of an instance whose version this host does not take.
+pub const VERSION_MISMATCH: &str = "VersionMismatch";
+/// The failure type of an instance whose orchestrator no host had in time.
+pub const ORCHESTRATOR_NOT_FOUND: &str = "OrchestratorNotFound";
+
+/// What to do with a work item.
+pub(super) enum Gate {
+    /// Run it.
+    Run,
+    /// Run it to a failure with these details.
+    Fail(FailureDetails),
+    /// It was given back for another host.
+    HeldBack,
+}
+
+/// Decides (and, for [`Gate::HeldBack`], gives the item back).
+pub(super) async fn check(
+    shared: &Arc<Shared>,
+    item: &OrchestrationWorkItem,
+    name: &str,
+    version: Option<&str>,
+) -> Gate {
+    let key = item.instance_id.as_str();
+    let versioning = &shared.options.versioning;
+    let (kind, problem) = if let Some(refusal) = versioning.refusal(version) {
+        if versioning.failure_strategy == VersionFailureStrategy::Fail {
+            shared.waiting.release(key);
+            return Gate::Fail(failure(VERSION_MISMATCH, refusal));
+        }
+        (VERSION_MISMATCH, refusal)
+    } else if shared.registry.orchestrator(name, version).is_none() {
+        (ORCHESTRATOR_NOT_FOUND, missing(shared, name, version))
+    } else {
+        shared.waiting.release(key);
+        return Gate::Run;
+    };
+    let timeout = shared.options.missing_function_timeout;
+    match shared.waiting.hold(key, timeout) {
+        Verdict::GiveUp { waited } => {
+            tracing::error!(
+                instance_id = %item.instance_id,
+                orchestration = name,
+                waited_s = waited.as_secs(),
+                "failing the instance: {problem}, and no host that runs it took it in time"
+            );
+            Gate::Fail(failure(
+                kind,
+                format!(
+                    "{problem}; this host held the instance back for {} s \
+                     (missingFunctionTimeout) and no host that runs it took it",
+                    waited.as_secs()
+                ),
+            ))
+        }
+        Verdict::Wait { delay, first } => {
+            if first {
+                tracing::warn!(
+                    instance_id = %item.instance_id,
+                    orchestration = name,
+                    "leaving the instance for another host: {problem}"
+                );
+            } else {
+                tracing::debug!(instance_id = %item.instance_id, delay_ms = delay.as_millis() as u64, "still leaving the instance for another host");
+            }
+            if let Err(e) = shared.store.abandon_orchestration(item, delay).await {
+                tracing::warn!(instance_id = %item.instance_id, error = %e, "could not give the instance back; its lock runs out instead");
+            }
+            Gate::HeldBack
+        }
+    }
+}
+
+/// What is missing, naming the versions this host has.
+fn missing(shared: &Shared, name: &str, version: Option<&str>) -> String {
+    let has = shared.registry.orchestrator_versions(name);
+    let what = format!(
+        "no orchestrator named {name:?}{} is registered on this host",
+        describe(version)
+    );
+    if has.is_empty() {
+        return what;
+    }
+    let listed: Vec<String> = has
+        .iter()
+        .map(|v| match v {
+            Some(v) => format!("{v:?}"),
+            None => "unversioned".to_string(),
+        })
+        .collect();
+    format!("{what} (it has {})", listed.join(", "))
+}
+
+fn failure(kind: &str, message: String) -> FailureDetails {
+    FailureDetails {
+        is_non_retriable: true,
+        ..FailureDetails::new(kind, message)
+    }
+}
+
+/// An environment whose every orchestrator fails at once with `details`: replaying an
+/// instance's history under it ends the instance with that failure, without running its code.
+pub(super) fn failing_env(shared: &Shared, details: FailureDetails) -> Environment {
+    let fails: OrchestratorFn = Arc::new(move |_ctx| {
+        let details = details.clone();
+        Box::pin(async move { Err(Failure(details)) })
+    });
+    Environment {
+        resolver: Arc::new(move |_: &str, _: Option<&str>| Some(fails.clone())),
+        ..shared.env.clone()
+    }
+}
