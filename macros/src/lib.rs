@@ -50,7 +50,11 @@ use syn::ItemFn;
 /// visibility implementing `durable::Orchestration`, which names it in typed calls:
 /// `ctx.call_sub_orchestrator(hello_cities, ())`.
 ///
-/// Arguments: `name = "..."` registers it under another name. Orchestrators cannot take a
+/// Arguments: `name = "..."` registers it under another name; `version = "..."` registers it
+/// for the instances of that version only, so one binary may keep the old code of a name
+/// beside the new (`#[orchestration_trigger(name = "order", version = "2")]` on one function,
+/// `version = "1"` or no version on another). An instance runs the implementation registered
+/// for its version, else the one without a version. Orchestrators cannot take a
 /// `#[durable_client]`: their code is replayed and must be deterministic.
 #[proc_macro_attribute]
 pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -46,8 +46,15 @@ impl RegisteredName {
     /// `#[macro_export]` puts a `macro_rules!` at the crate root wherever it is written, and
     /// name resolution reports the clash, so this works under `cargo check` and needs no
     /// linker (unlike an exported symbol, which only clashes at code generation).
-    pub fn duplicate_guard(&self) -> TokenStream {
-        let guard = Ident::new(&guard_name(&self.value), self.span);
+    ///
+    /// An orchestrator registered for a version has a guard of its own per name and version,
+    /// so one name may have several versions but not two implementations of one version.
+    pub fn duplicate_guard(&self, version: Option<&str>) -> TokenStream {
+        let name = match version {
+            None => guard_name(&self.value),
+            Some(v) => version_guard_name(&self.value, v),
+        };
+        let guard = Ident::new(&name, self.span);
         quote_spanned! {self.span=>
             #[doc(hidden)]
             #[macro_export]
@@ -99,6 +106,28 @@ fn guard_name(name: &str) -> String {
     out
 }
 
+/// The guard of one version of an orchestrator: name and version, lower-cased, with every
+/// character but ASCII letters and digits written as `_` and its hex code and `_`, joined by
+/// `_V_` (which no escaped text contains).
+fn version_guard_name(name: &str, version: &str) -> String {
+    let escape = |text: &str| {
+        let mut out = String::new();
+        for c in text.to_ascii_lowercase().chars() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else {
+                out.push_str(&format!("_{:x}_", c as u32));
+            }
+        }
+        out
+    };
+    format!(
+        "durable_orchestration_version_{}_V_{}",
+        escape(name),
+        escape(version)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +159,22 @@ mod tests {
         assert_ne!(guard_name("a-b"), guard_name("a_b"));
         assert_ne!(guard_name("a-_b"), guard_name("a_-b"));
         assert_ne!(guard_name("a-b"), guard_name("hyphenated_a_hb"));
+    }
+
+    #[test]
+    fn version_guards_differ_by_version_and_ignore_case() {
+        assert_eq!(
+            version_guard_name("Order", "V2"),
+            version_guard_name("order", "v2")
+        );
+        assert_ne!(
+            version_guard_name("order", "1.0"),
+            version_guard_name("order", "1_0")
+        );
+        assert_ne!(
+            version_guard_name("a_V_b", "c"),
+            version_guard_name("a", "b_V_c")
+        );
+        assert_ne!(version_guard_name("order", "2"), guard_name("order"));
     }
 }

@@ -81,7 +81,17 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
                 let _ = writeln!(out, "        {name}: [{methods}] {base}{prefix}/{route}");
             }
             None => {
-                let _ = writeln!(out, "        {name}: {trigger}");
+                let versions = app.registry.orchestrator_versions(name);
+                let versions = if versions.iter().any(Option::is_some) {
+                    let listed: Vec<&str> = versions
+                        .iter()
+                        .map(|v| v.as_deref().unwrap_or("unversioned"))
+                        .collect();
+                    format!(" (versions {})", listed.join(", "))
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "        {name}: {trigger}{versions}");
             }
         }
     }
@@ -151,6 +161,7 @@ mod tests {
             singleton: Default::default(),
             worker_id: None,
             entities: Default::default(),
+            versioning: Default::default(),
         }
     }
 

@@ -15,9 +15,11 @@ mod files;
 mod singleton;
 mod storage_provider;
 mod triggers;
+mod versioning;
 
 pub use files::{HostJson, LocalSettings, HOST_JSON_OVERRIDE_PREFIX};
 pub use storage_provider::StorageProviderSettings;
+pub use versioning::VersioningSettings;
 
 /// The file with app settings and local host options.
 pub const LOCAL_SETTINGS_FILE: &str = "local.settings.json";
@@ -202,6 +204,9 @@ pub struct HostConfig {
     /// host.json `extensions.durableTask.maxEntityOperationBatchSize` and
     /// `entityMessageReorderWindowInMinutes`.
     pub entities: durable_engine::entity::EntityOptions,
+    /// host.json `extensions.durableTask` `defaultVersion`, `versionMatchStrategy`,
+    /// `versionFailureStrategy` and `missingFunctionTimeout`.
+    pub versioning: VersioningSettings,
 }
 
 /// The keys given by settings: none, or all three (a partial set is an error that names the
@@ -354,6 +359,7 @@ impl HostConfig {
             singleton: host.singleton,
             worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
             entities: entity_options(host),
+            versioning: host.versioning.clone(),
         })
     }
 }

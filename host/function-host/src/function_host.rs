@@ -100,6 +100,8 @@ impl FunctionHost {
             cache_max_bytes: config.cache_max_bytes,
             entities: config.entities,
             tracer: telemetry.tracer(),
+            versioning: config.versioning.versioning.clone(),
+            missing_function_timeout: config.versioning.missing_function_timeout,
             ..defaults
         };
         if config.function_timeout.is_some() {

@@ -69,6 +69,7 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
     let output = result_output(&func.sig, "an activity")?;
     let name = RegisteredName::new(name_override, &func.sig.ident)?;
     Ok(TypedFn {
+        version: None,
         kind: TypedKind::Activity,
         func,
         name,

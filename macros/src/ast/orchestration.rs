@@ -2,7 +2,7 @@
 //! -> Result<O, E>`.
 
 use proc_macro2::TokenStream;
-use syn::ItemFn;
+use syn::{ItemFn, LitStr};
 
 use super::params::take_params;
 use super::signature::{check_owned_input, check_plain_async_fn, params_span, result_output};
@@ -18,7 +18,11 @@ const SHAPE: &str = "`async fn NAME(ctx: OrchestrationContext, input: T) -> Resu
 pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
     let mut args = Args::parse(ATTRIBUTE, args)?;
     let name_override = args.take_str("name", "\"my_orchestrator\"")?;
-    args.finish(&["name"])?;
+    let version = args.take_str("version", "\"2\"")?;
+    args.finish(&["name", "version"])?;
+    if let Some(v) = &version {
+        check_version(v)?;
+    }
 
     check_plain_async_fn(&func.sig, ATTRIBUTE)?;
     let params = take_params(&mut func.sig)?;
@@ -51,6 +55,7 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
     let output = result_output(&func.sig, "an orchestrator")?;
     let name = RegisteredName::new(name_override, &func.sig.ident)?;
     Ok(TypedFn {
+        version,
         kind: TypedKind::Orchestration,
         func,
         name,
@@ -60,4 +65,18 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
         input,
         output,
     })
+}
+
+/// A version is a non-empty string of printable ASCII without spaces (`"2"`, `"1.4.0"`,
+/// `"2025-06-01"`).
+fn check_version(v: &LitStr) -> syn::Result<()> {
+    let text = v.value();
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_graphic()) || text.len() > 100 {
+        return Err(syn::Error::new(
+            v.span(),
+            "a version is 1 to 100 printable ASCII characters without spaces, e.g. \
+             `version = \"2\"` or `version = \"1.4.0\"`",
+        ));
+    }
+    Ok(())
 }

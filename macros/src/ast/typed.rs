@@ -1,7 +1,7 @@
 //! The model shared by orchestrators and activities: a function with a typed input and a
 //! typed output, which becomes a unit struct implementing `Orchestration` or `Activity`.
 
-use syn::{ItemFn, Type};
+use syn::{ItemFn, LitStr, Type};
 
 use crate::names::RegisteredName;
 
@@ -22,6 +22,8 @@ pub struct TypedFn {
     pub func: ItemFn,
     /// The registered name.
     pub name: RegisteredName,
+    /// The instance version an orchestrator is registered for (`version = "..."`).
+    pub version: Option<LitStr>,
     /// Whether the function takes the context parameter (always, for orchestrators).
     pub takes_context: bool,
     /// The context parameter's type as written, checked to be the context by a trait bound.

@@ -8,7 +8,7 @@ use syn::{Ident, ItemFn};
 
 use super::attrs::split;
 use super::checks::param_is;
-use super::registration::registration;
+use super::registration::{registration, registration_for};
 use crate::ast::signature::returned_error_span;
 use crate::ast::typed::{TypedFn, TypedKind};
 
@@ -90,7 +90,21 @@ pub fn generate(f: &TypedFn) -> TokenStream {
             ::core::convert::Into::<::durable::Failure>::into,
         )
     };
-    let register = registration(&f.name, quote!(#kind(#erase(#ident))));
+    let version = f.version.as_ref().map(|v| v.value());
+    let register = match &version {
+        None => registration(&f.name, quote!(#kind(#erase(#ident)))),
+        Some(v) => registration_for(
+            &f.name,
+            Some(v),
+            quote!(::durable::__private::FunctionKind::VersionedOrchestrator {
+                version: #v,
+                function: #erase(#ident),
+            }),
+        ),
+    };
+    let version_const = version.map(|v| {
+        quote!(const VERSION: ::core::option::Option<&'static str> = ::core::option::Option::Some(#v);)
+    });
 
     quote! {
         #(#cfgs)*
@@ -102,6 +116,7 @@ pub fn generate(f: &TypedFn) -> TokenStream {
         #(#cfgs)*
         impl #trait_path for #ident {
             const NAME: &'static str = #name;
+            #version_const
             type Input = #input_type;
             type Output = #output_type;
 

@@ -19,6 +19,7 @@ use durable_client::DurableClient;
 use durable_engine::entity::EntityFn;
 use durable_engine::failure::Failure;
 use durable_engine::function::{ActivityFn, OrchestratorFn};
+use durable_engine::version::same_version;
 use durable_http::{HttpRequest, HttpResponse};
 use durable_runtime::Registry;
 
@@ -36,6 +37,13 @@ inventory::collect!(FunctionRegistration);
 pub enum FunctionKind {
     /// `#[orchestration_trigger]`.
     Orchestrator(OrchestratorFn),
+    /// `#[orchestration_trigger(version = "...")]`: the implementation for one version.
+    VersionedOrchestrator {
+        /// The instance version it runs.
+        version: &'static str,
+        /// The orchestrator.
+        function: OrchestratorFn,
+    },
     /// `#[activity_trigger]`.
     Activity(ActivityFn),
     /// `#[http_trigger]`.
@@ -54,7 +62,9 @@ impl FunctionKind {
     /// The trigger's name, as the start-up banner shows it.
     pub fn trigger(&self) -> &'static str {
         match self {
-            FunctionKind::Orchestrator(_) => "orchestrationTrigger",
+            FunctionKind::Orchestrator(_) | FunctionKind::VersionedOrchestrator { .. } => {
+                "orchestrationTrigger"
+            }
             FunctionKind::Activity(_) => "activityTrigger",
             FunctionKind::Http(_) => "httpTrigger",
             FunctionKind::Timer(_) => "timerTrigger",
@@ -135,6 +145,16 @@ pub enum AppError {
     /// Two functions share a name (names compare case-insensitively).
     #[error("two functions are named {0:?}; function names must be unique")]
     DuplicateName(String),
+    /// Two implementations of one orchestration name are registered for one version.
+    #[error(
+        "two implementations of orchestration {name:?} are registered for version {version:?}"
+    )]
+    DuplicateVersion {
+        /// The orchestration name.
+        name: String,
+        /// The version.
+        version: String,
+    },
 }
 
 /// Every function of the app, by kind.
@@ -168,19 +188,46 @@ impl FunctionApp {
         Ok(app)
     }
 
-    /// Adds one function.
+    /// Adds one function. Several implementations of one orchestration name may be added, one
+    /// per version and one without.
     pub fn add(&mut self, name: &str, kind: FunctionKind) -> Result<(), AppError> {
-        if self
-            .functions
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            return Err(AppError::DuplicateName(name.to_string()));
+        let version = match &kind {
+            FunctionKind::Orchestrator(_) => Some(None),
+            FunctionKind::VersionedOrchestrator { version, .. } => Some(Some(*version)),
+            _ => None,
+        };
+        let taken = |(n, _): &&(String, &'static str)| n.eq_ignore_ascii_case(name);
+        if let Some(existing) = self.functions.iter().find(taken) {
+            let another_version = version.is_some_and(|v| {
+                existing.1 == kind.trigger()
+                    && !self
+                        .registry
+                        .orchestrator_versions(name)
+                        .iter()
+                        .any(|w| same_version(w.as_deref(), v))
+            });
+            if !another_version {
+                return Err(match version {
+                    Some(Some(v)) if existing.1 == kind.trigger() => AppError::DuplicateVersion {
+                        name: name.to_string(),
+                        version: v.to_string(),
+                    },
+                    _ => AppError::DuplicateName(name.to_string()),
+                });
+            }
+        } else {
+            self.functions.push((name.to_string(), kind.trigger()));
         }
-        self.functions.push((name.to_string(), kind.trigger()));
         match kind {
             FunctionKind::Orchestrator(f) => {
                 self.registry = std::mem::take(&mut self.registry).add_orchestrator_fn(name, f)
+            }
+            FunctionKind::VersionedOrchestrator { version, function } => {
+                self.registry = std::mem::take(&mut self.registry).add_orchestrator_version(
+                    name,
+                    Some(version),
+                    function,
+                )
             }
             FunctionKind::Activity(f) => {
                 self.registry = std::mem::take(&mut self.registry).add_activity_fn(name, f)

@@ -47,6 +47,8 @@ pub struct HostJson {
     pub storage_provider: StorageProviderSettings,
     /// `singleton`: the timer functions' lock timing.
     pub singleton: crate::triggers::timer::SingletonSettings,
+    /// `extensions.durableTask` versioning settings.
+    pub versioning: super::VersioningSettings,
 }
 
 impl LocalSettings {
@@ -233,6 +235,7 @@ impl HostJson {
             blobs: blob_options(v)?,
             storage_provider,
             singleton: super::singleton::singleton_settings(v)?,
+            versioning: super::versioning::versioning_settings(durable)?,
         })
     }
 }

@@ -15,7 +15,7 @@ pub(super) async fn start(
     name: &str,
     instance_id: Option<&str>,
 ) -> Result<HttpResponse, ClientError> {
-    if api.app.registry.orchestrator(name).is_none() {
+    if !api.app.registry.has_orchestrator(name) {
         return Ok(bad_request(&format!(
             "The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
         )));

@@ -72,6 +72,18 @@ async fn parent(ctx: OrchestrationContext, _: ()) -> Result<(u64, u32), Failure>
     Ok((id, total))
 }
 
+/// The same name in two versions: each a struct of its own, both registered as "ProcessBatch".
+#[orchestration_trigger(name = "ProcessBatch", version = "2.0")]
+async fn process_batch_v2(ctx: OrchestrationContext, sizes: Vec<u32>) -> Result<u32, Failure> {
+    let _ = ctx.version();
+    Ok(sizes.iter().sum::<u32>() * 2)
+}
+
+#[orchestration_trigger(name = "ProcessBatch", version = "3.0")]
+async fn process_batch_v3(_: OrchestrationContext, sizes: Vec<u32>) -> Result<u32, Failure> {
+    Ok(sizes.len() as u32)
+}
+
 #[cfg(any())]
 #[orchestration_trigger]
 async fn compiled_out(ctx: OrchestrationContext) -> Result<(), Failure> {
@@ -86,4 +98,8 @@ fn main() {
         lines: Vec::new(),
     };
     let _: <parent as Orchestration>::Output = (1, 2);
+    assert_eq!(<process_batch as Orchestration>::VERSION, None);
+    assert_eq!(<process_batch_v2 as Orchestration>::NAME, "ProcessBatch");
+    assert_eq!(<process_batch_v2 as Orchestration>::VERSION, Some("2.0"));
+    assert_eq!(<process_batch_v3 as Orchestration>::VERSION, Some("3.0"));
 }
