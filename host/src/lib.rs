@@ -56,6 +56,8 @@
 //! - [`http`] (`durable-http`): the request and response types of HTTP functions;
 //! - [`engine`] (`durable-engine`): the pure replay engine, the orchestration and entity
 //!   contexts; no I/O, no clock.
+//!
+//! [`testing`] holds the replay check that guards deploys of changed orchestrator code.
 #![warn(missing_docs)]
 
 pub use durable_client as client;
@@ -67,6 +69,7 @@ pub mod prelude;
 pub use durable_runtime as runtime;
 pub mod store;
 pub use durable_host::triggers;
+pub mod testing;
 
 pub use client::{ClientError, DurableClient};
 pub use durable_macros::{

@@ -8,6 +8,9 @@ Runs the function app: its HTTP functions, timers, orchestrations and activities
 
 Usage: <app> [--port <PORT>]
        <app> health [--port <PORT>]   exit 0 if the host running here is ready, else 1
+       <app> export-history [--name <ORCHESTRATOR>] [--limit <N>] [--output <DIR>] [<ID>...]
+                                      write instances' histories as JSON for the replay check
+                                      (<app> export-history --help)
 
 Options:
   -p, --port <PORT>  HTTP port (overrides FUNCTIONS_HTTP_PORT and Host.LocalHttpPort;
@@ -26,6 +29,8 @@ pub struct HostArgs {
     pub help: bool,
     /// `health`: probe the running host's readiness instead of running one.
     pub health: bool,
+    /// `export-history ...`: the arguments after it (see [`crate::export`]).
+    pub export: Option<Vec<String>>,
 }
 
 /// Arguments that cannot be understood.
@@ -46,6 +51,9 @@ impl HostArgs {
             match flag.as_str() {
                 "-h" | "--help" => parsed.help = true,
                 "health" => parsed.health = true,
+                "export-history" if parsed == HostArgs::default() => {
+                    parsed.export = Some(args.by_ref().collect());
+                }
                 "-p" | "--port" => {
                     let value = inline
                         .or_else(|| args.next())
@@ -76,6 +84,9 @@ mod tests {
         assert_eq!(parse(&["--port=8080"]).unwrap().port, Some(8080));
         assert_eq!(parse(&["-p", "1"]).unwrap().port, Some(1));
         assert!(parse(&["--help"]).unwrap().help);
+        let export = parse(&["export-history", "--output", "h", "a"]).unwrap();
+        assert_eq!(export.export, Some(vec!["--output".into(), "h".into(), "a".into()]));
+        assert!(parse(&["--port", "1", "export-history"]).is_err());
         let health = parse(&["health", "--port", "7071"]).unwrap();
         assert!(health.health && health.port == Some(7071));
         assert!(parse(&["--port"]).is_err());

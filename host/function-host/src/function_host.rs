@@ -295,7 +295,7 @@ impl FunctionHost {
     }
 }
 
-fn open_store(config: &HostConfig) -> Result<Arc<dyn TaskHub>, HostError> {
+pub(crate) fn open_store(config: &HostConfig) -> Result<Arc<dyn TaskHub>, HostError> {
     match &config.storage {
         #[cfg(not(feature = "sqlite"))]
         StorageConfig::Sqlite { .. } => Err(HostError::SqliteNotBuilt),

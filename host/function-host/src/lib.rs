@@ -26,6 +26,7 @@ mod args;
 pub mod banner;
 pub mod config;
 mod dashboard;
+pub mod export;
 mod fd_limit;
 mod function_host;
 mod health;
@@ -146,6 +147,9 @@ pub enum HostError {
     /// Signal handlers cannot be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    /// `export-history` cannot export what it was asked for.
+    #[error("export-history: {0}")]
+    Export(String),
 }
 
 /// Runs the function app in the working directory until SIGINT or SIGTERM, on a fresh tokio
@@ -171,6 +175,9 @@ pub fn main() -> ExitCode {
     let config = std::env::current_dir()
         .map_err(HostError::CurrentDir)
         .and_then(|dir| Ok(HostConfig::load(&dir)?));
+    if let Some(rest) = &args.export {
+        return export::main(config, rest);
+    }
     if args.health {
         let checked = config
             .map_err(|e| e.to_string())

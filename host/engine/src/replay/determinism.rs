@@ -45,13 +45,15 @@ impl Execution {
             let instance = self.ctx.instance_id();
             tracing::warn!(instance_id = %instance, event_id = id, "{message}");
             self.future = None;
-            self.outcome = Some(Outcome::Failed(FailureDetails {
+            let failure = FailureDetails {
                 is_non_retriable: true,
                 ..FailureDetails::new(
                     NONDETERMINISM_ERROR,
                     format!("non-deterministic orchestrator: {message}"),
                 )
-            }));
+            };
+            self.nondeterminism.get_or_insert_with(|| failure.clone());
+            self.outcome = Some(Outcome::Failed(failure));
         }
     }
 }

@@ -26,6 +26,7 @@ use super::state::{ActionKind, State, TaskOutcome};
 use super::trace::orchestration::OrchestrationTrace;
 use super::trace::{SpanContext, SpanRecord, TraceId};
 
+pub mod check;
 mod determinism;
 mod events;
 mod finish;
@@ -110,6 +111,10 @@ pub struct Execution {
     refuse_continue_as_new: bool,
     /// Span ids in history and the spans episodes finish.
     trace: OrchestrationTrace,
+    /// How the orchestrator's code itself ended, whatever history says after that.
+    code_outcome: Option<Outcome>,
+    /// The first scheduling event in history the code's calls did not match.
+    nondeterminism: Option<FailureDetails>,
 }
 
 impl std::fmt::Debug for Execution {
@@ -145,6 +150,8 @@ impl Execution {
             completion_recorded: false,
             refuse_continue_as_new: false,
             trace,
+            code_outcome: None,
+            nondeterminism: None,
         }
     }
 
@@ -461,23 +468,19 @@ impl Execution {
                         self.future = Some(fut);
                         self.poll();
                     }
-                    Err(panic) => {
-                        self.outcome = Some(Outcome::Failed(
-                            Failure::new("Panic", panic_message(&panic)).0,
-                        ))
-                    }
+                    Err(panic) => self.code_ended(Outcome::Failed(
+                        Failure::new("Panic", panic_message(&panic)).0,
+                    )),
                 }
             }
-            None => {
-                self.outcome = Some(Outcome::Failed(FailureDetails::new(
-                    "OrchestratorNotFound",
-                    format!(
-                        "no orchestrator named {:?}{} is registered on this host",
-                        started.name,
-                        crate::version::describe(started.version.as_deref())
-                    ),
-                )))
-            }
+            None => self.code_ended(Outcome::Failed(FailureDetails::new(
+                "OrchestratorNotFound",
+                format!(
+                    "no orchestrator named {:?}{} is registered on this host",
+                    started.name,
+                    crate::version::describe(started.version.as_deref())
+                ),
+            ))),
         }
     }
 
@@ -528,7 +531,7 @@ impl Execution {
             let mut st = self.ctx.state.lock();
             (st.continue_as_new.clone(), st.fatal.take())
         };
-        self.outcome = Some(match (result, fatal) {
+        self.code_ended(match (result, fatal) {
             (_, Some(f)) => Outcome::Failed(f),
             (Ok(_), None) if can.is_some() && self.refuse_continue_as_new => {
                 Outcome::Failed(FailureDetails::new(
@@ -542,6 +545,12 @@ impl Execution {
             },
             (Err(f), None) => Outcome::Failed(f.0),
         });
+    }
+
+    /// Records how the code ended (the first time) as the outcome.
+    fn code_ended(&mut self, outcome: Outcome) {
+        self.code_outcome.get_or_insert_with(|| outcome.clone());
+        self.outcome = Some(outcome);
     }
 }
 

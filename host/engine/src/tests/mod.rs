@@ -6,6 +6,7 @@ mod entities;
 mod nondeterminism;
 mod primitives;
 mod regressions;
+mod replay_check;
 mod serde_round_trip;
 mod suspend_terminate;
 mod traces;
