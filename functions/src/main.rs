@@ -8,6 +8,8 @@ mod fan_out_fan_in;
 mod human_interaction;
 mod maintenance;
 mod monitor;
+#[cfg(test)]
+mod replay_check;
 mod starter;
 mod sync_over_async;
 

@@ -10,10 +10,16 @@
 //!   the new binary then finishes them.
 //! - `missingFunctionTimeout` fails held-back work after that time; `versionFailureStrategy`
 //!   `Fail` fails it at once.
+//! - `export-history` writes the instances' histories; they replay against the code that made
+//!   them, and a change that would break them is named by the replay check.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use durable::engine::function::orchestrator_fn;
+use durable::runtime::Registry;
+use durable::testing::replay_histories_with;
+use durable::{when_all, Failure, OrchestrationContext};
 use serde_json::{json, Value};
 use tests::app_host::{AppDir, TestHost};
 
@@ -191,6 +197,60 @@ fn a_rolling_deploy_leaves_each_instance_and_activity_for_a_host_that_has_its_co
         "{failed}"
     );
     host.stop();
+
+    // The histories, exported by the app binary, replay against the code that made them; a
+    // version 2 that no longer packs would break the instances that did.
+    let exported = data.path().join("histories");
+    let out = new.run_to_exit(
+        &["export-history", "--output", exported.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let replayed = replay_histories_with(&orders(true), &exported).unwrap();
+    let ids: Vec<&str> = replayed.iter().map(|r| r.instance_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "e", "f"]);
+    let broken = replay_histories_with(&orders(false), &exported).unwrap_err();
+    assert_eq!(broken.failures.len(), 3, "{broken}");
+    let text = broken.to_string();
+    assert!(
+        text.contains("b.json")
+            && text.contains("TaskScheduled \"pack\"")
+            && text.contains("call_activity(\"ship_express\")"),
+        "{text}"
+    );
+}
+
+/// The orchestrators of the new binary, as the replay check sees them: version 1, and
+/// version 2 as shipped (`packs`) or changed to ship express only.
+fn orders(packs: bool) -> Registry {
+    let v1 = orchestrator_fn("order", |ctx: OrchestrationContext, _: ()| async move {
+        let approved: String = ctx.wait_for_external_event("approve").await?;
+        let label: String = ctx.call_activity_by_name("ship", &approved).await?;
+        Ok(format!(
+            "v1 {label} under {}",
+            ctx.version().unwrap_or_default()
+        ))
+    });
+    let v2 = orchestrator_fn(
+        "order",
+        move |ctx: OrchestrationContext, _: ()| async move {
+            let approved: String = ctx.wait_for_external_event("approve").await?;
+            // ids are taken in call order: pack first, as shipped
+            let mut calls = Vec::new();
+            if packs {
+                calls.push(ctx.call_activity_by_name::<_, String>("pack", &approved));
+            }
+            calls.push(ctx.call_activity_by_name("ship_express", &approved));
+            let labels = when_all(calls)
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, Failure>(format!("v2 {}", labels.join(" and ")))
+        },
+    );
+    Registry::new()
+        .add_orchestrator_version("order", Some("1"), v1)
+        .add_orchestrator_version("order", Some("2"), v2)
 }
 
 #[test]
