@@ -27,11 +27,14 @@ pub fn w7_id(i: u64) -> String {
     format!("{W7_PREFIX}{i:06}")
 }
 
-/// The host's configuration: the app directory `dir` (no configuration files needed), any
-/// free port on the loopback interface; in a container (whose image sets
+/// The host's configuration: the app directory `dir` (no configuration files needed), the
+/// replay check off, any free port on the loopback interface; in a container (whose image sets
 /// `FUNCTIONS_HTTP_PORT` and turns local development off), the image's port and address.
 fn config(dir: &Path) -> anyhow::Result<HostConfig> {
     let mut config = HostConfig::load(dir)?;
+    // Measured as deployed: the development replay check (on in local development mode)
+    // replays every episode.
+    config.replay_check = false;
     if std::env::var_os("FUNCTIONS_HTTP_PORT").is_none() {
         config.port = 0;
         config.bind_address = [127, 0, 0, 1].into();

@@ -23,6 +23,7 @@ const SCRUBBED: &[&str] = &[
     "FUNCTIONS_HTTP_PORT",
     "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
     "DurableLocalDevelopment",
+    "DurableReplayCheck",
     "DurableBindAddress",
     "DurableShutdownDeadline",
     "AzureFunctionsJobHost__extensions__durableTask__hubName",

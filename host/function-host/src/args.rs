@@ -85,7 +85,10 @@ mod tests {
         assert_eq!(parse(&["-p", "1"]).unwrap().port, Some(1));
         assert!(parse(&["--help"]).unwrap().help);
         let export = parse(&["export-history", "--output", "h", "a"]).unwrap();
-        assert_eq!(export.export, Some(vec!["--output".into(), "h".into(), "a".into()]));
+        assert_eq!(
+            export.export,
+            Some(vec!["--output".into(), "h".into(), "a".into()])
+        );
         assert!(parse(&["--port", "1", "export-history"]).is_err());
         let health = parse(&["health", "--port", "7071"]).unwrap();
         assert!(health.health && health.port == Some(7071));

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use super::config::{HostConfig, StorageConfig, LOCAL_DEVELOPMENT};
+use super::config::{HostConfig, StorageConfig, LOCAL_DEVELOPMENT, REPLAY_CHECK};
 use super::requests::route_of;
 use crate::app::FunctionApp;
 use crate::http_api::WEBHOOK_PATH;
@@ -42,6 +42,13 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
             out,
             "Local development mode: off. The management API {base}{WEBHOOK_PATH} needs the \
              durabletask system key or the master key."
+        );
+    }
+    if config.replay_check {
+        let _ = writeln!(
+            out,
+            "Replay check: on. Every orchestration episode also replays from history, and a \
+             non-deterministic orchestrator fails at once ({REPLAY_CHECK}=false turns it off)."
         );
     }
     let _ = writeln!(out, "Dashboard: {base}/dashboard/");
@@ -144,6 +151,7 @@ mod tests {
             port: 7071,
             bind_address: "127.0.0.1".parse().unwrap(),
             local_development,
+            replay_check: local_development,
             max_request_body: 1,
             request_body_timeout: Duration::from_secs(1),
             max_connections: 1,
@@ -211,6 +219,7 @@ mod tests {
         );
         assert!(text.contains("Task hub: SampleHub (SQLite /app/.durable/SampleHub.db)"));
         assert!(text.contains("Local development mode: on"));
+        assert!(text.contains("Replay check: on"));
         assert!(text.ends_with("Listening on http://127.0.0.1:7071"));
         let text = render(&config(false), &app, addr);
         assert!(text.contains("Local development mode: off"));

@@ -53,6 +53,10 @@ pub const MAX_CONNECTIONS: &str = "DurableMaxConnections";
 pub const CACHE_MEGABYTES: &str = "DurableCacheMegabytes";
 /// Setting: `false` turns local development mode off (the management API then needs a key).
 pub const LOCAL_DEVELOPMENT: &str = "DurableLocalDevelopment";
+/// Setting: `true` or `false` turns the replay check on or off (every episode also run on an
+/// execution replayed from history, failing non-deterministic orchestrators at once); on by
+/// default in local development mode.
+pub const REPLAY_CHECK: &str = "DurableReplayCheck";
 /// Setting: the address the HTTP server binds to.
 pub const BIND_ADDRESS: &str = "DurableBindAddress";
 /// Setting: how long shutdown waits for in-flight work (`hh:mm:ss` or seconds).
@@ -166,6 +170,8 @@ pub struct HostConfig {
     pub bind_address: IpAddr,
     /// Local development mode: the management API needs no key.
     pub local_development: bool,
+    /// The replay check (`DurableReplayCheck`; default: local development mode).
+    pub replay_check: bool,
     /// The largest request body accepted, in bytes.
     pub max_request_body: u64,
     /// How long a client may take to send a request body.
@@ -273,6 +279,10 @@ impl HostConfig {
             Some(v) => parse_bool(LOCAL_DEVELOPMENT, &v)?,
             None => true,
         };
+        let replay_check = match given(REPLAY_CHECK) {
+            Some(v) => parse_bool(REPLAY_CHECK, &v)?,
+            None => local_development,
+        };
         let bind_address = match given(BIND_ADDRESS) {
             Some(v) => v
                 .trim()
@@ -338,6 +348,7 @@ impl HostConfig {
             port,
             bind_address,
             local_development,
+            replay_check,
             max_request_body,
             request_body_timeout,
             max_connections,

@@ -102,6 +102,7 @@ impl FunctionHost {
             tracer: telemetry.tracer(),
             versioning: config.versioning.versioning.clone(),
             missing_function_timeout: config.versioning.missing_function_timeout,
+            replay_check: config.replay_check,
             ..defaults
         };
         if config.function_timeout.is_some() {

@@ -47,6 +47,10 @@ pub(super) async fn complete(
     let Some(direct) = shared.store.direct_episodes() else {
         return Direct::Fallback;
     };
+    // The replay check runs in the dispatcher only.
+    if shared.options.replay_check {
+        return Direct::Fallback;
+    }
     let target = &response.orchestration_instance;
     let Some(execution_id) = target.execution_id.as_deref() else {
         return Direct::Fallback;

@@ -78,6 +78,11 @@ pub struct RuntimeOptions {
     /// activity it does not have (leaving it for a host that has it) before failing it
     /// (host.json `missingFunctionTimeout`).
     pub missing_function_timeout: Duration,
+    /// Also run every episode on an execution replayed from the stored history and fail the
+    /// instance if the two disagree: catches orchestrator code that is not deterministic on
+    /// its first run instead of after a restart. For development; it costs a history read and
+    /// a replay per episode.
+    pub replay_check: bool,
 }
 
 /// The default of [`RuntimeOptions::missing_function_timeout`]: an hour, longer than a
@@ -100,6 +105,7 @@ impl Default for RuntimeOptions {
             tracer: Tracer::default(),
             versioning: Versioning::default(),
             missing_function_timeout: DEFAULT_MISSING_FUNCTION_TIMEOUT,
+            replay_check: false,
         }
     }
 }

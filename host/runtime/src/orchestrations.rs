@@ -18,6 +18,7 @@ use durable_store::clock;
 use durable_store::{HistoryUpdate, OrchestrationCommit, OrchestrationWorkItem, StoreError};
 
 mod gate;
+mod replay_check;
 mod rewind;
 
 use gate::Gate;
@@ -112,7 +113,9 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             .map(|i| (i.name.as_str(), i.version.as_deref()))
             .unwrap_or_default(),
     };
-    let exec = match gate::check(shared, &item, name, version).await {
+    let gate = gate::check(shared, &item, name, version).await;
+    let check_replay = shared.options.replay_check && matches!(gate, Gate::Run) && !restart;
+    let exec = match gate {
         Gate::HeldBack => return,
         Gate::Fail(details) => {
             failing_execution(shared, &item, has_history && !restart, details).await
@@ -129,8 +132,23 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         }
     };
     let now = clock::now();
-    let messages = item.messages.iter().map(|m| m.message.clone()).collect();
-    let mut out = exec.run_episode(now, messages);
+    let messages: Vec<_> = item.messages.iter().map(|m| m.message.clone()).collect();
+    let mut out = exec.run_episode(now, messages.clone());
+    if check_replay {
+        let found =
+            replay_check::check(shared, &item, has_history, messages.clone(), now, &out).await;
+        if let Some(details) = found {
+            exec = match failing_execution(shared, &item, has_history, details).await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(instance_id = %instance_id, error = %e, "loading history failed");
+                    super::release::orchestration(shared, &item, &e).await;
+                    return;
+                }
+            };
+            out = exec.run_episode(now, messages);
+        }
+    }
     execution_log::trace(&tracing::Span::current(), exec.trace_id());
     let spans = std::mem::take(&mut out.spans);
     if restart {

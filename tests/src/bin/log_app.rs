@@ -105,6 +105,17 @@ async fn patient(ctx: OrchestrationContext) -> Result<(), Failure> {
     Ok(ctx.call_activity(slow, ()).await?)
 }
 
+/// Greets with the system clock's time: a mistake (orchestrators must read the time from the
+/// context), which the replay check catches on the first run.
+#[orchestration_trigger]
+async fn reads_the_clock(ctx: OrchestrationContext) -> Result<String, Failure> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Failure::new("Clock", e.to_string()))?
+        .as_nanos();
+    Ok(ctx.call_activity(chatty, format!("at {now}")).await?)
+}
+
 /// An HTTP function that logs a line of its own.
 #[http_trigger(methods = ["get"], route = "ping", auth_level = anonymous)]
 async fn ping(_req: HttpRequest) -> HttpResponse {

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Execution, Outcome, Resolver};
+use super::{EpisodeOutput, Execution, Outbound, Outcome, Resolver};
 use crate::environment::Environment;
 use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationStatus};
 
@@ -273,4 +273,73 @@ fn same_json(a: &Option<String>, b: &Option<String>) -> bool {
             .map(|t| serde_json::from_str::<serde_json::Value>(t).map_err(|_| t.to_string()))
     };
     parse(a) == parse(b)
+}
+
+/// The first difference between the output of an episode run live and the output of the same
+/// episode run on an execution replayed from history, if any: the calls made (kind, id, name,
+/// input, timer time, target), the status, the output and the custom status. Span contexts,
+/// execution ids and the payloads of entity requests (which carry fresh request ids) are left
+/// out, since they differ between any two runs.
+pub fn compare_episodes(live: &EpisodeOutput, replayed: &EpisodeOutput) -> Option<String> {
+    let (a, b) = (episode_actions(live), episode_actions(replayed));
+    let first = a.iter().zip(&b).position(|(x, y)| x != y);
+    match first {
+        Some(i) => Some(format!("the live run {}, the replay {}", a[i], b[i])),
+        None if a.len() != b.len() => {
+            let (longer, which) = if a.len() > b.len() {
+                (&a, "only the live run")
+            } else {
+                (&b, "only the replay")
+            };
+            Some(format!("{which} {}", longer[a.len().min(b.len())]))
+        }
+        None => None,
+    }
+}
+
+/// What an episode did, one line per call and one for how it ended.
+fn episode_actions(out: &EpisodeOutput) -> Vec<String> {
+    let text = |t: &Option<String>| t.as_deref().unwrap_or("null").to_string();
+    let mut lines: Vec<String> = out
+        .messages
+        .iter()
+        .map(|m| match m {
+            Outbound::Activity(m) => match &m.event.kind {
+                EventKind::TaskScheduled { name, input, .. } => format!(
+                    "calls activity {name:?} (id {}) with {}",
+                    m.event.event_id,
+                    text(input)
+                ),
+                other => other.event_type().name().to_string(),
+            },
+            Outbound::Orchestration { message, .. } => {
+                let target = message.orchestration_instance.instance_id.as_str();
+                match &message.event.kind {
+                    EventKind::TimerFired { timer_id, fire_at } => {
+                        format!("creates timer {timer_id} for {fire_at}")
+                    }
+                    EventKind::ExecutionStarted(s) => format!(
+                        "starts sub-orchestration {:?} as {target:?}{} with {}",
+                        s.name,
+                        crate::version::describe(s.version.as_deref()),
+                        text(&s.input)
+                    ),
+                    EventKind::EventRaised { name, .. } if target.starts_with('@') => {
+                        format!("sends entity {target:?} a {name:?} request")
+                    }
+                    EventKind::EventRaised { name, input, .. } => {
+                        format!("sends event {name:?} to {target:?} with {}", text(input))
+                    }
+                    other => format!("sends {} to {target:?}", other.event_type().name()),
+                }
+            }
+        })
+        .collect();
+    lines.push(format!(
+        "ends the episode {} with output {} and custom status {}",
+        out.status.name(),
+        text(&out.output),
+        text(&out.custom_status)
+    ));
+    lines
 }

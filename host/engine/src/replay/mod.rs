@@ -217,6 +217,12 @@ impl Execution {
         self.outcome.as_ref()
     }
 
+    /// The nondeterminism failure found while replaying history, if any: the first recorded
+    /// scheduling event the code's calls did not match.
+    pub fn nondeterminism(&self) -> Option<&FailureDetails> {
+        self.nondeterminism.as_ref()
+    }
+
     /// Runs one episode: stamps the clock with `now`, applies the new messages, and returns
     /// what must be committed. Continue-as-new is followed within the same episode.
     pub fn run_episode(&mut self, now: DateTime<Utc>, messages: Vec<TaskMessage>) -> EpisodeOutput {
