@@ -54,3 +54,56 @@ pub async fn approval_workflow(
         Err(other) => Err(other.into()),
     }
 }
+
+/// Unit tests in virtual time (see docs/testing.md): the 72-hour wait takes milliseconds.
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use durable::testing::TestHub;
+    use durable::OrchestrationStatus;
+
+    use super::*;
+
+    /// The app's functions, with the activity that reaches a person stubbed.
+    fn hub() -> TestHub {
+        TestHub::from_app().with_activity("request_approval", |_subject: String| Ok(()))
+    }
+
+    #[tokio::test]
+    async fn an_answer_within_72_hours_decides() {
+        let mut hub = hub();
+        let request = ApprovalRequest {
+            subject: Some("budget".into()),
+            timeout_seconds: None,
+        };
+        let id = hub.start(approval_workflow, Some(request)).await;
+        hub.advance(Duration::from_secs(71 * 3600)).await;
+        assert_eq!(
+            hub.instance(&id).unwrap().status,
+            OrchestrationStatus::Running
+        );
+
+        hub.raise_event(&id, "ApprovalEvent", &true).await;
+        let done = hub.instance(&id).unwrap();
+        assert_eq!(done.output_as::<String>().unwrap(), "approved");
+        assert_eq!(hub.activity_calls("request_approval"), ["budget"]);
+        assert!(hub.activity_calls("escalate").is_empty());
+    }
+
+    #[tokio::test]
+    async fn silence_for_72_hours_escalates() {
+        let mut hub = hub();
+        let id = hub.start(approval_workflow, None).await;
+        let done = hub
+            .run_to_completion(&id, Duration::from_secs(7 * 24 * 3600))
+            .await
+            .unwrap();
+        assert_eq!(done.output_as::<String>().unwrap(), "escalated");
+        assert_eq!(
+            hub.now() - durable::testing::default_start(),
+            chrono::Duration::hours(72)
+        );
+        assert_eq!(hub.activity_calls("escalate"), [id.as_str()]);
+    }
+}
