@@ -2,7 +2,7 @@
 //! stubbed activities, sub-orchestrations, entities, continue-as-new and termination, and a
 //! non-deterministic orchestrator fails its test.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use durable::testing::TestHub;
 use durable::{
@@ -107,7 +107,6 @@ fn hub() -> TestHub {
 
 #[tokio::test]
 async fn a_72_hour_approval_runs_in_virtual_time_with_a_stubbed_activity() {
-    let real = Instant::now();
     let mut hub = hub();
     let id = hub.start(approval, "ada".to_string()).await;
     let waiting = hub.instance(&id).unwrap();
@@ -140,11 +139,6 @@ async fn a_72_hour_approval_runs_in_virtual_time_with_a_stubbed_activity() {
     assert_eq!(
         hub.now() - durable::testing::default_start(),
         chrono::Duration::seconds(30 * 3600 + 72 * 3600)
-    );
-    assert!(
-        real.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        real.elapsed()
     );
 }
 

@@ -102,3 +102,107 @@ fn a_missing_orchestrator_or_a_history_without_a_start_is_reported() {
         Err(ReplayError::NotAnOrchestration { .. })
     ));
 }
+
+/// One orchestrator per kind of action, each recorded, replayed as it is, and replayed after a
+/// change of name (or of kind): the change names the recorded event and the call made instead.
+#[test]
+fn every_kind_of_action_matches_its_history_and_a_changed_one_is_named() {
+    use crate::history::{EventKind, HistoryEvent};
+
+    /// Orchestrator "O" making one call of `kind` with `name`.
+    fn one(kind: &'static str, name: &'static str) -> Resolver {
+        resolver(vec![(
+            "O",
+            orchestrator_fn("O", move |ctx: OrchestrationContext, _: ()| async move {
+                match kind {
+                    "activity" => {
+                        let _: i64 = ctx.call_activity_by_name(name, &1).await?;
+                    }
+                    "timer" => ctx.sleep(std::time::Duration::from_secs(60)).await,
+                    "sub" => {
+                        let _: i64 = ctx.call_sub_orchestrator_by_name(name, None, &1).await?;
+                    }
+                    _ => ctx.send_event("other", name, &1),
+                }
+                Ok(0)
+            }),
+        )])
+    }
+    let h = |kind: &str, name: &str| -> Vec<HistoryEvent> {
+        let mut b = History::started("O", "null");
+        match kind {
+            "activity" => b
+                .task_scheduled(0, name)
+                .next_episode()
+                .task_completed(0, "1"),
+            "timer" => b
+                .timer_created(0, t(60))
+                .next_episode()
+                .timer_fired(0, t(60)),
+            "sub" => b
+                .sub_created(0, name, "child")
+                .next_episode()
+                .sub_completed(0, "1"),
+            _ => b.event_sent(0, "other", name, "1"),
+        };
+        let mut events = b.build();
+        events.push(HistoryEvent::with_id(
+            1,
+            t(1),
+            EventKind::ExecutionCompleted {
+                status: OrchestrationStatus::Completed,
+                result: Some("0".into()),
+                failure_details: None,
+            },
+        ));
+        events
+    };
+    let cases = [
+        ("activity", "TaskScheduled \"a\"", "call_activity(\"b\")"),
+        (
+            "sub",
+            "SubOrchestrationInstanceCreated \"a\"",
+            "call_sub_orchestrator(\"b\")",
+        ),
+        ("send", "EventSent \"a\"", "send_event(\"other\", \"b\")"),
+    ];
+    for (kind, recorded, called) in cases {
+        let stored = StoredHistory::from_events(h(kind, "a")).unwrap();
+        assert!(replay(&stored, one(kind, "a")).is_ok(), "{kind}");
+        let e = replay(&stored, one(kind, "b")).unwrap_err().to_string();
+        assert!(e.contains(recorded) && e.contains(called), "{kind}: {e}");
+    }
+    // a timer has no name: replaced by another kind of call
+    let stored = StoredHistory::from_events(h("timer", "")).unwrap();
+    assert!(replay(&stored, one("timer", "")).is_ok());
+    let e = replay(&stored, one("activity", "a"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("TimerCreated") && e.contains("call_activity(\"a\")"),
+        "{e}"
+    );
+}
+
+mod episodes {
+    use crate::replay::check::compare_episodes;
+    use crate::tests::builder::*;
+
+    use super::chain;
+
+    #[test]
+    fn the_same_episode_compares_equal_and_another_call_is_named() {
+        let run = |first| {
+            let r = chain(first, "");
+            let mut ex = crate::replay::Execution::new(r);
+            ex.run_episode(t(0), vec![start_event("O", "1")])
+        };
+        assert_eq!(compare_episodes(&run("first"), &run("first")), None);
+        let d = compare_episodes(&run("first"), &run("renamed")).unwrap();
+        assert!(
+            d.contains("calls activity \"first\" (id 0)")
+                && d.contains("calls activity \"renamed\" (id 0)"),
+            "{d}"
+        );
+    }
+}
