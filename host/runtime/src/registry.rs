@@ -19,7 +19,7 @@ use durable_engine::function::{
     ActivityFn, Orchestration, OrchestratorFn,
 };
 use durable_engine::replay::Resolver;
-use durable_engine::version::same_version;
+use durable_engine::version::{compare_versions, same_version};
 
 /// The implementations of one orchestration name.
 #[derive(Clone, Default)]
@@ -165,13 +165,15 @@ impl Registry {
         self.orchestrators.contains_key(&name.to_lowercase())
     }
 
-    /// The versions `name` has implementations for (`None` for the unversioned one), for
-    /// messages that say what is missing.
+    /// The versions `name` has implementations for, oldest first (`None` for the unversioned
+    /// one, first), for messages that say what is missing.
     pub fn orchestrator_versions(&self, name: &str) -> Vec<Option<String>> {
         let Some(i) = self.orchestrators.get(&name.to_lowercase()) else {
             return Vec::new();
         };
-        let versioned = i.versions.iter().map(|(v, _)| Some(v.clone()));
+        let mut versioned: Vec<&String> = i.versions.iter().map(|(v, _)| v).collect();
+        versioned.sort_by(|a, b| compare_versions(Some(a), Some(b)));
+        let versioned = versioned.into_iter().map(|v| Some(v.clone()));
         i.unversioned
             .iter()
             .map(|_| None)
