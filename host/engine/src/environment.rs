@@ -70,6 +70,21 @@ impl Environment {
         Self::new(resolver, Arc::new(SequentialIds::default()))
     }
 
+    /// The same environment, but every orchestrator fails at once with `details`: replaying an
+    /// instance's history under it ends the instance with that failure without running its
+    /// code (a version this host refuses, an orchestrator no host had, a replay check that
+    /// found a difference).
+    pub fn failing_with(&self, details: crate::history::FailureDetails) -> Self {
+        let fails: crate::function::OrchestratorFn = Arc::new(move |_ctx| {
+            let details = details.clone();
+            Box::pin(async move { Err(crate::failure::Failure(details)) })
+        });
+        Self {
+            resolver: Arc::new(move |_: &str, _: Option<&str>| Some(fails.clone())),
+            ..self.clone()
+        }
+    }
+
     /// A fresh execution id: a GUID in "N" format (32 lowercase hex chars).
     pub fn new_execution_id(&self) -> String {
         self.ids.new_id().simple().to_string()

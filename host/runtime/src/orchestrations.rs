@@ -234,7 +234,7 @@ async fn failing_execution(
     details: FailureDetails,
 ) -> Result<Execution, StoreError> {
     shared.cache.lock().take(&item.instance_id);
-    let env = gate::failing_env(shared, details);
+    let env = shared.env.failing_with(details);
     if !replay {
         return Ok(Execution::new(env));
     }

@@ -559,17 +559,5 @@ fn failed_execution(
     history: &[HistoryEvent],
     details: FailureDetails,
 ) -> Execution {
-    let fails: durable_engine::function::OrchestratorFn = Arc::new(move |_ctx| {
-        let details = details.clone();
-        Box::pin(async move { Err(Failure(details)) })
-    });
-    let env = Environment {
-        resolver: Arc::new(move |_: &str, _: Option<&str>| Some(fails.clone())),
-        ..env.clone()
-    };
-    if history.is_empty() {
-        Execution::new(env)
-    } else {
-        Execution::from_history(env, history)
-    }
+    Execution::from_history(env.failing_with(details), history)
 }

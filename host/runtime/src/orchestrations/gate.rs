@@ -5,9 +5,6 @@
 
 use std::sync::Arc;
 
-use durable_engine::environment::Environment;
-use durable_engine::failure::Failure;
-use durable_engine::function::OrchestratorFn;
 use durable_engine::history::FailureDetails;
 use durable_engine::version::{describe, VersionFailureStrategy};
 use durable_store::OrchestrationWorkItem;
@@ -111,18 +108,5 @@ fn failure(kind: &str, message: String) -> FailureDetails {
     FailureDetails {
         is_non_retriable: true,
         ..FailureDetails::new(kind, message)
-    }
-}
-
-/// An environment whose every orchestrator fails at once with `details`: replaying an
-/// instance's history under it ends the instance with that failure, without running its code.
-pub(super) fn failing_env(shared: &Shared, details: FailureDetails) -> Environment {
-    let fails: OrchestratorFn = Arc::new(move |_ctx| {
-        let details = details.clone();
-        Box::pin(async move { Err(Failure(details)) })
-    });
-    Environment {
-        resolver: Arc::new(move |_: &str, _: Option<&str>| Some(fails.clone())),
-        ..shared.env.clone()
     }
 }
