@@ -128,6 +128,14 @@ class Checks:
         assert json.loads(status.output) == {"approved": True}, status.output
         await raises(c.raise_event("py-wait", "Go", 1), "is gone")
         await raises(c.raise_event("py-missing", "Go", 1), "No instance")
+        # The client encodes inputs and payloads twice (True arrives as the JSON string
+        # "true"); a typed Rust orchestrator reads them as the values they encode.
+        await c.start_new("typed_approval", "py-typed", 5)
+        await wait_for(c, "py-typed", lambda s: s.runtime_status == S.Running)
+        await c.raise_event("py-typed", "Approve", True)
+        status = await wait_done(c, "py-typed")
+        assert status.runtime_status == S.Completed, status.output
+        assert status.output == "5 true", status.output
 
     async def terminate(self):
         c = self.c

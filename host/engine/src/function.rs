@@ -76,9 +76,25 @@ pub type ActivityFn = Arc<
         + Sync,
 >;
 
-/// Deserializes a stored JSON input (`None` reads as `null`).
+/// Deserializes a stored JSON input (`None` reads as `null`), leniently ([`from_json`]).
 pub fn decode<T: DeserializeOwned>(what: &str, json: Option<&str>) -> Result<T, Failure> {
-    serde_json::from_str(json.unwrap_or("null")).map_err(|e| serde_failure(what, e))
+    from_json(json.unwrap_or("null")).map_err(|e| serde_failure(what, e))
+}
+
+/// Reads a payload (an input, an event, a result) as a `T`, forgiving one encoding too many:
+/// a JSON string whose content is itself JSON of the expected type is read as that content, as
+/// Durable Functions reads it. Some clients encode twice: the Python client
+/// (`azure-functions-durable`) sends the boolean `true` as the JSON string `"true"`. When
+/// neither reading works, the error is the one of the payload as given.
+pub fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
+    match serde_json::from_str(json) {
+        Ok(value) => Ok(value),
+        Err(e) if json.trim_start().starts_with('"') => serde_json::from_str::<String>(json)
+            .ok()
+            .and_then(|inner| serde_json::from_str(&inner).ok())
+            .ok_or(e),
+        Err(e) => Err(e),
+    }
 }
 
 /// Serializes a value for storage.
@@ -162,5 +178,26 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> ActivityParam for T {
     type Input = T;
     fn bind(_ctx: ActivityContext, input: T) -> Self {
         input
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_json;
+
+    #[test]
+    fn a_payload_encoded_twice_reads_as_its_content() {
+        assert!(from_json::<bool>("\"true\"").unwrap());
+        assert_eq!(from_json::<i64>("\"42\"").unwrap(), 42);
+        assert_eq!(from_json::<Vec<u8>>(" \"[1,2]\"").unwrap(), [1, 2]);
+        // a string stays the string it is
+        assert_eq!(from_json::<String>("\"true\"").unwrap(), "true");
+        // neither reading works: the error of the payload as given
+        let e = from_json::<bool>("\"yes\"").unwrap_err().to_string();
+        assert!(
+            e.contains("expected a boolean") || e.contains("invalid type"),
+            "{e}"
+        );
+        assert!(from_json::<bool>("yes").is_err());
     }
 }

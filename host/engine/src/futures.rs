@@ -16,7 +16,7 @@ use super::failure::TaskError;
 use super::state::{ActionKind, TaskOutcome};
 
 fn decode_result<T: DeserializeOwned>(name: &str, json: Option<&str>) -> Result<T, TaskError> {
-    serde_json::from_str(json.unwrap_or("null")).map_err(|e| TaskError::Deserialize {
+    crate::function::from_json(json.unwrap_or("null")).map_err(|e| TaskError::Deserialize {
         name: name.to_string(),
         message: e.to_string(),
     })

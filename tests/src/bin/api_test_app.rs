@@ -7,7 +7,9 @@
 //! - `flaky_chain(n)` (`n` a number or a JSON string of one): `add_one(n)`, then `flaky`, then `add_one`; `flaky` fails the first
 //!   time it runs for an instance (a marker file under `./markers/` remembers), so the
 //!   instance fails and a rewind completes it with `(n + 1) * 10 + 1`;
-//! - `always_fails`: fails in its activity every time.
+//! - `always_fails`: fails in its activity every time;
+//! - `typed_approval(n: u32)`: waits for the event `Approve`, a `bool`, and returns both, typed
+//!   (the Python client sends inputs and payloads encoded twice; they are read leniently).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,16 @@ fn wait_event() -> FunctionKind {
         |ctx: OrchestrationContext, _: Value| async move {
             let v: Value = ctx.wait_for_external_event("Go").await?;
             Ok(v)
+        },
+    ))
+}
+
+fn typed_approval() -> FunctionKind {
+    FunctionKind::Orchestrator(orchestrator_fn(
+        "typed_approval",
+        |ctx: OrchestrationContext, n: u32| async move {
+            let approved: bool = ctx.wait_for_external_event("Approve").await?;
+            Ok(format!("{n} {approved}"))
         },
     ))
 }
@@ -112,6 +124,7 @@ fn broken() -> FunctionKind {
 
 durable::__private::inventory::submit! { FunctionRegistration { name: "echo", make: echo } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "wait_event", make: wait_event } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "typed_approval", make: typed_approval } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "flaky_chain", make: flaky_chain } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "always_fails", make: always_fails } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "add_one", make: add_one } }

@@ -80,7 +80,7 @@ impl OrchestrationContext {
                     details: Box::new(details),
                 });
             }
-            serde_json::from_str(response.result.as_deref().unwrap_or("null")).map_err(|e| {
+            crate::function::from_json(response.result.as_deref().unwrap_or("null")).map_err(|e| {
                 TaskError::Deserialize {
                     name: what,
                     message: e.to_string(),

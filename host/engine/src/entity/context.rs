@@ -79,10 +79,11 @@ impl EntityContext {
         self.input.is_some()
     }
 
-    /// The operation's input (`null` when there is none).
+    /// The operation's input (`null` when there is none), read leniently
+    /// ([`from_json`](crate::function::from_json)).
     pub fn get_input<T: DeserializeOwned>(&self) -> Result<T, Failure> {
         let what = format!("input of entity operation {:?}", self.operation);
-        serde_json::from_str(self.input.as_deref().unwrap_or("null"))
+        crate::function::from_json(self.input.as_deref().unwrap_or("null"))
             .map_err(|e| serde_failure(&what, e))
     }
 
