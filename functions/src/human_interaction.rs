@@ -31,7 +31,9 @@ pub async fn escalate(subject: String) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Returns "approved", "rejected" or "escalated".
+/// Returns "approved", "rejected" or "escalated". An answer that is not `true` or `false`
+/// (a person typed `"yes"`) does not end the workflow: the custom status says it was not
+/// understood, and the wait goes on until the same deadline.
 #[orchestration_trigger]
 pub async fn approval_workflow(
     ctx: OrchestrationContext,
@@ -41,17 +43,32 @@ pub async fn approval_workflow(
     let subject = request.subject.unwrap_or_else(|| ctx.instance_id());
     ctx.call_activity(request_approval, subject.clone()).await?;
     let timeout = Duration::from_secs(request.timeout_seconds.unwrap_or(72 * 3600));
-    match ctx
-        .wait_for_external_event_with_timeout::<bool>("ApprovalEvent", timeout)
-        .await
-    {
-        Ok(true) => Ok("approved".to_string()),
-        Ok(false) => Ok("rejected".to_string()),
-        Err(TaskError::TimedOut(_)) => {
-            ctx.call_activity(escalate, subject).await?;
-            Ok("escalated".to_string())
+    let asked_at = ctx.current_utc_datetime();
+    loop {
+        let waited = (ctx.current_utc_datetime() - asked_at)
+            .to_std()
+            .unwrap_or_default();
+        match ctx
+            .wait_for_external_event_with_timeout::<bool>(
+                "ApprovalEvent",
+                timeout.saturating_sub(waited),
+            )
+            .await
+        {
+            Ok(true) => return Ok("approved".to_string()),
+            Ok(false) => return Ok("rejected".to_string()),
+            Err(TaskError::TimedOut(_)) => {
+                ctx.call_activity(escalate, subject).await?;
+                return Ok("escalated".to_string());
+            }
+            Err(TaskError::Deserialize { message, .. }) => {
+                ctx.set_custom_status(&serde_json::json!({
+                    "lastAnswer": "not understood: send true or false",
+                    "error": message,
+                }));
+            }
+            Err(other) => return Err(other.into()),
         }
-        Err(other) => Err(other.into()),
     }
 }
 
@@ -105,5 +122,29 @@ mod tests {
             chrono::Duration::hours(72)
         );
         assert_eq!(hub.activity_calls("escalate"), [id.as_str()]);
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_is_not_a_boolean_keeps_it_waiting_until_the_same_deadline() {
+        let mut hub = hub();
+        let id = hub.start(approval_workflow, None).await;
+        hub.advance(Duration::from_secs(24 * 3600)).await;
+        hub.raise_event(&id, "ApprovalEvent", &"yes").await;
+        let waiting = hub.instance(&id).unwrap();
+        assert_eq!(waiting.status, OrchestrationStatus::Running);
+        let custom: serde_json::Value = waiting.custom_status_as().unwrap();
+        assert!(custom["lastAnswer"]
+            .as_str()
+            .unwrap()
+            .contains("not understood"));
+        // the deadline stays 72 hours after the request
+        hub.advance(Duration::from_secs(48 * 3600 - 1)).await;
+        assert_eq!(
+            hub.instance(&id).unwrap().status,
+            OrchestrationStatus::Running
+        );
+        hub.advance(Duration::from_secs(1)).await;
+        let done = hub.instance(&id).unwrap();
+        assert_eq!(done.output_as::<String>().unwrap(), "escalated");
     }
 }

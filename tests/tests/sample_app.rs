@@ -159,7 +159,7 @@ fn human_interaction_is_approved_rejected_or_escalated() {
         "approval_workflow",
         Some(json!({"timeout_seconds": 1})),
     );
-    for (id, decision) in [(&approve, "true"), (&reject, "false")] {
+    let answer = |id: &str, decision: &str| {
         let r = app
             .host
             .call(
@@ -169,7 +169,26 @@ fn human_interaction_is_approved_rejected_or_escalated() {
             .json(decision)
             .send();
         assert_eq!(r.status, 202, "{r:?}");
+    };
+    // A person answers "yes": not understood, and the workflow keeps waiting.
+    answer(&approve, "\"yes\"");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let s = app
+            .host
+            .get(&format!(
+                "/runtime/webhooks/durabletask/instances/{approve}"
+            ))
+            .json();
+        if s["customStatus"]["lastAnswer"].is_string() {
+            assert_eq!(s["runtimeStatus"], "Running", "{s}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(20));
     }
+    answer(&approve, "true");
+    answer(&reject, "false");
     assert_eq!(app.wait_for_instance(&approve, WAIT)["output"], "approved");
     assert_eq!(app.wait_for_instance(&reject, WAIT)["output"], "rejected");
     assert_eq!(app.wait_for_instance(&ignore, WAIT)["output"], "escalated");
