@@ -124,6 +124,53 @@ fn bad_input_is_rejected_with_json_errors() {
             400,
         ),
         ("GET", "/instances?runtimeStatus=Bogus".into(), None, 400),
+        // Every query parameter is checked for type and range.
+        ("GET", "/instances?top=-5".into(), None, 400),
+        ("GET", "/instances?top=0".into(), None, 400),
+        ("GET", "/instances?top=many".into(), None, 400),
+        ("GET", "/instances?top=1000000".into(), None, 400),
+        ("GET", "/instances?showInput=maybe".into(), None, 400),
+        (
+            "GET",
+            "/instances?createdTimeFrom=yesterday".into(),
+            None,
+            400,
+        ),
+        (
+            "GET",
+            "/instances?createdTimeFrom=2024-02-01&createdTimeTo=2024-01-01".into(),
+            None,
+            400,
+        ),
+        ("GET", "/instances?order=oldest".into(), None, 400),
+        ("GET", "/instances/ghost?showHistory=1".into(), None, 400),
+        (
+            "GET",
+            "/instances/ghost?returnInternalServerErrorOnFailure=yes".into(),
+            None,
+            400,
+        ),
+        (
+            "DELETE",
+            "/instances?createdTimeFrom=soon".into(),
+            None,
+            400,
+        ),
+        ("GET", "/entities?top=-1".into(), None, 400),
+        ("GET", "/entities?fetchState=yes".into(), None, 400),
+        (
+            "GET",
+            "/entities?lastOperationTimeFrom=never".into(),
+            None,
+            400,
+        ),
+        (
+            "POST",
+            "/orchestrators/echo?returnInternalServerErrorOnFailure=sure".into(),
+            None,
+            400,
+        ),
+        ("POST", "/orchestrators/echo?timeout=-1".into(), None, 400),
         ("DELETE", "/instances".into(), None, 400),
         ("POST", "/instances/ghost/restart".into(), None, 400),
         ("GET", "/instances/ghost".into(), None, 404),
@@ -170,6 +217,17 @@ fn bad_input_is_rejected_with_json_errors() {
         let resp = req.send();
         assert_eq!(resp.status, code, "{method} {target}: {resp:?}");
         resp.assert_empty_or_json();
+        if code == 400 {
+            assert!(!resp.body.is_empty(), "{method} {target}: a 400 says why");
+        }
+        if code == 400 && target.contains('?') && !target.contains("%FF") {
+            let message = resp.json()["ExceptionMessage"].clone();
+            let name = target.split('?').nth(1).unwrap().split('=').next().unwrap();
+            assert!(
+                message.as_str().is_some_and(|m| m.contains(name)),
+                "{method} {target}: {message}"
+            );
+        }
         if code == 400 && target.starts_with("/orchestrators") {
             let body = resp.json();
             assert!(body["Message"].is_string(), "{body}");

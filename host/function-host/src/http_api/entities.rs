@@ -12,7 +12,7 @@ use http::StatusCode;
 
 use super::instances::CONTINUATION_HEADER;
 use super::operations::invalid_json;
-use super::params::{bool_param, int_param, is_json_content, time_param};
+use super::params::{bool_param, is_json_content, page_size_param, time_range};
 use super::{bad_request, DurableApi};
 use durable_client::{ClientError, EntityQuery};
 use durable_engine::entity::EntityId;
@@ -61,13 +61,20 @@ pub(super) async fn list(
         .map(str::trim)
         .filter(|t| !t.is_empty() && *t != "null")
         .map(str::to_string);
-    let query = EntityQuery {
-        name: name.map(str::to_string),
-        last_operation_from: time_param(req, "lastOperationTimeFrom"),
-        last_operation_to: time_param(req, "lastOperationTimeTo"),
-        fetch_state: bool_param(req, "fetchState", false),
-        page_size: int_param(req, "top").unwrap_or(100),
-        continuation,
+    let parsed = || -> Result<EntityQuery, String> {
+        let (from, to) = time_range(req, "lastOperationTimeFrom", "lastOperationTimeTo")?;
+        Ok(EntityQuery {
+            name: name.map(str::to_string),
+            last_operation_from: from,
+            last_operation_to: to,
+            fetch_state: bool_param(req, "fetchState", false)?,
+            page_size: page_size_param(req, "top")?.unwrap_or(100),
+            continuation,
+        })
+    };
+    let query = match parsed() {
+        Ok(q) => q,
+        Err(message) => return Ok(bad_request(&message)),
     };
     let page = api.client.list_entities(&query).await?;
     Ok(HttpResponse::ok_json(&page.entities).with_header(

@@ -4,7 +4,7 @@ use http::header::{HeaderName, LOCATION, RETRY_AFTER};
 use http::StatusCode;
 use serde_json::Value;
 
-use super::params::{bool_param, int_param, statuses_param, time_param};
+use super::params::{bool_param, page_size_param, statuses_param, time_range};
 use super::{bad_request, lookup, DurableApi};
 use durable_client::management::request_url;
 use durable_client::{ClientError, StatusOptions};
@@ -21,13 +21,23 @@ pub(super) async fn status(
     req: &HttpRequest,
     segment: &str,
 ) -> Result<HttpResponse, ClientError> {
+    let flags = || -> Result<(StatusOptions, bool), String> {
+        let options = StatusOptions {
+            show_history: bool_param(req, "showHistory", false)?,
+            show_history_output: bool_param(req, "showHistoryOutput", false)?,
+            show_input: bool_param(req, "showInput", true)?,
+        };
+        Ok((
+            options,
+            bool_param(req, "returnInternalServerErrorOnFailure", false)?,
+        ))
+    };
+    let (options, fail_on_failure) = match flags() {
+        Ok(f) => f,
+        Err(message) => return Ok(bad_request(&message)),
+    };
     let Some(found) = lookup(api, segment).await? else {
         return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
-    };
-    let options = StatusOptions {
-        show_history: bool_param(req, "showHistory", false),
-        show_history_output: bool_param(req, "showHistoryOutput", false),
-        show_input: bool_param(req, "showInput", true),
     };
     let Some(status) = api
         .client
@@ -36,7 +46,6 @@ pub(super) async fn status(
     else {
         return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
     };
-    let fail_on_failure = bool_param(req, "returnInternalServerErrorOnFailure", false);
     Ok(match status.runtime_status {
         OrchestrationStatus::Running
         | OrchestrationStatus::Pending
@@ -88,10 +97,13 @@ pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpRespon
             .filter(|p| !p.is_empty())
             .map(str::to_string)
     };
+    let bad = |message: String| Box::new(bad_request(&message));
+    let (created_from, created_to) =
+        time_range(req, "createdTimeFrom", "createdTimeTo").map_err(bad)?;
     Ok(InstanceQuery {
         statuses,
-        created_from: time_param(req, "createdTimeFrom"),
-        created_to: time_param(req, "createdTimeTo"),
+        created_from,
+        created_to,
         instance_id_prefix: text("instanceIdPrefix"),
         name: text("name"),
         order: match text("order").as_deref() {
@@ -104,9 +116,9 @@ pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpRespon
             }
         },
         exclude_entities: false,
-        page_size: int_param(req, "top").unwrap_or(100),
+        page_size: page_size_param(req, "top").map_err(bad)?.unwrap_or(100),
         continuation,
-        skip_inputs: !bool_param(req, "showInput", true),
+        skip_inputs: !bool_param(req, "showInput", true).map_err(bad)?,
     })
 }
 
@@ -130,7 +142,11 @@ pub(super) async fn purge_by_filter(
     api: &DurableApi,
     req: &HttpRequest,
 ) -> Result<HttpResponse, ClientError> {
-    let Some(created_from) = time_param(req, "createdTimeFrom") else {
+    let (created_from, created_to) = match time_range(req, "createdTimeFrom", "createdTimeTo") {
+        Ok(range) => range,
+        Err(message) => return Ok(bad_request(&message)),
+    };
+    let Some(created_from) = created_from else {
         return Ok(HttpResponse::json(
             StatusCode::BAD_REQUEST,
             &Value::String("Please provide value for 'createdTimeFrom' parameter.".into()),
@@ -142,7 +158,7 @@ pub(super) async fn purge_by_filter(
     };
     let filter = PurgeFilter {
         created_from: Some(created_from),
-        created_to: Some(time_param(req, "createdTimeTo").unwrap_or_else(chrono::Utc::now)),
+        created_to: Some(created_to.unwrap_or_else(chrono::Utc::now)),
         statuses,
     };
     let result = api.client.purge_instance_history_by(&filter).await?;

@@ -105,7 +105,10 @@ pub(super) async fn run(
                 Ok(wait) => wait,
                 Err(message) => return Ok(bad_request(&message)),
             };
-            let new_id = bool_param(req, "restartWithNewInstanceId", true);
+            let new_id = match bool_param(req, "restartWithNewInstanceId", true) {
+                Ok(b) => b,
+                Err(message) => return Ok(bad_request(&message)),
+            };
             let started = api.client.restart(id, new_id).await?;
             return respond_started(api, req, &started, wait).await;
         }

@@ -1,6 +1,7 @@
-//! Lenient parsing of paths and query parameters, the way the extension reads them: names
-//! compare case-insensitively, booleans like .NET `bool.TryParse`, times like
-//! `DateTime.TryParse` (read as UTC), durations as seconds.
+//! Parsing of paths and query parameters: names compare case-insensitively, booleans like
+//! .NET `bool.TryParse`, times like `DateTime.TryParse` (read as UTC), durations as seconds.
+//! A parameter that is given must be valid: a value of the wrong type or out of range is a
+//! message for a 400, never silently the default.
 
 use std::time::Duration;
 
@@ -26,21 +27,32 @@ pub fn segments(path: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// A boolean parameter: `true`/`false` in any case (surrounding blanks ignored); anything
-/// else, or absence, gives `default`.
-pub fn bool_param(req: &HttpRequest, name: &str, default: bool) -> bool {
+/// A boolean parameter: `true`/`false` in any case (surrounding blanks ignored); `default`
+/// when absent; a message for anything else.
+pub fn bool_param(req: &HttpRequest, name: &str, default: bool) -> Result<bool, String> {
     match req.query_param(name).map(str::trim) {
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        _ => default,
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(format!("{name} must be true or false, not {v:?}")),
     }
 }
 
-/// A positive integer parameter; unparseable values are ignored.
-pub fn int_param(req: &HttpRequest, name: &str) -> Option<usize> {
-    req.query_param(name)
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
+/// The largest page a listing may ask for (`top`).
+pub const MAX_PAGE_SIZE: usize = 10_000;
+
+/// A page size (`top`): `None` when absent; a message unless it is a whole number from 1 to
+/// [`MAX_PAGE_SIZE`].
+pub fn page_size_param(req: &HttpRequest, name: &str) -> Result<Option<usize>, String> {
+    let Some(text) = req.query_param(name) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "{name} must be a whole number from 1 to {MAX_PAGE_SIZE}, not {text:?}"
+        )),
+    }
 }
 
 /// The longest wait a request may ask for (a day): longer ones are refused, not cut.
@@ -65,9 +77,30 @@ pub fn checked_seconds(req: &HttpRequest, name: &str) -> Result<Option<Duration>
     }
 }
 
-/// A time parameter; `None` if absent or unparseable.
-pub fn time_param(req: &HttpRequest, name: &str) -> Option<DateTime<Utc>> {
-    req.query_param(name).and_then(parse_time)
+/// A time parameter: `None` when absent; a message when it is not a time.
+pub fn time_param(req: &HttpRequest, name: &str) -> Result<Option<DateTime<Utc>>, String> {
+    match req.query_param(name) {
+        None => Ok(None),
+        Some(text) => parse_time(text).map(Some).ok_or_else(|| {
+            format!("{name} must be a date and time such as 2024-01-31T12:00:00Z, not {text:?}")
+        }),
+    }
+}
+
+/// A time range from two parameters; a message when either is not a time or the range ends
+/// before it starts.
+pub fn time_range(
+    req: &HttpRequest,
+    from: &str,
+    to: &str,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), String> {
+    let (start, end) = (time_param(req, from)?, time_param(req, to)?);
+    if let (Some(s), Some(e)) = (start, end) {
+        if e < s {
+            return Err(format!("{to} must not be earlier than {from}"));
+        }
+    }
+    Ok((start, end))
 }
 
 /// Parses a timestamp leniently: RFC 3339 with any offset, or a date and time without an
@@ -147,10 +180,15 @@ mod tests {
     #[test]
     fn booleans_ints_and_durations() {
         let r = req("ShowHistory=True&showinput=FALSE&bad=yes&top=5&timeout=1.5&neg=-1");
-        assert!(bool_param(&r, "showHistory", false));
-        assert!(!bool_param(&r, "showInput", true));
-        assert!(bool_param(&r, "bad", true));
-        assert_eq!(int_param(&r, "TOP"), Some(5));
+        assert_eq!(bool_param(&r, "showHistory", false), Ok(true));
+        assert_eq!(bool_param(&r, "showInput", true), Ok(false));
+        assert_eq!(bool_param(&r, "absent", true), Ok(true));
+        assert!(bool_param(&r, "bad", true).unwrap_err().contains("\"yes\""));
+        assert_eq!(page_size_param(&r, "TOP"), Ok(Some(5)));
+        assert_eq!(page_size_param(&r, "absent"), Ok(None));
+        for top in ["top=-5", "top=0", "top=abc", "top=10001", "top="] {
+            assert!(page_size_param(&req(top), "top").is_err(), "{top}");
+        }
         assert_eq!(
             checked_seconds(&r, "timeout"),
             Ok(Some(Duration::from_millis(1500)))
@@ -178,6 +216,13 @@ mod tests {
         }
         assert!(parse_time("2024-03-04").is_some());
         assert!(parse_time("yesterday").is_none());
+        let r = req("from=2024-03-04&to=2024-03-03&bad=yesterday");
+        assert!(time_param(&r, "bad").unwrap_err().contains("yesterday"));
+        assert_eq!(time_param(&r, "absent"), Ok(None));
+        assert!(time_range(&r, "from", "to")
+            .unwrap_err()
+            .contains("earlier"));
+        assert!(time_range(&r, "to", "from").is_ok());
     }
 
     #[test]

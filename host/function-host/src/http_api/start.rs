@@ -48,8 +48,12 @@ pub(super) async fn start(
     respond_started(api, req, &id, wait).await
 }
 
-/// `timeout` and `pollingInterval`: when both are given, the start waits for completion.
-pub(super) struct Wait(Option<(std::time::Duration, std::time::Duration)>);
+/// `timeout` and `pollingInterval`: when both are given, the start waits for completion;
+/// `returnInternalServerErrorOnFailure`: a failed instance is answered with a 500.
+pub(super) struct Wait {
+    wait: Option<(std::time::Duration, std::time::Duration)>,
+    fail_on_failure: bool,
+}
 
 impl Wait {
     /// Reads and checks the two parameters; a message for a 400 when one is invalid.
@@ -65,7 +69,10 @@ impl Wait {
                 ));
             }
         }
-        Ok(Self(timeout.zip(interval)))
+        Ok(Self {
+            wait: timeout.zip(interval),
+            fail_on_failure: bool_param(req, "returnInternalServerErrorOnFailure", false)?,
+        })
     }
 }
 
@@ -77,7 +84,7 @@ pub(super) async fn respond_started(
     instance_id: &str,
     wait: Wait,
 ) -> Result<HttpResponse, ClientError> {
-    match wait.0 {
+    match wait.wait {
         Some((timeout, interval)) => {
             api.client
                 .wait_for_completion_or_create_check_status_response(
@@ -88,11 +95,8 @@ pub(super) async fn respond_started(
                 )
                 .await
         }
-        None => {
-            let fail_on_failure = bool_param(req, "returnInternalServerErrorOnFailure", false);
-            Ok(api
-                .client
-                .check_status_response(req, instance_id, fail_on_failure))
-        }
+        None => Ok(api
+            .client
+            .check_status_response(req, instance_id, wait.fail_on_failure)),
     }
 }
