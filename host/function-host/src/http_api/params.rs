@@ -87,13 +87,12 @@ pub fn time_param(req: &HttpRequest, name: &str) -> Result<Option<DateTime<Utc>>
     }
 }
 
+/// The start and end of a time range, each optional.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A time range from two parameters; a message when either is not a time or the range ends
 /// before it starts.
-pub fn time_range(
-    req: &HttpRequest,
-    from: &str,
-    to: &str,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), String> {
+pub fn time_range(req: &HttpRequest, from: &str, to: &str) -> Result<TimeRange, String> {
     let (start, end) = (time_param(req, from)?, time_param(req, to)?);
     if let (Some(s), Some(e)) = (start, end) {
         if e < s {
