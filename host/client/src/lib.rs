@@ -23,6 +23,7 @@ mod lifecycle;
 pub mod management;
 mod spans;
 pub mod status;
+mod tree;
 
 pub use completions::{Completions, Watch};
 pub use entities::{CleanEntityStorageResult, EntityMetadata, EntityPage, EntityQuery};

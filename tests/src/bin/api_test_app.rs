@@ -8,6 +8,8 @@
 //!   time it runs for an instance (a marker file under `./markers/` remembers), so the
 //!   instance fails and a rewind completes it with `(n + 1) * 10 + 1`;
 //! - `always_fails`: fails in its activity every time;
+//! - `tree(depth)`: two sub-orchestrations `tree(depth - 1)` named `{id}-0` and `{id}-1`, or,
+//!   at depth 0, a wait for `Go`; returns how many instances the tree has;
 //! - `typed_approval(n: u32)`: waits for the event `Approve`, a `bool`, and returns both, typed
 //!   (the Python client sends inputs and payloads encoded twice; they are read leniently).
 
@@ -32,6 +34,30 @@ fn wait_event() -> FunctionKind {
         |ctx: OrchestrationContext, _: Value| async move {
             let v: Value = ctx.wait_for_external_event("Go").await?;
             Ok(v)
+        },
+    ))
+}
+
+fn tree() -> FunctionKind {
+    FunctionKind::Orchestrator(orchestrator_fn(
+        "tree",
+        |ctx: OrchestrationContext, depth: u32| async move {
+            if depth == 0 {
+                let _: Value = ctx.wait_for_external_event("Go").await?;
+                return Ok(1u32);
+            }
+            let me = ctx.instance_id();
+            let children: Vec<_> = (0..2)
+                .map(|i| {
+                    let id = format!("{me}-{i}");
+                    ctx.call_sub_orchestrator_by_name::<_, u32>("tree", Some(&id), &(depth - 1))
+                })
+                .collect();
+            let mut total = 1;
+            for child in durable::when_all(children).await {
+                total += child?;
+            }
+            Ok(total)
         },
     ))
 }
@@ -125,6 +151,7 @@ fn broken() -> FunctionKind {
 durable::__private::inventory::submit! { FunctionRegistration { name: "echo", make: echo } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "wait_event", make: wait_event } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "typed_approval", make: typed_approval } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "tree", make: tree } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "flaky_chain", make: flaky_chain } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "always_fails", make: always_fails } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "add_one", make: add_one } }

@@ -25,9 +25,20 @@ pub struct App {
 impl App {
     /// Starts the host with a fresh task hub and waits until it listens.
     pub fn start() -> App {
+        Self::start_on("")
+    }
+
+    /// Starts the host with a fresh task hub in the storage `connection` names (empty: the
+    /// embedded SQLite store).
+    pub fn start_on(connection: &str) -> App {
+        let hub = if connection.is_empty() {
+            "ApiTestHub".to_string()
+        } else {
+            format!("ApiTest{}", rand::random::<u32>())
+        };
         let dir = AppDir::new(
             env!("CARGO_BIN_EXE_api-test-app"),
-            json!({"AzureWebJobsStorage": "", "TaskHubName": "ApiTestHub"}),
+            json!({"AzureWebJobsStorage": connection, "TaskHubName": hub}),
             None,
         );
         let host = TestHost::start(&dir, &[]);

@@ -122,15 +122,25 @@ pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpRespon
     })
 }
 
-/// `DELETE /instances/{id}`.
-pub(super) async fn purge(api: &DurableApi, segment: &str) -> Result<HttpResponse, ClientError> {
+/// `DELETE /instances/{id}[?recursive=true]`: with `recursive`, its sub-orchestrations too.
+pub(super) async fn purge(
+    api: &DurableApi,
+    req: &HttpRequest,
+    segment: &str,
+) -> Result<HttpResponse, ClientError> {
+    let recursive = match bool_param(req, "recursive", false) {
+        Ok(r) => r,
+        Err(message) => return Ok(bad_request(&message)),
+    };
     let Some(found) = lookup(api, segment).await? else {
         return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
     };
-    let result = api
-        .client
-        .purge_instance_history(&found.instance_id)
-        .await?;
+    let id = &found.instance_id;
+    let result = if recursive {
+        api.client.purge_instance_history_recursive(id).await?
+    } else {
+        api.client.purge_instance_history(id).await?
+    };
     if result.instances_deleted == 0 {
         return Ok(HttpResponse::new(StatusCode::NOT_FOUND));
     }

@@ -75,7 +75,7 @@ pub async fn handle(api: &DurableApi, path: &str, req: HttpRequest) -> HttpRespo
         (Method::GET, 1) if is(0, "instances") => instances::query(api, &req).await,
         (Method::DELETE, 1) if is(0, "instances") => instances::purge_by_filter(api, &req).await,
         (Method::GET, 2) if is(0, "instances") => instances::status(api, &req, seg[1]).await,
-        (Method::DELETE, 2) if is(0, "instances") => instances::purge(api, seg[1]).await,
+        (Method::DELETE, 2) if is(0, "instances") => instances::purge(api, &req, seg[1]).await,
         (Method::POST, 4) if is(0, "instances") && is(2, "raiseEvent") => {
             operations::raise_event(api, &req, seg[1], seg[3]).await
         }

@@ -90,6 +90,11 @@ pub(super) async fn run(
     segment: &str,
     op: Operation,
 ) -> Result<HttpResponse, ClientError> {
+    // Checked first: a bad parameter is the caller's error whatever the instance's state.
+    let recursive = match bool_param(req, "recursive", false) {
+        Ok(r) => r,
+        Err(message) => return Ok(bad_request(&message)),
+    };
     let Some(found) = lookup(api, segment).await? else {
         return Ok(if op == Operation::Restart {
             bad_request("InstanceId does not match a valid orchestration instance.")
@@ -129,6 +134,9 @@ pub(super) async fn run(
                 return Ok(gone(id, found.status));
             }
             match op {
+                Operation::Terminate if recursive => {
+                    api.client.terminate_recursive(id, reason).await?;
+                }
                 Operation::Terminate => api.client.terminate(id, reason).await?,
                 Operation::Suspend => api.client.suspend(id, reason).await?,
                 _ => api.client.resume(id, reason).await?,
