@@ -22,6 +22,7 @@ mod instance_id;
 mod lifecycle;
 pub mod management;
 mod spans;
+mod start_options;
 pub mod status;
 mod tree;
 
@@ -29,6 +30,7 @@ pub use completions::{Completions, Watch};
 pub use entities::{CleanEntityStorageResult, EntityMetadata, EntityPage, EntityQuery};
 pub use instance_id::validate_instance_id;
 pub use management::{HttpManagementPayload, WebhookBase};
+pub use start_options::{IfExists, StartOptions};
 pub use status::{DurableOrchestrationStatus, PurgeHistoryResult, StatusOptions, StatusPage};
 
 /// What a client call can fail with.

@@ -1,6 +1,6 @@
 //! Starting with a raw input, restarting and rewinding instances.
 
-use super::{validate_instance_id, wrong, ClientError, DurableClient};
+use super::{validate_instance_id, wrong, ClientError, DurableClient, StartOptions};
 use durable_engine::history::{
     EventKind, ExecutionStarted, HistoryEvent, OrchestrationInstance, OrchestrationStatus,
 };
@@ -10,7 +10,7 @@ use durable_store::clock;
 impl DurableClient {
     /// Starts an orchestration with an already serialized JSON input (`None` = no input) and an
     /// optional version (else the client's default version); returns the instance id (a new
-    /// GUID if none is given).
+    /// GUID if none is given). [`start_with_options`](Self::start_with_options) takes more.
     pub async fn start_new_raw(
         &self,
         orchestrator: &str,
@@ -18,10 +18,25 @@ impl DurableClient {
         input: Option<String>,
         version: Option<String>,
     ) -> Result<String, ClientError> {
-        let id = match instance_id {
+        let options = StartOptions {
+            instance_id: instance_id.map(str::to_string),
+            version,
+            ..StartOptions::default()
+        };
+        self.create(orchestrator, input, options).await
+    }
+
+    /// Creates the instance `options` describe (its `if_exists` is the caller's business).
+    pub(crate) async fn create(
+        &self,
+        orchestrator: &str,
+        input: Option<String>,
+        options: StartOptions,
+    ) -> Result<String, ClientError> {
+        let id = match options.instance_id {
             Some(id) => {
-                validate_instance_id(id)?;
-                id.to_string()
+                validate_instance_id(&id)?;
+                id
             }
             None => uuid::Uuid::new_v4().simple().to_string(),
         };
@@ -29,7 +44,8 @@ impl DurableClient {
             instance_id: id.clone(),
             execution_id: Some(uuid::Uuid::new_v4().simple().to_string()),
         };
-        let version = version
+        let version = options
+            .version
             .filter(|v| !v.is_empty())
             .or_else(|| self.default_version.as_deref().map(str::to_string));
         let span = self.begin_span();
@@ -40,6 +56,7 @@ impl DurableClient {
             input,
             version: version.clone(),
             parent_trace_context: span.as_ref().map(|s| s.context.to_history()),
+            scheduled_start_time: options.start_at,
             ..ExecutionStarted::default()
         };
         let message = TaskMessage::new(

@@ -1,9 +1,9 @@
 //! `POST /orchestrators/{name}[/{instanceId}]`: start an orchestration.
 
 use super::operations::invalid_json;
-use super::params::{bool_param, checked_seconds};
+use super::params::{bool_param, checked_seconds, time_param};
 use super::{bad_request, DurableApi};
-use durable_client::{validate_instance_id, ClientError};
+use durable_client::{validate_instance_id, ClientError, IfExists, StartOptions};
 use durable_http::{HttpRequest, HttpResponse};
 
 /// Starts `name` with the request body as input (empty body: no input). The body is parsed
@@ -37,15 +37,37 @@ pub(super) async fn start(
             Err(e) => return Ok(invalid_json(&e)),
         }
     };
-    let version = req
-        .query_param("version")
-        .filter(|v| !v.is_empty())
-        .map(str::to_string);
-    let id = api
-        .client
-        .start_new_raw(name, instance_id, input, version)
-        .await?;
+    let options = match start_options(req, instance_id) {
+        Ok(o) => o,
+        Err(message) => return Ok(bad_request(&message)),
+    };
+    let id = api.client.start_with_options(name, input, options).await?;
     respond_started(api, req, &id, wait).await
+}
+
+/// `version`, `startAt` (a time: the instance is Pending until then) and `ifExists`
+/// (`replaceEnded`, the default, or `returnExisting`: an existing instance of the id is
+/// answered as if just started, and nothing starts).
+fn start_options(req: &HttpRequest, instance_id: Option<&str>) -> Result<StartOptions, String> {
+    let if_exists = match req.query_param("ifExists").map(str::trim) {
+        None => IfExists::ReplaceEnded,
+        Some(v) if v.eq_ignore_ascii_case("replaceEnded") => IfExists::ReplaceEnded,
+        Some(v) if v.eq_ignore_ascii_case("returnExisting") => IfExists::ReturnExisting,
+        Some(v) => {
+            return Err(format!(
+                "ifExists must be replaceEnded or returnExisting, not {v:?}"
+            ))
+        }
+    };
+    Ok(StartOptions {
+        instance_id: instance_id.map(str::to_string),
+        version: req
+            .query_param("version")
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
+        start_at: time_param(req, "startAt")?,
+        if_exists,
+    })
 }
 
 /// `timeout` and `pollingInterval`: when both are given, the start waits for completion;
