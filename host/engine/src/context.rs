@@ -130,6 +130,16 @@ impl OrchestrationContext {
         name: &str,
         input: &I,
     ) -> DurableTask<O> {
+        self.schedule_activity(name, input, None)
+    }
+
+    /// Schedules an activity whose run its host cancels after `timeout`.
+    pub(crate) fn schedule_activity<I: Serialize + ?Sized, O: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: &I,
+        timeout: Option<std::time::Duration>,
+    ) -> DurableTask<O> {
         match serde_json::to_string(input) {
             Ok(json) => self.schedule(
                 name,
@@ -137,6 +147,7 @@ impl OrchestrationContext {
                 Action::ScheduleTask {
                     name: name.to_string(),
                     input: Some(json),
+                    timeout,
                 },
             ),
             Err(e) => DurableTask::failed(self.clone(), name, e),

@@ -47,6 +47,10 @@ impl TaskError {
     }
 }
 
+/// The failure type of an activity run its host cancelled at its timeout; a call that fails
+/// with it is [`TaskError::TimedOut`] to the orchestrator.
+pub const ACTIVITY_TIMEOUT: &str = "ActivityTimeout";
+
 /// The error a user function returns; it becomes `FailureDetails` in history.
 ///
 /// Any `std::error::Error` converts into it with `?`, keeping its type name and message.

@@ -88,6 +88,14 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
                 drop(st);
                 Poll::Ready(match outcome {
                     TaskOutcome::Completed(json) => decode_result(&this.name, json.as_deref()),
+                    TaskOutcome::Failed(details)
+                        if details.error_type == crate::failure::ACTIVITY_TIMEOUT =>
+                    {
+                        Err(TaskError::TimedOut(format!(
+                            "activity {:?}: {}",
+                            this.name, details.error_message
+                        )))
+                    }
                     TaskOutcome::Failed(details) => Err(TaskError::Failed {
                         name: this.name.clone(),
                         details: Box::new(details),

@@ -7,6 +7,7 @@
 //! episode and an [`environment::Environment`] are handed to it.
 #![warn(missing_docs)]
 
+pub mod activity_options;
 pub mod context;
 pub mod entity;
 pub mod environment;

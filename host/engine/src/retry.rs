@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::context::{add_saturating, OrchestrationContext};
 use super::failure::TaskError;
 use super::function::{Activity, Orchestration};
-use super::futures::DurableTask;
 
 /// When and how often to retry a failed call.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,13 +125,16 @@ impl OrchestrationContext {
 
     /// Awaits `first`, then new attempts from `again` after the policy's waits; `task` names
     /// what is called, for the log line of each retry (written once, not again on replay).
-    async fn retry_loop<O: DeserializeOwned>(
+    pub(crate) async fn retry_loop<O, F>(
         &self,
         task_name: &str,
         retry: &RetryOptions,
-        first: DurableTask<O>,
-        mut again: impl FnMut(&OrchestrationContext) -> DurableTask<O>,
-    ) -> Result<O, TaskError> {
+        first: F,
+        mut again: impl FnMut(&OrchestrationContext) -> F,
+    ) -> Result<O, TaskError>
+    where
+        F: std::future::Future<Output = Result<O, TaskError>>,
+    {
         let started = self.current_utc_datetime();
         let mut attempt = 1;
         let mut task = first;

@@ -16,6 +16,8 @@ pub enum Action {
         name: String,
         /// Serialized input.
         input: Option<String>,
+        /// How long one run may take on its host before it is cancelled.
+        timeout: Option<std::time::Duration>,
     },
     /// Start a durable timer.
     CreateTimer {

@@ -170,6 +170,7 @@ mod tests {
             worker_id: None,
             entities: Default::default(),
             versioning: Default::default(),
+            activity_timeouts: Default::default(),
         }
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::triggers::StorageTriggerConfig;
 
+mod activities;
 mod files;
 mod singleton;
 mod storage_provider;
@@ -213,6 +214,8 @@ pub struct HostConfig {
     /// host.json `extensions.durableTask` `defaultVersion`, `versionMatchStrategy`,
     /// `versionFailureStrategy` and `missingFunctionTimeout`.
     pub versioning: VersioningSettings,
+    /// host.json `extensions.durableTask.activities.<name>.timeout`, by lower-cased name.
+    pub activity_timeouts: std::collections::HashMap<String, Duration>,
 }
 
 /// The keys given by settings: none, or all three (a partial set is an error that names the
@@ -371,6 +374,7 @@ impl HostConfig {
             worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
             entities: entity_options(host),
             versioning: host.versioning.clone(),
+            activity_timeouts: host.activity_timeouts.clone(),
         })
     }
 }

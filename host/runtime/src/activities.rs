@@ -15,7 +15,8 @@ use super::dispatch::Dispatcher;
 use super::execution_log;
 use super::waiting::{activity_key, Verdict};
 use super::Shared;
-use durable_engine::failure::Failure;
+use durable_engine::activity_options::timeout_of;
+use durable_engine::failure::{Failure, ACTIVITY_TIMEOUT};
 use durable_engine::function::ActivityContext;
 use durable_engine::history::{EventKind, FailureDetails, HistoryEvent};
 use durable_engine::message::TaskMessage;
@@ -25,6 +26,20 @@ use durable_store::ActivityWorkItem;
 
 /// The failure type of an activity call that no host had a function for in time.
 pub const ACTIVITY_NOT_FOUND: &str = "ActivityNotFound";
+
+/// The failure type of an activity run cancelled because its orchestration was terminated.
+pub const CANCELED: &str = "Canceled";
+
+/// The failure of a run cancelled at its timeout.
+fn timed_out(timeout: std::time::Duration) -> Failure {
+    Failure::new(
+        ACTIVITY_TIMEOUT,
+        format!(
+            "the activity ran longer than its timeout of {} ms and was cancelled",
+            timeout.as_millis()
+        ),
+    )
+}
 
 /// The activity dispatcher.
 pub(crate) async fn dispatch(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
@@ -87,7 +102,10 @@ async fn run(shared: &Arc<Shared>, item: ActivityWorkItem) {
 /// Runs one activity request (called as `call`) and commits its answer.
 async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<SpanContext>) {
     let request = &item.message;
-    let EventKind::TaskScheduled { name, input, .. } = &request.event.kind else {
+    let EventKind::TaskScheduled {
+        name, input, tags, ..
+    } = &request.event.kind
+    else {
         return;
     };
     let started = std::time::Instant::now();
@@ -130,12 +148,28 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
             )
         })),
         Some(f) => {
+            let timeout =
+                timeout_of(tags.as_ref()).or_else(|| shared.options.activity_timeout(name));
+            let running = shared.running.register(&ctx.instance_id);
+            let cancelled = running.cancel.notified();
             let fut = AssertUnwindSafe(f(ctx, input.clone())).catch_unwind();
             let renew_every = shared.options.activity_lock / 2;
-            tokio::pin!(fut);
+            let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+            let expired = async move {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(fut, cancelled, expired);
             loop {
                 tokio::select! {
                     r = &mut fut => break r.unwrap_or_else(|_| Err(Failure::new("Panic", format!("activity {name} panicked")))),
+                    () = &mut expired => break Err(timed_out(timeout.unwrap_or_default())),
+                    () = &mut cancelled => break Err(Failure::new(
+                        CANCELED,
+                        "the orchestration was terminated; the activity was cancelled",
+                    )),
                     _ = tokio::time::sleep(renew_every) => {
                         if let Err(e) = shared.store.renew_activity_lock(item, shared.options.activity_lock).await {
                             tracing::warn!(activity = %name, error = %e, "could not renew the activity lock");

@@ -22,6 +22,7 @@ use durable_store::TaskHub;
 
 mod activities;
 pub mod cache;
+mod cancellation;
 mod commits;
 mod direct;
 mod dispatch;
@@ -34,7 +35,7 @@ mod release;
 mod slots;
 mod waiting;
 
-pub use activities::ACTIVITY_NOT_FOUND;
+pub use activities::{ACTIVITY_NOT_FOUND, CANCELED};
 pub use orchestrations::{ORCHESTRATOR_NOT_FOUND, VERSION_MISMATCH};
 pub use registry::Registry;
 
@@ -83,6 +84,20 @@ pub struct RuntimeOptions {
     /// its first run instead of after a restart. For development; it costs a history read and
     /// a replay per episode.
     pub replay_check: bool,
+    /// How long one run of an activity may take before it is cancelled, by activity name
+    /// (lower case), for calls that name no timeout (host.json
+    /// `extensions.durableTask.activities.<name>.timeout`).
+    pub activity_timeouts: std::collections::HashMap<String, Duration>,
+}
+
+impl RuntimeOptions {
+    /// The host's timeout for runs of the activity `name`, if it has one.
+    pub fn activity_timeout(&self, name: &str) -> Option<Duration> {
+        if self.activity_timeouts.is_empty() {
+            return None;
+        }
+        self.activity_timeouts.get(&name.to_lowercase()).copied()
+    }
 }
 
 /// The default of [`RuntimeOptions::missing_function_timeout`]: an hour, longer than a
@@ -106,6 +121,7 @@ impl Default for RuntimeOptions {
             versioning: Versioning::default(),
             missing_function_timeout: DEFAULT_MISSING_FUNCTION_TIMEOUT,
             replay_check: false,
+            activity_timeouts: std::collections::HashMap::new(),
         }
     }
 }
@@ -149,6 +165,8 @@ pub(crate) struct Shared {
     pub completions: Arc<Completions>,
     /// Work held back for a host that has its function.
     pub waiting: waiting::Waiting,
+    /// The activities running on this host, to cancel when their instance is terminated.
+    pub running: cancellation::RunningActivities,
 }
 
 /// How long a work item whose store call failed waits before it is tried again: a moment
@@ -200,6 +218,7 @@ impl Runtime {
             completions: Arc::new(Completions::default()),
             activity_slots,
             waiting: waiting::Waiting::default(),
+            running: cancellation::RunningActivities::default(),
         });
         // Before the dispatchers take any of it.
         log_waiting_work(&*shared.store).await;

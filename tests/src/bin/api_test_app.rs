@@ -10,6 +10,9 @@
 //! - `always_fails`: fails in its activity every time;
 //! - `tree(depth)`: two sub-orchestrations `tree(depth - 1)` named `{id}-0` and `{id}-1`, or,
 //!   at depth 0, a wait for `Go`; returns how many instances the tree has;
+//! - `slow`: sleeps a minute; a run dropped before it ends (a timeout, a terminate) writes
+//!   `./markers/cancelled-{instance}`; `call_slow(timeout_ms)` calls it with that timeout (0:
+//!   none) and returns `"timed out"` when the call times out;
 //! - `typed_approval(n: u32)`: waits for the event `Approve`, a `bool`, and returns both, typed
 //!   (the Python client sends inputs and payloads encoded twice; they are read leniently).
 
@@ -34,6 +37,49 @@ fn wait_event() -> FunctionKind {
         |ctx: OrchestrationContext, _: Value| async move {
             let v: Value = ctx.wait_for_external_event("Go").await?;
             Ok(v)
+        },
+    ))
+}
+
+/// Writes the cancellation marker of a run of `slow` that is dropped before it ends.
+struct CancelMarker(String);
+
+impl Drop for CancelMarker {
+    fn drop(&mut self) {
+        let path = marker(&format!("cancelled-{}", self.0));
+        let _ =
+            std::fs::create_dir_all("markers").and_then(|()| std::fs::write(path, b"cancelled"));
+    }
+}
+
+fn slow() -> FunctionKind {
+    FunctionKind::Activity(activity_fn(
+        "slow",
+        |ctx: ActivityContext, _: Value| async move {
+            let guard = CancelMarker(ctx.instance_id.clone());
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            std::mem::forget(guard);
+            Ok(())
+        },
+    ))
+}
+
+fn call_slow() -> FunctionKind {
+    FunctionKind::Orchestrator(orchestrator_fn(
+        "call_slow",
+        |ctx: OrchestrationContext, timeout_ms: u64| async move {
+            let mut options = durable::engine::activity_options::ActivityOptions::new();
+            if timeout_ms > 0 {
+                options = options.with_timeout(std::time::Duration::from_millis(timeout_ms));
+            }
+            match ctx
+                .call_activity_by_name_with::<_, ()>("slow", &options, &())
+                .await
+            {
+                Err(durable::TaskError::TimedOut(_)) => Ok("timed out".to_string()),
+                Err(e) => Err(e.into()),
+                Ok(()) => Ok("finished".to_string()),
+            }
         },
     ))
 }
@@ -152,6 +198,8 @@ durable::__private::inventory::submit! { FunctionRegistration { name: "echo", ma
 durable::__private::inventory::submit! { FunctionRegistration { name: "wait_event", make: wait_event } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "typed_approval", make: typed_approval } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "tree", make: tree } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "slow", make: slow } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "call_slow", make: call_slow } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "flaky_chain", make: flaky_chain } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "always_fails", make: always_fails } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "add_one", make: add_one } }

@@ -31,6 +31,11 @@ impl App {
     /// Starts the host with a fresh task hub in the storage `connection` names (empty: the
     /// embedded SQLite store).
     pub fn start_on(connection: &str) -> App {
+        Self::start_with(connection, None)
+    }
+
+    /// [`start_on`](Self::start_on) with a host.json.
+    pub fn start_with(connection: &str, host_json: Option<Value>) -> App {
         let hub = if connection.is_empty() {
             "ApiTestHub".to_string()
         } else {
@@ -39,7 +44,7 @@ impl App {
         let dir = AppDir::new(
             env!("CARGO_BIN_EXE_api-test-app"),
             json!({"AzureWebJobsStorage": connection, "TaskHubName": hub}),
-            None,
+            host_json,
         );
         let host = TestHost::start(&dir, &[]);
         let port = host.port;

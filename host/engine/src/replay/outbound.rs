@@ -22,7 +22,11 @@ pub(super) fn action_to_event(
     env: &Environment,
 ) -> (HistoryEvent, Outbound) {
     match action {
-        Action::ScheduleTask { name, input } => {
+        Action::ScheduleTask {
+            name,
+            input,
+            timeout,
+        } => {
             let history = HistoryEvent::with_id(
                 id,
                 now,
@@ -43,7 +47,7 @@ pub(super) fn action_to_event(
                         name,
                         version: None,
                         input,
-                        tags: None,
+                        tags: timeout.map(crate::activity_options::timeout_tags),
                         parent_trace_context: None,
                     },
                 ),
