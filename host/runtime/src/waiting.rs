@@ -37,9 +37,15 @@ pub(crate) enum Verdict {
     },
 }
 
+/// How long a held-back item may go unseen before its count starts again: longer than the
+/// longest delay plus an orchestration lock, so an item that keeps coming back to this host
+/// keeps its count, while one another host took (and that comes back much later) starts anew.
+const STALE: Duration = Duration::from_secs(180);
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     first_seen: Instant,
+    last_seen: Instant,
     attempts: u32,
 }
 
@@ -55,10 +61,16 @@ impl Waiting {
     pub fn hold(&self, key: &str, timeout: Duration) -> Verdict {
         let now = Instant::now();
         let mut entries = self.entries.lock();
-        let entry = entries.entry(key.to_string()).or_insert(Entry {
+        // Items another host took are forgotten, so the map does not grow and a later
+        // hold-back of one starts its count anew.
+        entries.retain(|_, e| now - e.last_seen < STALE);
+        let fresh = Entry {
             first_seen: now,
+            last_seen: now,
             attempts: 0,
-        });
+        };
+        let entry = entries.entry(key.to_string()).or_insert(fresh);
+        entry.last_seen = now;
         entry.attempts += 1;
         let waited = now - entry.first_seen;
         if waited >= timeout {
