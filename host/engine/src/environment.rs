@@ -44,6 +44,10 @@ pub struct Environment {
     pub traces: bool,
     /// Which new traces are recorded (an orchestration started without a caller's trace).
     pub sampler: crate::trace::Sampler,
+    /// Run the orchestrators' code. Off ([`without_code`](Self::without_code)), an execution
+    /// only follows its history and the new messages: what a host does to terminate an
+    /// instance whose code it does not have.
+    pub run_code: bool,
 }
 
 impl Environment {
@@ -55,6 +59,15 @@ impl Environment {
             entities: EntityOptions::default(),
             traces: false,
             sampler: crate::trace::Sampler::default(),
+            run_code: true,
+        }
+    }
+
+    /// The same environment without running any orchestrator code (see `run_code`).
+    pub fn without_code(&self) -> Self {
+        Self {
+            run_code: false,
+            ..self.clone()
         }
     }
 

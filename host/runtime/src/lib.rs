@@ -203,6 +203,7 @@ impl Runtime {
             entities: options.entities,
             traces: options.tracer.is_on(),
             sampler: options.tracer.sampler(),
+            run_code: true,
         };
         let shared = Arc::new(Shared {
             store,

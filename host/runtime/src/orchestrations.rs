@@ -100,6 +100,20 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             return;
         }
         if !has_history {
+            if let Some(row) = stored.and_then(|row| terminated_before_start(row, &item)) {
+                // Terminated before its start is visible (scheduled for later, or held back
+                // for a host that has its code): it ends without running; the start, when it
+                // shows, finds it ended and is dropped.
+                tracing::info!(instance_id = %instance_id, "terminated before it started");
+                let c = OrchestrationCommit {
+                    instance: Some(row),
+                    ..ack_only()
+                };
+                if commit(shared, &item, c, None).await {
+                    shared.completions.notify(&item.instance_id);
+                }
+                return;
+            }
             // Created but its (delayed) start is not visible yet: keep the messages for later.
             let _ = shared
                 .store
@@ -120,7 +134,12 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let exec = match gate {
         Gate::HeldBack => return,
         Gate::Fail(details) => {
-            failing_execution(shared, &item, has_history && !restart, details).await
+            let env = shared.env.failing_with(details);
+            replayed_under(shared, &item, has_history && !restart, env).await
+        }
+        Gate::TerminateWithoutCode => {
+            let env = shared.env.without_code();
+            replayed_under(shared, &item, has_history && !restart, env).await
         }
         Gate::Run if restart => Ok(Execution::new(shared.env.clone())),
         Gate::Run => execution_for(shared, &item).await,
@@ -188,6 +207,28 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     }
 }
 
+/// The row of a Pending instance that `item` terminates before its start was seen, if it does.
+fn terminated_before_start(
+    row: &durable_store::InstanceState,
+    item: &OrchestrationWorkItem,
+) -> Option<durable_store::InstanceState> {
+    let reason = item
+        .messages
+        .iter()
+        .find_map(|m| match &m.message.event.kind {
+            EventKind::ExecutionTerminated { input } => Some(input.clone()),
+            _ => None,
+        })?;
+    let now = clock::now();
+    Some(durable_store::InstanceState {
+        status: OrchestrationStatus::Terminated,
+        output: reason,
+        last_updated_at: now,
+        completed_at: Some(now),
+        ..row.clone()
+    })
+}
+
 /// Tells a parent that its child could not start because the id is taken by a running instance.
 fn reject_child_start(instance_id: &str, parent: &ParentInstance) -> Outbound {
     let details = FailureDetails::new(
@@ -245,8 +286,18 @@ async fn failing_execution(
     replay: bool,
     details: FailureDetails,
 ) -> Result<Execution, StoreError> {
+    replayed_under(shared, item, replay, shared.env.failing_with(details)).await
+}
+
+/// The instance's execution rebuilt under `env` (from its history when `replay`), never from
+/// the cache.
+async fn replayed_under(
+    shared: &Shared,
+    item: &OrchestrationWorkItem,
+    replay: bool,
+    env: durable_engine::environment::Environment,
+) -> Result<Execution, StoreError> {
     shared.cache.lock().take(&item.instance_id);
-    let env = shared.env.failing_with(details);
     if !replay {
         return Ok(Execution::new(env));
     }

@@ -242,3 +242,22 @@ async fn the_fail_strategy_fails_an_instance_of_a_version_the_host_does_not_take
     );
     rt.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_instance_no_host_can_run_is_terminated_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rt, client) = start(
+        &dir.path().join("hub.db"),
+        orders(),
+        RuntimeOptions::default(),
+    )
+    .await;
+    let id = client.start_new("nowhere", None, &()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(status(&client, &id).await, OrchestrationStatus::Pending);
+    client.terminate(&id, "its code is gone").await.unwrap();
+    let done = client.wait_for_completion(&id, WAIT).await.unwrap();
+    assert_eq!(done.runtime_status, OrchestrationStatus::Terminated);
+    assert_eq!(done.output, serde_json::json!("its code is gone"));
+    rt.shutdown().await;
+}

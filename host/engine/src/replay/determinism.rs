@@ -16,8 +16,9 @@ impl Execution {
         if matches!(
             self.outcome,
             Some(Outcome::Failed(_) | Outcome::Terminated(_))
-        ) {
-            return; // already ended; a code that returned early is still checked
+        ) || !self.env.run_code
+        {
+            return; // already ended, or no code runs; a code that returned early is checked
         }
         let id = event.event_id;
         let action = self.ctx.state.lock().pending_actions.remove(&id);

@@ -466,6 +466,9 @@ impl Execution {
             st.tags = started.tags.clone();
         }
         self.started = Some(started.clone());
+        if !self.env.run_code {
+            return;
+        }
         match (self.env.resolver)(&started.name, started.version.as_deref()) {
             Some(f) => {
                 let ctx = self.ctx.clone();

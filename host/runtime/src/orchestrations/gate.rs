@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use durable_engine::history::FailureDetails;
+use durable_engine::history::{EventKind, FailureDetails};
 use durable_engine::version::{describe, VersionFailureStrategy};
 use durable_store::OrchestrationWorkItem;
 
@@ -25,6 +25,8 @@ pub(super) enum Gate {
     Fail(FailureDetails),
     /// It was given back for another host.
     HeldBack,
+    /// Terminate it without its code, which this host does not have (or may not run).
+    TerminateWithoutCode,
 }
 
 /// Decides (and, for [`Gate::HeldBack`], gives the item back).
@@ -36,6 +38,17 @@ pub(super) async fn check(
 ) -> Gate {
     let key = item.instance_id.as_str();
     let versioning = &shared.options.versioning;
+    let runnable =
+        versioning.takes(version) && shared.registry.orchestrator(name, version).is_some();
+    let terminating = item
+        .messages
+        .iter()
+        .any(|m| matches!(m.message.event.kind, EventKind::ExecutionTerminated { .. }));
+    if terminating && !runnable {
+        // An operator ending an instance no host can run: no need to wait for its code.
+        shared.waiting.release(key);
+        return Gate::TerminateWithoutCode;
+    }
     let (kind, problem) = if let Some(refusal) = versioning.refusal(version) {
         if versioning.failure_strategy == VersionFailureStrategy::Fail {
             shared.waiting.release(key);
