@@ -86,6 +86,20 @@ fn tally(ctx: &mut durable::EntityContext) -> Result<(), Failure> {
     ctx.set_state(&(value + amount))
 }
 
+/// Continues as new twice, then calls a child under its default id (the new execution's id):
+/// the replay of each episode must not take that id for a difference.
+#[orchestration_trigger]
+async fn generations(ctx: OrchestrationContext, n: u32) -> Result<String, Failure> {
+    if n < 2 {
+        ctx.continue_as_new(&(n + 1));
+        return Ok(String::new());
+    }
+    let answer = ctx
+        .call_sub_orchestrator(approval, "dee".to_string())
+        .await?;
+    Ok(format!("generation {n}: {answer}"))
+}
+
 /// A mistake: the system clock in orchestrator code.
 #[orchestration_trigger]
 async fn clock_reader(ctx: OrchestrationContext) -> Result<u128, Failure> {
@@ -242,4 +256,34 @@ async fn an_activity_with_no_function_and_no_stub_fails_the_call() {
         .as_deref()
         .unwrap_or_default()
         .contains("echo"));
+}
+
+#[tokio::test]
+async fn a_child_started_after_continue_as_new_replays() {
+    let mut hub = hub();
+    let id = hub.start(generations, 0u32).await;
+    let waiting = hub.instance(&id).unwrap();
+    assert_eq!(
+        waiting.status,
+        OrchestrationStatus::Running,
+        "{:?}",
+        waiting.failure
+    );
+    let child = waiting
+        .history
+        .iter()
+        .find_map(|e| match &e.kind {
+            durable::engine::history::EventKind::SubOrchestrationInstanceCreated {
+                instance_id,
+                ..
+            } => Some(instance_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    hub.raise_event(&child, "approved", &true).await;
+    let done = hub.instance(&id).unwrap();
+    assert_eq!(
+        done.output_as::<String>().unwrap(),
+        "generation 2: approved"
+    );
 }

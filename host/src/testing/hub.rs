@@ -82,6 +82,8 @@ pub struct TestHub {
     activities: VecDeque<TaskMessage>,
     calls: Vec<(String, Option<String>)>,
     sequence: u64,
+    /// Instances started under a made-up id.
+    started: u64,
 }
 
 /// The time a [`TestHub`] starts at unless told otherwise: 2025-01-01T00:00:00Z.
@@ -108,6 +110,7 @@ impl TestHub {
             activities: VecDeque::new(),
             calls: Vec::new(),
             sequence: 0,
+            started: 0,
         }
     }
 
@@ -162,7 +165,8 @@ impl TestHub {
     /// Starts `orchestration` under a new instance id (`instance-1`, `instance-2`, ...) and
     /// runs until nothing more can happen without time passing; returns the id.
     pub async fn start<O: Orchestration>(&mut self, _o: O, input: impl Into<O::Input>) -> String {
-        let id = format!("instance-{}", self.instances.len() + 1);
+        self.started += 1;
+        let id = format!("instance-{}", self.started);
         self.start_raw(O::NAME, &id, &input.into(), O::VERSION.map(str::to_string))
             .await;
         id

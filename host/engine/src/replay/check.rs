@@ -313,7 +313,7 @@ fn episode_actions(out: &EpisodeOutput) -> Vec<String> {
                 other => other.event_type().name().to_string(),
             },
             Outbound::Orchestration { message, .. } => {
-                let target = message.orchestration_instance.instance_id.as_str();
+                let target = &*masked(&message.orchestration_instance.instance_id);
                 match &message.event.kind {
                     EventKind::TimerFired { timer_id, fire_at } => {
                         format!("creates timer {timer_id} for {fire_at}")
@@ -342,4 +342,18 @@ fn episode_actions(out: &EpisodeOutput) -> Vec<String> {
         text(&out.custom_status)
     ));
     lines
+}
+
+/// An instance id with a leading execution id (`{executionId}:{n}`, the default id of a
+/// sub-orchestration) written with the placeholder `{executionId}`: execution ids are drawn
+/// afresh in every run (a continue-as-new in the episode draws one), so only the rest compares.
+fn masked(instance_id: &str) -> std::borrow::Cow<'_, str> {
+    match instance_id.split_once(':') {
+        Some((prefix, rest))
+            if prefix.len() == 32 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            format!("{{executionId}}:{rest}").into()
+        }
+        _ => instance_id.into(),
+    }
 }
