@@ -53,7 +53,9 @@ impl ActivityOptions {
 
 /// The tags of a call with `timeout`.
 pub(crate) fn timeout_tags(timeout: Duration) -> Tags {
-    Tags::from([(TIMEOUT_TAG.to_string(), timeout.as_millis().to_string())])
+    // at least a millisecond: a shorter timeout must not read as none at all
+    let ms = timeout.as_millis().max(1);
+    Tags::from([(TIMEOUT_TAG.to_string(), ms.to_string())])
 }
 
 /// The timeout a `TaskScheduled` message's tags carry, if any.

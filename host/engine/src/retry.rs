@@ -116,9 +116,13 @@ impl OrchestrationContext {
                 format!("{}:{}", st.execution_id, st.next_action_id)
             }
         };
-        let first = self.call_sub_orchestrator_by_name(O::NAME, Some(&id), &input);
+        let options = || crate::context::SubOrchestrationOptions {
+            instance_id: Some(id.clone()),
+            version: O::VERSION.map(str::to_string),
+        };
+        let first = self.call_sub_orchestrator_with(O::NAME, options(), &input);
         self.retry_loop(O::NAME, retry, first, |ctx| {
-            ctx.call_sub_orchestrator_by_name(O::NAME, Some(&id), &input)
+            ctx.call_sub_orchestrator_with(O::NAME, options(), &input)
         })
         .await
     }

@@ -14,7 +14,8 @@ use std::cmp::Ordering;
 /// 1. no version and the empty version are equal, and older than any other version;
 /// 2. versions made of one to four dot-separated numbers (`"2"`, `"1.0"`, `"1.2.3"`) compare
 ///    number by number, a missing number being older than any (`"1.0"` < `"1.0.0"`);
-/// 3. anything else compares as text, ignoring ASCII case.
+/// 3. anything else compares as text, ignoring ASCII case, after every numeric version (so the
+///    order stays transitive when the two kinds mix).
 ///
 /// ```
 /// use std::cmp::Ordering;
@@ -36,7 +37,11 @@ pub fn compare_versions(a: Option<&str>, b: Option<&str>) -> Ordering {
     }
     match (numeric(a), numeric(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
-        _ => a
+        // numeric versions before text ones, so that the order stays an order when the two
+        // kinds mix ("2" < "10" < "1a", never "1a" < "2")
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a
             .bytes()
             .map(|c| c.to_ascii_lowercase())
             .cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
@@ -204,6 +209,9 @@ mod tests {
         );
         assert_eq!(compare_versions(Some(""), None), Ordering::Equal);
         assert_eq!(compare_versions(Some("0"), Some("")), Ordering::Greater);
+        // mixed kinds: numbers first, so "2" < "10" < "1a" holds throughout
+        assert_eq!(compare_versions(Some("10"), Some("1a")), Ordering::Less);
+        assert_eq!(compare_versions(Some("1a"), Some("2")), Ordering::Greater);
     }
 
     #[test]
