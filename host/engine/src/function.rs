@@ -76,6 +76,27 @@ pub type ActivityFn = Arc<
         + Sync,
 >;
 
+/// The event that answers the activity call `task_scheduled_id` with `result`: what an
+/// activity function returned becomes `TaskCompleted` or `TaskFailed`.
+pub fn activity_answer(
+    task_scheduled_id: i32,
+    result: Result<Option<String>, Failure>,
+) -> crate::history::EventKind {
+    use crate::history::EventKind;
+    match result {
+        Ok(result) => EventKind::TaskCompleted {
+            task_scheduled_id,
+            result,
+        },
+        Err(Failure(details)) => EventKind::TaskFailed {
+            task_scheduled_id,
+            reason: Some(details.error_message.clone()),
+            details: None,
+            failure_details: Some(details),
+        },
+    }
+}
+
 /// Deserializes a stored JSON input (`None` reads as `null`), leniently ([`from_json`]).
 pub fn decode<T: DeserializeOwned>(what: &str, json: Option<&str>) -> Result<T, Failure> {
     from_json(json.unwrap_or("null")).map_err(|e| serde_failure(what, e))

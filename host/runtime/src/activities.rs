@@ -17,7 +17,7 @@ use super::waiting::{activity_key, Verdict};
 use super::Shared;
 use durable_engine::activity_options::timeout_of;
 use durable_engine::failure::{Failure, ACTIVITY_TIMEOUT};
-use durable_engine::function::ActivityContext;
+use durable_engine::function::{activity_answer, ActivityContext};
 use durable_engine::history::{EventKind, FailureDetails, HistoryEvent};
 use durable_engine::message::TaskMessage;
 use durable_engine::trace::{self, span_id_from, SpanContext, SpanKind, SpanRecord};
@@ -197,18 +197,7 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
         let error = result.as_ref().err().map(|f| f.0.error_message.clone());
         report_span(shared, request, name, call, started_at, error);
     }
-    let event = match result {
-        Ok(result) => EventKind::TaskCompleted {
-            task_scheduled_id,
-            result,
-        },
-        Err(Failure(details)) => EventKind::TaskFailed {
-            task_scheduled_id,
-            reason: Some(details.error_message.clone()),
-            details: None,
-            failure_details: Some(details),
-        },
-    };
+    let event = activity_answer(task_scheduled_id, result);
     let response = TaskMessage::new(
         request.orchestration_instance.clone(),
         HistoryEvent::new(clock::now(), event),

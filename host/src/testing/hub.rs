@@ -22,7 +22,9 @@ use durable_engine::entity::messages::{RequestMessage, OP};
 use durable_engine::entity::{is_entity_instance, EntityId, SchedulerState};
 use durable_engine::environment::{Environment, SequentialIds};
 use durable_engine::failure::Failure;
-use durable_engine::function::{activity_fn, ActivityContext, ActivityFn, Orchestration};
+use durable_engine::function::{
+    activity_answer, activity_fn, ActivityContext, ActivityFn, Orchestration,
+};
 use durable_engine::history::{
     EventKind, ExecutionStarted, FailureDetails, HistoryEvent, OrchestrationInstance,
     OrchestrationStatus,
@@ -537,22 +539,11 @@ impl TestHub {
                 f(ctx, input.clone()).await
             }
             None => Err(Failure::new(
-                "ActivityNotFound",
+                durable_runtime::ACTIVITY_NOT_FOUND,
                 format!("no activity named {name:?} is registered or stubbed"),
             )),
         };
-        let kind = match result {
-            Ok(result) => EventKind::TaskCompleted {
-                task_scheduled_id,
-                result,
-            },
-            Err(Failure(details)) => EventKind::TaskFailed {
-                task_scheduled_id,
-                reason: Some(details.error_message.clone()),
-                details: None,
-                failure_details: Some(details),
-            },
-        };
+        let kind = activity_answer(task_scheduled_id, result);
         self.send(request.orchestration_instance.clone(), kind);
     }
 }
