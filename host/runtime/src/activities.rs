@@ -27,7 +27,8 @@ use durable_store::ActivityWorkItem;
 /// The failure type of an activity call that no host had a function for in time.
 pub const ACTIVITY_NOT_FOUND: &str = "ActivityNotFound";
 
-/// The failure type of an activity run cancelled because its orchestration was terminated.
+/// The failure type of an activity run cancelled because its orchestration ended (terminated,
+/// failed, or completed without awaiting it).
 pub const CANCELED: &str = "Canceled";
 
 /// The failure of a run cancelled at its timeout.
@@ -150,8 +151,10 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
         Some(f) => {
             let timeout =
                 timeout_of(tags.as_ref()).or_else(|| shared.options.activity_timeout(name));
-            let running = shared.running.register(&ctx.instance_id);
-            let cancelled = running.cancel.notified();
+            // The instance ending on this host (terminated, failed, or done without awaiting
+            // this call) cancels the run: nobody would read its answer.
+            let ended = shared.completions.watch(&ctx.instance_id);
+            let cancelled = ended.notify().notified();
             let fut = AssertUnwindSafe(f(ctx, input.clone())).catch_unwind();
             let renew_every = shared.options.activity_lock / 2;
             let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -168,7 +171,7 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
                     () = &mut expired => break Err(timed_out(timeout.unwrap_or_default())),
                     () = &mut cancelled => break Err(Failure::new(
                         CANCELED,
-                        "the orchestration was terminated; the activity was cancelled",
+                        "the orchestration ended; the activity was cancelled",
                     )),
                     _ = tokio::time::sleep(renew_every) => {
                         if let Err(e) = shared.store.renew_activity_lock(item, shared.options.activity_lock).await {
@@ -184,6 +187,9 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
     let duration_ms = execution_log::millis(took);
     match &result {
         Ok(_) => tracing::debug!(outcome = "Succeeded", duration_ms, "executed"),
+        Err(Failure(details)) if details.error_type == CANCELED => {
+            tracing::info!(duration_ms, "activity cancelled: its orchestration ended")
+        }
         Err(Failure(details)) => tracing::warn!(
             outcome = "Failed",
             duration_ms,

@@ -22,7 +22,6 @@ use durable_store::TaskHub;
 
 mod activities;
 pub mod cache;
-mod cancellation;
 mod commits;
 mod direct;
 mod dispatch;
@@ -161,12 +160,11 @@ pub(crate) struct Shared {
     /// Activity slots (`max_concurrent_activities`), shared by the activity dispatcher and the
     /// activity requests a commit hands back locked.
     pub activity_slots: Arc<Semaphore>,
-    /// Wakes the clients waiting for an instance that reached a terminal status on this host.
+    /// Wakes the clients waiting for an instance that reached a terminal status on this host,
+    /// and cancels the instance's activities running here.
     pub completions: Arc<Completions>,
     /// Work held back for a host that has its function.
     pub waiting: waiting::Waiting,
-    /// The activities running on this host, to cancel when their instance is terminated.
-    pub running: cancellation::RunningActivities,
 }
 
 /// How long a work item whose store call failed waits before it is tried again: a moment
@@ -219,7 +217,6 @@ impl Runtime {
             completions: Arc::new(Completions::default()),
             activity_slots,
             waiting: waiting::Waiting::default(),
-            running: cancellation::RunningActivities::default(),
         });
         // Before the dispatchers take any of it.
         log_waiting_work(&*shared.store).await;

@@ -182,7 +182,6 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let name = exec.started().map_or("", |s| s.name.as_str());
     let ended = execution_log::Ended::of(name, &out, exec.started_at(), now);
     let terminal = out.status.is_terminal();
-    let terminated = out.status == OrchestrationStatus::Terminated;
     let c = super::commits::build_commit(stored.filter(|_| !restart), &exec, out, now);
     // Logged once the commit holds: a failed one runs the episode again.
     if commit(shared, &item, c, (!terminal).then_some(exec)).await {
@@ -192,15 +191,6 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         }
         ended.record(&shared.metrics, starting, episode_started.elapsed());
         shared.options.tracer.record_all(spans);
-        if terminated {
-            let activities = shared.running.cancel(&item.instance_id);
-            if activities > 0 {
-                tracing::info!(
-                    activities,
-                    "cancelling the terminated instance's running activities"
-                );
-            }
-        }
     }
     if terminal {
         shared.completions.notify(&item.instance_id);
