@@ -83,7 +83,7 @@ pub use engine::function::{Activity, ActivityContext, Orchestration};
 pub use engine::futures::{when_all, when_any};
 pub use engine::history::{FailureDetails, OrchestrationStatus};
 pub use engine::retry::RetryOptions;
-pub use runtime::{Registry, Runtime, RuntimeOptions};
+pub use runtime::{ActivityLimits, Registry, Runtime, RuntimeOptions};
 
 /// Items the trigger attributes' expansions refer to; not part of the public API.
 #[doc(hidden)]

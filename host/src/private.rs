@@ -11,6 +11,7 @@ pub use durable_host::app::{
     body, AuthLevel, BlobFunction, BlobInput, FunctionContext, FunctionKind, FunctionRegistration,
     HttpFunction, QueueFunction, QueueMessage, TimerFunction, TimerInfo,
 };
+pub use durable_runtime::ActivityLimits;
 pub use futures;
 pub use inventory;
 pub use serde_json;

@@ -95,6 +95,50 @@ impl Args {
         }
     }
 
+    /// Takes `key = N`, a whole number of at least 1.
+    pub fn take_count(&mut self, key: &str) -> syn::Result<Option<u32>> {
+        let Some(arg) = self.take(key) else {
+            return Ok(None);
+        };
+        let counted = match &arg.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(n), ..
+            }) => n.base10_parse::<u32>().ok().filter(|n| *n >= 1),
+            _ => None,
+        };
+        counted.map(Some).ok_or_else(|| {
+            syn::Error::new_spanned(
+                &arg.value,
+                format!("`{key}` takes a whole number of at least 1, e.g. `{key} = 5`"),
+            )
+        })
+    }
+
+    /// Takes `key = N` or `key = N.N`, a number from `min` to `max`.
+    pub fn take_number(&mut self, key: &str, min: f64, max: f64) -> syn::Result<Option<f64>> {
+        let Some(arg) = self.take(key) else {
+            return Ok(None);
+        };
+        let number = match &arg.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(n), ..
+            }) => n.base10_parse::<f64>().ok(),
+            Expr::Lit(ExprLit {
+                lit: Lit::Float(n), ..
+            }) => n.base10_parse::<f64>().ok(),
+            _ => None,
+        };
+        number
+            .filter(|n| n.is_finite() && (min..=max).contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                syn::Error::new_spanned(
+                    &arg.value,
+                    format!("`{key}` takes a number from {min} to {max}, e.g. `{key} = 100`"),
+                )
+            })
+    }
+
     /// Takes `key = ["a", "b"]`.
     pub fn take_str_list(&mut self, key: &str, example: &str) -> syn::Result<Option<Vec<LitStr>>> {
         let Some(arg) = self.take(key) else {

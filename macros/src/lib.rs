@@ -87,7 +87,24 @@ pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStrea
 /// `durable::Activity`: `ctx.call_activity(say_hello, "Tokyo")` checks that `"Tokyo"`
 /// converts into the input and that the result is a `String`.
 ///
-/// Arguments: `name = "..."` registers it under another name.
+/// Arguments:
+/// - `name = "..."` registers it under another name;
+/// - `max_concurrent = N`: at most N runs at once on each host;
+/// - `max_per_second = R`: at most R runs started per second on each host (`0.5` is one every
+///   two seconds).
+///
+/// Runs over a limit wait for their turn; host.json
+/// `extensions.durableTask.activities.<name>.maxConcurrent` / `.maxPerSecond` override the
+/// limits one by one. For example, for a payment API that allows five calls at once:
+///
+/// ```no_run
+/// # use durable::{activity_trigger, Failure};
+/// #[activity_trigger(max_concurrent = 5, max_per_second = 100)]
+/// async fn charge_card(order_id: String) -> Result<String, Failure> {
+///     Ok(format!("charged {order_id}"))
+/// }
+/// # fn main() {}
+/// ```
 #[proc_macro_attribute]
 pub fn activity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, |args, func| {

@@ -98,13 +98,29 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
                 } else {
                     String::new()
                 };
-                let _ = writeln!(out, "        {name}: {trigger}{versions}");
+                let limits = activity_limits(app, config, name);
+                let _ = writeln!(out, "        {name}: {trigger}{versions}{limits}");
             }
         }
     }
     let _ = writeln!(out);
     let _ = write!(out, "{LISTENING_PREFIX}{addr}");
     out
+}
+
+/// An activity's limits on this host, as ` (at most 5 at once, 100/s)`, or nothing.
+fn activity_limits(app: &FunctionApp, config: &HostConfig, name: &str) -> String {
+    let key = name.to_lowercase();
+    let registered = app.registry.activity_limits(name).unwrap_or_default();
+    let limits = match config.activities.limits.get(&key) {
+        Some(over) => registered.overridden_by(*over),
+        None => registered,
+    };
+    if limits.is_limited() {
+        format!(" ({})", limits.describe())
+    } else {
+        String::new()
+    }
 }
 
 /// The banner for log collectors: each non-empty line as one JSON object, shaped like the
@@ -170,7 +186,7 @@ mod tests {
             worker_id: None,
             entities: Default::default(),
             versioning: Default::default(),
-            activity_timeouts: Default::default(),
+            activities: Default::default(),
         }
     }
 

@@ -18,6 +18,7 @@ mod storage_provider;
 mod triggers;
 mod versioning;
 
+pub use activities::ActivitySettings;
 pub use files::{HostJson, LocalSettings, HOST_JSON_OVERRIDE_PREFIX};
 pub use storage_provider::StorageProviderSettings;
 pub use versioning::VersioningSettings;
@@ -214,8 +215,8 @@ pub struct HostConfig {
     /// host.json `extensions.durableTask` `defaultVersion`, `versionMatchStrategy`,
     /// `versionFailureStrategy` and `missingFunctionTimeout`.
     pub versioning: VersioningSettings,
-    /// host.json `extensions.durableTask.activities.<name>.timeout`, by lower-cased name.
-    pub activity_timeouts: std::collections::HashMap<String, Duration>,
+    /// host.json `extensions.durableTask.activities`: timeouts and limits by lower-cased name.
+    pub activities: ActivitySettings,
 }
 
 /// The keys given by settings: none, or all three (a partial set is an error that names the
@@ -374,7 +375,7 @@ impl HostConfig {
             worker_id: given(WORKER_ID).map(|w| w.trim().to_owned()),
             entities: entity_options(host),
             versioning: host.versioning.clone(),
-            activity_timeouts: host.activity_timeouts.clone(),
+            activities: host.activities.clone(),
         })
     }
 }

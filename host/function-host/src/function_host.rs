@@ -103,7 +103,8 @@ impl FunctionHost {
             versioning: config.versioning.versioning.clone(),
             missing_function_timeout: config.versioning.missing_function_timeout,
             replay_check: config.replay_check,
-            activity_timeouts: config.activity_timeouts.clone(),
+            activity_timeouts: config.activities.timeouts.clone(),
+            activity_limits: config.activities.limits.clone(),
             ..defaults
         };
         if config.function_timeout.is_some() {

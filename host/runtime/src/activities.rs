@@ -4,6 +4,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
 
@@ -136,50 +137,68 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
             }
         }
     }
-    let result = match function {
-        None => Err(Failure(FailureDetails {
-            is_non_retriable: true,
-            ..FailureDetails::new(
-                ACTIVITY_NOT_FOUND,
-                format!(
-                    "no activity named {name:?} is registered on this host, and no host that \
+    let (result, started) = match function {
+        None => (
+            Err(Failure(FailureDetails {
+                is_non_retriable: true,
+                ..FailureDetails::new(
+                    ACTIVITY_NOT_FOUND,
+                    format!(
+                        "no activity named {name:?} is registered on this host, and no host that \
                      has it took the call within missingFunctionTimeout ({} s)",
-                    shared.options.missing_function_timeout.as_secs()
-                ),
-            )
-        })),
+                        shared.options.missing_function_timeout.as_secs()
+                    ),
+                )
+            })),
+            started,
+        ),
         Some(f) => {
+            let gate = shared.gates.get(name);
+            let waiter = match gate.map(|g| (g, g.enter())) {
+                None => None,
+                Some((_, Some(waiter))) => Some(waiter),
+                Some((gate, None)) => {
+                    give_back(shared, item, name, gate.retry_after()).await;
+                    return;
+                }
+            };
             let timeout =
                 timeout_of(tags.as_ref()).or_else(|| shared.options.activity_timeout(name));
             // The instance ending on this host (terminated, failed, or done without awaiting
             // this call) cancels the run: nobody would read its answer.
             let ended = shared.completions.watch(&ctx.instance_id);
             let cancelled = ended.notify().notified();
-            let fut = AssertUnwindSafe(f(ctx, input.clone())).catch_unwind();
-            let renew_every = shared.options.activity_lock / 2;
-            let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-            let expired = async move {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
+            let run = async move {
+                // Its turn under the activity's limits; the timeout counts from here.
+                let _pass = match waiter {
+                    Some(w) => Some(w.pass().await),
+                    None => None,
+                };
+                let running = std::time::Instant::now();
+                let fut = AssertUnwindSafe(f(ctx, input.clone())).catch_unwind();
+                let finished = async {
+                    fut.await.unwrap_or_else(|_| {
+                        Err(Failure::new("Panic", format!("activity {name} panicked")))
+                    })
+                };
+                let result = match timeout {
+                    Some(t) => tokio::time::timeout(t, finished)
+                        .await
+                        .unwrap_or_else(|_| Err(timed_out(t))),
+                    None => finished.await,
+                };
+                (result, running)
             };
-            tokio::pin!(fut, cancelled, expired);
-            loop {
+            let run = async {
                 tokio::select! {
-                    r = &mut fut => break r.unwrap_or_else(|_| Err(Failure::new("Panic", format!("activity {name} panicked")))),
-                    () = &mut expired => break Err(timed_out(timeout.unwrap_or_default())),
-                    () = &mut cancelled => break Err(Failure::new(
+                    r = run => r,
+                    () = cancelled => (Err(Failure::new(
                         CANCELED,
                         "the orchestration ended; the activity was cancelled",
-                    )),
-                    _ = tokio::time::sleep(renew_every) => {
-                        if let Err(e) = shared.store.renew_activity_lock(item, shared.options.activity_lock).await {
-                            tracing::warn!(activity = %name, error = %e, "could not renew the activity lock");
-                        }
-                    }
+                    )), started),
                 }
-            }
+            };
+            renewing_lock(shared, item, name, run).await
         }
     };
     let took = started.elapsed();
@@ -231,6 +250,41 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
             tracing::error!(activity = %name, error = %e, retryable = e.is_retryable(), "completing the activity failed; it will run again");
             super::release::activity(shared, item, &e).await;
         }
+    }
+}
+
+/// Awaits `work`, renewing the activity's lock every half lock period meanwhile.
+async fn renewing_lock<T>(
+    shared: &Shared,
+    item: &ActivityWorkItem,
+    name: &str,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let renew_every = shared.options.activity_lock / 2;
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            _ = tokio::time::sleep(renew_every) => {
+                if let Err(e) = shared.store.renew_activity_lock(item, shared.options.activity_lock).await {
+                    tracing::warn!(activity = %name, error = %e, "could not renew the activity lock");
+                }
+            }
+        }
+    }
+}
+
+/// Gives a run of a limited activity back to the task hub, to be tried again `after`, when
+/// as many runs as its backlog already wait on this host.
+async fn give_back(shared: &Shared, item: &ActivityWorkItem, name: &str, after: Duration) {
+    tracing::debug!(
+        activity = name,
+        retry_after_ms = execution_log::millis(after),
+        "the activity's limit is reached and its backlog here is full; giving the run back"
+    );
+    shared.metrics.limited(name);
+    if let Err(e) = shared.store.abandon_activity(item, after).await {
+        tracing::warn!(activity = name, error = %e, "could not give the activity call back; its lock runs out instead");
     }
 }
 

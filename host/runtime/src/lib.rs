@@ -27,6 +27,7 @@ mod direct;
 mod dispatch;
 mod entities;
 pub mod execution_log;
+mod limits;
 pub mod metrics;
 mod orchestrations;
 pub mod registry;
@@ -35,6 +36,7 @@ mod slots;
 mod waiting;
 
 pub use activities::{ACTIVITY_NOT_FOUND, CANCELED};
+pub use limits::ActivityLimits;
 pub use orchestrations::{ORCHESTRATOR_NOT_FOUND, VERSION_MISMATCH};
 pub use registry::Registry;
 
@@ -87,6 +89,10 @@ pub struct RuntimeOptions {
     /// (lower case), for calls that name no timeout (host.json
     /// `extensions.durableTask.activities.<name>.timeout`).
     pub activity_timeouts: std::collections::HashMap<String, Duration>,
+    /// Limits of activities on this host by activity name (lower case), each one overriding
+    /// the same limit given at registration (host.json
+    /// `extensions.durableTask.activities.<name>.maxConcurrent` / `.maxPerSecond`).
+    pub activity_limits: std::collections::HashMap<String, ActivityLimits>,
 }
 
 impl RuntimeOptions {
@@ -121,6 +127,7 @@ impl Default for RuntimeOptions {
             missing_function_timeout: DEFAULT_MISSING_FUNCTION_TIMEOUT,
             replay_check: false,
             activity_timeouts: std::collections::HashMap::new(),
+            activity_limits: std::collections::HashMap::new(),
         }
     }
 }
@@ -165,6 +172,8 @@ pub(crate) struct Shared {
     pub completions: Arc<Completions>,
     /// Work held back for a host that has its function.
     pub waiting: waiting::Waiting,
+    /// The limits of limited activities.
+    pub gates: limits::Gates,
 }
 
 /// How long a work item whose store call failed waits before it is tried again: a moment
@@ -194,6 +203,10 @@ impl Runtime {
     ) -> Result<Self, durable_store::StoreError> {
         store.create_if_not_exists().await?;
         let activity_slots = Arc::new(Semaphore::new(options.max_concurrent_activities.max(1)));
+        let gates = limits::Gates::new(
+            &effective_limits(&registry, &options),
+            options.max_concurrent_activities,
+        );
         let registry = Arc::new(registry);
         let env = Environment {
             resolver: registry.resolver(),
@@ -217,6 +230,7 @@ impl Runtime {
             completions: Arc::new(Completions::default()),
             activity_slots,
             waiting: waiting::Waiting::default(),
+            gates,
         });
         // Before the dispatchers take any of it.
         log_waiting_work(&*shared.store).await;
@@ -302,6 +316,20 @@ async fn log_waiting_work(store: &dyn TaskHub) {
         }
         Err(e) => tracing::debug!(error = %e, "could not read the task hub's backlog at start"),
     }
+}
+
+/// The limits of each activity: those it was registered with, each overridden by the same
+/// limit in the options (host.json).
+pub fn effective_limits(
+    registry: &Registry,
+    options: &RuntimeOptions,
+) -> std::collections::HashMap<String, ActivityLimits> {
+    let mut limits = registry.all_activity_limits().clone();
+    for (name, over) in &options.activity_limits {
+        let base = limits.get(name).copied().unwrap_or_default();
+        limits.insert(name.clone(), base.overridden_by(*over));
+    }
+    limits
 }
 
 /// Ids drawn at random (UUIDv4), as DTFx draws its GUIDs.

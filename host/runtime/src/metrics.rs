@@ -51,6 +51,13 @@ pub struct ActivityLabels {
     pub outcome: String,
 }
 
+/// Labels naming an activity.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActivityNameLabels {
+    /// The activity's name.
+    pub activity: String,
+}
+
 /// Labels naming an entity.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EntityLabels {
@@ -73,6 +80,7 @@ pub struct RuntimeMetrics {
     finished: Family<FinishedLabels, Counter>,
     episodes: Family<EpisodeLabels, Histogram>,
     activities: Family<ActivityLabels, Histogram>,
+    deferred: Family<ActivityNameLabels, Counter>,
     entity_operations: Family<EntityLabels, Counter>,
     commits: Family<WorkLabels, Histogram>,
     batches: Family<WorkLabels, Histogram>,
@@ -95,6 +103,7 @@ impl Default for RuntimeMetrics {
             finished: Family::default(),
             episodes: Family::new_with_constructor(durations),
             activities: Family::new_with_constructor(durations),
+            deferred: Family::default(),
             entity_operations: Family::default(),
             commits: Family::new_with_constructor(durations),
             batches: Family::new_with_constructor(sizes),
@@ -125,6 +134,12 @@ impl RuntimeMetrics {
             "durable_activity_duration_seconds",
             "Activity executions, by activity and outcome",
             self.activities.clone(),
+        );
+        r.register(
+            "durable_activity_runs_deferred",
+            "Runs of a limited activity given back to the task hub because as many as its \
+             backlog already waited for their turn on this host, by activity",
+            self.deferred.clone(),
         );
         r.register(
             "durable_entity_operations",
@@ -177,6 +192,14 @@ impl RuntimeMetrics {
                 outcome: outcome.to_owned(),
             })
             .observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn limited(&self, activity: &str) {
+        self.deferred
+            .get_or_create(&ActivityNameLabels {
+                activity: activity.to_owned(),
+            })
+            .inc();
     }
 
     pub(crate) fn entity_operations(&self, entity: &str, operations: usize) {

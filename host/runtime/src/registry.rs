@@ -19,6 +19,8 @@ use durable_engine::function::{
     ActivityFn, Orchestration, OrchestratorFn,
 };
 use durable_engine::replay::Resolver;
+
+use crate::limits::ActivityLimits;
 use durable_engine::version::{compare_versions, same_version};
 
 /// The implementations of one orchestration name.
@@ -56,6 +58,8 @@ impl Implementations {
 pub struct Registry {
     orchestrators: HashMap<String, Implementations>,
     activities: HashMap<String, ActivityFn>,
+    /// The limits activities were registered with, by lower-cased name.
+    activity_limits: HashMap<String, ActivityLimits>,
     entities: HashMap<String, EntityFn>,
 }
 
@@ -140,6 +144,23 @@ impl Registry {
     pub fn add_activity_fn(mut self, name: &str, f: ActivityFn) -> Self {
         self.activities.insert(name.to_lowercase(), f);
         self
+    }
+
+    /// Limits the runs of activity `name` on each host (`#[activity_trigger(max_concurrent =
+    /// 5, max_per_second = 100)]`); host.json settings override them one by one.
+    pub fn limit_activity(mut self, name: &str, limits: ActivityLimits) -> Self {
+        self.activity_limits.insert(name.to_lowercase(), limits);
+        self
+    }
+
+    /// The limits activity `name` was registered with.
+    pub fn activity_limits(&self, name: &str) -> Option<ActivityLimits> {
+        self.activity_limits.get(&name.to_lowercase()).copied()
+    }
+
+    /// Every activity's registered limits, by lower-cased name.
+    pub fn all_activity_limits(&self) -> &HashMap<String, ActivityLimits> {
+        &self.activity_limits
     }
 
     /// Registers an entity function (names are lower-cased, as entity ids are).

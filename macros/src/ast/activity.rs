@@ -5,7 +5,7 @@ use syn::ItemFn;
 
 use super::params::take_params;
 use super::signature::{check_owned_input, check_plain_async_fn, result_output, type_is};
-use super::typed::{TypedFn, TypedKind};
+use super::typed::{Limits, TypedFn, TypedKind};
 use crate::args::Args;
 use crate::names::RegisteredName;
 
@@ -15,7 +15,9 @@ const ATTRIBUTE: &str = "activity_trigger";
 pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
     let mut args = Args::parse(ATTRIBUTE, args)?;
     let name_override = args.take_str("name", "\"my_activity\"")?;
-    args.finish(&["name"])?;
+    let max_concurrent = args.take_count("max_concurrent")?;
+    let max_per_second = args.take_number("max_per_second", 0.001, 1_000_000.0)?;
+    args.finish(&["name", "max_concurrent", "max_per_second"])?;
 
     check_plain_async_fn(&func.sig, ATTRIBUTE)?;
     let params = take_params(&mut func.sig)?;
@@ -70,6 +72,10 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
     let name = RegisteredName::new(name_override, &func.sig.ident)?;
     Ok(TypedFn {
         version: None,
+        limits: Limits {
+            max_concurrent,
+            max_per_second,
+        },
         kind: TypedKind::Activity,
         func,
         name,

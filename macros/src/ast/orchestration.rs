@@ -56,6 +56,7 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<TypedFn> {
     let name = RegisteredName::new(name_override, &func.sig.ident)?;
     Ok(TypedFn {
         version,
+        limits: Default::default(),
         kind: TypedKind::Orchestration,
         func,
         name,

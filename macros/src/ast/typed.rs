@@ -14,6 +14,15 @@ pub enum TypedKind {
     Activity,
 }
 
+/// `max_concurrent` and `max_per_second` of `#[activity_trigger]`.
+#[derive(Default)]
+pub struct Limits {
+    /// Runs at once.
+    pub max_concurrent: Option<u32>,
+    /// Runs started per second.
+    pub max_per_second: Option<f64>,
+}
+
 /// A parsed `#[orchestration_trigger]` or `#[activity_trigger]` function.
 pub struct TypedFn {
     /// Which trait.
@@ -24,6 +33,8 @@ pub struct TypedFn {
     pub name: RegisteredName,
     /// The instance version an orchestrator is registered for (`version = "..."`).
     pub version: Option<LitStr>,
+    /// An activity's limits on each host (`max_concurrent = 5, max_per_second = 100`).
+    pub limits: Limits,
     /// Whether the function takes the context parameter (always, for orchestrators).
     pub takes_context: bool,
     /// The context parameter's type as written, checked to be the context by a trait bound.

@@ -91,7 +91,26 @@ pub fn generate(f: &TypedFn) -> TokenStream {
         )
     };
     let version = f.version.as_ref().map(|v| v.value());
+    let limited = f.limits.max_concurrent.is_some() || f.limits.max_per_second.is_some();
     let register = match &version {
+        None if limited => {
+            let option = |v: Option<proc_macro2::TokenStream>| match v {
+                Some(v) => quote!(::core::option::Option::Some(#v)),
+                None => quote!(::core::option::Option::None),
+            };
+            let max_concurrent = option(f.limits.max_concurrent.map(|n| quote!(#n)));
+            let max_per_second = option(f.limits.max_per_second.map(|r| quote!(#r)));
+            registration(
+                &f.name,
+                quote!(::durable::__private::FunctionKind::LimitedActivity {
+                    function: #erase(#ident),
+                    limits: ::durable::__private::ActivityLimits {
+                        max_concurrent: #max_concurrent,
+                        max_per_second: #max_per_second,
+                    },
+                }),
+            )
+        }
         None => registration(&f.name, quote!(#kind(#erase(#ident)))),
         Some(v) => registration_for(
             &f.name,

@@ -21,7 +21,7 @@ use durable_engine::failure::Failure;
 use durable_engine::function::{ActivityFn, OrchestratorFn};
 use durable_engine::version::same_version;
 use durable_http::{HttpRequest, HttpResponse};
-use durable_runtime::Registry;
+use durable_runtime::{ActivityLimits, Registry};
 
 /// One function, as submitted by a trigger attribute.
 pub struct FunctionRegistration {
@@ -46,6 +46,14 @@ pub enum FunctionKind {
     },
     /// `#[activity_trigger]`.
     Activity(ActivityFn),
+    /// `#[activity_trigger(max_concurrent = .., max_per_second = ..)]`: an activity with
+    /// limits on each host.
+    LimitedActivity {
+        /// The activity.
+        function: ActivityFn,
+        /// Its limits (host.json settings override them one by one).
+        limits: ActivityLimits,
+    },
     /// `#[http_trigger]`.
     Http(HttpFunction),
     /// `#[timer_trigger]`.
@@ -65,7 +73,7 @@ impl FunctionKind {
             FunctionKind::Orchestrator(_) | FunctionKind::VersionedOrchestrator { .. } => {
                 "orchestrationTrigger"
             }
-            FunctionKind::Activity(_) => "activityTrigger",
+            FunctionKind::Activity(_) | FunctionKind::LimitedActivity { .. } => "activityTrigger",
             FunctionKind::Http(_) => "httpTrigger",
             FunctionKind::Timer(_) => "timerTrigger",
             FunctionKind::Entity(_) => "entityTrigger",
@@ -231,6 +239,11 @@ impl FunctionApp {
             }
             FunctionKind::Activity(f) => {
                 self.registry = std::mem::take(&mut self.registry).add_activity_fn(name, f)
+            }
+            FunctionKind::LimitedActivity { function, limits } => {
+                self.registry = std::mem::take(&mut self.registry)
+                    .add_activity_fn(name, function)
+                    .limit_activity(name, limits)
             }
             FunctionKind::Http(f) => self.http.push((name.to_string(), f)),
             FunctionKind::Timer(f) => self.timers.push((name.to_string(), f)),

@@ -49,8 +49,8 @@ pub struct HostJson {
     pub singleton: crate::triggers::timer::SingletonSettings,
     /// `extensions.durableTask` versioning settings.
     pub versioning: super::VersioningSettings,
-    /// `extensions.durableTask.activities.<name>.timeout`.
-    pub activity_timeouts: std::collections::HashMap<String, Duration>,
+    /// `extensions.durableTask.activities`: timeouts and limits by activity.
+    pub activities: super::ActivitySettings,
 }
 
 impl LocalSettings {
@@ -238,7 +238,7 @@ impl HostJson {
             storage_provider,
             singleton: super::singleton::singleton_settings(v)?,
             versioning: super::versioning::versioning_settings(durable)?,
-            activity_timeouts: super::activities::activity_timeouts(durable)?,
+            activities: super::activities::activity_settings(durable)?,
         })
     }
 }

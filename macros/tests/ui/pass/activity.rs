@@ -38,6 +38,12 @@ async fn add(ctx: ActivityContext, (a, b): (i32, i32)) -> Result<i32, Failure> {
     Ok(a + b)
 }
 
+/// Limited on each host: at most 5 at once, one started every two seconds.
+#[activity_trigger(max_concurrent = 5, max_per_second = 0.5)]
+async fn charge(order: String) -> Result<String, Failure> {
+    Ok(order)
+}
+
 #[orchestration_trigger]
 async fn calls(ctx: OrchestrationContext) -> Result<String, Failure> {
     let greeting = ctx.call_activity(say_hello, "Tokyo").await?;
@@ -45,6 +51,7 @@ async fn calls(ctx: OrchestrationContext) -> Result<String, Failure> {
     let _: String = ctx.call_activity(whoami, ()).await?;
     ctx.call_activity(ping, ()).await?;
     let _: i32 = ctx.call_activity(add, (1, 2)).await?;
+    let _: String = ctx.call_activity(charge, "order-1").await?;
     Ok(format!("{greeting} {n}"))
 }
 
