@@ -8,6 +8,7 @@
 mod azurite;
 mod dashboard;
 mod http_sync;
+mod limits;
 mod observability;
 mod recovery;
 
@@ -29,7 +30,7 @@ use observability::{Otel, Scraper};
 use recovery::w7;
 
 const USAGE: &str = "\
-usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard> [--store sqlite|azurite] [--n N] [--sync full|normal]
+usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard|limits> [--store sqlite|azurite] [--n N] [--sync full|normal]
              [--short-locks]   (W7: 2 s locks instead of the host's defaults)
              [--container IMAGE]   (W4: the host in a container of IMAGE, see docs/deploy.md)
              [--otel [grpc|http]]   (W1, W4: traces exported over OTLP, grpc or http/protobuf
@@ -44,6 +45,8 @@ usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard> [--store sqlite|azurite] [--n 
   W5 entity     N signals to one counter entity, then a read (default 10000)
   W6 timers     N orchestrations each awaiting a 1 s durable timer (default 10000)
   W7 recovery   W1 in a host process, SIGKILLed half way and restarted (default 10000)
+  limits        per-activity limits (5 at once; 100/s) and the global slots, N calls each
+                (default 2000; not in all; also on azurite)
   dashboard     the dashboard's queries on a hub of N instances (default 100000; not in all;
                 with --store azurite, Instances rows written straight into Azurite)";
 
@@ -131,7 +134,10 @@ fn main() -> anyhow::Result<()> {
     let all = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"];
     let list: Vec<&str> = if o.workload == "ALL" {
         all.to_vec()
-    } else if all.contains(&o.workload.as_str()) || o.workload == "DASHBOARD" {
+    } else if all.contains(&o.workload.as_str())
+        || o.workload == "DASHBOARD"
+        || o.workload == "LIMITS"
+    {
         vec![o.workload.as_str()]
     } else {
         bail!("unknown workload {:?}\n{USAGE}", o.workload);
@@ -142,6 +148,19 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             if let Err(e) = rt.block_on(dashboard::dashboard(&o)) {
+                eprintln!("{w} failed: {e:#}");
+                println!(
+                    "{}",
+                    serde_json::json!({ "workload": w, "failed": format!("{e:#}") })
+                );
+            }
+            continue;
+        }
+        if o.store == "azurite" && w == "LIMITS" {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            if let Err(e) = rt.block_on(limits::limits(o.n, o.full, "azurite")) {
                 eprintln!("{w} failed: {e:#}");
                 println!(
                     "{}",
@@ -182,6 +201,7 @@ fn main() -> anyhow::Result<()> {
             "W6" => rt.block_on(w6(&o)),
             "W7" => rt.block_on(w7(&o)),
             "DASHBOARD" => rt.block_on(dashboard::dashboard(&o)),
+            "LIMITS" => rt.block_on(limits::limits(o.n, o.full, "sqlite")),
             _ => unreachable!(),
         };
         if let Err(e) = r {

@@ -158,7 +158,7 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
                 None => None,
                 Some((_, Some(waiter))) => Some(waiter),
                 Some((gate, None)) => {
-                    give_back(shared, item, name, gate.retry_after()).await;
+                    give_back(shared, item, name, gate.defer()).await;
                     return;
                 }
             };
@@ -283,6 +283,7 @@ async fn give_back(shared: &Shared, item: &ActivityWorkItem, name: &str, after: 
         "the activity's limit is reached and its backlog here is full; giving the run back"
     );
     shared.metrics.limited(name);
+    shared.stats.deferred_runs.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = shared.store.abandon_activity(item, after).await {
         tracing::warn!(activity = name, error = %e, "could not give the activity call back; its lock runs out instead");
     }

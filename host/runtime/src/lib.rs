@@ -145,6 +145,9 @@ pub struct RuntimeStats {
     pub activities: AtomicU64,
     /// Episodes committed together with the activity answer that woke them (part of `episodes`).
     pub direct_episodes: AtomicU64,
+    /// Runs of limited activities given back to the task hub to come back later (their
+    /// backlog on this host was full).
+    pub deferred_runs: AtomicU64,
 }
 
 impl RuntimeStats {

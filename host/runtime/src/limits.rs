@@ -3,17 +3,19 @@
 //! calls a service with limits of its own.
 //!
 //! A run that may not start yet waits on this host, keeping its lock (renewed) and its
-//! activity slot, while fewer than its *backlog* wait; a run that arrives when the backlog is
-//! full goes back to the task hub with a delay, so that it neither holds this host's slots
-//! from other activities nor spins. The backlog is what the limit lets through in about a
-//! second (`max_concurrent` runs, or one second of `max_per_second`), at most half of the
-//! host's activity slots.
+//! activity slot, while fewer than its *backlog* wait (half of the host's activity slots, so
+//! that a limited activity never holds all of them). A run that arrives when the backlog is
+//! full goes back to the task hub, to come back about when its turn is near: deferred runs are
+//! given return times one *interval* apart (the time the limit lets one run through:
+//! `1 / max_per_second`, or the average run's duration over `max_concurrent`), starting when
+//! half the backlog has passed. So a deferred run is written back about once, and the runs
+//! waiting here cover the time a deferred one takes to come back.
 //!
 //! Starts are paced one at a time, `1 / max_per_second` apart (a bucket of one token): in any
 //! second at most `max_per_second + 1` runs start, and a steady stream starts at that rate.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,16 +96,29 @@ impl Gates {
 
 /// The limits of one activity, as runs pass them.
 pub(crate) struct Gate {
-    concurrency: Option<Arc<Semaphore>>,
+    concurrency: Option<(Arc<Semaphore>, u32)>,
     pacer: Option<Pacer>,
     /// Runs waiting to pass.
     waiting: AtomicUsize,
     backlog: usize,
+    /// The average duration of a run, in microseconds (0 until one has run): with
+    /// `max_concurrent`, how soon a place frees up.
+    average_run_us: AtomicU64,
+    /// The return time given to the last deferred run.
+    last_return: Mutex<Option<Instant>>,
 }
 
 /// What a run holds while it runs: its place under `max_concurrent`.
 pub(crate) struct Pass {
-    _permit: Option<OwnedSemaphorePermit>,
+    permit: Option<(OwnedSemaphorePermit, Arc<Gate>, Instant)>,
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        if let Some((_, gate, since)) = &self.permit {
+            gate.ran(since.elapsed());
+        }
+    }
 }
 
 /// A run waiting at a gate (counted in its backlog until it passes or is dropped).
@@ -111,26 +126,27 @@ pub(crate) struct Waiter {
     gate: Arc<Gate>,
 }
 
+/// The interval assumed for a concurrency limit before any run has finished: short, so that
+/// runs deferred before then come back soon (and are deferred again with a measured one)
+/// rather than late.
+const FIRST_INTERVAL: Duration = Duration::from_millis(1);
+
 impl Gate {
     fn new(limits: ActivityLimits, slots: usize) -> Self {
-        let concurrent = limits.max_concurrent.map(|n| n.max(1) as usize);
+        let concurrent = limits.max_concurrent.map(|n| n.max(1));
         let per_second = limits.max_per_second.filter(|r| *r > 0.0);
-        let second_of_rate = per_second.map_or(0, |r| r.ceil() as usize);
-        let backlog = concurrent
-            .unwrap_or(0)
-            .max(second_of_rate)
-            .min(slots / 2)
-            .max(1);
         Self {
-            concurrency: concurrent.map(|n| Arc::new(Semaphore::new(n))),
+            concurrency: concurrent.map(|n| (Arc::new(Semaphore::new(n as usize)), n)),
             pacer: per_second.map(Pacer::new),
             waiting: AtomicUsize::new(0),
-            backlog,
+            backlog: (slots / 2).max(1),
+            average_run_us: AtomicU64::new(0),
+            last_return: Mutex::new(None),
         }
     }
 
     /// Joins the runs waiting to pass, or `None` when the backlog is full and the run should
-    /// go back to the task hub.
+    /// go back to the task hub (for [`Gate::defer`]).
     pub fn enter(self: &Arc<Self>) -> Option<Waiter> {
         let mut now = self.waiting.load(Ordering::Relaxed);
         loop {
@@ -153,14 +169,39 @@ impl Gate {
         }
     }
 
-    /// How long a run given back to the task hub waits before it is tried again: about as
-    /// long as the backlog ahead of it takes to pass, at least a second.
-    pub fn retry_after(&self) -> Duration {
-        let paced = self
-            .pacer
-            .as_ref()
-            .map_or(Duration::ZERO, |p| p.interval * self.backlog as u32);
-        paced.max(Duration::from_secs(1))
+    /// How long a run going back to the task hub should stay away: until one interval after
+    /// the run deferred before it, and at least until half the backlog has passed.
+    pub fn defer(&self) -> Duration {
+        let interval = self.interval();
+        let now = Instant::now();
+        let half_backlog = now + interval * (self.backlog / 2) as u32;
+        let mut last = self.last_return.lock();
+        let at = last.map_or(half_backlog, |l| (l + interval).max(half_backlog));
+        *last = Some(at);
+        at - now
+    }
+
+    /// The time the limits let one run through.
+    fn interval(&self) -> Duration {
+        let paced = self.pacer.as_ref().map_or(Duration::ZERO, |p| p.interval);
+        let concurrent = match &self.concurrency {
+            None => Duration::ZERO,
+            Some((_, n)) => match self.average_run_us.load(Ordering::Relaxed) {
+                0 => FIRST_INTERVAL,
+                us => Duration::from_micros(us) / *n,
+            },
+        };
+        paced.max(concurrent)
+    }
+
+    /// Counts a run that took `took` into the average (weight 1/8 for the newest).
+    fn ran(&self, took: Duration) {
+        let us = (took.as_micros() as u64).max(1);
+        let _ = self
+            .average_run_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| {
+                Some(if avg == 0 { us } else { avg - avg / 8 + us / 8 })
+            });
     }
 }
 
@@ -169,7 +210,7 @@ impl Waiter {
     /// `max_per_second`.
     pub async fn pass(self) -> Pass {
         let permit = match &self.gate.concurrency {
-            Some(sem) => Some(
+            Some((sem, _)) => Some(
                 Arc::clone(sem)
                     .acquire_owned()
                     .await
@@ -180,7 +221,10 @@ impl Waiter {
         if let Some(pacer) = &self.gate.pacer {
             pacer.turn().await;
         }
-        Pass { _permit: permit }
+        let gate = Arc::clone(&self.gate);
+        Pass {
+            permit: permit.map(|p| (p, gate, Instant::now())),
+        }
     }
 }
 
@@ -230,20 +274,29 @@ mod tests {
     }
 
     #[test]
-    fn backlog_is_a_second_of_the_limit_within_half_the_slots() {
-        assert_eq!(gate(Some(5), None, 256).backlog, 5);
-        assert_eq!(gate(None, Some(100.0), 256).backlog, 100);
-        assert_eq!(gate(None, Some(100.0), 20).backlog, 10);
-        assert_eq!(gate(None, Some(0.2), 256).backlog, 1);
-        assert_eq!(
-            gate(None, Some(0.5), 256).retry_after(),
-            Duration::from_secs(2)
+    fn deferred_runs_come_back_one_interval_apart_after_half_the_backlog() {
+        let g = gate(None, Some(1.0), 20);
+        assert_eq!(g.backlog, 10);
+        let first = g.defer();
+        let at_first = g.last_return.lock().unwrap();
+        g.defer();
+        let at_second = g.last_return.lock().unwrap();
+        assert!(first <= Duration::from_secs(5) && first > Duration::from_secs(4));
+        assert_eq!(at_second - at_first, Duration::from_secs(1));
+        let c = gate(Some(5), None, 256);
+        assert!(
+            c.defer() < Duration::from_millis(200),
+            "before any run: short"
         );
+        c.ran(Duration::from_millis(100));
+        assert_eq!(c.interval(), Duration::from_millis(20));
+        c.ran(Duration::from_millis(20));
+        assert_eq!(c.interval(), Duration::from_millis(18));
     }
 
     #[test]
     fn a_full_backlog_turns_runs_away_until_one_leaves() {
-        let g = gate(Some(2), None, 256);
+        let g = gate(Some(1), None, 4);
         let a = g.enter().unwrap();
         let _b = g.enter().unwrap();
         assert!(g.enter().is_none());
