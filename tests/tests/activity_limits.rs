@@ -1,7 +1,8 @@
 //! Limits per activity from outside, on the embedded store and on Azurite: the `limits-app`
 //! binary limits `pinched` to 2 runs at once and `paced` to 10 starts a second with the
-//! trigger attribute; a fan-out of each never runs more at once or starts faster, and host.json
-//! `extensions.durableTask.activities` overrides the attribute's limits.
+//! trigger attribute; a fan-out of each never runs more at once or starts faster (also when
+//! the runs waiting fill half the host's slots and later ones go back to the task hub), and
+//! host.json `extensions.durableTask.activities` overrides the attribute's limits.
 
 use std::time::Duration;
 
@@ -47,7 +48,11 @@ fn start(values: &Value, host_json: Value) -> (AppDir, TestHost) {
 }
 
 fn limits_hold(values: Value) {
-    let (_dir, host) = start(&values, json!({ "version": "2.0" }));
+    // Six slots: two runs of `pinched` at once, three waiting, the rest sent back to the hub.
+    let host_json = json!({ "version": "2.0", "extensions": { "durableTask": {
+        "maxConcurrentActivityFunctions": 6,
+    } } });
+    let (dir, host) = start(&values, host_json);
     host.wait_for_line(
         "pinched: activityTrigger (at most 2 at once)",
         Duration::from_secs(10),
@@ -57,6 +62,17 @@ fn limits_hold(values: Value) {
     let at_once = fan_out(&host, "pinched-attribute", "pinched", 12);
     assert_eq!(at_once.len(), 12);
     assert_eq!(at_once.iter().max(), Some(&2), "runs at once: {at_once:?}");
+    let metrics = host
+        .call("GET", "/admin/metrics")
+        .header("x-functions-key", &dir.master_key())
+        .send();
+    let text = String::from_utf8_lossy(&metrics.body).to_string();
+    let deferred = text
+        .lines()
+        .find(|l| l.starts_with("durable_activity_runs_deferred_total{activity=\"pinched\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no deferred runs of pinched:\n{text}"));
+    assert!(deferred >= 1, "{text}");
 
     // 21 starts at 10 a second take two seconds (the first starts at once).
     let starts = fan_out(&host, "paced-attribute", "paced", 21);
@@ -96,8 +112,8 @@ fn limits_hold(values: Value) {
 
 #[test]
 fn activity_limits_hold_on_sqlite() {
-    let data = tempfile::tempdir().unwrap();
-    limits_hold(json!({ "DurableDataDir": data.path().to_str().unwrap() }));
+    // Each host on the task hub in its own app directory.
+    limits_hold(json!({}));
 }
 
 #[test]
