@@ -226,6 +226,7 @@ async fn fill_azurite(n: u64) -> anyhow::Result<(f64, Vec<(&'static str, String)
                     last_updated_at: created,
                     completed_at: None,
                     history_len: 0,
+                    tags: Default::default(),
                 };
                 let entity = durable::store::azure::instances::to_entity(&hub, &row);
                 table.insert(&entity).await?;

@@ -1,7 +1,10 @@
 //! Start options over the management API, on the embedded store and on Azurite: `startAt`
 //! keeps an instance Pending until its time; `ifExists=returnExisting` answers a second start of
 //! an id with the existing instance and starts nothing (the default replaces an ended instance
-//! and refuses a running one); bad values are 400s.
+//! and refuses a running one); `ifExists=replaceAny`, and host.json
+//! `overridableExistingInstanceStates: AnyState` for every start, terminate a running instance
+//! and replace it; tags given at start are in the status and filter listings; bad values are
+//! 400s.
 
 mod durable_api_support;
 
@@ -59,9 +62,23 @@ fn options_hold(app: &App) {
         .send();
     assert_eq!(resp.status, 202, "{resp:?}");
 
+    // replaceAny: the running instance is terminated and the new one runs in its place
+    let resp = app
+        .api("POST", "/orchestrators/echo/busy?ifExists=replaceAny")
+        .json(r#"{"n": 9}"#)
+        .send();
+    assert_eq!(resp.status, 202, "{resp:?}");
+    let replaced = app.wait_status("busy", |s| s == "Completed");
+    assert_eq!(replaced["name"], "echo", "{replaced}");
+    assert_eq!(replaced["output"], json!({"n": 9}), "{replaced}");
+
+    tags_hold(app);
+
     for bad in [
         "/orchestrators/echo/x?ifExists=sometimes",
         "/orchestrators/echo/x?startAt=tomorrow",
+        "/orchestrators/echo/x?tag.=empty-key",
+        "/orchestrators/echo/x?tag.a=1&tag.a=2",
     ] {
         let resp = app.api("POST", bad).json("1").send();
         assert_eq!(resp.status, 400, "{bad}: {resp:?}");
@@ -72,9 +89,67 @@ fn options_hold(app: &App) {
     }
 }
 
+/// Tags given at start: in the status, and a filter of the listing (every tag must match).
+fn tags_hold(app: &App) {
+    let tagged = "/orchestrators/echo/tagged?tag.region=eu&tag.tier=gold";
+    assert_eq!(start(app, tagged, "1"), 202);
+    assert_eq!(
+        start(app, "/orchestrators/echo/tagged-us?tag.region=us", "1"),
+        202
+    );
+    let done = app.wait_status("tagged", |s| s == "Completed");
+    assert_eq!(
+        done["tags"],
+        json!({"region": "eu", "tier": "gold"}),
+        "{done}"
+    );
+    app.wait_status("tagged-us", |s| s == "Completed");
+    let untagged = app.api("GET", "/instances/order-7").send().json();
+    assert!(untagged.get("tags").is_none(), "{untagged}");
+    let ids = |query: &str| -> Vec<String> {
+        let page = app.api("GET", &format!("/instances?{query}")).send();
+        assert_eq!(page.status, 200, "{query}: {page:?}");
+        let mut ids: Vec<String> = page
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["instanceId"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("tag.region=eu"), ["tagged"]);
+    assert_eq!(ids("tag.region=us"), ["tagged-us"]);
+    assert_eq!(ids("tag.region=eu&tag.tier=gold"), ["tagged"]);
+    assert!(ids("tag.region=eu&tag.tier=silver").is_empty());
+    assert!(ids("tag.colour=eu").is_empty());
+    assert_eq!(
+        ids("instanceIdPrefix=tagged&runtimeStatus=Completed&tag.tier=gold"),
+        ["tagged"]
+    );
+    let bad = app.api("GET", "/instances?tag.=x").send();
+    assert_eq!(bad.status, 400, "{bad:?}");
+}
+
+/// host.json `overridableExistingInstanceStates: AnyState`: a start without `ifExists`
+/// replaces a running instance.
+fn any_state_replaces(connection: &str) {
+    let host_json = json!({ "version": "2.0", "extensions": { "durableTask": {
+        "overridableExistingInstanceStates": "AnyState",
+    } } });
+    let app = App::start_with(connection, Some(host_json));
+    assert_eq!(start(&app, "/orchestrators/wait_event/any", ""), 202);
+    app.wait_status("any", |s| s == "Running");
+    assert_eq!(start(&app, "/orchestrators/echo/any", "5"), 202);
+    let done = app.wait_status("any", |s| s == "Completed");
+    assert_eq!(done["output"], json!(5), "{done}");
+}
+
 #[test]
 fn start_options_on_sqlite() {
     options_hold(&App::start());
+    any_state_replaces("");
 }
 
 #[test]
@@ -82,4 +157,5 @@ fn start_options_on_azurite() {
     let azurite =
         durable_testing::azurite::shared().unwrap_or_else(|e| panic!("Azurite is required: {e}"));
     options_hold(&App::start_on(&azurite.connection_string()));
+    any_state_replaces(&azurite.connection_string());
 }

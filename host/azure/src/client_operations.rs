@@ -230,7 +230,11 @@ impl AzureTaskHub {
                     row.properties.remove("Input");
                 }
                 self.restore_instance_row(&mut row).await?;
-                found.push(instances::from_entity(&row)?);
+                let state = instances::from_entity(&row)?;
+                // Tags are one JSON column, which a table query cannot look into.
+                if query.tags.iter().all(|(k, v)| state.tags.get(k) == Some(v)) {
+                    found.push(state);
+                }
             }
             next = page.continuation;
             if next.is_none() || found.len() >= page_size {

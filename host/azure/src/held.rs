@@ -105,6 +105,7 @@ pub(super) fn row_as_history_says(
         last_updated_at: now,
         completed_at: None,
         history_len,
+        tags: Default::default(),
     });
     if row.execution_id != execution_id {
         tracing::warn!(

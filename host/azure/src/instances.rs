@@ -25,7 +25,7 @@ pub fn to_entity(hub: &str, state: &InstanceState) -> Entity {
         .with("LastUpdatedTime", EdmValue::DateTime(state.last_updated_at))
         .with("TaskHubName", EdmValue::String(hub.into()))
         .with("Generation", EdmValue::Int32(0))
-        .with("Tags", EdmValue::String("null".into()))
+        .with("Tags", EdmValue::String(tags_json(state)))
         .with(
             "HistoryEventCount",
             EdmValue::Int64(i64::try_from(state.history_len).unwrap_or(i64::MAX)),
@@ -54,6 +54,15 @@ pub fn to_entity(hub: &str, state: &InstanceState) -> Entity {
     e
 }
 
+/// The `Tags` column: the tags as a JSON object, or `null` when there are none (as DTFx
+/// writes it).
+fn tags_json(state: &InstanceState) -> String {
+    if state.tags.is_empty() {
+        return "null".into();
+    }
+    serde_json::to_string(&state.tags).unwrap_or_else(|_| "null".into())
+}
+
 /// The instance state in an Instances row.
 pub fn from_entity(e: &Entity) -> StoreResult<InstanceState> {
     let instance_id = unescape_partition_key(&e.partition_key);
@@ -73,7 +82,14 @@ pub fn from_entity(e: &Entity) -> StoreResult<InstanceState> {
         ),
         _ => None,
     };
+    let tags = match text("Tags") {
+        Some(json) if json != "null" => {
+            serde_json::from_str(&json).map_err(|err| corrupt(&format!("Tags: {err}")))?
+        }
+        _ => Default::default(),
+    };
     Ok(InstanceState {
+        tags,
         execution_id: text("ExecutionId").unwrap_or_default(),
         name: text("Name").unwrap_or_default(),
         version: text("Version"),
@@ -117,6 +133,7 @@ mod tests {
             last_updated_at: clock::now(),
             completed_at: Some(clock::now()),
             history_len: 7,
+            tags: [("region".to_string(), "eu".to_string())].into(),
         };
         let row = to_entity("Hub", &state);
         assert_eq!(row.partition_key, "a^0b");

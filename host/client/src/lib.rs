@@ -30,7 +30,7 @@ pub use completions::{Completions, Watch};
 pub use entities::{CleanEntityStorageResult, EntityMetadata, EntityPage, EntityQuery};
 pub use instance_id::validate_instance_id;
 pub use management::{HttpManagementPayload, WebhookBase};
-pub use start_options::{IfExists, StartOptions};
+pub use start_options::{IfExists, StartOptions, REPLACED_REASON, REPLACE_WAIT};
 pub use status::{DurableOrchestrationStatus, PurgeHistoryResult, StatusOptions, StatusPage};
 
 /// What a client call can fail with.
@@ -129,6 +129,9 @@ pub struct DurableClient {
     trace_parent: Option<SpanContext>,
     /// The version of instances started without one (host.json `defaultVersion`).
     default_version: Option<Arc<str>>,
+    /// What a start does to an existing instance of its id unless told (host.json
+    /// `overridableExistingInstanceStates`).
+    if_exists: IfExists,
 }
 
 impl std::fmt::Debug for DurableClient {
@@ -155,7 +158,21 @@ impl DurableClient {
             tracer: Tracer::default(),
             trace_parent: None,
             default_version: None,
+            if_exists: IfExists::default(),
         }
+    }
+
+    /// The same client, doing `if_exists` to an existing instance of a started id unless a
+    /// start says otherwise (host.json `overridableExistingInstanceStates`: `AnyState` is
+    /// [`IfExists::ReplaceAny`]).
+    pub fn with_if_exists(mut self, if_exists: IfExists) -> Self {
+        self.if_exists = if_exists;
+        self
+    }
+
+    /// What a start does to an existing instance of its id unless told.
+    pub fn if_exists(&self) -> IfExists {
+        self.if_exists
     }
 
     /// The same client, giving instances started without a version this one (the runtime's

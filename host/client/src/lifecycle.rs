@@ -23,7 +23,7 @@ impl DurableClient {
             version,
             ..StartOptions::default()
         };
-        self.create(orchestrator, input, options).await
+        self.start_with_options(orchestrator, input, options).await
     }
 
     /// Creates the instance `options` describe (its `if_exists` is the caller's business).
@@ -57,6 +57,7 @@ impl DurableClient {
             version: version.clone(),
             parent_trace_context: span.as_ref().map(|s| s.context.to_history()),
             scheduled_start_time: options.start_at,
+            tags: (!options.tags.is_empty()).then_some(options.tags),
             ..ExecutionStarted::default()
         };
         let message = TaskMessage::new(

@@ -1,9 +1,19 @@
-//! How an instance is started: its id, version, a start time in the future, and what happens
-//! when an instance with the id already exists.
+//! How an instance is started: its id, version, a start time in the future, its tags, and
+//! what happens when an instance with the id already exists.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::{ClientError, DurableClient};
+use durable_engine::history::Tags;
+
+/// The termination reason of an instance replaced by a new start ([`IfExists::ReplaceAny`]).
+pub const REPLACED_REASON: &str = "replaced by a new start of the same instance id";
+
+/// How long a start with [`IfExists::ReplaceAny`] waits for the running instance it
+/// terminated to end.
+pub const REPLACE_WAIT: Duration = Duration::from_secs(30);
 
 /// What a start does when an instance with its id already exists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -12,9 +22,25 @@ pub enum IfExists {
     /// ended (Durable Functions' `NonRunningStates`, the default).
     #[default]
     ReplaceEnded,
+    /// Replace the existing instance whatever its status (Durable Functions' `AnyState`): one
+    /// that has not ended is terminated first ([`REPLACED_REASON`]), and the new one starts
+    /// once it has ended (waiting up to [`REPLACE_WAIT`] for a host to end it).
+    ReplaceAny,
     /// Start nothing and return the existing instance's id, whatever its status: a request
     /// that is retried (an order id started twice) runs once.
     ReturnExisting,
+}
+
+impl IfExists {
+    /// Durable Functions' host.json `overridableExistingInstanceStates`: `NonRunningStates`
+    /// is [`IfExists::ReplaceEnded`], `AnyState` [`IfExists::ReplaceAny`] (any case).
+    pub fn from_overridable_states(setting: &str) -> Option<Self> {
+        match setting.trim() {
+            s if s.eq_ignore_ascii_case("NonRunningStates") => Some(Self::ReplaceEnded),
+            s if s.eq_ignore_ascii_case("AnyState") => Some(Self::ReplaceAny),
+            _ => None,
+        }
+    }
 }
 
 /// Options of [`DurableClient::start_with_options`].
@@ -26,8 +52,12 @@ pub struct StartOptions {
     pub version: Option<String>,
     /// Start no earlier than this (the instance is Pending until then).
     pub start_at: Option<DateTime<Utc>>,
-    /// What happens when an instance with the id exists.
-    pub if_exists: IfExists,
+    /// What happens when an instance with the id exists (`None`: the client's default,
+    /// host.json `overridableExistingInstanceStates` in a host).
+    pub if_exists: Option<IfExists>,
+    /// Tags: shown in the instance's status, and a filter of instance queries. Sub-
+    /// orchestrations do not inherit them; continue-as-new keeps them.
+    pub tags: Tags,
 }
 
 impl DurableClient {
@@ -44,7 +74,8 @@ impl DurableClient {
         input: Option<String>,
         options: StartOptions,
     ) -> Result<String, ClientError> {
-        let returns_existing = options.if_exists == IfExists::ReturnExisting;
+        let if_exists = options.if_exists.unwrap_or(self.if_exists);
+        let returns_existing = if_exists == IfExists::ReturnExisting;
         if let (true, Some(id)) = (returns_existing, options.instance_id.as_deref()) {
             super::validate_instance_id(id)?;
             if self.store.get_instance(id).await?.is_some() {
@@ -55,11 +86,39 @@ impl DurableClient {
                 return Ok(id.to_string());
             }
         }
+        if let (IfExists::ReplaceAny, Some(id)) = (if_exists, options.instance_id.as_deref()) {
+            self.end_for_replacement(id).await?;
+        }
         match self.create(orchestrator, input, options).await {
             Err(ClientError::AlreadyExists { instance_id, .. }) if returns_existing => {
                 Ok(instance_id)
             }
             other => other,
         }
+    }
+
+    /// Terminates instance `id` if it has not ended and waits for it to end, so that a new
+    /// start may replace it.
+    async fn end_for_replacement(&self, id: &str) -> Result<(), ClientError> {
+        super::validate_instance_id(id)?;
+        let Some(existing) = self.store.get_instance(id).await? else {
+            return Ok(());
+        };
+        if existing.status.is_terminal() {
+            return Ok(());
+        }
+        match self.terminate(id, REPLACED_REASON).await {
+            // It ended (or was purged) meanwhile.
+            Ok(()) | Err(ClientError::WrongStatus { .. } | ClientError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        tracing::info!(
+            instance_id = id,
+            "replacing a running instance: terminated it"
+        );
+        self.wait_terminal(id, REPLACE_WAIT, Duration::from_millis(100))
+            .await?
+            .ok_or_else(|| ClientError::Timeout(id.to_string()))?;
+        Ok(())
     }
 }

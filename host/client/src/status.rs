@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{ClientError, DurableClient};
-use durable_engine::history::{EventType, HistoryEvent, OrchestrationStatus};
+use durable_engine::history::{EventType, HistoryEvent, OrchestrationStatus, Tags};
 use durable_store::{InstanceQuery, InstanceState, PurgeFilter};
 
 /// What [`DurableClient::get_status_with`] includes.
@@ -71,6 +71,9 @@ pub struct DurableOrchestrationStatus {
     /// The shaped history, when asked for and the instance is not Pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_events: Option<Vec<Value>>,
+    /// The tags the instance was started with (left out when it has none).
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
 }
 
 mod status_name {
@@ -122,6 +125,7 @@ impl DurableOrchestrationStatus {
             created_time: state.created_at,
             last_updated_time: state.last_updated_at,
             history_events: None,
+            tags: state.tags.clone(),
         }
     }
 }
@@ -440,6 +444,7 @@ mod tests {
             last_updated_at: at(6),
             completed_at: None,
             history_len: 3,
+            tags: Default::default(),
         };
         let v = serde_json::to_value(DurableOrchestrationStatus::from_state(&state, true)).unwrap();
         assert_eq!(

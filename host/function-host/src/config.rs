@@ -217,6 +217,8 @@ pub struct HostConfig {
     pub versioning: VersioningSettings,
     /// host.json `extensions.durableTask.activities`: timeouts and limits by lower-cased name.
     pub activities: ActivitySettings,
+    /// host.json `extensions.durableTask.overridableExistingInstanceStates`.
+    pub overridable_states: durable_client::IfExists,
 }
 
 /// The keys given by settings: none, or all three (a partial set is an error that names the
@@ -376,6 +378,7 @@ impl HostConfig {
             entities: entity_options(host),
             versioning: host.versioning.clone(),
             activities: host.activities.clone(),
+            overridable_states: host.overridable_states,
         })
     }
 }

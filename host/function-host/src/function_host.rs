@@ -108,18 +108,25 @@ impl FunctionHost {
             ..defaults
         };
         if config.function_timeout.is_some() {
-            tracing::info!("functionTimeout applies to HTTP functions; activities are not limited");
+            tracing::info!(
+                "functionTimeout applies to HTTP functions; activities take \
+                 extensions.durableTask.activities.<name>.timeout"
+            );
         }
         let scale = crate::scale::ScaleTargets {
             activities_per_worker: options.max_concurrent_activities,
             orchestrations_per_worker: options.max_concurrent_orchestrations,
         };
         let runtime = Runtime::start(store, app.registry.clone(), options).await?;
-        let client = runtime.client().with_management(ManagementConfig {
-            hub_name: config.hub_name.clone(),
-            connection: CONNECTION_NAME.to_string(),
-            system_key: (!config.local_development).then(|| keys.durable_system_key().to_string()),
-        });
+        let client = runtime
+            .client()
+            .with_if_exists(config.overridable_states)
+            .with_management(ManagementConfig {
+                hub_name: config.hub_name.clone(),
+                connection: CONNECTION_NAME.to_string(),
+                system_key: (!config.local_development)
+                    .then(|| keys.durable_system_key().to_string()),
+            });
 
         let metrics = Arc::new(crate::metrics::HostMetrics::new(runtime.metrics()));
         if let Err(e) = telemetry.export_metrics(metrics_source(&metrics, &client, scale)) {

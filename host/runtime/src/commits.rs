@@ -47,6 +47,7 @@ pub(crate) fn build_commit(
         last_updated_at: now,
         completed_at: out.status.is_terminal().then_some(now),
         history_len: exec.history_len(),
+        tags: s.tags.clone().unwrap_or_default(),
     });
     let history = if out.new_execution {
         HistoryUpdate::NewExecution(out.new_events)

@@ -81,6 +81,7 @@ pub(super) async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         last_updated_at: now,
         completed_at: None,
         history_len: 0,
+        tags: Default::default(),
     };
     let messages = out
         .messages

@@ -85,7 +85,7 @@ pub(crate) fn from_json<T: DeserializeOwned>(json: &str, what: &str) -> StoreRes
 /// The columns of the instances table, in the order [`RawInstance::read`] expects.
 pub(crate) const INSTANCE_COLUMNS: &str = "instance_id, execution_id, name, version, status, \
      input, output, custom_status, failure_details, parent_instance_id, created_at, \
-     last_updated_at, completed_at, history_len";
+     last_updated_at, completed_at, history_len, tags";
 
 /// An instances row as stored, before validation.
 pub(crate) struct RawInstance {
@@ -103,6 +103,7 @@ pub(crate) struct RawInstance {
     last_updated_at: i64,
     completed_at: Option<i64>,
     history_len: i64,
+    tags: Option<String>,
 }
 
 impl RawInstance {
@@ -123,6 +124,7 @@ impl RawInstance {
             last_updated_at: row.get(11)?,
             completed_at: row.get(12)?,
             history_len: row.get(13)?,
+            tags: row.get(14)?,
         })
     }
 
@@ -160,6 +162,10 @@ impl RawInstance {
             last_updated_at: from_ticks(self.last_updated_at)?,
             completed_at: self.completed_at.map(from_ticks).transpose()?,
             history_len,
+            tags: match self.tags.as_deref() {
+                Some(json) => from_json(json, "tags")?,
+                None => Default::default(),
+            },
         })
     }
 }
@@ -186,18 +192,22 @@ pub(crate) fn upsert_instance(
     history_len: u64,
 ) -> StoreResult<()> {
     let state = &row.state;
+    let tags = match state.tags.is_empty() {
+        true => None,
+        false => Some(to_json(&state.tags)?),
+    };
     conn.prepare_cached(
         "INSERT INTO instances (instance_id, execution_id, name, version, status, input, \
          output, custom_status, failure_details, parent_instance_id, created_at, \
-         last_updated_at, completed_at, history_len) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+         last_updated_at, completed_at, history_len, tags) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
          ON CONFLICT (instance_id) DO UPDATE SET execution_id = excluded.execution_id, \
          name = excluded.name, version = excluded.version, status = excluded.status, \
          input = excluded.input, output = excluded.output, \
          custom_status = excluded.custom_status, failure_details = excluded.failure_details, \
          parent_instance_id = excluded.parent_instance_id, created_at = excluded.created_at, \
          last_updated_at = excluded.last_updated_at, completed_at = excluded.completed_at, \
-         history_len = excluded.history_len",
+         history_len = excluded.history_len, tags = excluded.tags",
     )
     .db()?
     .execute(rusqlite::params![
@@ -215,6 +225,7 @@ pub(crate) fn upsert_instance(
         to_ticks(&state.last_updated_at),
         state.completed_at.as_ref().map(to_ticks),
         sql_len(history_len)?,
+        tags,
     ])
     .db()?;
     Ok(())

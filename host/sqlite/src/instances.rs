@@ -98,7 +98,8 @@ pub(crate) fn query(conn: &Connection, query: &InstanceQuery) -> StoreResult<Ins
     })
 }
 
-/// The name, entity exclusion, created-time range and id prefix of `query` as SQL conditions.
+/// The name, entity exclusion, created-time range, id prefix and tags of `query` as SQL
+/// conditions.
 fn name_range_and_prefix(sql: &mut String, args: &mut Vec<Value>, query: &InstanceQuery) {
     if let Some(name) = &query.name {
         args.push(Value::Text(name.clone()));
@@ -120,6 +121,15 @@ fn name_range_and_prefix(sql: &mut String, args: &mut Vec<Value>, query: &Instan
             args.push(Value::Text(upper));
             sql.push_str(&format!(" AND instance_id < ?{}", args.len()));
         }
+    }
+    for (key, value) in &query.tags {
+        args.push(Value::Text(key.clone()));
+        args.push(Value::Text(value.clone()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM json_each(instances.tags) WHERE key = ?{} AND value = ?{})",
+            args.len() - 1,
+            args.len()
+        ));
     }
 }
 

@@ -13,8 +13,8 @@ use rusqlite::Connection;
 use super::codec::SqlResultExt;
 use durable_store::{StoreError, StoreResult};
 
-/// The layout version kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// The layout version kept in `PRAGMA user_version`: 2 added `instances.tags`.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a statement waits for another process's write lock before failing.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS instances (
     created_at         INTEGER NOT NULL,
     last_updated_at    INTEGER NOT NULL,
     completed_at       INTEGER,
-    history_len        INTEGER NOT NULL DEFAULT 0
+    history_len        INTEGER NOT NULL DEFAULT 0,
+    tags               TEXT
 );
 CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status, created_at);
 CREATE INDEX IF NOT EXISTS instances_by_created ON instances (created_at);
@@ -138,18 +139,69 @@ pub(crate) fn apply(conn: &Connection) -> StoreResult<()> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .db()?;
-    if version != 0 && version != SCHEMA_VERSION {
+    if !(0..=SCHEMA_VERSION).contains(&version) {
         return Err(StoreError::storage(format!(
-            "the task hub has schema version {version}; this build understands {SCHEMA_VERSION}"
+            "the task hub has schema version {version}; this build understands up to \
+             {SCHEMA_VERSION} (a newer build made it)"
         )));
     }
     conn.execute_batch(DDL).db()?;
+    if version == 1 {
+        // A hub made before tags: the column is added (no row has tags yet).
+        conn.execute_batch("ALTER TABLE instances ADD COLUMN tags TEXT")
+            .db()?;
+    }
     conn.execute_batch(super::timers::DDL).db()?;
     conn.execute_batch(super::singletons::DDL).db()?;
     conn.execute_batch(super::poison::DDL).db()?;
-    if version == 0 {
+    if version != SCHEMA_VERSION {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .db()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task hub made before tags (schema 1) gains the column and keeps its rows.
+    #[test]
+    fn a_schema_1_hub_gains_tags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE instances (
+                    instance_id TEXT PRIMARY KEY NOT NULL, execution_id TEXT NOT NULL,
+                    name TEXT NOT NULL, version TEXT, status TEXT NOT NULL, input TEXT,
+                    output TEXT, custom_status TEXT, failure_details TEXT,
+                    parent_instance_id TEXT, created_at INTEGER NOT NULL,
+                    last_updated_at INTEGER NOT NULL, completed_at INTEGER,
+                    history_len INTEGER NOT NULL DEFAULT 0);
+                 INSERT INTO instances (instance_id, execution_id, name, status, created_at,
+                    last_updated_at) VALUES ('old', 'e', 'n', 'Running', 1, 1);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let row = crate::codec::load_instance(&conn, "old").unwrap().unwrap();
+        assert!(row.tags.is_empty());
+        drop(conn);
+        // Opening again is a no-op.
+        open(&path).unwrap();
+        // A newer layout is refused.
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let e = open(&path).unwrap_err().to_string();
+        assert!(e.contains("newer build"), "{e}");
+    }
 }

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 
-use durable_engine::history::{FailureDetails, HistoryEvent, OrchestrationStatus};
+use durable_engine::history::{FailureDetails, HistoryEvent, OrchestrationStatus, Tags};
 use durable_engine::message::TaskMessage;
 
 mod backlog;
@@ -152,6 +152,8 @@ pub struct InstanceState {
     pub completed_at: Option<DateTime<Utc>>,
     /// Number of history events stored for the current execution.
     pub history_len: u64,
+    /// The tags the instance was started with (its `ExecutionStarted` tags).
+    pub tags: Tags,
 }
 
 impl InstanceState {
@@ -180,6 +182,7 @@ impl InstanceState {
             last_updated_at: now,
             completed_at: None,
             history_len: 0,
+            tags: started.tags.clone().unwrap_or_default(),
         }
     }
 }
@@ -332,6 +335,8 @@ pub struct InstanceQuery {
     /// Leave every instance's `input` out (`None`): a listing of many instances with large
     /// inputs would otherwise hold all of them in memory at once.
     pub skip_inputs: bool,
+    /// Only instances that have every one of these tags with these values.
+    pub tags: Tags,
 }
 
 /// The order instances are listed in.

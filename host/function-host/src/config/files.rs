@@ -51,6 +51,9 @@ pub struct HostJson {
     pub versioning: super::VersioningSettings,
     /// `extensions.durableTask.activities`: timeouts and limits by activity.
     pub activities: super::ActivitySettings,
+    /// `extensions.durableTask.overridableExistingInstanceStates`: what a start does to an
+    /// existing instance of its id (`NonRunningStates`, the default, or `AnyState`).
+    pub overridable_states: durable_client::IfExists,
 }
 
 impl LocalSettings {
@@ -239,6 +242,18 @@ impl HostJson {
             singleton: super::singleton::singleton_settings(v)?,
             versioning: super::versioning::versioning_settings(durable)?,
             activities: super::activities::activity_settings(durable)?,
+            overridable_states: match durable_str("overridableExistingInstanceStates") {
+                None => durable_client::IfExists::ReplaceEnded,
+                Some(text) => {
+                    durable_client::IfExists::from_overridable_states(&text).ok_or_else(|| {
+                        invalid(
+                            "host.json extensions.durableTask.overridableExistingInstanceStates",
+                            &text,
+                            "NonRunningStates or AnyState",
+                        )
+                    })?
+                }
+            },
         })
     }
 }

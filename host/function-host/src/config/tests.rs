@@ -356,3 +356,21 @@ fn body_timeout_and_connection_cap_are_read_and_checked() {
         );
     }
 }
+
+#[test]
+fn overridable_existing_instance_states() {
+    let c = resolve_with("{}", "{}", &[]).unwrap();
+    assert_eq!(c.overridable_states, durable_client::IfExists::ReplaceEnded);
+    let any =
+        r#"{"extensions": {"durableTask": {"overridableExistingInstanceStates": "anystate"}}}"#;
+    let c = resolve_with("{}", any, &[]).unwrap();
+    assert_eq!(c.overridable_states, durable_client::IfExists::ReplaceAny);
+    let bad = r#"{"extensions": {"durableTask": {"overridableExistingInstanceStates": "Some"}}}"#;
+    let e = HostJson::from_json(
+        Path::new(HOST_JSON_FILE),
+        &serde_json::from_str(bad).unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("NonRunningStates or AnyState"), "{e}");
+}

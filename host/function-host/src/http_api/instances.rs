@@ -4,7 +4,7 @@ use http::header::{HeaderName, LOCATION, RETRY_AFTER};
 use http::StatusCode;
 use serde_json::Value;
 
-use super::params::{bool_param, page_size_param, statuses_param, time_range};
+use super::params::{bool_param, page_size_param, statuses_param, tags_param, time_range};
 use super::{bad_request, lookup, DurableApi};
 use durable_client::management::request_url;
 use durable_client::{ClientError, StatusOptions};
@@ -83,8 +83,9 @@ pub(super) async fn query(
 /// The filter of an instance listing: `runtimeStatus`, `createdTimeFrom`, `createdTimeTo`,
 /// `instanceIdPrefix`, and, extensions of this host, `name` (the orchestrator's, exactly) and
 /// `order` (`instanceId`, the default, or `newest`: created most recently first, where the
-/// store can), `top`, `showInput`, and the `x-ms-continuation-token` header; a 400 for an
-/// unknown status or order.
+/// store can), `top`, `showInput`, `tag.<key>=<value>` (repeated: instances with every one of
+/// these tags), and the `x-ms-continuation-token` header; a 400 for an unknown status or
+/// order.
 pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpResponse>> {
     let statuses = statuses_param(req).map_err(|name| Box::new(bad_status(&name)))?;
     let continuation = req
@@ -119,6 +120,7 @@ pub fn instance_query(req: &HttpRequest) -> Result<InstanceQuery, Box<HttpRespon
         page_size: page_size_param(req, "top").map_err(bad)?.unwrap_or(100),
         continuation,
         skip_inputs: !bool_param(req, "showInput", true).map_err(bad)?,
+        tags: tags_param(req).map_err(bad)?,
     })
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use durable_engine::history::OrchestrationStatus;
+use durable_engine::history::{OrchestrationStatus, Tags};
 use durable_http::HttpRequest;
 
 /// Splits a path into percent-decoded segments; empty segments (leading, trailing or doubled
@@ -26,6 +26,35 @@ pub fn segments(path: &str) -> Result<Vec<String>, String> {
         })
         .collect()
 }
+
+/// The tags in `tag.<key>=<value>` parameters (the key as written after `tag.`, any case of
+/// `tag.`); a message for an empty key, a key given twice, or more than
+/// [`MAX_TAGS`] tags.
+pub fn tags_param(req: &HttpRequest) -> Result<Tags, String> {
+    let mut tags = Tags::new();
+    for (name, value) in &req.query {
+        let Some(key) = name
+            .get(..4)
+            .filter(|p| p.eq_ignore_ascii_case("tag."))
+            .map(|_| &name[4..])
+        else {
+            continue;
+        };
+        if key.is_empty() {
+            return Err("a tag parameter needs a key: tag.<key>=<value>".into());
+        }
+        if tags.insert(key.to_string(), value.clone()).is_some() {
+            return Err(format!("the tag {key:?} is given twice"));
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(format!("at most {MAX_TAGS} tags, not {}", tags.len()));
+    }
+    Ok(tags)
+}
+
+/// The most tags one start or query may carry.
+pub const MAX_TAGS: usize = 64;
 
 /// A boolean parameter: `true`/`false` in any case (surrounding blanks ignored); `default`
 /// when absent; a message for anything else.

@@ -1,7 +1,7 @@
 //! `POST /orchestrators/{name}[/{instanceId}]`: start an orchestration.
 
 use super::operations::invalid_json;
-use super::params::{bool_param, checked_seconds, time_param};
+use super::params::{bool_param, checked_seconds, tags_param, time_param};
 use super::{bad_request, DurableApi};
 use durable_client::{validate_instance_id, ClientError, IfExists, StartOptions};
 use durable_http::{HttpRequest, HttpResponse};
@@ -45,17 +45,20 @@ pub(super) async fn start(
     respond_started(api, req, &id, wait).await
 }
 
-/// `version`, `startAt` (a time: the instance is Pending until then) and `ifExists`
-/// (`replaceEnded`, the default, or `returnExisting`: an existing instance of the id is
-/// answered as if just started, and nothing starts).
+/// `version`, `startAt` (a time: the instance is Pending until then), `ifExists`
+/// (`replaceEnded`; `replaceAny`: a running instance of the id is terminated and replaced;
+/// `returnExisting`: an existing instance of the id is answered as if just started, and
+/// nothing starts; the host's `overridableExistingInstanceStates` when absent), and tags
+/// (`tag.<key>=<value>`, repeated).
 fn start_options(req: &HttpRequest, instance_id: Option<&str>) -> Result<StartOptions, String> {
     let if_exists = match req.query_param("ifExists").map(str::trim) {
-        None => IfExists::ReplaceEnded,
-        Some(v) if v.eq_ignore_ascii_case("replaceEnded") => IfExists::ReplaceEnded,
-        Some(v) if v.eq_ignore_ascii_case("returnExisting") => IfExists::ReturnExisting,
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("replaceEnded") => Some(IfExists::ReplaceEnded),
+        Some(v) if v.eq_ignore_ascii_case("replaceAny") => Some(IfExists::ReplaceAny),
+        Some(v) if v.eq_ignore_ascii_case("returnExisting") => Some(IfExists::ReturnExisting),
         Some(v) => {
             return Err(format!(
-                "ifExists must be replaceEnded or returnExisting, not {v:?}"
+                "ifExists must be replaceEnded, replaceAny or returnExisting, not {v:?}"
             ))
         }
     };
@@ -67,6 +70,7 @@ fn start_options(req: &HttpRequest, instance_id: Option<&str>) -> Result<StartOp
             .map(str::to_string),
         start_at: time_param(req, "startAt")?,
         if_exists,
+        tags: tags_param(req)?,
     })
 }
 

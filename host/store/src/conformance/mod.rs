@@ -27,6 +27,7 @@ mod lifecycle;
 mod orchestrations;
 mod queries;
 mod signals;
+mod tags;
 mod timers;
 
 pub use activities::{
@@ -50,6 +51,7 @@ pub use queries::{
     query_filters, query_newest_first, query_pages_cover_everything_once,
 };
 pub use signals::signals_wake_dispatchers;
+pub use tags::tags_are_kept_and_filter_queries;
 pub use timers::{singleton_lock_is_renewed_and_released, timer_status_round_trips};
 
 /// Runs every check in turn, each on a new hub from `new_store`.
@@ -83,6 +85,7 @@ where
     query_by_name_and_counts(new_store().await).await;
     query_newest_first(new_store().await).await;
     query_pages_cover_everything_once(new_store().await).await;
+    tags_are_kept_and_filter_queries(new_store().await).await;
     purge_instance_removes_everything(new_store().await).await;
     purge_instances_by_filter(new_store().await).await;
     signals_wake_dispatchers(new_store().await).await;
@@ -126,6 +129,7 @@ macro_rules! task_hub_conformance_tests {
             query_by_name_and_counts,
             query_newest_first,
             query_pages_cover_everything_once,
+            tags_are_kept_and_filter_queries,
             purge_instance_removes_everything,
             purge_instances_by_filter,
             signals_wake_dispatchers,
