@@ -20,6 +20,7 @@ pub mod azurite;
 pub mod fault_proxy;
 pub mod fs_faults;
 pub mod identity_provider;
+pub mod moto;
 pub mod otlp_receiver;
 mod request_log;
 pub mod tls;

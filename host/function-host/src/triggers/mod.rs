@@ -7,6 +7,8 @@
 //!   retries and a poison queue;
 //! - [`blob`]: runs `#[blob_trigger]` functions once per new or changed blob version, with
 //!   receipts shared between hosts;
+//! - [`s3`]: the same for blob functions whose connection is on Amazon S3 or an
+//!   S3-compatible store (cargo feature `s3`);
 //! - [`storage`]: checks and starts the queue and blob listeners (which need the cargo
 //!   feature `azure`), [`options`] their host.json settings, [`backoff`] their idle polling.
 
@@ -14,6 +16,7 @@ pub mod backoff;
 pub mod blob;
 pub mod options;
 pub mod queue;
+pub mod s3;
 pub mod schedule;
 pub mod storage;
 pub mod timer;

@@ -27,17 +27,19 @@ pub struct StorageTriggerConfig {
 /// A queue or blob function that cannot be started.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageTriggerError {
-    /// The binary has no Azure Storage clients.
+    /// The binary lacks the storage clients the function needs.
     #[error(
         "function {function:?} has a {trigger}, but this binary is built without the cargo \
-         feature `azure` of the durable crate, which queue and blob triggers need \
-         (e.g. `cargo run -p functions --features azure`)"
+         feature `{feature}` of the durable crate, which it needs \
+         (e.g. `cargo run -p functions --features {feature}`)"
     )]
     NotBuilt {
         /// The function.
         function: String,
         /// `queueTrigger` or `blobTrigger`.
         trigger: &'static str,
+        /// `azure` (Azure Storage queues and blobs) or `s3` (blobs on S3).
+        feature: &'static str,
     },
     /// The connection setting is absent or empty.
     #[error(
@@ -94,10 +96,11 @@ pub fn valid_storage_name(name: &str) -> bool {
 /// Starts a listener for every queue and blob function of `app`; returns their tasks.
 ///
 /// Nothing is started unless every function can be: a missing or bad connection setting, a
-/// bad queue name or blob path, or a binary without the `azure` feature is an error naming
-/// the function. The tasks stop taking work when `shutdown` turns true and return once the
-/// runs in flight have finished (await them to wait; abort them to abandon the runs, whose
-/// messages and blobs are then retried later).
+/// bad queue name or blob path, or a binary without the cargo feature a function needs
+/// (`azure` for Azure Storage, `s3` for a blob function whose connection is `Provider=S3;..`)
+/// is an error naming the function. The tasks stop taking work when `shutdown` turns true
+/// and return once the runs in flight have finished (await them to wait; abort them to
+/// abandon the runs, whose messages and blobs are then retried later).
 ///
 /// Must be called inside a Tokio runtime.
 pub fn start(
@@ -106,33 +109,148 @@ pub fn start(
     client: &DurableClient,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, StorageTriggerError> {
-    #[cfg(not(feature = "azure"))]
+    let (on_s3, on_azure): (Vec<_>, Vec<_>) = app
+        .blobs
+        .iter()
+        .cloned()
+        .partition(|(_, f)| uses_s3(&f.connection));
+    let s3 = prepare_s3(&on_s3, config)?;
+    let azure = prepare_azure(&app.queues, &on_azure, config)?;
+    let mut tasks = azure.spawn(client, shutdown);
+    tasks.extend(s3.spawn(client, shutdown));
+    Ok(tasks)
+}
+
+/// Whether a blob function's connection setting names S3 (`Provider=S3;...`).
+fn uses_s3(setting: &str) -> bool {
+    std::env::var(setting).is_ok_and(|v| super::s3::connection::is_s3(&v))
+}
+
+/// The S3 blob listeners, checked.
+struct S3Listeners(#[cfg(feature = "s3")] Vec<super::s3::S3Listener>);
+
+fn prepare_s3(
+    functions: &[(String, crate::app::BlobFunction)],
+    config: &StorageTriggerConfig,
+) -> Result<S3Listeners, StorageTriggerError> {
+    #[cfg(not(feature = "s3"))]
     {
-        let _ = (config, client, shutdown);
-        refuse_without_azure(app).map(|()| Vec::new())
+        let _ = config;
+        match functions.first() {
+            Some((function, _)) => Err(StorageTriggerError::NotBuilt {
+                function: function.clone(),
+                trigger: "blobTrigger",
+                feature: "s3",
+            }),
+            None => Ok(S3Listeners()),
+        }
     }
-    #[cfg(feature = "azure")]
+    #[cfg(feature = "s3")]
     {
-        let queues = super::queue::prepare(&app.queues, &config.queues)?;
-        let blobs = super::blob::prepare(&app.blobs, config)?;
-        let mut tasks = super::queue::spawn(queues, client, shutdown);
-        tasks.extend(super::blob::spawn(blobs, client, shutdown));
-        Ok(tasks)
+        let mut listeners = Vec::with_capacity(functions.len());
+        for (name, function) in functions {
+            let bad = |reason: String| StorageTriggerError::BadConnection {
+                function: name.clone(),
+                trigger: "blobTrigger",
+                setting: function.connection.clone(),
+                reason,
+            };
+            let path = super::blob::path::BlobPath::parse(&function.path).map_err(|e| {
+                StorageTriggerError::BadTarget {
+                    function: name.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            let value = std::env::var(&function.connection).unwrap_or_default();
+            let connection = super::s3::connection::S3Connection::parse(&value).map_err(bad)?;
+            listeners.push(super::s3::listener(
+                name, function, path, connection, config,
+            ));
+        }
+        Ok(S3Listeners(listeners))
     }
 }
 
-/// In a build without `azure`: an error naming the first queue or blob function, if any.
+impl S3Listeners {
+    fn spawn(
+        self,
+        client: &DurableClient,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        #[cfg(feature = "s3")]
+        return super::s3::spawn(self.0, client, shutdown);
+        #[cfg(not(feature = "s3"))]
+        {
+            let _ = (self, client, shutdown);
+            Vec::new()
+        }
+    }
+}
+
+/// The Azure Storage queue and blob listeners, checked.
+struct AzureListeners(
+    #[cfg(feature = "azure")]
+    (
+        Vec<super::queue::QueueListener>,
+        Vec<super::blob::BlobListener>,
+    ),
+);
+
+fn prepare_azure(
+    queues: &[(String, crate::app::QueueFunction)],
+    blobs: &[(String, crate::app::BlobFunction)],
+    config: &StorageTriggerConfig,
+) -> Result<AzureListeners, StorageTriggerError> {
+    #[cfg(not(feature = "azure"))]
+    {
+        let _ = config;
+        refuse_without_azure(queues, blobs).map(|()| AzureListeners())
+    }
+    #[cfg(feature = "azure")]
+    {
+        let queues = super::queue::prepare(queues, &config.queues)?;
+        let blobs = super::blob::prepare(blobs, config)?;
+        Ok(AzureListeners((queues, blobs)))
+    }
+}
+
+impl AzureListeners {
+    fn spawn(
+        self,
+        client: &DurableClient,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        #[cfg(feature = "azure")]
+        {
+            let (queues, blobs) = self.0;
+            let mut tasks = super::queue::spawn(queues, client, shutdown);
+            tasks.extend(super::blob::spawn(blobs, client, shutdown));
+            tasks
+        }
+        #[cfg(not(feature = "azure"))]
+        {
+            let _ = (self, client, shutdown);
+            Vec::new()
+        }
+    }
+}
+
+/// In a build without `azure`: an error naming the first queue or Azure blob function, if
+/// any.
 #[cfg(not(feature = "azure"))]
-fn refuse_without_azure(app: &FunctionApp) -> Result<(), StorageTriggerError> {
-    let first = app
-        .queues
+fn refuse_without_azure(
+    queues: &[(String, crate::app::QueueFunction)],
+    blobs: &[(String, crate::app::BlobFunction)],
+) -> Result<(), StorageTriggerError> {
+    let first = queues
         .first()
         .map(|(n, _)| (n, "queueTrigger"))
-        .or_else(|| app.blobs.first().map(|(n, _)| (n, "blobTrigger")));
+        .or_else(|| blobs.first().map(|(n, _)| (n, "blobTrigger")));
     match first {
         Some((function, trigger)) => Err(StorageTriggerError::NotBuilt {
             function: function.clone(),
             trigger,
+            feature: "azure",
         }),
         None => Ok(()),
     }
@@ -185,14 +303,14 @@ mod tests {
         use crate::app::{FunctionKind, QueueFunction};
 
         let mut app = FunctionApp::default();
-        assert_eq!(refuse_without_azure(&app), Ok(()));
+        assert_eq!(refuse_without_azure(&app.queues, &app.blobs), Ok(()));
         let queue = QueueFunction {
             queue_name: "orders".into(),
             connection: "AzureWebJobsStorage".into(),
             handler: Arc::new(|_, _| Box::pin(async { Ok(()) })),
         };
         app.add("take_orders", FunctionKind::Queue(queue)).unwrap();
-        let err = refuse_without_azure(&app).unwrap_err();
+        let err = refuse_without_azure(&app.queues, &app.blobs).unwrap_err();
         assert!(err.to_string().contains("take_orders") && err.to_string().contains("`azure`"));
     }
 

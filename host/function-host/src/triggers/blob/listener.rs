@@ -1,18 +1,16 @@
 //! One blob function's listener: the scan loop and the run of one blob version.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::Instrument;
 
 use super::path::BlobPath;
 use super::receipts::{Claimed, Receipt, ReceiptState, Receipts};
+use super::run::run_blob_function;
 use super::{LEASE, MIN_POLL, POISON_QUEUE};
 use crate::app::{BlobFunction, BlobInfo, BlobInput, FunctionContext};
 use crate::triggers::backoff::{pause_or_stop, Backoff};
@@ -21,7 +19,6 @@ use durable_azure_storage::blobs::{BlobItem, BlobVersion, ContainerClient};
 use durable_azure_storage::queues::QueueClient;
 use durable_azure_storage::AzureResult;
 use durable_client::DurableClient;
-use durable_engine::failure::Failure;
 
 const TRIGGER: &str = "blobTrigger";
 /// The services its connection must reach: blobs, and the poison queue.
@@ -247,63 +244,21 @@ impl BlobListener {
             },
             content: blob.content,
         };
-        let span = durable_runtime::execution_log::span("blob", &self.name, "");
-        let started = std::time::Instant::now();
-        span.in_scope(|| {
-            tracing::info!(
-                blob = %item.name,
-                etag = %item.etag,
-                attempt,
-                reason = %format!("a new or changed blob in {container}"),
-                "executing"
-            )
-        });
-        let run = (self.function.handler)(input, context.clone()).instrument(span.clone());
-        let mut run = AssertUnwindSafe(run).catch_unwind();
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut run => break outcome,
-                _ = tokio::time::sleep(LEASE / 3) => {
-                    if let Err(e) = self.receipts.renew(&claim).await {
-                        tracing::warn!(function = &*self.name, blob = %item.name, error = %e, "renewing the receipt lease failed");
-                    }
-                }
+        let renew = || async {
+            if let Err(e) = self.receipts.renew(&claim).await {
+                tracing::warn!(function = &*self.name, blob = %item.name, error = %e, "renewing the receipt lease failed");
             }
         };
-        let outcome = outcome.unwrap_or_else(|panic| {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
-            Err(Failure::new(
-                "Panic",
-                format!("the function panicked: {text}"),
-            ))
-        });
+        let outcome =
+            run_blob_function(&self.name, &self.function, input, context, LEASE / 3, renew).await;
         let mut receipt = claim.receipt.clone();
-        let duration_ms = started.elapsed().as_millis() as u64;
         let result = match outcome {
             Ok(()) => {
-                span.in_scope(|| {
-                    tracing::info!(blob = %item.name, outcome = "Succeeded", duration_ms, "executed")
-                });
                 receipt.state = ReceiptState::Complete;
                 Outcome::Settled
             }
-            Err(failure) => {
+            Err(_) => {
                 receipt.failures += 1;
-                span.in_scope(|| {
-                    tracing::warn!(
-                        blob = %item.name,
-                        etag = %item.etag,
-                        outcome = "Failed",
-                        duration_ms,
-                        attempt,
-                        error = %failure,
-                        "blob function failed"
-                    )
-                });
                 if receipt.failures >= self.max_failures {
                     self.report_poison(item).await?;
                     receipt.state = ReceiptState::Poisoned;

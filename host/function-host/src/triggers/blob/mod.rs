@@ -28,11 +28,27 @@ pub mod path;
 mod listener;
 #[cfg(feature = "azure")]
 mod receipts;
+#[cfg(any(feature = "azure", feature = "s3"))]
+pub(crate) mod run;
 
 #[cfg(feature = "azure")]
-pub(crate) use listener::{prepare, spawn};
+pub(crate) use listener::{prepare, spawn, BlobListener};
 
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How a blob version has fared so far (in its receipt, on every store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiptState {
+    /// Not run to success yet.
+    Incomplete,
+    /// Run to success.
+    Complete,
+    /// Given up on after too many failures.
+    Poisoned,
+}
 
 /// The container that holds the receipts.
 pub const RECEIPTS_CONTAINER: &str = "azure-webjobs-hosts";

@@ -3,21 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::ReceiptState;
 use super::{LEASE, RECEIPTS_CONTAINER};
 use durable_azure_storage::blobs::{ContainerClient, WriteCondition};
 use durable_azure_storage::{AzureResult, StorageClients};
-
-/// How a blob version has fared so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReceiptState {
-    /// Not run to success yet.
-    Incomplete,
-    /// Run to success.
-    Complete,
-    /// Given up on after too many failures.
-    Poisoned,
-}
 
 /// A receipt's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@
 mod listener;
 
 #[cfg(feature = "azure")]
-pub(crate) use listener::{prepare, spawn};
+pub(crate) use listener::{prepare, spawn, QueueListener};
 
 use std::time::Duration;
 
