@@ -187,6 +187,7 @@ mod tests {
             entities: Default::default(),
             versioning: Default::default(),
             activities: Default::default(),
+            http: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::triggers::StorageTriggerConfig;
 
 mod activities;
+mod durable_http;
 mod files;
 mod singleton;
 mod storage_provider;
@@ -217,6 +218,8 @@ pub struct HostConfig {
     pub versioning: VersioningSettings,
     /// host.json `extensions.durableTask.activities`: timeouts and limits by lower-cased name.
     pub activities: ActivitySettings,
+    /// host.json `extensions.durableTask.httpSettings`: how durable HTTP requests poll.
+    pub http: durable_engine::durable_http::HttpOptions,
 }
 
 /// The keys given by settings: none, or all three (a partial set is an error that names the
@@ -376,6 +379,7 @@ impl HostConfig {
             entities: entity_options(host),
             versioning: host.versioning.clone(),
             activities: host.activities.clone(),
+            http: host.http,
         })
     }
 }

@@ -51,6 +51,8 @@ pub struct HostJson {
     pub versioning: super::VersioningSettings,
     /// `extensions.durableTask.activities`: timeouts and limits by activity.
     pub activities: super::ActivitySettings,
+    /// `extensions.durableTask.httpSettings`: how durable HTTP requests poll.
+    pub http: durable_engine::durable_http::HttpOptions,
 }
 
 impl LocalSettings {
@@ -239,6 +241,7 @@ impl HostJson {
             singleton: super::singleton::singleton_settings(v)?,
             versioning: super::versioning::versioning_settings(durable)?,
             activities: super::activities::activity_settings(durable)?,
+            http: super::durable_http::http_options(durable)?,
         })
     }
 }
