@@ -87,7 +87,7 @@ pub enum HttpRequestError {
     /// A `202 Accepted` answer's `Location` cannot be polled.
     #[error("the Location {location:?} of the 202 answer to {uri} cannot be polled: {reason}")]
     Location {
-        /// The request that was answered.
+        /// The request that was answered (without its query).
         uri: String,
         /// The `Location` header's value.
         location: String,
@@ -202,7 +202,7 @@ impl DurableHttpRequest {
     /// resolved against this request's URI when relative, with this request's headers.
     pub(crate) fn poll_of(&self, location: &str) -> Result<Self, HttpRequestError> {
         let bad = |reason: String| HttpRequestError::Location {
-            uri: self.uri.clone(),
+            uri: self.display_uri(),
             location: location.to_string(),
             reason,
         };
