@@ -1,5 +1,4 @@
-//! The built-in activity behind `ctx.call_http`
-//! ([`HTTP_ACTIVITY`](durable_engine::durable_http::HTTP_ACTIVITY)): it sends one
+//! The built-in activity behind `ctx.call_http` ([`HTTP_ACTIVITY`]): it sends one
 //! [`DurableHttpRequest`] with the runtime's shared HTTP client and answers with the
 //! [`DurableHttpResponse`], whatever its status. The polling of `202` answers is not done
 //! here but in orchestrator code, on durable timers (see [`durable_engine::durable_http`]).
