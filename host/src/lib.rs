@@ -77,6 +77,7 @@ pub use durable_macros::{
     orchestration_trigger, queue_trigger, timer_trigger,
 };
 pub use engine::context::OrchestrationContext;
+pub use engine::durable_http::{DurableHttpRequest, DurableHttpResponse};
 pub use engine::entity::{EntityContext, EntityId, EntityLock};
 pub use engine::failure::{Failure, TaskError};
 pub use engine::function::{Activity, ActivityContext, Orchestration};

@@ -41,6 +41,7 @@ pub use crate::{
     orchestration_trigger, queue_trigger, timer_trigger,
 };
 pub use crate::{
-    when_all, when_any, ActivityContext, ClientError, DurableClient, EntityContext, EntityId,
-    EntityLock, Failure, OrchestrationContext, OrchestrationStatus, RetryOptions, TaskError,
+    when_all, when_any, ActivityContext, ClientError, DurableClient, DurableHttpRequest,
+    DurableHttpResponse, EntityContext, EntityId, EntityLock, Failure, OrchestrationContext,
+    OrchestrationStatus, RetryOptions, TaskError,
 };

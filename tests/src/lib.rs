@@ -6,6 +6,7 @@ pub mod browser;
 pub mod containers;
 pub mod crash;
 pub mod faults;
+pub mod http_server;
 pub mod python;
 pub mod sample_app;
 

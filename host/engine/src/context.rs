@@ -140,6 +140,17 @@ impl OrchestrationContext {
         input: &I,
         timeout: Option<std::time::Duration>,
     ) -> DurableTask<O> {
+        self.schedule_task(name, input, timeout, false)
+    }
+
+    /// Schedules an activity, with its input kept in history too if `input_in_history`.
+    pub(crate) fn schedule_task<I: Serialize + ?Sized, O: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: &I,
+        timeout: Option<std::time::Duration>,
+        input_in_history: bool,
+    ) -> DurableTask<O> {
         match serde_json::to_string(input) {
             Ok(json) => self.schedule(
                 name,
@@ -148,6 +159,7 @@ impl OrchestrationContext {
                     name: name.to_string(),
                     input: Some(json),
                     timeout,
+                    input_in_history,
                 },
             ),
             Err(e) => DurableTask::failed(self.clone(), name, e),

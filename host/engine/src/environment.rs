@@ -1,5 +1,5 @@
 //! What an execution takes from the runtime that hosts it: its orchestrator functions, where
-//! fresh ids come from, and the entity options.
+//! fresh ids come from, and the entity and durable HTTP options.
 //!
 //! The engine reads no clock, draws no random number and keeps no process-wide setting: the
 //! time of an episode is its `now` argument and everything else is here. So an episode's output
@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::durable_http::HttpOptions;
 use super::entity::EntityOptions;
 use super::replay::Resolver;
 
@@ -39,6 +40,8 @@ pub struct Environment {
     pub ids: Arc<dyn IdSource>,
     /// How entities order and batch their messages.
     pub entities: EntityOptions,
+    /// How durable HTTP requests poll.
+    pub http: HttpOptions,
     /// Distributed tracing: stamp span ids into new events and report the spans episodes
     /// finish ([`crate::trace`]). Off, executions carry and report nothing.
     pub traces: bool,
@@ -57,6 +60,7 @@ impl Environment {
             resolver,
             ids,
             entities: EntityOptions::default(),
+            http: HttpOptions::default(),
             traces: false,
             sampler: crate::trace::Sampler::default(),
             run_code: true,
@@ -69,6 +73,12 @@ impl Environment {
             run_code: false,
             ..self.clone()
         }
+    }
+
+    /// The same environment with these durable HTTP options.
+    pub fn with_http(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
     }
 
     /// The same environment with tracing on or off.
@@ -108,6 +118,7 @@ impl std::fmt::Debug for Environment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Environment")
             .field("entities", &self.entities)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }

@@ -19,6 +19,10 @@ pub enum TaskError {
     /// A wait with a timeout ran out.
     #[error("timed out waiting for {0}")]
     TimedOut(String),
+    /// A durable HTTP request that cannot be sent: its method, URI or a header is not valid
+    /// (then nothing was sent), or a `202` answer's `Location` cannot be polled.
+    #[error("invalid durable HTTP request: {0}")]
+    InvalidHttpRequest(crate::durable_http::HttpRequestError),
     /// The result could not be deserialized into the expected type.
     #[error("the result of {name} does not match the expected type: {message}")]
     Deserialize {
@@ -40,6 +44,10 @@ impl TaskError {
                 ..FailureDetails::default()
             },
             TaskError::TimedOut(_) => FailureDetails::new("TimeoutError", self.to_string()),
+            TaskError::InvalidHttpRequest(_) => FailureDetails {
+                is_non_retriable: true,
+                ..FailureDetails::new(crate::durable_http::INVALID_HTTP_REQUEST, self.to_string())
+            },
             TaskError::Deserialize { .. } => {
                 FailureDetails::new("DeserializeError", self.to_string())
             }

@@ -9,6 +9,7 @@
 
 pub mod activity_options;
 pub mod context;
+pub mod durable_http;
 pub mod entity;
 pub mod environment;
 pub mod failure;

@@ -18,6 +18,10 @@ pub enum Action {
         input: Option<String>,
         /// How long one run may take on its host before it is cancelled.
         timeout: Option<std::time::Duration>,
+        /// Keep the input in the `TaskScheduled` history event too. By default it travels only
+        /// in the message to the activity, as DTFx writes history; a durable HTTP request is
+        /// part of what its history records.
+        input_in_history: bool,
     },
     /// Start a durable timer.
     CreateTimer {
@@ -149,6 +153,8 @@ pub struct State {
     pub entities: super::entity::OrchestrationEntities,
     /// The entity reorder window the requests this orchestration sends are labelled with.
     pub entity_reorder_window: std::time::Duration,
+    /// How durable HTTP requests poll (the host's default wait between polls).
+    pub http: super::durable_http::HttpOptions,
     /// Ids of the activities, timers and sub-orchestrations scheduled and not yet completed
     /// (so that looking for a live wait does not scan every task the execution ever had).
     pub unresolved: std::collections::BTreeSet<i32>,

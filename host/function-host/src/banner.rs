@@ -188,6 +188,7 @@ mod tests {
             versioning: Default::default(),
             activities: Default::default(),
             overridable_states: Default::default(),
+            http: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::triggers::StorageTriggerConfig;
 
 mod activities;
+mod durable_http;
 mod files;
 mod singleton;
 mod storage_provider;
@@ -219,6 +220,8 @@ pub struct HostConfig {
     pub activities: ActivitySettings,
     /// host.json `extensions.durableTask.overridableExistingInstanceStates`.
     pub overridable_states: durable_client::IfExists,
+    /// host.json `extensions.durableTask.httpSettings`: how durable HTTP requests poll.
+    pub http: durable_engine::durable_http::HttpOptions,
 }
 
 /// The keys given by settings: none, or all three (a partial set is an error that names the
@@ -379,6 +382,7 @@ impl HostConfig {
             versioning: host.versioning.clone(),
             activities: host.activities.clone(),
             overridable_states: host.overridable_states,
+            http: host.http,
         })
     }
 }

@@ -105,6 +105,7 @@ impl FunctionHost {
             replay_check: config.replay_check,
             activity_timeouts: config.activities.timeouts.clone(),
             activity_limits: config.activities.limits.clone(),
+            http: config.http,
             ..defaults
         };
         if config.function_timeout.is_some() {

@@ -14,6 +14,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use durable_client::{Completions, DurableClient};
+use durable_engine::durable_http::HttpOptions;
 use durable_engine::entity::EntityOptions;
 use durable_engine::environment::{Environment, IdSource};
 use durable_engine::trace::Tracer;
@@ -25,6 +26,7 @@ pub mod cache;
 mod commits;
 mod direct;
 mod dispatch;
+pub mod durable_http;
 mod entities;
 pub mod execution_log;
 mod limits;
@@ -93,6 +95,9 @@ pub struct RuntimeOptions {
     /// the same limit given at registration (host.json
     /// `extensions.durableTask.activities.<name>.maxConcurrent` / `.maxPerSecond`).
     pub activity_limits: std::collections::HashMap<String, ActivityLimits>,
+    /// How durable HTTP requests poll `202` answers (host.json
+    /// `extensions.durableTask.httpSettings`).
+    pub http: HttpOptions,
 }
 
 impl RuntimeOptions {
@@ -128,6 +133,7 @@ impl Default for RuntimeOptions {
             replay_check: false,
             activity_timeouts: std::collections::HashMap::new(),
             activity_limits: std::collections::HashMap::new(),
+            http: HttpOptions::default(),
         }
     }
 }
@@ -198,7 +204,8 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Starts the dispatchers. The store's schema is created if missing.
+    /// Starts the dispatchers. The store's schema is created if missing. The built-in HTTP
+    /// activity of durable HTTP requests is added to `registry` (see [`durable_http`]).
     pub async fn start(
         store: Arc<dyn TaskHub>,
         registry: Registry,
@@ -210,11 +217,12 @@ impl Runtime {
             &effective_limits(&registry, &options),
             options.max_concurrent_activities,
         );
-        let registry = Arc::new(registry);
+        let registry = Arc::new(durable_http::with_http_activity(registry));
         let env = Environment {
             resolver: registry.resolver(),
             ids: Arc::new(RandomIds),
             entities: options.entities,
+            http: options.http,
             traces: options.tracer.is_on(),
             sampler: options.tracer.sampler(),
             run_code: true,

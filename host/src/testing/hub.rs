@@ -146,6 +146,16 @@ impl TestHub {
         self
     }
 
+    /// The same hub with these durable HTTP options (the host's default wait between polls of
+    /// a `202` answer). Durable HTTP requests are answered by a stub of
+    /// [`HTTP_ACTIVITY`](durable_engine::durable_http::HTTP_ACTIVITY) given with
+    /// [`with_activity`](Self::with_activity), taking a `DurableHttpRequest` and returning a
+    /// `DurableHttpResponse`.
+    pub fn with_http_options(mut self, http: durable_engine::durable_http::HttpOptions) -> Self {
+        self.env = self.env.with_http(http);
+        self
+    }
+
     /// The same hub with these versioning settings (new instances get the default version).
     pub fn with_versioning(mut self, versioning: Versioning) -> Self {
         self.versioning = versioning;

@@ -134,6 +134,7 @@ impl Execution {
         let trace = OrchestrationTrace::new(env.traces);
         let state = State {
             entity_reorder_window: env.entities.reorder_window,
+            http: env.http,
             ..State::default()
         };
         Self {

@@ -26,6 +26,7 @@ pub(super) fn action_to_event(
             name,
             input,
             timeout,
+            input_in_history,
         } => {
             let history = HistoryEvent::with_id(
                 id,
@@ -33,7 +34,7 @@ pub(super) fn action_to_event(
                 EventKind::TaskScheduled {
                     name: name.clone(),
                     version: None,
-                    input: None,
+                    input: input.clone().filter(|_| input_in_history),
                     tags: None,
                     parent_trace_context: None,
                 },

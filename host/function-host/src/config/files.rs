@@ -54,6 +54,8 @@ pub struct HostJson {
     /// `extensions.durableTask.overridableExistingInstanceStates`: what a start does to an
     /// existing instance of its id (`NonRunningStates`, the default, or `AnyState`).
     pub overridable_states: durable_client::IfExists,
+    /// `extensions.durableTask.httpSettings`: how durable HTTP requests poll.
+    pub http: durable_engine::durable_http::HttpOptions,
 }
 
 impl LocalSettings {
@@ -254,6 +256,7 @@ impl HostJson {
                     })?
                 }
             },
+            http: super::durable_http::http_options(durable)?,
         })
     }
 }

@@ -374,3 +374,27 @@ fn overridable_existing_instance_states() {
     .to_string();
     assert!(e.contains("NonRunningStates or AnyState"), "{e}");
 }
+
+#[test]
+fn durable_http_settings_come_from_host_json_or_a_setting() {
+    let host = r#"{"extensions": {"durableTask": {"httpSettings":
+        {"defaultAsyncRequestSleepTimeMilliseconds": 1500}}}}"#;
+    let c = resolve_with("{}", host, &[]).unwrap();
+    assert_eq!(
+        c.http.default_async_request_sleep,
+        Duration::from_millis(1500)
+    );
+    let c = resolve_with("{}", "{}", &[]).unwrap();
+    assert_eq!(
+        c.http.default_async_request_sleep,
+        durable_engine::durable_http::DEFAULT_ASYNC_REQUEST_SLEEP
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let name = "AzureFunctionsJobHost__extensions__durableTask__httpSettings__defaultAsyncRequestSleepTimeMilliseconds";
+    let settings = [(name.to_string(), "250".to_string())];
+    let host = HostJson::load_with(&dir.path().join(HOST_JSON_FILE), settings).unwrap();
+    assert_eq!(
+        host.http.default_async_request_sleep,
+        Duration::from_millis(250)
+    );
+}
