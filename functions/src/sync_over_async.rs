@@ -1,7 +1,8 @@
 //! Sync over async: `GET /api/weather` starts an orchestration that waits for an external
 //! event and answers with its payload; the reply arrives by
-//! `POST /api/weather-results/{requestId}` or, built with the `azure` feature, as the blob
-//! `weather-results/{requestId}.txt` written by an outside system. If nothing arrives in time
+//! `POST /api/weather-results/{requestId}` or, built with the `azure` (or `s3`) feature, as
+//! the blob (or S3 object) `weather-results/{requestId}.txt` written by an outside system. If
+//! nothing arrives in time
 //! the orchestration is terminated and the GET answers 500.
 
 use std::time::Duration;
@@ -155,6 +156,32 @@ pub async fn weather_result_blob(
     report: String,
     info: durable::app::BlobInfo,
     #[durable_client] client: DurableClient,
+) -> Result<(), Failure> {
+    deliver_report(report, &info, &client).await
+}
+
+/// The same reply as an object `weather-results/{requestId}.txt` in an S3 bucket (Amazon S3
+/// or an S3-compatible store), with the `s3` feature: the connection `WeatherResultsS3` is
+/// `Provider=S3;...` (docs/host.md). The function is the Azure one with another connection.
+#[cfg(feature = "s3")]
+#[durable::blob_trigger(
+    path = "weather-results/{requestId}.txt",
+    connection = "WeatherResultsS3"
+)]
+pub async fn weather_result_s3(
+    report: String,
+    info: durable::app::BlobInfo,
+    #[durable_client] client: DurableClient,
+) -> Result<(), Failure> {
+    deliver_report(report, &info, &client).await
+}
+
+/// Raises a report that arrived as a blob on the orchestration waiting for it.
+#[cfg(any(feature = "azure", feature = "s3"))]
+async fn deliver_report(
+    report: String,
+    info: &durable::app::BlobInfo,
+    client: &DurableClient,
 ) -> Result<(), Failure> {
     let id = info.param("requestId").unwrap_or_default();
     match client.raise_event(id, "WeatherResult", &report).await {

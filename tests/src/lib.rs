@@ -8,6 +8,7 @@ pub mod crash;
 pub mod faults;
 pub mod http_server;
 pub mod python;
+pub mod s3;
 pub mod sample_app;
 
 /// Runs a machine set-up script of the tests (`bash <script>`), which installs what they need

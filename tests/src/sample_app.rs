@@ -22,6 +22,13 @@ pub fn functions_azure_binary() -> PathBuf {
     BINARY.get_or_init(|| build_functions(&["azure"])).clone()
 }
 
+/// The `functions` binary built with `--features s3` (the weather reply as an S3 object),
+/// kept as `functions-s3` beside the others.
+pub fn functions_s3_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_functions(&["s3"])).clone()
+}
+
 /// Builds the sample app with the same cargo and profile as the tests; with features, the
 /// result is copied to `functions-{features}` (the plain build overwrites `functions`).
 fn build_functions(features: &[&str]) -> PathBuf {

@@ -14,10 +14,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::primitives::ByteStream;
 use durable_testing::moto::Moto;
 use serde_json::json;
 use tests::app_host::{AppDir, TestHost};
+use tests::s3::Outside;
 
 /// One run, as the app recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,9 +94,7 @@ fn count(runs: &[Run], key: &str) -> usize {
 /// moto, an outside S3 (and SQS) client, and the app's settings.
 struct World {
     moto: Moto,
-    s3: aws_sdk_s3::Client,
-    sqs: aws_sdk_sqs::Client,
-    rt: tokio::runtime::Runtime,
+    outside: Outside,
     _files: tempfile::TempDir,
     runs: PathBuf,
 }
@@ -104,58 +102,26 @@ struct World {
 impl World {
     fn new() -> World {
         let moto = Moto::start().unwrap_or_else(|e| panic!("moto is required: {e}"));
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let (s3, sqs) = rt.block_on(async {
-            let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .endpoint_url(moto.url())
-                .load()
-                .await;
-            let s3 = aws_sdk_s3::config::Builder::from(&shared)
-                .force_path_style(true)
-                .build();
-            (
-                aws_sdk_s3::Client::from_conf(s3),
-                aws_sdk_sqs::Client::new(&shared),
-            )
-        });
+        let outside = Outside::of(&moto);
         for bucket in ["uploads", "orders", "raw", "broken"] {
-            rt.block_on(s3.create_bucket().bucket(bucket).send())
-                .unwrap();
+            outside.create_bucket(bucket);
         }
         let files = tempfile::tempdir().unwrap();
         let runs = files.path().join("runs.txt");
         World {
             moto,
-            s3,
-            sqs,
-            rt,
+            outside,
             _files: files,
             runs,
         }
     }
 
     fn put(&self, bucket: &str, key: &str, body: &[u8]) {
-        self.rt
-            .block_on(
-                self.s3
-                    .put_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .body(ByteStream::from(body.to_vec()))
-                    .send(),
-            )
-            .unwrap();
+        self.outside.put(bucket, key, body)
     }
 
     fn exists(&self, bucket: &str, key: &str) -> Option<HashMap<String, String>> {
-        self.rt
-            .block_on(self.s3.head_object().bucket(bucket).key(key).send())
-            .ok()
-            .map(|o| o.metadata().cloned().unwrap_or_default())
+        self.outside.metadata(bucket, key)
     }
 
     /// A host of the app; scans at least every second.
@@ -281,8 +247,9 @@ fn an_s3_object_that_keeps_failing_is_moved_to_poison() {
 #[test]
 fn s3_events_through_sqs_run_objects_once() {
     let w = World::new();
-    let (queue_url, arn) = w.rt.block_on(async {
+    let (queue_url, arn) = w.outside.rt.block_on(async {
         let q = w
+            .outside
             .sqs
             .create_queue()
             .queue_name("s3-events")
@@ -291,6 +258,7 @@ fn s3_events_through_sqs_run_objects_once() {
             .unwrap();
         let url = q.queue_url().unwrap().to_string();
         let attrs = w
+            .outside
             .sqs
             .get_queue_attributes()
             .queue_url(&url)
@@ -302,7 +270,7 @@ fn s3_events_through_sqs_run_objects_once() {
             attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
         (url, arn)
     });
-    w.rt.block_on(async {
+    w.outside.rt.block_on(async {
         use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
         let config = NotificationConfiguration::builder()
             .queue_configurations(
@@ -313,7 +281,9 @@ fn s3_events_through_sqs_run_objects_once() {
                     .unwrap(),
             )
             .build();
-        w.s3.put_bucket_notification_configuration()
+        w.outside
+            .s3
+            .put_bucket_notification_configuration()
             .bucket("uploads")
             .notification_configuration(config)
             .send()
@@ -335,14 +305,17 @@ fn s3_events_through_sqs_run_objects_once() {
         "bucket": {"name": "uploads"},
         "object": {"key": "by+event%2B1.txt", "eTag": seen[0].etag},
     }}]});
-    w.rt.block_on(
-        w.sqs
-            .send_message()
-            .queue_url(&queue_url)
-            .message_body(body.to_string())
-            .send(),
-    )
-    .unwrap();
+    w.outside
+        .rt
+        .block_on(
+            w.outside
+                .sqs
+                .send_message()
+                .queue_url(&queue_url)
+                .message_body(body.to_string())
+                .send(),
+        )
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while host
         .log()
