@@ -11,6 +11,7 @@ mod http_sync;
 mod limits;
 mod observability;
 mod recovery;
+mod s3;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use observability::{Otel, Scraper};
 use recovery::w7;
 
 const USAGE: &str = "\
-usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard|limits> [--store sqlite|azurite] [--n N] [--sync full|normal]
+usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard|limits|s3> [--store sqlite|azurite] [--n N] [--sync full|normal]
              [--short-locks]   (W7: 2 s locks instead of the host's defaults)
              [--container IMAGE]   (W4: the host in a container of IMAGE, see docs/deploy.md)
              [--otel [grpc|http]]   (W1, W4: traces exported over OTLP, grpc or http/protobuf
@@ -47,6 +48,9 @@ usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard|limits> [--store sqlite|azurite
   W7 recovery   W1 in a host process, SIGKILLed half way and restarted (default 10000)
   limits        per-activity limits (5 at once; 100/s) and the global slots, N calls each
                 (default 2000; not in all; also on azurite)
+  s3            S3 blob trigger latency from PUT to function start on moto: N objects through
+                S3 event notifications on SQS, N/4 by polling every second (default 200;
+                not in all)
   dashboard     the dashboard's queries on a hub of N instances (default 100000; not in all;
                 with --store azurite, Instances rows written straight into Azurite)";
 
@@ -137,6 +141,7 @@ fn main() -> anyhow::Result<()> {
     } else if all.contains(&o.workload.as_str())
         || o.workload == "DASHBOARD"
         || o.workload == "LIMITS"
+        || o.workload == "S3"
     {
         vec![o.workload.as_str()]
     } else {
@@ -202,6 +207,7 @@ fn main() -> anyhow::Result<()> {
             "W7" => rt.block_on(w7(&o)),
             "DASHBOARD" => rt.block_on(dashboard::dashboard(&o)),
             "LIMITS" => rt.block_on(limits::limits(o.n, o.full, "sqlite")),
+            "S3" => rt.block_on(s3::s3(o.n)),
             _ => unreachable!(),
         };
         if let Err(e) = r {
