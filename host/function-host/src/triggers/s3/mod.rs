@@ -10,7 +10,7 @@
 //! skipped, keys are URL-decoded, and a duplicate finds its version settled.
 //!
 //! **Once per version.** A run claims a receipt object with a conditional write
-//! ([`receipts`]); keys under [`RESERVED_PREFIX`] (receipts, poisoned objects) are never
+//! (`receipts.rs`); keys under [`RESERVED_PREFIX`] (receipts, poisoned objects) are never
 //! triggered on.
 //!
 //! **Failures.** A failed run counts in the receipt and is retried on the next scan; after
