@@ -15,6 +15,7 @@
 pub mod backoff;
 pub mod blob;
 pub mod options;
+pub mod panics;
 pub mod queue;
 pub mod s3;
 pub mod schedule;

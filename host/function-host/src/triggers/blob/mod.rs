@@ -38,6 +38,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// What claiming the run of one version found, on every store (`C`: the store's claim).
+#[derive(Debug)]
+pub enum Claimed<C> {
+    /// This listener may run the version.
+    Run(C),
+    /// The version is done (or poisoned): never run it again.
+    Settled,
+    /// Another run holds it: look again later.
+    Busy,
+}
+
 /// How a blob version has fared so far (in its receipt, on every store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::ReceiptState;
+pub use super::{Claimed, ReceiptState};
 use super::{LEASE, RECEIPTS_CONTAINER};
 use durable_azure_storage::blobs::{ContainerClient, WriteCondition};
 use durable_azure_storage::{AzureResult, StorageClients};
@@ -38,17 +38,6 @@ pub struct Claim {
     pub receipt: Receipt,
 }
 
-/// What claiming found.
-#[derive(Debug)]
-pub enum Claimed {
-    /// This listener may run the version.
-    Run(Claim),
-    /// The version is done (or poisoned): never run it again.
-    Settled,
-    /// Another run holds the receipt: look again later.
-    Busy,
-}
-
 /// The receipts of one function.
 #[derive(Clone)]
 pub struct Receipts {
@@ -80,7 +69,12 @@ impl Receipts {
     }
 
     /// Claims the run of one version.
-    pub async fn claim(&self, etag: &str, container: &str, blob: &str) -> AzureResult<Claimed> {
+    pub async fn claim(
+        &self,
+        etag: &str,
+        container: &str,
+        blob: &str,
+    ) -> AzureResult<Claimed<Claim>> {
         let name = self.blob_name(etag, container, blob);
         let fresh = serde_json::to_vec(&Receipt::new()).unwrap_or_default();
         match self

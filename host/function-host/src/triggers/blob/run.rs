@@ -10,6 +10,7 @@ use futures::FutureExt;
 use tracing::Instrument;
 
 use crate::app::{BlobFunction, BlobInput, FunctionContext};
+use crate::triggers::panics::panic_failure;
 use durable_engine::failure::Failure;
 
 /// Runs `function` on `input`, calling `renew` every `renew_every` while it runs; returns what
@@ -51,17 +52,7 @@ where
             _ = tokio::time::sleep(renew_every) => renew().await,
         }
     };
-    let outcome = outcome.unwrap_or_else(|panic| {
-        let text = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".into());
-        Err(Failure::new(
-            "Panic",
-            format!("the function panicked: {text}"),
-        ))
-    });
+    let outcome = outcome.unwrap_or_else(|panic| Err(panic_failure(panic)));
     let duration_ms = started.elapsed().as_millis() as u64;
     span.in_scope(|| match &outcome {
         Ok(()) => tracing::info!(blob = %blob, outcome = "Succeeded", duration_ms, "executed"),

@@ -232,17 +232,8 @@ impl QueueListener {
                 }
             }
         };
-        let outcome = outcome.unwrap_or_else(|panic| {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
-            Err(Failure::new(
-                "Panic",
-                format!("the function panicked: {text}"),
-            ))
-        });
+        let outcome =
+            outcome.unwrap_or_else(|panic| Err(crate::triggers::panics::panic_failure(panic)));
         (outcome, receipt)
     }
 

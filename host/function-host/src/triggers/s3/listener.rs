@@ -12,13 +12,13 @@ use tokio::task::JoinHandle;
 use super::bucket::{Bucket, ObjectItem, ObjectVersion, S3Result};
 use super::connection::S3Connection;
 use super::events::created_objects;
-use super::receipts::{Claimed, Receipts};
+use super::receipts::Receipts;
 use super::{CLAIM, RESERVED_PREFIX};
 use crate::app::{BlobFunction, BlobInfo, BlobInput, FunctionContext};
 use crate::triggers::backoff::{pause_or_stop, Backoff};
 use crate::triggers::blob::path::BlobPath;
 use crate::triggers::blob::run::run_blob_function;
-use crate::triggers::blob::{ReceiptState, MIN_POLL};
+use crate::triggers::blob::{Claimed, ReceiptState, MIN_POLL};
 use crate::triggers::storage::StorageTriggerConfig;
 use durable_client::DurableClient;
 

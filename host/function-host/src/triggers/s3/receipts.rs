@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bucket::{Bucket, S3Failure, S3Result, WriteIf};
 use super::{CLAIM, RESERVED_PREFIX};
-use crate::triggers::blob::ReceiptState;
+use crate::triggers::blob::{Claimed, ReceiptState};
 
 /// A receipt's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,17 +36,6 @@ pub struct Claim {
     etag: String,
     /// The receipt as claimed.
     pub receipt: Receipt,
-}
-
-/// What claiming found.
-#[derive(Debug)]
-pub enum Claimed {
-    /// This listener may run the version.
-    Run(Claim),
-    /// The version is done (or poisoned): never run it again.
-    Settled,
-    /// Another run holds it: look again later.
-    Busy,
 }
 
 /// The receipts of one function.
@@ -89,7 +78,7 @@ impl Receipts {
     }
 
     /// Claims the run of version `etag` of `object`.
-    pub async fn claim(&self, etag: &str, object: &str) -> S3Result<Claimed> {
+    pub async fn claim(&self, etag: &str, object: &str) -> S3Result<Claimed<Claim>> {
         let key = self.key(etag, object);
         let fresh = self.claimed(Receipt {
             state: ReceiptState::Incomplete,
