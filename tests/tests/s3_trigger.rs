@@ -5,6 +5,8 @@
 //!   the path's parameters bound; keys that do not match are left alone; a restart does not
 //!   run a version again, a new version runs; two hosts sharing receipts run each of many
 //!   objects once;
+//! - a run on a host killed with SIGKILL runs again on another host once its claim expires,
+//!   then never again;
 //! - a version that fails five times is moved under `.durable/poison/{function}/` with the
 //!   reason in its metadata;
 //! - with an event queue (S3 event notifications to SQS), a write runs from its event: the
@@ -103,7 +105,7 @@ impl World {
     fn new() -> World {
         let moto = Moto::start().unwrap_or_else(|e| panic!("moto is required: {e}"));
         let outside = Outside::of(&moto);
-        for bucket in ["uploads", "orders", "raw", "broken"] {
+        for bucket in ["uploads", "orders", "raw", "broken", "slow"] {
             outside.create_bucket(bucket);
         }
         let files = tempfile::tempdir().unwrap();
@@ -126,11 +128,22 @@ impl World {
 
     /// A host of the app; scans at least every second.
     fn host(&self, event_queue: Option<&str>, max_polling: &str) -> (AppDir, TestHost) {
+        self.host_holding(event_queue, max_polling, false)
+    }
+
+    /// A host whose `slow_upload` runs take ten minutes when `hold`.
+    fn host_holding(
+        &self,
+        event_queue: Option<&str>,
+        max_polling: &str,
+        hold: bool,
+    ) -> (AppDir, TestHost) {
         let dir = AppDir::new(
             env!("CARGO_BIN_EXE_s3-app"),
             json!({
                 "S3Storage": self.moto.connection(event_queue),
                 "RUNS_FILE": self.runs.to_str().unwrap(),
+                "HOLD_SLOW": hold.to_string(),
             }),
             Some(json!({ "version": "2.0", "extensions": {
                 "blobs": { "maxPollingInterval": max_polling },
@@ -207,6 +220,42 @@ fn s3_objects_run_once_per_version_across_a_restart_and_two_hosts() {
         .map(|r| r.pid)
         .collect();
     eprintln!("the 20 objects ran on {} host(s)", pids.len());
+}
+
+#[test]
+fn a_run_on_a_killed_host_runs_again_once_its_claim_expires() {
+    let w = World::new();
+    let (_dir, first) = w.host_holding(None, "00:00:01", true);
+    w.put("slow", "job.bin", b"work");
+    let started = wait_runs(&w.runs, &[&first], "the first run", |r| {
+        count(r, "job.bin") == 1
+    });
+    first.signal(libc::SIGKILL);
+    // Another host finds the version claimed, and runs it once the claim (30 s) expires.
+    let (_dir2, second) = w.host(None, "00:00:01");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let again = loop {
+        let now = runs(&w.runs);
+        if count(&now, "job.bin") == 2 {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not run again: {now:#?}\n{}",
+            second.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let second_run = &again
+        .iter()
+        .filter(|r| r.key == "job.bin")
+        .collect::<Vec<_>>()[1];
+    assert_ne!(second_run.pid, started[0].pid, "{again:#?}");
+    assert_eq!(second_run.etag, started[0].etag);
+    wait_log(&second, "outcome=\"Succeeded\"", 1);
+    // Settled: never run a third time.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(count(&runs(&w.runs), "job.bin"), 2);
 }
 
 #[test]

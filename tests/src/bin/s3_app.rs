@@ -6,6 +6,8 @@
 //! - `text_upload`: `uploads/{name}.txt`, the content as a string;
 //! - `order_upload`: `orders/{id}.json`, the content as a typed order;
 //! - `raw_upload`: `raw/{name}.{ext}`, the content as bytes (their count is written);
+//! - `slow_upload`: `slow/{name}`, runs for ten minutes when the setting `HOLD_SLOW` is `true`
+//!   (so that a test can kill the host mid-run);
 //! - `always_fails`: `broken/{name}`, fails every run.
 
 use std::io::Write;
@@ -67,6 +69,15 @@ async fn raw_upload(bytes: Vec<u8>, info: BlobInfo) -> Result<(), Failure> {
         &info,
         &format!("ext={ext} bytes={}", bytes.len()),
     )
+}
+
+#[blob_trigger(path = "slow/{name}", connection = "S3Storage")]
+async fn slow_upload(_content: Vec<u8>, info: BlobInfo) -> Result<(), Failure> {
+    record("slow_upload", &info, "started")?;
+    if std::env::var("HOLD_SLOW").as_deref() == Ok("true") {
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+    Ok(())
 }
 
 #[blob_trigger(path = "broken/{name}", connection = "S3Storage")]
