@@ -41,6 +41,7 @@ pub fn generate(f: &HttpFn) -> TokenStream {
             methods: ::std::vec![#(#methods),*],
             route: ::std::string::String::from(#route),
             auth_level: ::durable::__private::AuthLevel::#auth_level,
+            operation: ::std::default::Default::default(),
             handler: ::std::sync::Arc::new(
                 |#trigger_pat: ::durable::__private::HttpRequest,
                  #context_pat: ::durable::__private::FunctionContext|

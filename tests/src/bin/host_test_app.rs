@@ -24,6 +24,7 @@ fn http(methods: &[Method], route: &str, auth_level: AuthLevel, handler: Handler
         methods: methods.to_vec(),
         route: route.to_string(),
         auth_level,
+        operation: Default::default(),
         handler: Arc::new(handler),
     })
 }
