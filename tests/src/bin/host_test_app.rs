@@ -84,6 +84,16 @@ fn admin_only() -> FunctionKind {
     })
 }
 
+/// GET openapi.yaml: the app's own, which takes the place of the host's OpenAPI YAML.
+fn own_openapi_yaml() -> FunctionKind {
+    http(
+        &[Method::GET],
+        "openapi.yaml",
+        AuthLevel::Anonymous,
+        |_, _| Box::pin(async move { HttpResponse::text(StatusCode::OK, "the app's own") }),
+    )
+}
+
 /// GET panics: panics.
 fn panics() -> FunctionKind {
     http(&[Method::GET], "panics", AuthLevel::Anonymous, |req, _| {
@@ -208,6 +218,7 @@ durable::__private::inventory::submit! { FunctionRegistration { name: "start_gre
 durable::__private::inventory::submit! { FunctionRegistration { name: "tick", make: tick } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "greet", make: greet } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "say_hi", make: say_hi } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "own_openapi_yaml", make: own_openapi_yaml } }
 
 fn main() -> ExitCode {
     durable::host::main()
