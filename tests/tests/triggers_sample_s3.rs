@@ -32,10 +32,7 @@ fn the_weather_reply_arrives_as_an_s3_object() {
     );
     let port = host.port;
     let request = std::thread::spawn(move || {
-        get(
-            port,
-            "/api/weather?requestId=req-s3-1&city=Oslo&timeout=45",
-        )
+        get(port, "/api/weather?requestId=req-s3-1&city=Oslo&timeout=45")
     });
     // The outside system replies once it has the request: the orchestration is running.
     let deadline = Instant::now() + Duration::from_secs(30);
