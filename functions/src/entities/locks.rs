@@ -60,15 +60,14 @@ pub async fn clean_entity_storage(
         None => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(HttpResponse::error(
-            StatusCode::BAD_REQUEST,
-            &format!("{name} must be true or false, not {v:?}"),
-        )),
+        Some(v) => Err(format!("{name} must be true or false, not {v:?}")),
     };
     let (remove_empty, release_orphaned_locks) =
         match (flag("removeEmpty"), flag("releaseOrphanedLocks")) {
             (Ok(a), Ok(b)) => (a, b),
-            (Err(bad), _) | (_, Err(bad)) => return bad,
+            (Err(bad), _) | (_, Err(bad)) => {
+                return HttpResponse::error(StatusCode::BAD_REQUEST, &bad)
+            }
         };
     match client
         .clean_entity_storage(remove_empty, release_orphaned_locks)

@@ -9,9 +9,9 @@
 //! bucket's event notifications and runs each created object at once: the test event is
 //! skipped, keys are URL-decoded, and a duplicate finds its version settled.
 //!
-//! **Once per version.** A run claims a receipt object with a conditional write
-//! ([`receipts`]); keys under [`RESERVED_PREFIX`] (receipts, poisoned objects) are never
-//! triggered on.
+//! **Once per version.** A run claims a receipt object with a conditional write (the
+//! `receipts` module, built with the `s3` feature); keys under [`RESERVED_PREFIX`] (receipts,
+//! poisoned objects) are never triggered on.
 //!
 //! **Failures.** A failed run counts in the receipt and is retried on the next scan; after
 //! `maxDequeueCount` (host.json `extensions.queues`, default 5) failures the object is moved
