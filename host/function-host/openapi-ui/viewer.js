@@ -159,10 +159,13 @@ function render(doc) {
   const schemas = Object.entries((doc.components && doc.components.schemas) || {}).map(([name, schema]) =>
     h('details', { className: 'op', id: `schema-${name}` }, h('summary', {}, h('code', {}, name)),
       h('div', { className: 'op-body' }, h('pre', {}, pretty(schema)))));
-  main.replaceChildren(
-    doc.info.description ? h('p', { className: 'muted' }, doc.info.description) : '',
+  const parts = [
+    doc.info.description ? h('p', { className: 'muted' }, doc.info.description) : null,
     sections.length ? sections : h('p', { className: 'muted' }, 'This app has no HTTP functions.'),
-    schemas.length ? [h('h2', {}, 'Schemas'), schemas] : null);
+    schemas.length ? [h('h2', {}, 'Schemas'), schemas] : null,
+  ];
+  // replaceChildren takes nodes, not arrays of them.
+  main.replaceChildren(...parts.flat(2).filter(Boolean));
 }
 
 async function load() {
