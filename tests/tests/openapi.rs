@@ -1,7 +1,8 @@
 //! The OpenAPI document of the HTTP functions, from outside: the sample app's
 //! `/api/openapi.json` and `/api/openapi.yaml` are valid OpenAPI 3.1 (openapi-spec-validator)
 //! and say the same; every HTTP function is there with its methods, parameters, bodies, the
-//! 202 of orchestration starters and its keys; `/api/swagger/ui` is served with its assets;
+//! 202 of orchestration starters and its keys; `/api/swagger/ui` is served with its assets
+//! and, in headless Chromium, lists the operations and sends a request;
 //! an app route of the same path keeps its place; and schemathesis, driving the running sample
 //! app from its document, finds no 5xx and no answer the document does not allow.
 //!
@@ -14,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tests::app_host::{AppDir, TestHost};
-use tests::python;
 use tests::sample_app::SampleApp;
+use tests::{browser, python};
 
 /// Runs `tests/python/check_openapi.py` against `base` (`http://127.0.0.1:PORT/api`); returns
 /// the document it validated.
@@ -255,6 +256,36 @@ fn the_swagger_ui_page_is_served_with_its_assets() {
             "{asset} loads from elsewhere"
         );
     }
+    // In a browser: the operations by tag, and a request sent from the page.
+    browser::set_up();
+    let dir = browser::artifacts_dir().join("openapi");
+    let url = format!("http://127.0.0.1:{}/api/swagger/ui", app.host.port);
+    let out = browser::run(
+        "swagger.mjs",
+        &[&url],
+        &[("BROWSER_ARTIFACTS", dir.to_str().expect("a UTF-8 path"))],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "swagger.mjs failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_str(stdout.trim()).expect("swagger.mjs prints JSON");
+    assert_eq!(
+        shown["tags"],
+        json!([
+            "entities",
+            "monitor",
+            "orchestrations",
+            "submissions",
+            "weather"
+        ])
+    );
+    assert_eq!(shown["operations"], 7);
+    assert_eq!(shown["answer"], "204 No Content");
+
     // The built-in routes answer GET and HEAD only.
     let r = app.host.request("POST", "/api/openapi.json", &[], b"");
     assert_eq!(r.status, 405, "{r:?}");
