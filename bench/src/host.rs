@@ -54,6 +54,7 @@ fn app() -> anyhow::Result<FunctionApp> {
             methods: vec![http::Method::GET],
             route: SYNC_ROUTE.to_string(),
             auth_level: AuthLevel::Anonymous,
+            operation: Default::default(),
             handler: Arc::new(|_req: HttpRequest, ctx: FunctionContext| {
                 Box::pin(async move { sync_over_async(ctx.client).await })
             }),

@@ -3,20 +3,24 @@
 
 use std::time::Duration;
 
+use durable::client::{InstanceAccepted, InstanceSummary};
 use durable::http::{HttpRequest, HttpResponse, StatusCode};
 use durable::{
     activity_trigger, durable_client, http_trigger, orchestration_trigger, DurableClient, Failure,
     OrchestrationContext,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// A talk proposal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Submission {
-    /// Talk title.
+    /// Talk title (not blank).
+    #[schemars(pattern(r"\S"))]
     pub title: String,
-    /// Who gives the talk.
+    /// Who gives the talk (not blank).
+    #[schemars(pattern(r"\S"))]
     pub speaker: String,
 }
 
@@ -50,8 +54,18 @@ pub async fn process_submission(
     Ok(json!({ "title": submission.title, "decision": "accepted", "notes": notes }))
 }
 
-/// `POST /api/submissions`: validates the proposal and starts its review.
-#[http_trigger(methods = ["post"], route = "submissions", auth_level = anonymous)]
+/// `POST /api/submissions`: validates the proposal and starts its review; the answer points
+/// at `GET /api/submissions/{id}`.
+#[http_trigger(
+    methods = ["post"],
+    route = "submissions",
+    auth_level = anonymous,
+    operation_id = "submitTalk",
+    summary = "Submits a talk proposal for review",
+    tags = ["submissions"],
+    request_body = Submission,
+    responses = [(202, InstanceAccepted), 400],
+)]
 pub async fn submit_talk(
     req: HttpRequest,
     #[durable_client] client: DurableClient,
@@ -71,8 +85,17 @@ pub async fn submit_talk(
     }
 }
 
-/// `GET /api/submissions/{id}`: the minimal status, without management URLs or keys.
-#[http_trigger(methods = ["get"], route = "submissions/{id}", auth_level = anonymous)]
+/// `GET /api/submissions/{id}`: the minimal status, without management URLs or keys: 200
+/// once the review has ended, 202 while it runs.
+#[http_trigger(
+    methods = ["get"],
+    route = "submissions/{id}",
+    auth_level = anonymous,
+    operation_id = "getSubmission",
+    summary = "Reports a submission's review status",
+    tags = ["submissions"],
+    responses = [(200, InstanceSummary), (202, InstanceSummary), 404, 503],
+)]
 pub async fn submission_status(
     req: HttpRequest,
     #[durable_client] client: DurableClient,

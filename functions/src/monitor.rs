@@ -78,7 +78,16 @@ pub async fn monitor_job(
 
 /// `POST /api/jobs/{jobId}/status` with a JSON string body such as `"Completed"`: updates the
 /// job board, as the external system would.
-#[http_trigger(methods = ["post"], route = "jobs/{jobId}/status", auth_level = anonymous)]
+#[http_trigger(
+    methods = ["post"],
+    route = "jobs/{jobId}/status",
+    auth_level = anonymous,
+    operation_id = "setJobStatus",
+    summary = "Sets a job's status on the job board",
+    tags = ["monitor"],
+    request_body = String,
+    responses = [(204, ()), 400],
+)]
 pub async fn set_job_status(req: HttpRequest) -> HttpResponse {
     let status: String = match req.json() {
         Ok(s) => s,

@@ -15,8 +15,19 @@ fn is_orchestrator(name: &str) -> bool {
         .is_some_and(|app| app.registry.has_orchestrator(name))
 }
 
-/// Starts `functionName` with the JSON body (or `null`) as input.
-#[http_trigger(methods = ["post"], route = "orchestrators/{functionName}", auth_level = anonymous)]
+/// Starts the orchestrator `functionName` with the JSON body (or `null` when there is none)
+/// as its input, and answers with the check-status response.
+#[http_trigger(
+    methods = ["post"],
+    route = "orchestrators/{functionName}",
+    auth_level = anonymous,
+    operation_id = "startOrchestration",
+    summary = "Starts an orchestration",
+    tags = ["orchestrations"],
+    request_body = Option<serde_json::Value>,
+    responses = [400],
+    starts_orchestration = true,
+)]
 pub async fn http_start(req: HttpRequest, #[durable_client] client: DurableClient) -> HttpResponse {
     let name = req.param("functionName").unwrap_or_default().to_string();
     if !is_orchestrator(&name) {

@@ -2,18 +2,18 @@
 //! event and answers with its payload; the reply arrives by
 //! `POST /api/weather-results/{requestId}` or, built with the `azure` (or `s3`) feature, as
 //! the blob (or S3 object) `weather-results/{requestId}.txt` written by an outside system. If
-//! nothing arrives in time
-//! the orchestration is terminated and the GET answers 500.
+//! nothing arrives in time the GET answers 202 with the check-status response, and the
+//! orchestration goes on waiting for the reply.
 
 use std::time::Duration;
 
 use durable::http::{HttpRequest, HttpResponse, StatusCode};
 use durable::{
     activity_trigger, durable_client, http_trigger, orchestration_trigger, ClientError,
-    DurableClient, Failure, OrchestrationContext, OrchestrationStatus,
+    DurableClient, Failure, OrchestrationContext,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// What the orchestration asks for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,8 +54,40 @@ pub const DEFAULT_WAIT_SECONDS: u64 = 60;
 /// The longest a caller may ask the request to wait (an hour).
 const MAX_WAIT_SECONDS: u64 = 3600;
 
-/// `GET /api/weather?city=...&requestId=...&timeout=...`
-#[http_trigger(methods = ["get"], route = "weather", auth_level = anonymous)]
+/// The query of `GET /api/weather`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+// Describes the query in the OpenAPI document; the function reads it with `query_param`.
+#[allow(dead_code)]
+pub struct WeatherQuery {
+    /// The city (default: Seattle).
+    pub city: Option<String>,
+    /// Correlates the reply with the request; also the instance id (default: a new id), so
+    /// at most 256 characters, none of `/ \ # ?` or control characters, no leading `@`.
+    #[schemars(
+        length(min = 1, max = 256),
+        pattern(r"^[^@/\\#?\x00-\x1f\x7f-\x9f][^/\\#?\x00-\x1f\x7f-\x9f]*$")
+    )]
+    pub request_id: Option<String>,
+    /// Seconds to wait for the reply (default: the `WeatherWaitSeconds` app setting, or 60).
+    #[schemars(range(max = 3600))]
+    pub timeout: Option<u64>,
+}
+
+/// `GET /api/weather?city=...&requestId=...&timeout=...`: starts the request's orchestration
+/// and answers with the reply when it arrives in time, else with the check-status response.
+#[http_trigger(
+    methods = ["get"],
+    route = "weather",
+    auth_level = anonymous,
+    operation_id = "getWeather",
+    summary = "Asks for a weather report and waits for the reply",
+    tags = ["weather"],
+    query = WeatherQuery,
+    response_body = serde_json::Value,
+    responses = [400, 409, 503],
+    starts_orchestration = true,
+)]
 pub async fn get_weather(
     req: HttpRequest,
     #[durable_client] client: DurableClient,
@@ -95,37 +127,35 @@ pub async fn get_weather(
         };
         return HttpResponse::error(status, &e.to_string());
     }
+    // The reply as soon as it arrives; after `wait` the check-status response, and the
+    // caller polls for the reply (the orchestration goes on waiting for it).
+    let wait = Duration::from_secs(wait);
     match client
-        .wait_for_completion(&request_id, Duration::from_secs(wait))
+        .wait_for_completion_or_create_check_status_response(
+            &req,
+            &request_id,
+            wait,
+            wait.min(Duration::from_secs(1)),
+        )
         .await
     {
-        Ok(done) if done.runtime_status == OrchestrationStatus::Completed => {
-            HttpResponse::new(StatusCode::OK)
-                .with_header(
-                    http::header::CONTENT_TYPE,
-                    "application/json; charset=utf-8",
-                )
-                .with_body(done.output.to_string())
-        }
-        Ok(done) => HttpResponse::json(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({ "requestId": request_id, "error": format!("the request ended {}", done.runtime_status.name()) }),
-        ),
-        Err(_) => {
-            let _ = client
-                .terminate(&request_id, "no weather report in time")
-                .await;
-            HttpResponse::json(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &json!({ "requestId": request_id, "error": format!("no weather report within {wait} s") }),
-            )
-        }
+        Ok(response) => response,
+        Err(e) => HttpResponse::error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
 
 /// `POST /api/weather-results/{requestId}` with the report as JSON: raises it on the waiting
 /// orchestration.
-#[http_trigger(methods = ["post"], route = "weather-results/{requestId}", auth_level = anonymous)]
+#[http_trigger(
+    methods = ["post"],
+    route = "weather-results/{requestId}",
+    auth_level = anonymous,
+    operation_id = "postWeatherResult",
+    summary = "Delivers the weather report a request waits for",
+    tags = ["weather"],
+    request_body = serde_json::Value,
+    responses = [(202, ()), 400, 404, 410],
+)]
 pub async fn post_weather_result(
     req: HttpRequest,
     #[durable_client] client: DurableClient,

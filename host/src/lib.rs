@@ -67,6 +67,9 @@ pub use durable_host::app;
 pub use durable_http as http;
 pub mod prelude;
 pub use durable_runtime as runtime;
+/// JSON Schemas of HTTP functions' bodies for the OpenAPI document: `#[derive(JsonSchema)]`
+/// on the types named in `#[http_trigger(request_body = .., responses = [..])]`.
+pub use schemars;
 pub mod store;
 pub use durable_host::triggers;
 pub mod testing;

@@ -8,8 +8,9 @@ pub use crate::http::{HttpRequest, HttpResponse, IntoHttpResponse, Method};
 pub use durable_engine::entity::{entity_fn, EntityContext};
 pub use durable_engine::function::{erase_activity, erase_orchestration, ActivityParam};
 pub use durable_host::app::{
-    body, AuthLevel, BlobFunction, BlobInput, FunctionContext, FunctionKind, FunctionRegistration,
-    HttpFunction, QueueFunction, QueueMessage, TimerFunction, TimerInfo,
+    body, inline_schema_of, schema_of, AuthLevel, BlobFunction, BlobInput, FunctionContext,
+    FunctionKind, FunctionRegistration, HttpFunction, HttpOperation, OperationResponse,
+    QueueFunction, QueueMessage, RequestBody, ResponseBody, SchemaFn, TimerFunction, TimerInfo,
 };
 pub use durable_runtime::ActivityLimits;
 pub use futures;

@@ -4,11 +4,13 @@
 //! with a typed getter and calls [`Args::finish`], which rejects whatever is left. That way
 //! an unknown or misspelled key is reported at the key, with the list of keys that would work.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprArray, ExprLit, ExprPath, Ident, Lit, LitBool, LitStr, Token};
+use syn::{Expr, ExprArray, ExprLit, ExprPath, Ident, Lit, LitBool, LitStr, Token, Type};
 
 /// One `key = value` argument.
 pub struct Arg {
@@ -28,9 +30,47 @@ impl Parse for Arg {
             ));
         }
         input.parse::<Token![=]>()?;
-        let value: Expr = input.parse()?;
+        let value = parse_value(input)?;
         Ok(Arg { key, value })
     }
+}
+
+/// A value: an expression or a type (`HashMap<String, u32>`, which as an expression would
+/// end at its comma), whichever reads further up to a `,`, else one bracketed or
+/// parenthesized group kept as written (`[404, (200, Vec<Report>)]`). Types and groups are
+/// kept as [`Expr::Verbatim`], for [`Args::take_type`] and the getters that parse their own
+/// syntax.
+fn parse_value(input: ParseStream) -> syn::Result<Expr> {
+    let ends = |fork: ParseStream| fork.is_empty() || fork.peek(Token![,]);
+    let left = |fork: ParseStream| fork.cursor().token_stream().into_iter().count();
+    let expr_fork = input.fork();
+    let expr = expr_fork.parse::<Expr>().ok().filter(|_| ends(&expr_fork));
+    let type_fork = input.fork();
+    let ty = type_fork.parse::<Type>().ok().filter(|_| ends(&type_fork));
+    match (expr, ty) {
+        (Some(_), Some(ty)) if left(&type_fork) < left(&expr_fork) => {
+            input.advance_to(&type_fork);
+            return Ok(Expr::Verbatim(ty.into_token_stream()));
+        }
+        (Some(expr), _) => {
+            input.advance_to(&expr_fork);
+            return Ok(expr);
+        }
+        (None, Some(ty)) => {
+            input.advance_to(&type_fork);
+            return Ok(Expr::Verbatim(ty.into_token_stream()));
+        }
+        (None, None) => {}
+    }
+    let fork = input.fork();
+    if let Ok(TokenTree::Group(group)) = fork.parse::<TokenTree>() {
+        if ends(&fork) {
+            input.advance_to(&fork);
+            return Ok(Expr::Verbatim(TokenTree::Group(group).into_token_stream()));
+        }
+    }
+    // None fits: report what is wrong as an expression.
+    input.parse()
 }
 
 /// The arguments of one trigger attribute, not yet taken.
@@ -187,6 +227,47 @@ impl Args {
         }
     }
 
+    /// Takes `key = Type`, e.g. `request_body = Vec<Order>`.
+    pub fn take_type(&mut self, key: &str, example: &str) -> syn::Result<Option<Type>> {
+        let Some(arg) = self.take(key) else {
+            return Ok(None);
+        };
+        syn::parse2::<Type>(arg.value.to_token_stream())
+            .map(Some)
+            .map_err(|_| {
+                syn::Error::new_spanned(
+                    &arg.value,
+                    format!("`{key}` takes a type, e.g. `{key} = {example}`"),
+                )
+            })
+    }
+
+    /// Takes `key = [...]` and parses what is inside the brackets with `parse`.
+    pub fn take_bracketed<T>(
+        &mut self,
+        key: &str,
+        example: &str,
+        parse: impl Parser<Output = T>,
+    ) -> syn::Result<Option<T>> {
+        let Some(arg) = self.take(key) else {
+            return Ok(None);
+        };
+        let wrong = || {
+            syn::Error::new_spanned(
+                &arg.value,
+                format!("`{key}` takes a list, e.g. `{key} = {example}`"),
+            )
+        };
+        let mut tokens = arg.value.to_token_stream().into_iter();
+        let (Some(TokenTree::Group(group)), None) = (tokens.next(), tokens.next()) else {
+            return Err(wrong());
+        };
+        if group.delimiter() != proc_macro2::Delimiter::Bracket {
+            return Err(wrong());
+        }
+        parse.parse2(group.stream()).map(Some)
+    }
+
     /// Fails on the first argument nobody took, naming the arguments the attribute accepts.
     pub fn finish(self, accepted: &[&str]) -> syn::Result<()> {
         let Some(arg) = self.entries.first() else {
@@ -204,5 +285,35 @@ impl Args {
                 arg.key, self.attribute
             ),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn values(tokens: TokenStream) -> Vec<String> {
+        let args = Args::parse("http_trigger", tokens).unwrap();
+        args.entries
+            .iter()
+            .map(|a| a.value.to_token_stream().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn values_are_expressions_types_or_groups() {
+        assert_eq!(
+            values(
+                quote!(a = anonymous, b = HashMap<String, Vec<u8>>, c = [404, (200, Vec<X>)], d = 5)
+            ),
+            [
+                "anonymous",
+                "HashMap < String , Vec < u8 > >",
+                "[404 , (200 , Vec < X >)]",
+                "5"
+            ]
+        );
+        assert!(Args::parse("http_trigger", quote!(a = 1 +)).is_err());
     }
 }

@@ -141,6 +141,70 @@ pub fn activity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `auth_level = anonymous | function | admin`: who may call it (default: `function`, a
 ///   function or host key is needed, as in Azure Functions);
 /// - `name = "..."`: register it under another name.
+///
+/// # OpenAPI
+///
+/// Every HTTP function is in the app's OpenAPI 3.1 document (`/api/openapi.json`,
+/// `/api/openapi.yaml`, shown at `/api/swagger/ui`) with its route, path parameters, methods
+/// and auth level. These arguments say the rest; the function's doc comment is the
+/// operation's description:
+/// - `operation_id = "placeOrder"`: the operation id (default: the function name; unique in
+///   the crate, compared case-insensitively, or it does not compile);
+/// - `summary = "..."`: a one-line summary;
+/// - `tags = ["orders"]`: groups operations in the document and on the page;
+/// - `query = T`: a struct whose fields are the query parameters the function reads (an
+///   `Option` field is an optional parameter);
+/// - `request_body = T`: the JSON body; `Option<T>` when an empty body is accepted too;
+/// - `response_body = T`: the JSON body of the 200 answer;
+/// - `responses = [404, (201, T), (204, ())]`: further answers: a bare status answers with
+///   the host's error body `{"Message": "..."}` (`HttpResponse::error`), `(STATUS, T)` with
+///   JSON of type `T`, `(STATUS, ())` with no body;
+/// - `starts_orchestration = true`: the function starts an orchestration and answers 202 with
+///   the check-status response (`DurableClient::create_check_status_response`), which the
+///   document describes with its `Location` and `Retry-After` headers.
+///
+/// Types named there derive `JsonSchema` (from `schemars` 1, also re-exported as
+/// `durable::schemars`); without any answers, the operation has a `default` answer. The host
+/// adds what it answers itself: 401 for a missing key, 404 for a path parameter that breaks
+/// its constraint, 413 for a body over the limit.
+///
+/// ```no_run
+/// use durable::http::{HttpRequest, HttpResponse, StatusCode};
+/// use durable::schemars::JsonSchema;
+/// use durable::{durable_client, http_trigger, DurableClient};
+/// use serde::Deserialize;
+///
+/// /// An order.
+/// #[derive(Deserialize, JsonSchema)]
+/// #[schemars(crate = "durable::schemars")]
+/// struct Order {
+///     /// What is ordered.
+///     sku: String,
+/// }
+///
+/// /// Starts the fulfilment of an order.
+/// #[http_trigger(
+///     methods = ["post"],
+///     route = "orders",
+///     operation_id = "placeOrder",
+///     summary = "Places an order",
+///     tags = ["orders"],
+///     request_body = Order,
+///     responses = [400],
+///     starts_orchestration = true,
+/// )]
+/// async fn place_order(req: HttpRequest, #[durable_client] client: DurableClient) -> HttpResponse {
+///     let order: Order = match req.json() {
+///         Ok(order) => order,
+///         Err(e) => return HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+///     };
+///     match client.start_new("fulfil_order", None, &order.sku).await {
+///         Ok(id) => client.create_check_status_response(&req, &id),
+///         Err(e) => HttpResponse::error(StatusCode::BAD_REQUEST, &e.to_string()),
+///     }
+/// }
+/// # fn main() {}
+/// ```
 #[proc_macro_attribute]
 pub fn http_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args, item, |args, func| {

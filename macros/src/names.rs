@@ -65,6 +65,20 @@ impl RegisteredName {
     }
 }
 
+/// An item every HTTP function with this operation id (compared case-insensitively) defines,
+/// as [`RegisteredName::duplicate_guard`] does for names: two operations of one id in the
+/// OpenAPI document do not compile.
+pub fn operation_id_guard(id: &str, span: Span) -> TokenStream {
+    let guard = Ident::new(&format!("durable_operation_id_{}", escape(id)), span);
+    quote_spanned! {span=>
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #guard {
+            () => {};
+        }
+    }
+}
+
 /// What is wrong with a function name, if anything (letters, digits, `_` and `-`, starting
 /// with a letter: names appear in URLs and in the task hub).
 fn problem_with(name: &str) -> Option<&'static str> {
@@ -110,22 +124,25 @@ fn guard_name(name: &str) -> String {
 /// character but ASCII letters and digits written as `_` and its hex code and `_`, joined by
 /// `_V_` (which no escaped text contains).
 fn version_guard_name(name: &str, version: &str) -> String {
-    let escape = |text: &str| {
-        let mut out = String::new();
-        for c in text.to_ascii_lowercase().chars() {
-            if c.is_ascii_alphanumeric() {
-                out.push(c);
-            } else {
-                out.push_str(&format!("_{:x}_", c as u32));
-            }
-        }
-        out
-    };
     format!(
         "durable_orchestration_version_{}_V_{}",
         escape(name),
         escape(version)
     )
+}
+
+/// `text` lower-cased, with every character but ASCII letters and digits written as `_`, its
+/// hex code and `_`: an identifier's tail that keeps distinct texts apart.
+fn escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.to_ascii_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("_{:x}_", c as u32));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Creates (or reuses) the virtualenv the Python-client end-to-end test runs in and installs
-# the pinned requirements into it. Idempotent: when the venv already matches
-# requirements.txt it returns at once. Needs only python3 (with venv and pip) and PyPI.
+# Creates (or reuses) the virtualenv the Python end-to-end tests run in (the Durable Functions
+# client, the schema checkers, schemathesis) and installs the pinned requirements into it.
+# Idempotent: when the venv already matches requirements.txt it returns at once. Needs only
+# python3 (with venv and pip) and PyPI.
 #
 # Usage: tests/python/setup.sh [VENV_DIR]   (default: <workspace>/target/pyenv)
 # Prints the venv's python interpreter path as its last line.
@@ -21,7 +22,7 @@ flock 9
 
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [[ -x "$python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-    && "$python" -c "import azure.durable_functions" 2>/dev/null; then
+    && "$python" -c "import azure.durable_functions, schemathesis, openapi_spec_validator" 2>/dev/null; then
     echo "$python"
     exit 0
 fi
@@ -47,6 +48,6 @@ else
     fi
     python3 -m pip --python "$python" install "${pip_args[@]}" >&2
 fi
-"$python" -c "import azure.durable_functions, aiohttp" >&2
+"$python" -c "import azure.durable_functions, aiohttp, schemathesis, openapi_spec_validator" >&2
 echo "$want" > "$stamp"
 echo "$python"

@@ -195,7 +195,7 @@ fn human_interaction_is_approved_rejected_or_escalated() {
 }
 
 #[test]
-fn sync_over_async_answers_with_the_reply_or_500_on_timeout() {
+fn sync_over_async_answers_with_the_reply_or_the_check_status_response_on_timeout() {
     let app = SampleApp::start(json!({}));
     let port = app.host.port;
     let waiting = std::thread::spawn(move || {
@@ -222,13 +222,22 @@ fn sync_over_async_answers_with_the_reply_or_500_on_timeout() {
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(answer.json(), json!({"city": "Paris", "temperatureC": 21}));
 
+    // No reply in time: the check-status response, and the orchestration goes on waiting.
     let timed_out = app.host.get("/api/weather?requestId=req-2&timeout=1");
-    assert_eq!(timed_out.status, 500, "{timed_out:?}");
-    assert_eq!(timed_out.json()["requestId"], "req-2");
-    let status = app.wait_for_instance("req-2", WAIT);
-    assert_eq!(status["runtimeStatus"], "Terminated");
+    assert_eq!(timed_out.status, 202, "{timed_out:?}");
+    let body = timed_out.json();
+    assert_eq!(body["id"], "req-2");
+    assert_eq!(
+        timed_out.header("location"),
+        body["statusQueryGetUri"].as_str()
+    );
     let late = app.post_json("/api/weather-results/req-2", &json!({"temperatureC": 5}));
-    assert_eq!(late.status, 410, "{late:?}");
+    assert_eq!(late.status, 202, "{late:?}");
+    let status = app.wait_for_instance("req-2", WAIT);
+    assert_eq!(status["runtimeStatus"], "Completed");
+    assert_eq!(status["output"], json!({"temperatureC": 5}));
+    let too_late = app.post_json("/api/weather-results/req-2", &json!({"temperatureC": 6}));
+    assert_eq!(too_late.status, 410, "{too_late:?}");
 
     // A timeout the route cannot take is refused before anything starts (no panic, no 500).
     for timeout in ["10000000000000000000", "-1", "3601", "soon"] {

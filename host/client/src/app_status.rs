@@ -8,11 +8,37 @@
 
 use http::header::{LOCATION, RETRY_AFTER};
 use http::StatusCode;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::management::{request_origin, request_url};
 use super::DurableClient;
 use durable_http::{HttpRequest, HttpResponse};
+
+/// The body of [`DurableClient::accepted_at`]: the instance and where its status is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceAccepted {
+    /// The instance id.
+    pub id: String,
+    /// The app's own status URL of the instance (also the `Location` header).
+    pub status_uri: String,
+}
+
+/// The body of [`DurableClient::status_at`]: an instance's status without management URLs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceSummary {
+    /// The instance id.
+    pub id: String,
+    /// `Pending`, `Running`, `Completed`, `ContinuedAsNew`, `Failed`, `Canceled`,
+    /// `Terminated` or `Suspended`.
+    pub runtime_status: String,
+    /// What the orchestrator last set with `set_custom_status` (`null` if nothing).
+    pub custom_status: Value,
+    /// The output once it has finished (`null` before).
+    pub output: Value,
+}
 
 /// How soon a caller should ask again while an instance runs, in seconds.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -30,12 +56,13 @@ impl DurableClient {
     ) -> HttpResponse {
         let path = status_route.replace("{id}", &path_segment(instance_id));
         let url = format!("{}/{}", request_origin(req), path.trim_start_matches('/'));
-        HttpResponse::json(
-            StatusCode::ACCEPTED,
-            &json!({ "id": instance_id, "statusUri": url }),
-        )
-        .with_header(LOCATION, &url)
-        .with_header(RETRY_AFTER, RETRY_AFTER_SECONDS)
+        let body = InstanceAccepted {
+            id: instance_id.to_string(),
+            status_uri: url.clone(),
+        };
+        HttpResponse::json(StatusCode::ACCEPTED, &body)
+            .with_header(LOCATION, &url)
+            .with_header(RETRY_AFTER, RETRY_AFTER_SECONDS)
     }
 
     /// The answer of an app's own status route for `instance_id`: 404 when there is no such
@@ -51,12 +78,12 @@ impl DurableClient {
                     .with_header(RETRY_AFTER, RETRY_AFTER_SECONDS)
             }
         };
-        let body = json!({
-            "id": status.instance_id,
-            "runtimeStatus": status.runtime_status.name(),
-            "customStatus": status.custom_status,
-            "output": status.output,
-        });
+        let body = InstanceSummary {
+            id: status.instance_id,
+            runtime_status: status.runtime_status.name().to_string(),
+            custom_status: status.custom_status,
+            output: status.output,
+        };
         if status.runtime_status.is_terminal() {
             HttpResponse::ok_json(&body)
         } else {

@@ -52,7 +52,7 @@ fn seconds<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// What [`DurableClient::clean_entity_storage`] did (the extension's `CleanEntityStorageResult`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CleanEntityStorageResult {
     /// Entities without state, lock or pending requests whose rows were deleted.
     #[serde(rename = "numberOfEmptyEntitiesRemoved")]

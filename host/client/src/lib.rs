@@ -26,6 +26,7 @@ mod start_options;
 pub mod status;
 mod tree;
 
+pub use app_status::{InstanceAccepted, InstanceSummary};
 pub use completions::{Completions, Watch};
 pub use entities::{CleanEntityStorageResult, EntityMetadata, EntityPage, EntityQuery};
 pub use instance_id::validate_instance_id;

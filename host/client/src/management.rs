@@ -21,8 +21,9 @@ const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
 /// Where the built-in management API is served, below the host's origin.
 pub const WEBHOOK_PATH: &str = "/runtime/webhooks/durabletask";
 
-/// The management URLs of one instance (`HttpManagementPayload`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The management URLs of one instance (`HttpManagementPayload`), the body of a check-status
+/// response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpManagementPayload {
     /// The instance id.

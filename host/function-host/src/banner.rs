@@ -226,6 +226,7 @@ mod tests {
                 methods: vec![Method::GET, Method::POST],
                 route: "echo/{name}".into(),
                 auth_level: AuthLevel::Anonymous,
+                operation: Default::default(),
                 handler: Arc::new(|_, _| Box::pin(async { HttpResponse::new(StatusCode::OK) })),
             }),
         )

@@ -45,6 +45,17 @@ fn service_name() -> String {
         .unwrap_or_else(|| "durable-functions".to_owned())
 }
 
+/// The OpenAPI document's title and version: the app settings `OpenApi__DocTitle` and
+/// `OpenApi__DocVersion` (as the Azure Functions OpenAPI extension names them), else the
+/// executable's name and `1.0.0`.
+fn document_info() -> crate::openapi::DocumentInfo {
+    let setting = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    crate::openapi::DocumentInfo {
+        title: setting("OpenApi__DocTitle").unwrap_or_else(service_name),
+        version: setting("OpenApi__DocVersion").unwrap_or_else(|| "1.0.0".to_string()),
+    }
+}
+
 /// The connection name management URLs carry (`connection=Storage`), as Azure Functions does.
 const CONNECTION_NAME: &str = "Storage";
 
@@ -149,6 +160,7 @@ impl FunctionHost {
                 local_development: config.local_development,
                 scale,
                 metrics,
+                openapi: document_info(),
             },
             in_flight.clone(),
             Arc::clone(&draining),

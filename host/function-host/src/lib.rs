@@ -33,6 +33,7 @@ mod health;
 mod http_api;
 pub mod keys;
 pub mod metrics;
+pub mod openapi;
 mod request_body;
 mod request_span;
 mod requests;

@@ -18,6 +18,7 @@ use super::router::{RouteError, RouteMatch, Router};
 use super::server::InFlight;
 use crate::app::{AuthLevel, FunctionApp, FunctionContext, HttpFunction};
 use crate::http_api::{DurableApi, WEBHOOK_PATH};
+use crate::openapi::{BuiltInRoute, DocumentInfo, OpenApi};
 use crate::request_span::RequestSpan;
 use durable_client::DurableClient;
 use durable_engine::trace::SpanContext;
@@ -51,6 +52,8 @@ pub struct RequestOptions {
     pub scale: crate::scale::ScaleTargets,
     /// The metrics `/admin/metrics` answers; requests are counted into them.
     pub metrics: Arc<crate::metrics::HostMetrics>,
+    /// The title and version of the OpenAPI document.
+    pub openapi: DocumentInfo,
 }
 
 /// An HTTP function under its name.
@@ -62,7 +65,9 @@ struct Route {
 /// Answers requests.
 pub struct RequestHandler {
     routes: Vec<Route>,
+    /// The app's routes, then the built-in [`BuiltInRoute`]s.
     router: Router,
+    openapi: OpenApi,
     keys: HostKeys,
     client: DurableClient,
     api: DurableApi,
@@ -94,6 +99,8 @@ enum Target {
     Management(String),
     /// The dashboard (`dashboard/`): the path below it.
     Dashboard(String),
+    /// The OpenAPI document or its page (`openapi/`).
+    OpenApi(BuiltInRoute),
     Function {
         index: usize,
         params: std::collections::HashMap<String, String>,
@@ -154,7 +161,7 @@ impl RequestHandler {
                 function: f.clone(),
             })
             .collect();
-        let templates: Vec<(String, Vec<Method>)> = routes
+        let mut templates: Vec<(String, Vec<Method>)> = routes
             .iter()
             .map(|r| (route_of(&r.name, &r.function), r.function.methods.clone()))
             .collect();
@@ -164,8 +171,27 @@ impl RequestHandler {
                 source,
             })?;
         }
+        // After the app's routes: among equally specific routes the first wins, so an app
+        // route of the same path and method keeps it.
+        templates.extend(
+            BuiltInRoute::ALL.map(|b| (b.route().to_string(), vec![Method::GET, Method::HEAD])),
+        );
         let router = Router::new(templates.iter().map(|(t, m)| (t.as_str(), m.as_slice())))
             .expect("templates were checked one by one");
+        for built_in in BuiltInRoute::ALL {
+            if let RouteMatch::Found { index, .. } =
+                router.resolve(&Method::GET, &format!("/{}", built_in.route()))
+            {
+                if let Some(shadowing) = routes.get(index) {
+                    tracing::warn!(
+                        function = %shadowing.name,
+                        route = built_in.route(),
+                        "the HTTP function's route takes the place of the host's OpenAPI route"
+                    );
+                }
+            }
+        }
+        let openapi = OpenApi::new(&app, &options.route_prefix, &options.openapi);
         let api = DurableApi {
             client: client.clone(),
             app,
@@ -173,6 +199,7 @@ impl RequestHandler {
         Ok(Self {
             routes,
             router,
+            openapi,
             keys,
             client,
             api,
@@ -192,6 +219,7 @@ impl RequestHandler {
         let route = match &target {
             Target::Answer(_) => "none",
             Target::Management(_) => "durabletask",
+            Target::OpenApi(_) => "openapi",
             Target::Function { index, .. } => &*self.routes[*index].name,
             _ => "admin",
         }
@@ -290,6 +318,12 @@ impl RequestHandler {
             return Target::Answer(not_found(method, path));
         };
         match self.router.resolve(method, below) {
+            RouteMatch::Found { index, .. } if index >= self.routes.len() => {
+                match BuiltInRoute::ALL.get(index - self.routes.len()) {
+                    Some(built_in) => Target::OpenApi(*built_in),
+                    None => Target::Answer(not_found(method, path)),
+                }
+            }
             RouteMatch::Found { index, params } => Target::Function { index, params },
             RouteMatch::MethodNotAllowed { allow } => {
                 Target::Answer(method_not_allowed(method, path, &allow))
@@ -363,6 +397,7 @@ impl RequestHandler {
                 })
                 .await
             }
+            Target::OpenApi(route) => self.openapi.answer(route),
             Target::Dashboard(rest) => {
                 let authorized = self.options.local_development
                     || self.keys.allows_management(presented_key(&req));

@@ -20,14 +20,20 @@ pub struct RouteError {
     pub reason: String,
 }
 
-/// What a parameter must look like.
+/// What a parameter must look like (`{id:int}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Constraint {
+pub enum Constraint {
+    /// `int`: a 32-bit signed integer.
     Int,
+    /// `long`: a 64-bit signed integer.
     Long,
+    /// `double` (also `float`, `decimal`): a finite number.
     Double,
+    /// `bool`: `true` or `false`, in any case.
     Bool,
+    /// `guid`: a UUID.
     Guid,
+    /// `alpha`: one or more ASCII letters.
     Alpha,
 }
 
@@ -56,14 +62,21 @@ impl Constraint {
     }
 }
 
+/// One segment of a route template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub enum Segment {
+    /// Text that must be there (compared case-insensitively), percent-decoded.
     Literal(String),
+    /// `{name}`, `{name?}` or `{name:constraint}`: binds one segment.
     Param {
+        /// The parameter's name.
         name: String,
+        /// `{name?}`: the segment may be missing.
         optional: bool,
+        /// What the segment must look like.
         constraints: Vec<Constraint>,
     },
+    /// `{*name}`: binds the rest of the path.
     CatchAll(String),
 }
 
@@ -156,6 +169,11 @@ impl RouteTemplate {
     /// The template as written.
     pub fn as_str(&self) -> &str {
         &self.template
+    }
+
+    /// Its segments, in order.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
     }
 
     /// Matches decoded path segments; returns the bound parameters.

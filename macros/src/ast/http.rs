@@ -1,10 +1,11 @@
-//! `#[http_trigger(methods = [...], route = "...", auth_level = ...)]` on
+//! `#[http_trigger(methods = [...], route = "...", auth_level = ..., <OpenAPI arguments>)]` on
 //! `async fn NAME(req: HttpRequest, #[durable_client] client: DurableClient) -> R`.
 
 use proc_macro2::{Span, TokenStream};
 use syn::{ItemFn, ReturnType};
 
 use super::bindings::{self, Bindings, TriggerParam};
+use super::openapi::{self, OperationDoc};
 use super::signature::{check_plain_async_fn, fn_and_name};
 use crate::args::Args;
 use crate::names::RegisteredName;
@@ -42,6 +43,8 @@ pub struct HttpFn {
     pub auth_level: AuthLevel,
     /// What to pass for each parameter.
     pub bindings: Bindings,
+    /// What the OpenAPI document says about it.
+    pub operation: OperationDoc,
 }
 
 /// Parses the attribute arguments and the function.
@@ -53,7 +56,9 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<HttpFn> {
         .unwrap_or_default();
     let route = args.take_str("route", "\"orders/{id}\"")?;
     let auth_level = args.take_word("auth_level", "anonymous")?;
-    args.finish(ACCEPTED)?;
+    let operation = openapi::parse(&mut args, &func.attrs)?;
+    let accepted: Vec<&str> = ACCEPTED.iter().chain(openapi::ACCEPTED).copied().collect();
+    args.finish(&accepted)?;
 
     check_plain_async_fn(&func.sig, ATTRIBUTE)?;
     let bindings = bindings::parse(
@@ -114,6 +119,7 @@ pub fn parse(args: TokenStream, mut func: ItemFn) -> syn::Result<HttpFn> {
         route,
         auth_level,
         bindings,
+        operation,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod blob;
 pub mod entity;
 pub mod http;
+pub mod openapi;
 pub mod orchestration;
 pub mod params;
 pub mod queue;

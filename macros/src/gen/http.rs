@@ -30,6 +30,7 @@ pub fn generate(f: &HttpFn) -> TokenStream {
         AuthLevel::Function => quote!(Function),
         AuthLevel::Admin => quote!(Admin),
     };
+    let operation = super::openapi::operation(f);
     let call = call(&f.bindings);
     let (trigger_pat, context_pat, args) = (&call.trigger_pat, &call.context_pat, &call.args);
     // Spanned at the return type, so "`X: IntoHttpResponse` is not satisfied" points there.
@@ -41,6 +42,7 @@ pub fn generate(f: &HttpFn) -> TokenStream {
             methods: ::std::vec![#(#methods),*],
             route: ::std::string::String::from(#route),
             auth_level: ::durable::__private::AuthLevel::#auth_level,
+            operation: #operation,
             handler: ::std::sync::Arc::new(
                 |#trigger_pat: ::durable::__private::HttpRequest,
                  #context_pat: ::durable::__private::FunctionContext|
@@ -57,6 +59,7 @@ pub fn generate(f: &HttpFn) -> TokenStream {
         })
     };
     let register = registration(&f.name, make);
+    let operation_guard = super::openapi::guard(f);
     let marker = client_marker::resolve(f.bindings.client_marker.as_ref());
     let checks = &call.checks;
     quote! {
@@ -69,6 +72,7 @@ pub fn generate(f: &HttpFn) -> TokenStream {
         const _: () = {
             #marker
             #register
+            #operation_guard
         };
     }
 }

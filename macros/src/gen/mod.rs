@@ -6,6 +6,7 @@ pub mod checks;
 pub mod client_marker;
 pub mod entity;
 pub mod http;
+pub mod openapi;
 pub mod registration;
 pub mod storage;
 pub mod timer;

@@ -24,6 +24,7 @@ fn http(methods: &[Method], route: &str, auth_level: AuthLevel, handler: Handler
         methods: methods.to_vec(),
         route: route.to_string(),
         auth_level,
+        operation: Default::default(),
         handler: Arc::new(handler),
     })
 }
@@ -81,6 +82,16 @@ fn admin_only() -> FunctionKind {
     http(&[Method::GET], "admin-only", AuthLevel::Admin, |_, _| {
         Box::pin(async move { HttpResponse::ok_json(&json!({ "admin": true })) })
     })
+}
+
+/// GET openapi.yaml: the app's own, which takes the place of the host's OpenAPI YAML.
+fn own_openapi_yaml() -> FunctionKind {
+    http(
+        &[Method::GET],
+        "openapi.yaml",
+        AuthLevel::Anonymous,
+        |_, _| Box::pin(async move { HttpResponse::text(StatusCode::OK, "the app's own") }),
+    )
 }
 
 /// GET panics: panics.
@@ -207,6 +218,7 @@ durable::__private::inventory::submit! { FunctionRegistration { name: "start_gre
 durable::__private::inventory::submit! { FunctionRegistration { name: "tick", make: tick } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "greet", make: greet } }
 durable::__private::inventory::submit! { FunctionRegistration { name: "say_hi", make: say_hi } }
+durable::__private::inventory::submit! { FunctionRegistration { name: "own_openapi_yaml", make: own_openapi_yaml } }
 
 fn main() -> ExitCode {
     durable::host::main()

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use durable_store::ScheduleStatus;
 
 use super::blob::BlobFunction;
+use super::operation::HttpOperation;
 use super::queue::QueueFunction;
 use durable_client::DurableClient;
 use durable_engine::entity::EntityFn;
@@ -117,6 +118,8 @@ pub struct HttpFunction {
     pub route: String,
     /// Who may call it.
     pub auth_level: AuthLevel,
+    /// What the OpenAPI document says about it.
+    pub operation: HttpOperation,
     /// The handler.
     pub handler: HttpHandler,
 }
