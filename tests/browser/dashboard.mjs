@@ -2,7 +2,8 @@
 // where the scenario names what the test started: {"hello": id, "approval": id,
 // "terminate": id, "entity": {"name", "key"}, "key": the host key, if it needs one,
 // "big": an instance with a long history, to time its timeline, "locked": {"key"} of an
-// entity of the same name whose lock an orchestration holds}. Prints a JSON report; exits 1 on any failure or
+// entity of the same name whose lock an orchestration holds, "tagged": an instance started
+// with the tag team=alpha}. Prints a JSON report; exits 1 on any failure or
 // console error, saving screenshots of the list and a timeline either way.
 import { fail, launch, screenshot } from './browser.mjs';
 
@@ -74,6 +75,25 @@ await step('filter', async () => {
   await page.press('input[name="name"]', 'Enter');
   await row(scenario.approval).waitFor();
   return { rows: names.length };
+});
+
+await step('tags', async () => {
+  // The instance started with the tag team=alpha: alone in the list filtered by it, and its
+  // page shows the tag.
+  if (!scenario.tagged) return null;
+  await page.fill('input[name="tags"]', 'team=alpha');
+  await page.press('input[name="tags"]', 'Enter');
+  await row(scenario.hello).waitFor({ state: 'detached' });
+  await row(scenario.tagged).waitFor();
+  const rows = await page.locator('#instances tbody tr').count();
+  await row(scenario.tagged).locator('a').click();
+  await page.locator('h1[data-status="Completed"]').waitFor();
+  const shown = await page.locator('dd[data-field="tags"]').innerText();
+  await page.goBack();
+  await page.fill('input[name="tags"]', '');
+  await page.press('input[name="tags"]', 'Enter');
+  await row(scenario.hello).waitFor();
+  return { rows, shown: shown.trim() };
 });
 
 await step('timeline', async () => {

@@ -1,5 +1,6 @@
 //! The dashboard, driven in headless Chromium against the sample app with keys required (local
-//! development mode off): the page asks for the key once; filters the list; shows a completed
+//! development mode off): the page asks for the key once; filters the list (by name, and by a
+//! tag given at start); shows a completed
 //! Hello cities with its three activities in order on the timeline; raises the approval event
 //! of a waiting workflow and sees it complete without a reload; terminates one; and signals an
 //! entity. Screenshots of the list and a timeline are kept under `target/browser-artifacts/`.
@@ -51,6 +52,16 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         "approval_workflow",
         json!({"subject": "terminate me"}),
     );
+    // Tagged at start through the management API.
+    let tagged = app.host.request(
+        "POST",
+        &format!(
+            "/runtime/webhooks/durabletask/orchestrators/hello_cities/dash-tagged?tag.team=alpha&code={key}"
+        ),
+        &[],
+        b"",
+    );
+    assert_eq!(tagged.status, 202, "{tagged:?}");
     let signal = app.host.request(
         "POST",
         &format!("/runtime/webhooks/durabletask/entities/counter/dash?op=add&code={key}"),
@@ -58,6 +69,8 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         b"10",
     );
     assert_eq!(signal.status, 202, "{signal:?}");
+    app.host
+        .wait_for_status("dash-tagged", "Completed", Some(&key));
     for id in [&hello, &approval, &doomed] {
         let status = app.host.wait_for_status(
             id,
@@ -93,10 +106,26 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         .host
         .get(&format!("/dashboard/api/counts?code={key}"))
         .json();
-    assert_eq!(counts["counts"]["Completed"], 2, "{counts}");
+    assert_eq!(counts["counts"]["Completed"], 3, "{counts}");
     assert_eq!(
-        counts["total"], 5,
+        counts["total"], 6,
         "orchestrations, not the entities: {counts}"
+    );
+    let by_tag = app
+        .host
+        .get(&format!(
+            "/dashboard/api/instances?tag.team=alpha&code={key}"
+        ))
+        .json();
+    assert_eq!(
+        by_tag["instances"][0]["tags"],
+        json!({"team": "alpha"}),
+        "{by_tag}"
+    );
+    assert_eq!(
+        by_tag["instances"].as_array().map(Vec::len),
+        Some(1),
+        "{by_tag}"
     );
     let named = app
         .host
@@ -126,7 +155,7 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
     let scenario = json!({
         "hello": hello, "approval": approval, "terminate": doomed,
         "entity": {"name": "counter", "key": "dash"}, "key": key, "big": big,
-        "locked": {"key": "held"},
+        "locked": {"key": "held"}, "tagged": "dash-tagged",
     });
     let base = format!("http://127.0.0.1:{}", app.host.port);
     let artifacts = browser::artifacts_dir().join("dashboard");
@@ -148,13 +177,15 @@ fn a_user_lists_inspects_and_acts_on_instances_and_entities() {
         report["timeline"]["labels"],
         json!(["say_hello", "say_hello", "say_hello"])
     );
-    assert_eq!(report["filter"]["rows"], 1, "{report}");
+    assert_eq!(report["filter"]["rows"], 2, "hello_cities twice: {report}");
     assert_eq!(
         report["list"]["first"],
         json!(holder),
         "newest first: {report}"
     );
-    assert_eq!(report["list"]["all"], "All 5", "{report}");
+    assert_eq!(report["list"]["all"], "All 6", "{report}");
+    assert_eq!(report["tags"]["rows"], 1, "{report}");
+    assert_eq!(report["tags"]["shown"], "team=alpha", "{report}");
     assert_eq!(report["signal"]["before"], "10", "{report}");
     assert_eq!(report["signal"]["after"], "15", "{report}");
     assert_eq!(

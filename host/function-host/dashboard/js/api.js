@@ -43,12 +43,17 @@ async function call(method, path, body) {
   return json;
 }
 
-/** `filter` as query parameters: status (list), name, prefix, from, to, top. */
+/** `filter` as query parameters: status (list), name, prefix, tags (`key=value` pairs separated
+ * by commas: instances with every one), from, to, top. */
 function query(filter, extra = {}) {
   const p = new URLSearchParams();
   if (filter.statuses && filter.statuses.length) p.set('runtimeStatus', filter.statuses.join(','));
   if (filter.name) p.set('name', filter.name);
   if (filter.prefix) p.set('instanceIdPrefix', filter.prefix);
+  for (const pair of (filter.tags || '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) p.set(`tag.${pair.slice(0, at).trim()}`, pair.slice(at + 1).trim());
+  }
   if (filter.from) p.set('createdTimeFrom', new Date(filter.from).toISOString());
   if (filter.to) p.set('createdTimeTo', new Date(filter.to).toISOString());
   if (filter.order) p.set('order', filter.order);

@@ -62,6 +62,7 @@ export function showInstance(main, id, failed) {
         field('Last updated', time(s.lastUpdatedAt)),
         s.completedAt && field('Completed', `${time(s.completedAt)} (${duration(took)})`),
         field('History events', s.historyLength),
+        Object.keys(s.tags || {}).length > 0 && field('Tags', Object.entries(s.tags).map(([k, v]) => h('div', { className: 'tag' }, `${k}=${v}`))),
         s.parentInstanceId && field('Parent', instanceLink(s.parentInstanceId)),
         subs.length > 0 && field('Sub-orchestrations', subs.map((e) => h('div', {}, instanceLink(e.InstanceId), ` ${e.Name}`))))),
       data('Input', s.input), data('Output', s.output), data('Custom status', s.customStatus));

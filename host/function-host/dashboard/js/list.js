@@ -8,7 +8,7 @@ const STATUSES = ['Running', 'Pending', 'Suspended', 'Completed', 'Failed', 'Ter
 const REFRESH_MS = 5000;
 
 // Kept while the page is left and come back to.
-const state = { filter: { statuses: [], name: '', prefix: '', from: '', to: '', order: '' }, pages: [null], page: 0, auto: true, newestFirst: false };
+const state = { filter: { statuses: [], name: '', prefix: '', tags: '', from: '', to: '', order: '' }, pages: [null], page: 0, auto: true, newestFirst: false };
 
 /** Whether the host's store can list the newest first; if so, the list starts that way. */
 export function offerNewestFirst(can) {
@@ -46,6 +46,7 @@ export function showList(main, failed) {
     h('form', { className: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); restart(); } },
       input('Orchestrator name', 'name'),
       input('Instance id starts with', 'prefix'),
+      input('Tags (key=value, ...)', 'tags'),
       input('Created from', 'from', 'datetime-local'),
       input('Created to', 'to', 'datetime-local'),
       state.newestFirst && h('label', {}, 'Order', h('select', { name: 'order', onchange: (e) => { state.filter.order = e.target.value; restart(); } },

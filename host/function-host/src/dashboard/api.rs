@@ -245,6 +245,7 @@ fn row(s: &InstanceState) -> Value {
         "completedAt": s.completed_at,
         "historyLength": s.history_len,
         "parentInstanceId": s.parent_instance_id,
+        "tags": s.tags,
     })
 }
 
