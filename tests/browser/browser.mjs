@@ -35,6 +35,24 @@ export async function launch() {
   return { browser, page, consoleErrors };
 }
 
+// Opens `url` in a new headless Chromium, runs `work(page)` on it, prints what it returns as
+// JSON on stdout and closes the browser; exits 1 (via `fail`) when the work threw or the page
+// logged a console error.
+export async function checkPage(url, work) {
+  const { browser, page, consoleErrors } = await launch();
+  let problem;
+  try {
+    await page.goto(url);
+    console.log(JSON.stringify(await work(page)));
+  } catch (err) {
+    problem = `${url}: ${err.message}`;
+  } finally {
+    await browser.close();
+  }
+  if (problem) fail(problem);
+  if (consoleErrors.length > 0) fail(`${url} logged errors:\n${consoleErrors.join('\n')}`);
+}
+
 // Prints `msg` to stderr and exits with status 1.
 export function fail(msg) {
   console.error(msg);

@@ -2,13 +2,10 @@
 // operations, opens "setJobStatus", fills its path parameter and sends the pre-filled body,
 // then prints {"tags", "operations", "schemas", "answer"} as JSON on stdout and saves
 // swagger.png in BROWSER_ARTIFACTS. Exits 1 when the page logged a console error or threw.
-import { fail, launch, screenshot } from './browser.mjs';
+import { checkPage, fail, screenshot } from './browser.mjs';
 
 const url = process.argv[2] ?? fail('usage: node swagger.mjs <url>');
-const { browser, page, consoleErrors } = await launch();
-let problem;
-try {
-  await page.goto(url);
+await checkPage(url, async (page) => {
   await page.locator('details.op').first().waitFor({ timeout: 10_000 });
   const tags = await page.locator('main section > h2').allTextContents();
   const operations = await page.locator('section details.op').count();
@@ -19,11 +16,5 @@ try {
   await op.getByRole('button', { name: 'Send' }).click();
   const answer = await op.locator('.answer p span').first().textContent({ timeout: 10_000 });
   await screenshot(page, 'swagger.png');
-  console.log(JSON.stringify({ tags, operations, schemas, answer }));
-} catch (err) {
-  problem = `${url}: ${err.message}`;
-} finally {
-  await browser.close();
-}
-if (problem) fail(problem);
-if (consoleErrors.length > 0) fail(`${url} logged errors:\n${consoleErrors.join('\n')}`);
+  return { tags, operations, schemas, answer };
+});

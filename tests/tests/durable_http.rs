@@ -108,13 +108,17 @@ fn output(host: &TestHost, id: &str, limit: Duration) -> Value {
     wait_until(host, id, limit, |s| s["runtimeStatus"] == "Completed")["output"].clone()
 }
 
-/// The durable HTTP requests and answers in a status's history, in order.
-fn http_calls(status: &Value) -> Vec<(Value, Value)> {
-    let events = status["historyEvents"]
+/// The history events of a status (empty without history).
+fn history(status: &Value) -> Vec<Value> {
+    status["historyEvents"]
         .as_array()
         .cloned()
-        .unwrap_or_default();
-    events
+        .unwrap_or_default()
+}
+
+/// The durable HTTP requests and answers in a status's history, in order.
+fn http_calls(status: &Value) -> Vec<(Value, Value)> {
+    history(status)
         .iter()
         .filter(|e| e["EventType"] == "TaskCompleted" && e["FunctionName"] == HTTP_ACTIVITY)
         .map(|e| {
@@ -130,11 +134,7 @@ fn http_calls(status: &Value) -> Vec<(Value, Value)> {
 /// The waits of the durable timers in a status's history (due time minus creation), in ms.
 fn timer_waits(status: &Value) -> Vec<i64> {
     let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
-    let events = status["historyEvents"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    events
+    history(status)
         .iter()
         .filter(|e| e["EventType"] == "TimerCreated")
         .map(|e| (time(&e["FireAt"]) - time(&e["Timestamp"])).num_milliseconds())
