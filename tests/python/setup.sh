@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the virtualenv the Python end-to-end tests run in (the Durable Functions
-# client, the schema checkers, schemathesis) and installs the pinned requirements into it.
+# client, the schema checkers, schemathesis, the Durable Task SDK) and installs the pinned requirements into it.
 # Idempotent: when the venv already matches requirements.txt it returns at once. Needs only
 # python3 (with venv and pip) and PyPI.
 #
@@ -22,7 +22,7 @@ flock 9
 
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [[ -x "$python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-    && "$python" -c "import azure.durable_functions, schemathesis, openapi_spec_validator" 2>/dev/null; then
+    && "$python" -c "import azure.durable_functions, schemathesis, openapi_spec_validator, durabletask" 2>/dev/null; then
     echo "$python"
     exit 0
 fi

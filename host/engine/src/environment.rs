@@ -51,6 +51,11 @@ pub struct Environment {
     /// only follows its history and the new messages: what a host does to terminate an
     /// instance whose code it does not have.
     pub run_code: bool,
+    /// The orchestrators' code runs in a worker outside this process (the Durable Task
+    /// protocol, [`crate::replay::remote`]): history's scheduling events open the slots their
+    /// completions fill, and each episode's actions come from the worker. Implies no
+    /// `run_code`.
+    pub remote: bool,
 }
 
 impl Environment {
@@ -64,6 +69,7 @@ impl Environment {
             traces: false,
             sampler: crate::trace::Sampler::default(),
             run_code: true,
+            remote: false,
         }
     }
 
@@ -71,6 +77,16 @@ impl Environment {
     pub fn without_code(&self) -> Self {
         Self {
             run_code: false,
+            ..self.clone()
+        }
+    }
+
+    /// The same environment for an orchestrator whose code runs in a worker outside this
+    /// process (see `remote`).
+    pub fn remote(&self) -> Self {
+        Self {
+            run_code: false,
+            remote: true,
             ..self.clone()
         }
     }

@@ -200,6 +200,26 @@ impl State {
         id
     }
 
+    /// Records an action whose id was chosen elsewhere (by a worker outside the process), as
+    /// [`push_action`](Self::push_action) does; later ids continue after it.
+    pub fn push_action_at(&mut self, id: i32, action: Action) {
+        self.open_slot(id, action.kind());
+        self.pending_actions.insert(id, action);
+    }
+
+    /// Opens the slot of a scheduling event recorded in history without code that made it
+    /// (a worker outside the process did), so that its completion is matched. A worker may
+    /// schedule an id again (the SDKs retry an activity under its first id): the slot opens
+    /// anew.
+    pub fn open_slot(&mut self, id: i32, kind: ActionKind) {
+        self.next_action_id = self.next_action_id.max(id.saturating_add(1));
+        self.scheduled.insert(id, kind);
+        if kind != ActionKind::SendEvent {
+            self.tasks.insert(id, TaskSlot::default());
+            self.unresolved.insert(id);
+        }
+    }
+
     /// Applies a completion to its slot; false if it is unknown or a duplicate.
     pub fn resolve(&mut self, id: i32, kind: ActionKind, outcome: TaskOutcome) -> bool {
         if self.scheduled.get(&id) != Some(&kind) {

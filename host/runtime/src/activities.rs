@@ -129,15 +129,26 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
         activity_key(&target.instance_id, execution, request.event.event_id)
     };
     let function = shared.registry.activity_by_name(name);
-    match &function {
-        Some(_) => shared.waiting.release_with(key),
-        None => {
+    let remote = match &function {
+        Some(_) => None,
+        None => super::remote_work::activity_workers(shared, name),
+    };
+    match (&function, &remote) {
+        (Some(_), _) | (None, Some(_)) => shared.waiting.release_with(key),
+        (None, None) => {
             if hold_back(shared, item, name, &key()).await {
                 return;
             }
         }
     }
     let (result, started) = match function {
+        None if remote.is_some() => {
+            let workers = remote.expect("checked above");
+            match super::remote_work::run_activity(shared, item, &workers, &ctx).await {
+                Some(result) => (result, started),
+                None => return,
+            }
+        }
         None => (
             Err(Failure(FailureDetails {
                 is_non_retriable: true,
@@ -254,7 +265,7 @@ async fn execute(shared: &Arc<Shared>, item: &ActivityWorkItem, call: Option<Spa
 }
 
 /// Awaits `work`, renewing the activity's lock every half lock period meanwhile.
-async fn renewing_lock<T>(
+pub(crate) async fn renewing_lock<T>(
     shared: &Shared,
     item: &ActivityWorkItem,
     name: &str,

@@ -34,6 +34,8 @@ pub mod metrics;
 mod orchestrations;
 pub mod registry;
 mod release;
+pub mod remote;
+mod remote_work;
 mod slots;
 mod waiting;
 
@@ -98,6 +100,9 @@ pub struct RuntimeOptions {
     /// How durable HTTP requests poll `202` answers (host.json
     /// `extensions.durableTask.httpSettings`).
     pub http: HttpOptions,
+    /// Workers outside this process that run the orchestrators and activities this host has
+    /// no Rust function for (the Durable Task protocol); none by default.
+    pub workers: Option<remote::Workers>,
 }
 
 impl RuntimeOptions {
@@ -134,6 +139,7 @@ impl Default for RuntimeOptions {
             activity_timeouts: std::collections::HashMap::new(),
             activity_limits: std::collections::HashMap::new(),
             http: HttpOptions::default(),
+            workers: None,
         }
     }
 }
@@ -226,6 +232,7 @@ impl Runtime {
             traces: options.tracer.is_on(),
             sampler: options.tracer.sampler(),
             run_code: true,
+            remote: false,
         };
         let shared = Arc::new(Shared {
             store,

@@ -131,7 +131,31 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     };
     let gate = gate::check(shared, &item, name, version).await;
     let check_replay = shared.options.replay_check && matches!(gate, Gate::Run) && !restart;
+    let now = clock::now();
+    let messages: Vec<_> = item.messages.iter().map(|m| m.message.clone()).collect();
+    let remote = match &gate {
+        Gate::Remote(workers) => {
+            let replay = has_history && !restart;
+            let ran = crate::remote_work::episode(
+                shared,
+                &item,
+                workers,
+                (name, version),
+                replay,
+                now,
+                messages.clone(),
+            )
+            .await;
+            match ran {
+                Some(ran) => Some(ran),
+                None => return,
+            }
+        }
+        _ => None,
+    };
+    let cacheable = remote.is_none();
     let exec = match gate {
+        Gate::Remote(_) => Ok(Execution::new(shared.env.remote())), // not used
         Gate::HeldBack => return,
         Gate::Fail(details) => {
             let env = shared.env.failing_with(details);
@@ -152,9 +176,13 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             return;
         }
     };
-    let now = clock::now();
-    let messages: Vec<_> = item.messages.iter().map(|m| m.message.clone()).collect();
-    let mut out = exec.run_episode(now, messages.clone());
+    let mut out = match remote {
+        Some((remote_exec, out)) => {
+            exec = remote_exec;
+            out
+        }
+        None => exec.run_episode(now, messages.clone()),
+    };
     if check_replay {
         let found =
             replay_check::check(shared, &item, has_history, messages.clone(), now, &out).await;
@@ -184,7 +212,7 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let terminal = out.status.is_terminal();
     let c = super::commits::build_commit(stored.filter(|_| !restart), &exec, out, now);
     // Logged once the commit holds: a failed one runs the episode again.
-    if commit(shared, &item, c, (!terminal).then_some(exec)).await {
+    if commit(shared, &item, c, (!terminal && cacheable).then_some(exec)).await {
         if starting {
             let reason = execution_log::reason(&item.messages);
             tracing::info!(%reason, "orchestration started");

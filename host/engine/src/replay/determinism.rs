@@ -13,6 +13,11 @@ impl Execution {
         kind: ActionKind,
         name: Option<&String>,
     ) {
+        if self.env.remote {
+            // The worker matched its own code; the event opens the slot its completion fills.
+            self.ctx.state.lock().open_slot(event.event_id, kind);
+            return;
+        }
         if matches!(
             self.outcome,
             Some(Outcome::Failed(_) | Outcome::Terminated(_))

@@ -31,6 +31,7 @@ mod determinism;
 mod events;
 mod finish;
 mod outbound;
+pub mod remote;
 
 use events::{completion_of, holds_while_suspended};
 
@@ -83,6 +84,20 @@ pub struct EpisodeOutput {
     pub custom_status: Option<String>,
     /// Spans this episode finished (with tracing on), to report once it is committed.
     pub spans: Vec<SpanRecord>,
+}
+
+impl EpisodeOutput {
+    /// This episode's output followed by `next`'s, the episode of the next generation after
+    /// a continue-as-new: `next`'s history replaces this one's, the messages and spans of
+    /// both are sent.
+    pub fn then(mut self, mut next: EpisodeOutput) -> EpisodeOutput {
+        self.messages.append(&mut next.messages);
+        next.messages = self.messages;
+        self.spans.append(&mut next.spans);
+        next.spans = self.spans;
+        next.new_execution = true;
+        next
+    }
 }
 
 /// Error type name used for nondeterminism failures.
@@ -229,51 +244,73 @@ impl Execution {
     pub fn run_episode(&mut self, now: DateTime<Utc>, messages: Vec<TaskMessage>) -> EpisodeOutput {
         let mut out = self.episode(now, messages);
         let mut generations = 0;
-        while let Some(Outcome::ContinuedAsNew(input)) = self.outcome.clone() {
+        while let Some(Outcome::ContinuedAsNew(_)) = &self.outcome {
             generations += 1;
             let carried = self.ctx.state.lock().take_unconsumed_events();
-            let mut next = Execution::new(self.env.clone());
-            let mut started = self.started.clone().unwrap_or_default();
-            started.orchestration_instance.execution_id = Some(self.env.new_execution_id());
-            started.input = input;
-            started.generation = Some(started.generation.unwrap_or(0) + 1);
-            if let Some(tc) = started.parent_trace_context.as_mut() {
-                // the next generation is a span of its own, under the same parent
-                (tc.id, tc.span_id, tc.activity_start_time) = (None, None, None);
-            }
-            let target = started.orchestration_instance.clone();
-            let mut msgs = vec![TaskMessage::new(
-                target.clone(),
-                HistoryEvent::new(now, EventKind::ExecutionStarted(Box::new(started))),
-            )];
-            msgs.extend(carried.into_iter().map(|e| {
-                TaskMessage::new(
-                    target.clone(),
-                    HistoryEvent::new(
-                        now,
-                        EventKind::EventRaised {
-                            name: e.name,
-                            input: e.input,
-                            parent_trace_context: None,
-                        },
-                    ),
-                )
-            }));
+            let carried = carried.into_iter().map(|e| (e.name, e.input)).collect();
+            let (mut next, msgs) = self.next_generation(now, carried);
             next.refuse_continue_as_new = generations >= MAX_GENERATIONS_PER_EPISODE;
-            let mut next_out = next.episode(now, msgs);
-            let mut messages = std::mem::take(&mut out.messages);
-            messages.append(&mut next_out.messages);
-            next_out.messages = messages;
-            out.spans.append(&mut next_out.spans);
-            next_out.spans = std::mem::take(&mut out.spans);
-            next_out.new_execution = true;
-            out = next_out;
+            let next_out = next.episode(now, msgs);
+            out = out.then(next_out);
             *self = next;
         }
         out
     }
 
-    fn episode(&mut self, now: DateTime<Utc>, mut messages: Vec<TaskMessage>) -> EpisodeOutput {
+    /// After this execution continued as new: a fresh execution for the next generation and
+    /// the messages that start it (its `ExecutionStarted`, then the `carried` events, by name
+    /// and input).
+    pub fn next_generation(
+        &self,
+        now: DateTime<Utc>,
+        carried: Vec<(String, Option<String>)>,
+    ) -> (Execution, Vec<TaskMessage>) {
+        let input = match &self.outcome {
+            Some(Outcome::ContinuedAsNew(input)) => input.clone(),
+            _ => None,
+        };
+        let next = Execution::new(self.env.clone());
+        let mut started = self.started.clone().unwrap_or_default();
+        started.orchestration_instance.execution_id = Some(self.env.new_execution_id());
+        started.input = input;
+        started.generation = Some(started.generation.unwrap_or(0) + 1);
+        if let Some(tc) = started.parent_trace_context.as_mut() {
+            // the next generation is a span of its own, under the same parent
+            (tc.id, tc.span_id, tc.activity_start_time) = (None, None, None);
+        }
+        let target = started.orchestration_instance.clone();
+        let mut msgs = vec![TaskMessage::new(
+            target.clone(),
+            HistoryEvent::new(now, EventKind::ExecutionStarted(Box::new(started))),
+        )];
+        msgs.extend(carried.into_iter().map(|(name, input)| {
+            TaskMessage::new(
+                target.clone(),
+                HistoryEvent::new(
+                    now,
+                    EventKind::EventRaised {
+                        name,
+                        input,
+                        parent_trace_context: None,
+                    },
+                ),
+            )
+        }));
+        (next, msgs)
+    }
+
+    fn episode(&mut self, now: DateTime<Utc>, messages: Vec<TaskMessage>) -> EpisodeOutput {
+        let recorded = self.begin_episode(now, messages);
+        self.finish_episode(now, recorded)
+    }
+
+    /// Stamps the clock and applies the new messages; returns the events they add to history,
+    /// `OrchestratorStarted` first.
+    fn begin_episode(
+        &mut self,
+        now: DateTime<Utc>,
+        mut messages: Vec<TaskMessage>,
+    ) -> Vec<HistoryEvent> {
         let mut recorded = Vec::with_capacity(messages.len() + 4);
         let os = HistoryEvent {
             event_id: -1,
@@ -318,7 +355,7 @@ impl Execution {
                 recorded.push(m.event);
             }
         }
-        self.finish_episode(now, recorded)
+        recorded
     }
 
     /// Applies one event; returns false if it is a duplicate that must not be recorded.

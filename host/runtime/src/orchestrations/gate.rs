@@ -27,6 +27,8 @@ pub(super) enum Gate {
     HeldBack,
     /// Terminate it without its code, which this host does not have (or may not run).
     TerminateWithoutCode,
+    /// Run it on a connected worker that has its code.
+    Remote(crate::remote::Workers),
 }
 
 /// Decides (and, for [`Gate::HeldBack`], gives the item back).
@@ -44,6 +46,12 @@ pub(super) async fn check(
         .messages
         .iter()
         .any(|m| matches!(m.message.event.kind, EventKind::ExecutionTerminated { .. }));
+    if !runnable {
+        if let Some(workers) = crate::remote_work::orchestration_workers(shared, name, version) {
+            shared.waiting.release(key);
+            return Gate::Remote(workers);
+        }
+    }
     if terminating && !runnable {
         // An operator ending an instance no host can run: no need to wait for its code.
         shared.waiting.release(key);

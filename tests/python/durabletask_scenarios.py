@@ -1,0 +1,492 @@
+"""End-to-end scenarios for the host's Durable Task gRPC backend, driven by the real PyPI
+`durabletask` SDK (pinned in requirements.txt) as worker and client. Used by
+tests/tests/grpc_workers.rs; developed against the SDK's own in-memory backend
+(durabletask.testing.create_test_backend), which serves the same TaskHubSidecarService protocol.
+
+Usage: python durabletask_scenarios.py --address HOST:PORT COMMAND [options]
+
+  worker [--log FILE] [--work-item-filters]
+      Runs a TaskHubGrpcWorker with every orchestrator and activity below until SIGTERM/SIGINT.
+      Prints `worker ready` once the worker has started. With --log, appends one JSON line
+      {"activity", "instance_id", "input"} per activity execution (retries included).
+  scenarios [--only a,b] [--skip c] [--mixed] [--timeout S] [--log FILE] [--work-item-filters]
+      Starts its own worker in-process and runs the scenarios (SCENARIOS below) with a
+      TaskHubGrpcClient: one JSON line {"scenario", "ok", "instance_id", "detail"} each, then
+      {"done": true, "passed": n, "failed": m}. Exit code 0 only if every scenario passed.
+      `mixed_python_calls_rust` needs the Rust host's `RustGreet` activity, so it runs only with
+      --mixed (or when named in --only).
+  start --orchestration NAME --count N [--input JSON]   prints {"ids": [...]}
+  wait --ids ID1,ID2 [--timeout S]
+      prints {"results": {id: {"status", "output"}}}; status is an OrchestrationStatus name
+      (COMPLETED, FAILED, TERMINATED, ...), or TIMED_OUT / NOT_FOUND; failed ones add "failure".
+  status --id ID    prints {"status", "output", "custom_status", "exists"}
+
+Outputs and custom statuses are printed parsed from JSON. stdout carries only these JSON lines;
+the SDK logs to stderr. `flaky` counts attempts in process memory, so the `retries` scenario
+assumes no other Python worker process is connected to the same backend.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from durabletask import task
+from durabletask.client import OrchestrationStatus, TaskHubGrpcClient
+from durabletask.worker import TaskHubGrpcWorker
+
+CITIES = ["Tokyo", "Seattle", "London"]
+MANY_CITIES = ["Tokyo", "Seattle", "London", "Paris", "Cairo"]
+
+# --- activities --------------------------------------------------------------------------------
+
+_log_path = None
+_log_lock = threading.Lock()
+
+
+def _record(ctx: task.ActivityContext, name: str, value):
+    """Appends one line per activity execution to the --log file (tests count executions)."""
+    if _log_path is None:
+        return
+    line = json.dumps({"activity": name, "instance_id": ctx.orchestration_id, "input": value})
+    with _log_lock, open(_log_path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+        f.flush()
+
+
+def say_hello(ctx: task.ActivityContext, city):
+    _record(ctx, "say_hello", city)
+    return f"Hello {city}!"
+
+
+def double(ctx: task.ActivityContext, n):
+    _record(ctx, "double", n)
+    return n * 2
+
+
+_flaky_attempts: dict = {}
+_flaky_lock = threading.Lock()
+
+
+def flaky(ctx: task.ActivityContext, key):
+    """Fails the first two attempts for a key (the calling instance's id), then succeeds."""
+    _record(ctx, "flaky", key)
+    with _flaky_lock:
+        attempt = _flaky_attempts.get(key, 0) + 1
+        _flaky_attempts[key] = attempt
+    if attempt < 3:
+        raise RuntimeError(f"flaky attempt {attempt} fails")
+    return f"ok after {attempt}"
+
+
+def always_fails(ctx: task.ActivityContext, _):
+    _record(ctx, "always_fails", _)
+    raise ValueError("boom")
+
+
+def py_shout(ctx: task.ActivityContext, s):
+    """Called by name from a Rust orchestration in the mixed test."""
+    _record(ctx, "py_shout", s)
+    return s.upper() + "!"
+
+
+ACTIVITIES = [say_hello, double, flaky, always_fails, py_shout]
+
+# --- orchestrators -----------------------------------------------------------------------------
+
+
+def hello_chain(ctx: task.OrchestrationContext, _):
+    results = []
+    for city in CITIES:
+        results.append((yield ctx.call_activity(say_hello, input=city)))
+    return results
+
+
+def hello_many(ctx: task.OrchestrationContext, _):
+    results = []
+    for city in MANY_CITIES:
+        results.append((yield ctx.call_activity(say_hello, input=city)))
+    return results
+
+
+def fan_out(ctx: task.OrchestrationContext, _):
+    results = yield task.when_all([ctx.call_activity(double, input=i) for i in range(10)])
+    return sum(results)
+
+
+def timer_orch(ctx: task.OrchestrationContext, _):
+    yield ctx.create_timer(timedelta(seconds=1))
+    return "done"
+
+
+def wait_event(ctx: task.OrchestrationContext, _):
+    payload = yield ctx.wait_for_external_event("approval")
+    return payload
+
+
+def wait_event_or_timeout(ctx: task.OrchestrationContext, _):
+    event = ctx.wait_for_external_event("approval")
+    timer = ctx.create_timer(timedelta(seconds=2))
+    winner = yield task.when_any([event, timer])
+    if winner is timer:
+        return "timed out"
+    return event.get_result()
+
+
+def parent_orch(ctx: task.OrchestrationContext, _):
+    return (yield ctx.call_sub_orchestrator(hello_chain))
+
+
+def retry_orch(ctx: task.OrchestrationContext, _):
+    policy = task.RetryPolicy(first_retry_interval=timedelta(seconds=0.5), max_number_of_attempts=3)
+    return (yield ctx.call_activity(flaky, input=ctx.instance_id, retry_policy=policy))
+
+
+def failing_orch(ctx: task.OrchestrationContext, _):
+    return (yield ctx.call_activity(always_fails))
+
+
+def counter_orch(ctx: task.OrchestrationContext, n):
+    n = n or 0
+    if n < 3:
+        ctx.continue_as_new(n + 1)
+        return None
+    return n
+
+
+def status_orch(ctx: task.OrchestrationContext, _):
+    ctx.set_custom_status("step 1")
+    yield ctx.wait_for_external_event("go")
+    return "finished"
+
+
+def python_calls_rust(ctx: task.OrchestrationContext, _):
+    # RustGreet is served by the Rust host; it is not registered in Python.
+    return (yield ctx.call_activity("RustGreet", input="Python"))
+
+
+ORCHESTRATORS = [hello_chain, hello_many, fan_out, timer_orch, wait_event, wait_event_or_timeout,
+                 parent_orch, retry_orch, failing_orch, counter_orch, status_orch, python_calls_rust]
+
+
+def new_worker(address: str, filters: bool) -> TaskHubGrpcWorker:
+    w = TaskHubGrpcWorker(host_address=address)
+    for fn in ORCHESTRATORS:
+        w.add_orchestrator(fn)
+    for fn in ACTIVITIES:
+        w.add_activity(fn)
+    if filters:
+        w.use_work_item_filters()  # GetWorkItemsRequest.workItemFilters from the registrations
+    return w
+
+
+def stop_worker(w: TaskHubGrpcWorker, limit: float = 15.0):
+    """worker.stop() joins non-daemon threads; bound it so a stuck stream cannot hang the exit."""
+    t = threading.Thread(target=w.stop, daemon=True)
+    t.start()
+    t.join(limit)
+
+
+# --- scenarios: each gets (client, instance id, timeout), raises on failure, returns a detail ---
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def finish(c: TaskHubGrpcClient, iid: str, timeout: float, status=OrchestrationStatus.COMPLETED):
+    state = c.wait_for_orchestration_completion(iid, timeout=timeout)
+    check(state is not None, "wait_for_orchestration_completion: instance not found")
+    failure = state.failure_details.message if state.failure_details else None
+    check(state.runtime_status == status,
+          f"status {state.runtime_status.name}, want {status.name} (failure: {failure})")
+    return state
+
+
+def poll(c: TaskHubGrpcClient, iid: str, pred, what: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        state = c.get_orchestration_state(iid)
+        if state is not None and pred(state):
+            return state
+        if time.monotonic() > deadline:
+            got = state.runtime_status.name if state else "no instance"
+            raise AssertionError(f"timed out waiting for {what} (last: {got})")
+        time.sleep(0.1)
+
+
+def expect_output(state, want):
+    got = state.get_output()
+    check(got == want, f"output {got!r}, want {want!r}")
+    return {"output": got}
+
+
+def sc_chain(c, iid, timeout):
+    c.schedule_new_orchestration(hello_chain, instance_id=iid)
+    return expect_output(finish(c, iid, timeout), [f"Hello {city}!" for city in CITIES])
+
+
+def sc_fan_out_fan_in(c, iid, timeout):
+    c.schedule_new_orchestration(fan_out, instance_id=iid)
+    return expect_output(finish(c, iid, timeout), 90)
+
+
+def sc_timer(c, iid, timeout):
+    began = time.monotonic()
+    c.schedule_new_orchestration(timer_orch, instance_id=iid)
+    detail = expect_output(finish(c, iid, timeout), "done")
+    took = time.monotonic() - began
+    check(took >= 1.0, f"a 1 s timer completed after {took:.2f} s")
+    return {**detail, "seconds": round(took, 2)}
+
+
+def sc_external_event(c, iid, timeout):
+    c.schedule_new_orchestration(wait_event, instance_id=iid)
+    c.wait_for_orchestration_start(iid, timeout=timeout)
+    c.raise_orchestration_event(iid, "approval", data={"approved": True, "by": "python"})
+    return expect_output(finish(c, iid, timeout), {"approved": True, "by": "python"})
+
+
+def sc_external_event_timeout(c, iid, timeout):
+    began = time.monotonic()
+    c.schedule_new_orchestration(wait_event_or_timeout, instance_id=iid)
+    detail = expect_output(finish(c, iid, timeout), "timed out")
+    took = time.monotonic() - began
+    check(took >= 2.0, f"a 2 s timeout won after {took:.2f} s")
+    return {**detail, "seconds": round(took, 2)}
+
+
+def sc_sub_orchestration(c, iid, timeout):
+    c.schedule_new_orchestration(parent_orch, instance_id=iid)
+    return expect_output(finish(c, iid, timeout), [f"Hello {city}!" for city in CITIES])
+
+
+def sc_retries(c, iid, timeout):
+    c.schedule_new_orchestration(retry_orch, instance_id=iid)
+    return expect_output(finish(c, iid, timeout), "ok after 3")
+
+
+def sc_activity_failure(c, iid, timeout):
+    c.schedule_new_orchestration(failing_orch, instance_id=iid)
+    state = finish(c, iid, timeout, OrchestrationStatus.FAILED)
+    check(state.failure_details is not None, "FAILED without failure details")
+    message = state.failure_details.message
+    check("boom" in message, f"failure message {message!r} lacks 'boom'")
+    return {"failure": message, "error_type": state.failure_details.error_type}
+
+
+def sc_continue_as_new(c, iid, timeout):
+    c.schedule_new_orchestration(counter_orch, input=0, instance_id=iid)
+    return expect_output(finish(c, iid, timeout), 3)
+
+
+def sc_terminate(c, iid, timeout):
+    c.schedule_new_orchestration(wait_event, instance_id=iid)
+    c.wait_for_orchestration_start(iid, timeout=timeout)
+    c.terminate_orchestration(iid, output="stopped")
+    return expect_output(finish(c, iid, timeout, OrchestrationStatus.TERMINATED), "stopped")
+
+
+def sc_suspend_resume(c, iid, timeout):
+    c.schedule_new_orchestration(wait_event, instance_id=iid)
+    c.wait_for_orchestration_start(iid, timeout=timeout)
+    c.suspend_orchestration(iid, reason="pause")
+    poll(c, iid, lambda s: s.runtime_status == OrchestrationStatus.SUSPENDED, "SUSPENDED", timeout)
+    c.raise_orchestration_event(iid, "approval", data="while suspended")
+    time.sleep(1.0)  # give a wrongly delivered event time to complete the orchestration
+    state = c.get_orchestration_state(iid)
+    check(state is not None and state.runtime_status == OrchestrationStatus.SUSPENDED,
+          f"after an event while suspended: {state.runtime_status.name if state else None}")
+    c.resume_orchestration(iid, reason="go on")
+    return expect_output(finish(c, iid, timeout), "while suspended")
+
+
+def sc_purge(c, iid, timeout):
+    c.schedule_new_orchestration(hello_chain, instance_id=iid)
+    finish(c, iid, timeout)
+    result = c.purge_orchestration(iid)
+    check(result.deleted_instance_count == 1, f"purge deleted {result.deleted_instance_count}, want 1")
+    check(c.get_orchestration_state(iid) is None, "instance still exists after purge")
+    return {"deleted": result.deleted_instance_count, "is_complete": result.is_complete}
+
+
+def sc_custom_status(c, iid, timeout):
+    c.schedule_new_orchestration(status_orch, instance_id=iid)
+    poll(c, iid, lambda s: s.serialized_custom_status == json.dumps("step 1"),
+         'custom status "step 1"', timeout)
+    c.raise_orchestration_event(iid, "go")
+    state = finish(c, iid, timeout)
+    return {**expect_output(state, "finished"), "custom_status": state.serialized_custom_status}
+
+
+def sc_mixed_python_calls_rust(c, iid, timeout):
+    c.schedule_new_orchestration(python_calls_rust, instance_id=iid)
+    return expect_output(finish(c, iid, timeout), "Hello Python from Rust")
+
+
+SCENARIOS = {
+    "chain": sc_chain,
+    "fan_out_fan_in": sc_fan_out_fan_in,
+    "timer": sc_timer,
+    "external_event": sc_external_event,
+    "external_event_timeout": sc_external_event_timeout,
+    "sub_orchestration": sc_sub_orchestration,
+    "retries": sc_retries,
+    "activity_failure": sc_activity_failure,
+    "continue_as_new": sc_continue_as_new,
+    "terminate": sc_terminate,
+    "suspend_resume": sc_suspend_resume,
+    "purge": sc_purge,
+    "custom_status": sc_custom_status,
+    "mixed_python_calls_rust": sc_mixed_python_calls_rust,
+}
+NEEDS_MIXED = {"mixed_python_calls_rust"}
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def names(arg):
+    chosen = [n for n in (arg or "").split(",") if n]
+    unknown = [n for n in chosen if n not in SCENARIOS]
+    if unknown:
+        sys.exit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    return chosen
+
+
+def cmd_worker(args):
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    w = new_worker(args.address, args.work_item_filters)
+    w.start()
+    print("worker ready", flush=True)
+    while not stop.wait(0.5):
+        pass
+    stop_worker(w)
+    return 0
+
+
+def cmd_scenarios(args):
+    only, skip = names(args.only), set(names(args.skip))
+    selected = [n for n in (only or SCENARIOS)
+                if n not in skip and (n not in NEEDS_MIXED or args.mixed or n in only)]
+    w = new_worker(args.address, args.work_item_filters)
+    w.start()
+    passed = failed = 0
+    try:
+        with TaskHubGrpcClient(host_address=args.address) as c:
+            for name in selected:
+                iid = f"{name}-{uuid.uuid4().hex}"
+                try:
+                    detail, ok = SCENARIOS[name](c, iid, args.timeout), True
+                except Exception as e:  # noqa: BLE001 - every failure becomes a report line
+                    detail, ok = f"{type(e).__name__}: {e}", False
+                passed, failed = passed + ok, failed + (not ok)
+                emit({"scenario": name, "ok": ok, "instance_id": iid, "detail": detail})
+    finally:
+        stop_worker(w)
+    emit({"done": True, "passed": passed, "failed": failed})
+    return 0 if failed == 0 and passed == len(selected) else 1
+
+
+def cmd_start(args):
+    data = json.loads(args.input) if args.input is not None else None
+    with TaskHubGrpcClient(host_address=args.address) as c:
+        ids = [c.schedule_new_orchestration(args.orchestration, input=data,
+                                            instance_id=f"{args.orchestration}-{uuid.uuid4().hex}")
+               for _ in range(args.count)]
+    emit({"ids": ids})
+    return 0
+
+
+def parsed(serialized):
+    return None if serialized is None else json.loads(serialized)
+
+
+def cmd_wait(args):
+    deadline = time.monotonic() + args.timeout
+    results = {}
+    with TaskHubGrpcClient(host_address=args.address) as c:
+        for iid in [i for i in args.ids.split(",") if i]:
+            try:
+                state = c.wait_for_orchestration_completion(
+                    iid, timeout=max(1.0, deadline - time.monotonic()))
+            except TimeoutError:
+                results[iid] = {"status": "TIMED_OUT", "output": None}
+                continue
+            if state is None:
+                results[iid] = {"status": "NOT_FOUND", "output": None}
+                continue
+            result = {"status": state.runtime_status.name, "output": parsed(state.serialized_output)}
+            if state.failure_details is not None:
+                result["failure"] = state.failure_details.message
+            results[iid] = result
+    emit({"results": results})
+    return 0
+
+
+def cmd_status(args):
+    with TaskHubGrpcClient(host_address=args.address) as c:
+        state = c.get_orchestration_state(args.id)
+    if state is None:
+        emit({"status": None, "output": None, "custom_status": None, "exists": False})
+    else:
+        emit({"status": state.runtime_status.name, "output": parsed(state.serialized_output),
+              "custom_status": parsed(state.serialized_custom_status), "exists": True})
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--address", default=os.environ.get("DURABLETASK_ADDRESS", "localhost:4001"),
+                   help="the gRPC backend, HOST:PORT")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_worker_options(sp):
+        sp.add_argument("--log", help="append one JSON line per activity execution to this file")
+        sp.add_argument("--work-item-filters", action="store_true",
+                        help="send workItemFilters (the registered names) in GetWorkItems")
+        sp.add_argument("--no-rust-names", action="store_true", help="accepted; no effect")
+        return sp
+
+    with_worker_options(sub.add_parser("worker", help="run a worker until SIGTERM/SIGINT"))
+    sp = with_worker_options(sub.add_parser("scenarios", help="run the scenarios"))
+    sp.add_argument("--only", help="comma-separated scenario names")
+    sp.add_argument("--skip", help="comma-separated scenario names")
+    sp.add_argument("--mixed", action="store_true", help="also run mixed_python_calls_rust")
+    sp.add_argument("--timeout", type=float, default=60.0, help="seconds per wait (default 60)")
+    sp = sub.add_parser("start", help="schedule N instances of an orchestration by name")
+    sp.add_argument("--orchestration", required=True)
+    sp.add_argument("--count", type=int, default=1)
+    sp.add_argument("--input", help="JSON input")
+    sp = sub.add_parser("wait", help="wait for instances to finish")
+    sp.add_argument("--ids", required=True, help="comma-separated instance ids")
+    sp.add_argument("--timeout", type=float, default=60.0, help="seconds for all (default 60)")
+    sp = sub.add_parser("status", help="one instance's state")
+    sp.add_argument("--id", required=True)
+    args = p.parse_args(argv)
+
+    global _log_path
+    _log_path = getattr(args, "log", None)
+    command = {"worker": cmd_worker, "scenarios": cmd_scenarios, "start": cmd_start,
+               "wait": cmd_wait, "status": cmd_status}[args.command]
+    code = command(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # the SDK may leave non-daemon threads behind
+
+
+if __name__ == "__main__":
+    main()
