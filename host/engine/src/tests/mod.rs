@@ -6,6 +6,7 @@ mod entities;
 mod nondeterminism;
 mod primitives;
 mod regressions;
+mod remote;
 mod replay_check;
 mod serde_round_trip;
 mod suspend_terminate;
