@@ -1,0 +1,335 @@
+//! The protocol end to end over a real connection: a runtime on a SQLite task hub, the
+//! server on a local port, a worker written with the generated client (standing in for an
+//! SDK's worker) and the SDK-style management calls.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+use durable_engine::context::OrchestrationContext;
+use durable_grpc::proto;
+use durable_grpc::proto::history_event::EventType;
+use durable_grpc::proto::orchestrator_action::OrchestratorActionType as A;
+use durable_grpc::proto::task_hub_sidecar_service_client::TaskHubSidecarServiceClient;
+use durable_grpc::proto::work_item::Request;
+use durable_grpc::WorkerHub;
+use durable_runtime::remote::Workers;
+use durable_runtime::{Registry, Runtime, RuntimeOptions};
+use durable_sqlite::SqliteTaskHub;
+use durable_store::TaskHub;
+
+type Client = TaskHubSidecarServiceClient<Channel>;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn registry() -> Registry {
+    Registry::new()
+        .activity("add_one", |_ctx, n: i64| async move { Ok(n + 1) })
+        // Rust code calling an activity that only the worker has.
+        .orchestration(
+            "greet_remote",
+            |ctx: OrchestrationContext, city: String| async move {
+                let greeting: String = ctx.call_activity_by_name("PyGreet", &city).await?;
+                Ok(greeting)
+            },
+        )
+}
+
+async fn connect(addr: SocketAddr) -> Client {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    TaskHubSidecarServiceClient::new(channel)
+}
+
+fn started_input(events: &[proto::HistoryEvent]) -> Option<String> {
+    events.iter().find_map(|e| match &e.event_type {
+        Some(EventType::ExecutionStarted(s)) => s.input.clone(),
+        _ => None,
+    })
+}
+
+/// The worker's answer to an episode of `remote_flow`: schedule `add_one` with the input,
+/// then complete with its result.
+fn remote_flow(request: &proto::OrchestratorRequest) -> Vec<proto::OrchestratorAction> {
+    let all: Vec<_> = request
+        .past_events
+        .iter()
+        .chain(&request.new_events)
+        .cloned()
+        .collect();
+    let done = all.iter().find_map(|e| match &e.event_type {
+        Some(EventType::TaskCompleted(c)) => Some(c.result.clone()),
+        _ => None,
+    });
+    let id = if done.is_some() { 1 } else { 0 };
+    let action = match done {
+        Some(result) => A::CompleteOrchestration(proto::CompleteOrchestrationAction {
+            orchestration_status: proto::OrchestrationStatus::Completed as i32,
+            result,
+            ..Default::default()
+        }),
+        None => A::ScheduleTask(proto::ScheduleTaskAction {
+            name: "add_one".into(),
+            input: started_input(&all),
+            ..Default::default()
+        }),
+    };
+    vec![proto::OrchestratorAction {
+        id,
+        orchestrator_action_type: Some(action),
+    }]
+}
+
+/// A worker that serves the activity `PyGreet` and the orchestrator `remote_flow`.
+async fn worker(mut client: Client) {
+    let filters = proto::WorkItemFilters {
+        orchestrations: vec![proto::OrchestrationFilter {
+            name: "remote_flow".into(),
+            versions: vec![],
+        }],
+        activities: vec![proto::ActivityFilter {
+            name: "pygreet".into(),
+            versions: vec![],
+        }],
+        entities: vec![],
+    };
+    let request = proto::GetWorkItemsRequest {
+        work_item_filters: Some(filters),
+        ..Default::default()
+    };
+    let mut stream = client.get_work_items(request).await.unwrap().into_inner();
+    while let Some(Ok(item)) = stream.next().await {
+        let token = item.completion_token;
+        match item.request {
+            Some(Request::ActivityRequest(a)) => {
+                let city: String = serde_json::from_str(a.input.as_deref().unwrap()).unwrap();
+                let answer = proto::ActivityResponse {
+                    instance_id: a.orchestration_instance.unwrap().instance_id,
+                    task_id: a.task_id,
+                    result: Some(serde_json::to_string(&format!("Hello, {city}")).unwrap()),
+                    failure_details: None,
+                    completion_token: token,
+                };
+                client.complete_activity_task(answer).await.unwrap();
+            }
+            Some(Request::OrchestratorRequest(o)) => {
+                let answer = proto::OrchestratorResponse {
+                    instance_id: o.instance_id.clone(),
+                    actions: remote_flow(&o),
+                    custom_status: Some("\"working\"".into()),
+                    completion_token: token,
+                    ..Default::default()
+                };
+                client.complete_orchestrator_task(answer).await.unwrap();
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn finish(client: &mut Client, id: &str) -> proto::OrchestrationState {
+    let request = proto::GetInstanceRequest {
+        instance_id: id.into(),
+        get_inputs_and_outputs: true,
+    };
+    let mut call = tonic::Request::new(request);
+    call.set_timeout(WAIT);
+    let done = client.wait_for_instance_completion(call).await.unwrap();
+    let done = done.into_inner();
+    assert!(done.exists);
+    done.orchestration_state.unwrap()
+}
+
+async fn start(client: &mut Client, name: &str, input: &str) -> String {
+    let request = proto::CreateInstanceRequest {
+        name: name.into(),
+        input: Some(input.into()),
+        ..Default::default()
+    };
+    client
+        .start_instance(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .instance_id
+}
+
+#[tokio::test]
+async fn workers_and_clients_over_the_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn TaskHub> = Arc::new(SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
+    let hub = Arc::new(WorkerHub::new());
+    let options = RuntimeOptions {
+        workers: Some(Workers(hub.clone())),
+        idle_poll_interval: Duration::from_millis(100),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::start(store, registry(), options).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(durable_grpc::serve(
+        listener,
+        hub.clone(),
+        runtime.client(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    let mut client = connect(addr).await;
+    client.hello(()).await.unwrap();
+    let worker = tokio::spawn(worker(connect(addr).await));
+    tokio::time::timeout(WAIT, async {
+        while hub.worker_count() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+
+    // Rust orchestration, remote activity.
+    let id = start(&mut client, "greet_remote", "\"Tokyo\"").await;
+    let state = finish(&mut client, &id).await;
+    assert_eq!(
+        state.orchestration_status,
+        proto::OrchestrationStatus::Completed as i32
+    );
+    assert_eq!(state.output.as_deref(), Some("\"Hello, Tokyo\""));
+    assert_eq!(state.input.as_deref(), Some("\"Tokyo\""));
+
+    // Remote orchestration, Rust activity.
+    let flow = start(&mut client, "remote_flow", "41").await;
+    let state = finish(&mut client, &flow).await;
+    assert_eq!(
+        state.orchestration_status,
+        proto::OrchestrationStatus::Completed as i32
+    );
+    assert_eq!(state.output.as_deref(), Some("42"));
+    assert_eq!(state.custom_status.as_deref(), Some("\"working\""));
+
+    // The history, as a stream of chunks.
+    let request = proto::StreamInstanceHistoryRequest {
+        instance_id: flow.clone(),
+        ..Default::default()
+    };
+    let mut chunks = client
+        .stream_instance_history(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut kinds = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        for e in chunk.unwrap().events {
+            kinds.push(match e.event_type.unwrap() {
+                EventType::ExecutionStarted(_) => "started",
+                EventType::TaskScheduled(_) => "scheduled",
+                EventType::TaskCompleted(_) => "completed",
+                EventType::ExecutionCompleted(_) => "ended",
+                _ => continue,
+            });
+        }
+    }
+    assert_eq!(kinds, ["started", "scheduled", "completed", "ended"]);
+
+    // Reading: without payloads, an unknown instance, a query.
+    let bare = client
+        .get_instance(proto::GetInstanceRequest {
+            instance_id: flow.clone(),
+            get_inputs_and_outputs: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let bare = bare.orchestration_state.unwrap();
+    assert_eq!((bare.name.as_str(), bare.output), ("remote_flow", None));
+    let missing = client
+        .get_instance(proto::GetInstanceRequest {
+            instance_id: "nobody".into(),
+            get_inputs_and_outputs: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!missing.exists && missing.orchestration_state.is_none());
+    let query = proto::QueryInstancesRequest {
+        query: Some(proto::InstanceQuery {
+            runtime_status: vec![proto::OrchestrationStatus::Completed as i32],
+            max_instance_count: 10,
+            ..Default::default()
+        }),
+    };
+    let page = client.query_instances(query).await.unwrap().into_inner();
+    let mut ids: Vec<_> = page
+        .orchestration_state
+        .iter()
+        .map(|s| s.instance_id.clone())
+        .collect();
+    ids.sort();
+    let mut expected = vec![id.clone(), flow.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(page.continuation_token, None);
+
+    // Errors are statuses with messages.
+    let raised = client
+        .raise_event(proto::RaiseEventRequest {
+            instance_id: id.clone(),
+            name: "late".into(),
+            input: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(raised.code(), tonic::Code::FailedPrecondition);
+    let unknown = client
+        .terminate_instance(proto::TerminateRequest {
+            instance_id: "nobody".into(),
+            output: None,
+            recursive: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    let nameless = client
+        .start_instance(proto::CreateInstanceRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(nameless.code(), tonic::Code::InvalidArgument);
+    let unserved = client
+        .signal_entity(proto::SignalEntityRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(unserved.code(), tonic::Code::Unimplemented);
+
+    // Purging.
+    let purged = client
+        .purge_instances(proto::PurgeInstancesRequest {
+            request: Some(proto::purge_instances_request::Request::InstanceId(
+                flow.clone(),
+            )),
+            recursive: true,
+            is_orchestration: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(purged.deleted_instance_count, 1);
+
+    let _ = stop.send(());
+    tokio::time::timeout(WAIT, server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+    // The worker's stream ended with the server.
+    tokio::time::timeout(WAIT, worker).await.unwrap().unwrap();
+    assert_eq!(hub.worker_count(), 0);
+    runtime.shutdown().await;
+}
