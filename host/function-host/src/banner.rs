@@ -12,8 +12,14 @@ use crate::http_api::WEBHOOK_PATH;
 /// The line that tells scripts and tests where the host listens; always the banner's last.
 pub const LISTENING_PREFIX: &str = "Listening on http://";
 
-/// Renders the banner for a host listening on `addr`.
-pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> String {
+/// Renders the banner for a host listening on `addr` (and for the Durable Task protocol on
+/// `grpc`, when it is on).
+pub fn render(
+    config: &HostConfig,
+    app: &FunctionApp,
+    addr: SocketAddr,
+    grpc: Option<SocketAddr>,
+) -> String {
     let mut out = String::new();
     let host = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
         "localhost".to_string()
@@ -52,6 +58,13 @@ pub fn render(config: &HostConfig, app: &FunctionApp, addr: SocketAddr) -> Strin
         );
     }
     let _ = writeln!(out, "Dashboard: {base}/dashboard/");
+    if let Some(grpc) = grpc {
+        let _ = writeln!(
+            out,
+            "Durable Task gRPC: {grpc} (Durable Task SDK workers and clients; no \
+             authentication, keep it private)"
+        );
+    }
     if config.keys.is_some() {
         let _ = writeln!(
             out,
@@ -189,6 +202,7 @@ mod tests {
             activities: Default::default(),
             overridable_states: Default::default(),
             http: Default::default(),
+            grpc_port: None,
         }
     }
 
@@ -198,6 +212,7 @@ mod tests {
             &config(true),
             &FunctionApp::default(),
             "0.0.0.0:7071".parse().unwrap(),
+            None,
         );
         let json = as_json_lines(&text);
         let lines: Vec<serde_json::Value> = json
@@ -232,7 +247,8 @@ mod tests {
         )
         .unwrap();
         let addr: SocketAddr = "127.0.0.1:7071".parse().unwrap();
-        let text = render(&config(true), &app, addr);
+        let text = render(&config(true), &app, addr, None);
+        assert!(!text.contains("gRPC"), "{text}");
         assert!(
             text.contains("        echo: [GET,POST] http://localhost:7071/api/echo/{name}"),
             "{text}"
@@ -241,7 +257,19 @@ mod tests {
         assert!(text.contains("Local development mode: on"));
         assert!(text.contains("Replay check: on"));
         assert!(text.ends_with("Listening on http://127.0.0.1:7071"));
-        let text = render(&config(false), &app, addr);
+        let text = render(&config(false), &app, addr, None);
         assert!(text.contains("Local development mode: off"));
+    }
+
+    #[test]
+    fn names_the_durable_task_endpoint_when_it_is_on() {
+        let addr: SocketAddr = "127.0.0.1:7071".parse().unwrap();
+        let grpc: SocketAddr = "127.0.0.1:4001".parse().unwrap();
+        let text = render(&config(true), &FunctionApp::default(), addr, Some(grpc));
+        assert!(
+            text.contains("Durable Task gRPC: 127.0.0.1:4001 (Durable Task SDK workers"),
+            "{text}"
+        );
+        assert!(text.ends_with("Listening on http://127.0.0.1:7071"));
     }
 }

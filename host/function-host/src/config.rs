@@ -14,6 +14,7 @@ use crate::triggers::StorageTriggerConfig;
 mod activities;
 mod durable_http;
 mod files;
+mod grpc;
 mod singleton;
 mod storage_provider;
 mod triggers;
@@ -21,6 +22,7 @@ mod versioning;
 
 pub use activities::ActivitySettings;
 pub use files::{HostJson, LocalSettings, HOST_JSON_OVERRIDE_PREFIX};
+pub use grpc::GRPC_PORT;
 pub use storage_provider::StorageProviderSettings;
 pub use versioning::VersioningSettings;
 
@@ -222,6 +224,9 @@ pub struct HostConfig {
     pub overridable_states: durable_client::IfExists,
     /// host.json `extensions.durableTask.httpSettings`: how durable HTTP requests poll.
     pub http: durable_engine::durable_http::HttpOptions,
+    /// The Durable Task gRPC port (`DURABLE_GRPC_PORT`, else host.json
+    /// `extensions.durableTask.grpc.port`); `None` is off.
+    pub grpc_port: Option<u16>,
 }
 
 /// The keys given by settings: none, or all three (a partial set is an error that names the
@@ -383,6 +388,7 @@ impl HostConfig {
             activities: host.activities.clone(),
             overridable_states: host.overridable_states,
             http: host.http,
+            grpc_port: grpc::resolve(host.grpc_port, &given)?,
         })
     }
 }

@@ -76,6 +76,8 @@ pub struct FunctionHost {
     server: JoinHandle<()>,
     /// Timer, queue and blob listeners.
     listeners: Vec<JoinHandle<()>>,
+    /// The Durable Task gRPC endpoint, when configured.
+    grpc: Option<crate::grpc_endpoint::Endpoint>,
     in_flight: InFlight,
     /// Set when shutdown starts: readiness answers 503 from then on.
     draining: Arc<std::sync::atomic::AtomicBool>,
@@ -97,6 +99,7 @@ impl FunctionHost {
         let addr = listener
             .local_addr()
             .map_err(|source| HostError::Bind { addr, source })?;
+        let grpc = crate::grpc_endpoint::bind(&config).await?;
 
         let mut telemetry = Telemetry::from_env(&service_name())?;
         let defaults = RuntimeOptions::default();
@@ -117,6 +120,7 @@ impl FunctionHost {
             activity_timeouts: config.activities.timeouts.clone(),
             activity_limits: config.activities.limits.clone(),
             http: config.http,
+            workers: grpc.as_ref().map(|g| g.workers()),
             ..defaults
         };
         if config.function_timeout.is_some() {
@@ -204,6 +208,7 @@ impl FunctionHost {
                 "the open-files limit leaves room for fewer connections than configured"
             );
         }
+        let grpc = grpc.map(|g| g.start(client.clone()));
         let server = tokio::spawn(server::serve(
             listener,
             requests,
@@ -229,6 +234,7 @@ impl FunctionHost {
             stop,
             server,
             listeners,
+            grpc,
             in_flight,
             draining,
         })
@@ -237,6 +243,11 @@ impl FunctionHost {
     /// Where the HTTP server listens.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the Durable Task gRPC endpoint listens, when it is on.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().map(|g| g.addr())
     }
 
     /// The client bound to the task hub.
@@ -263,7 +274,7 @@ impl FunctionHost {
 
     /// The start-up banner.
     pub fn banner(&self) -> String {
-        banner::render(&self.config, &self.app, self.addr)
+        banner::render(&self.config, &self.app, self.addr, self.grpc_addr())
     }
 
     /// Stops taking work (new connections are refused, triggers stop), lets requests and
@@ -311,6 +322,11 @@ impl FunctionHost {
                 "shutdown deadline passed while the runtime stopped; its locks and partition \
                  leases expire by themselves"
             );
+        }
+        // Workers stay connected until the runtime has stopped, so that the episodes and
+        // activities they run can still answer.
+        if let Some(grpc) = self.grpc {
+            grpc.stop(end).await;
         }
         let left = end.saturating_duration_since(tokio::time::Instant::now());
         self.telemetry.shutdown(left.max(SPAN_FLUSH_MINIMUM)).await;

@@ -29,6 +29,7 @@ mod dashboard;
 pub mod export;
 mod fd_limit;
 mod function_host;
+mod grpc_endpoint;
 mod health;
 mod http_api;
 pub mod keys;
@@ -135,6 +136,27 @@ pub enum HostError {
         addr: SocketAddr,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The Durable Task gRPC port cannot be bound.
+    #[error(
+        "cannot listen for Durable Task gRPC on {addr}: {source} (choose another port with \
+         DURABLE_GRPC_PORT or extensions.durableTask.grpc.port)"
+    )]
+    GrpcBind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A Durable Task gRPC port is configured, but this build has no `grpc` feature.
+    #[error(
+        "the Durable Task gRPC endpoint (port {port}, from DURABLE_GRPC_PORT or \
+         extensions.durableTask.grpc.port) is not built into this binary: build with the \
+         cargo feature `grpc` of the durable crate, or remove the setting"
+    )]
+    GrpcNotBuilt {
+        /// The configured port.
+        port: u16,
     },
     /// The async runtime cannot be built.
     #[error("cannot start the tokio runtime: {0}")]

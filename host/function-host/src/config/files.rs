@@ -56,6 +56,8 @@ pub struct HostJson {
     pub overridable_states: durable_client::IfExists,
     /// `extensions.durableTask.httpSettings`: how durable HTTP requests poll.
     pub http: durable_engine::durable_http::HttpOptions,
+    /// `extensions.durableTask.grpc.port`: where the Durable Task protocol is served.
+    pub grpc_port: Option<u16>,
 }
 
 impl LocalSettings {
@@ -257,6 +259,7 @@ impl HostJson {
                 }
             },
             http: super::durable_http::http_options(durable)?,
+            grpc_port: super::grpc::grpc_port(durable)?,
         })
     }
 }
