@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use super::{EpisodeOutput, Execution, Outcome};
 use crate::history::HistoryEvent;
 use crate::message::TaskMessage;
-use crate::state::Action;
+pub use crate::state::Action;
 
 /// What a worker decided in one episode.
 #[derive(Debug, Clone, Default)]
