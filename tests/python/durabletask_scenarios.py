@@ -34,10 +34,10 @@ import sys
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from durabletask import task
-from durabletask.client import OrchestrationStatus, TaskHubGrpcClient
+from durabletask.client import OrchestrationQuery, OrchestrationStatus, TaskHubGrpcClient
 from durabletask.worker import TaskHubGrpcWorker
 
 CITIES = ["Tokyo", "Seattle", "London"]
@@ -95,7 +95,21 @@ def py_shout(ctx: task.ActivityContext, s):
     return s.upper() + "!"
 
 
-ACTIVITIES = [say_hello, double, flaky, always_fails, py_shout]
+_failed_once: set = set()
+
+
+def fails_once(ctx: task.ActivityContext, key):
+    """Fails the first run for a key (the calling instance's id): what a rewind recovers from."""
+    _record(ctx, "fails_once", key)
+    with _flaky_lock:
+        first = key not in _failed_once
+        _failed_once.add(key)
+    if first:
+        raise RuntimeError("the first run fails")
+    return "recovered"
+
+
+ACTIVITIES = [say_hello, double, flaky, always_fails, py_shout, fails_once]
 
 # --- orchestrators -----------------------------------------------------------------------------
 
@@ -165,13 +179,18 @@ def status_orch(ctx: task.OrchestrationContext, _):
     return "finished"
 
 
+def rewind_orch(ctx: task.OrchestrationContext, _):
+    return (yield ctx.call_activity(fails_once, input=ctx.instance_id))
+
+
 def python_calls_rust(ctx: task.OrchestrationContext, _):
     # RustGreet is served by the Rust host; it is not registered in Python.
     return (yield ctx.call_activity("RustGreet", input="Python"))
 
 
 ORCHESTRATORS = [hello_chain, hello_many, fan_out, timer_orch, wait_event, wait_event_or_timeout,
-                 parent_orch, retry_orch, failing_orch, counter_orch, status_orch, python_calls_rust]
+                 parent_orch, retry_orch, failing_orch, counter_orch, status_orch, rewind_orch,
+                 python_calls_rust]
 
 
 def new_worker(address: str, filters: bool) -> TaskHubGrpcWorker:
@@ -325,6 +344,63 @@ def sc_custom_status(c, iid, timeout):
     return {**expect_output(state, "finished"), "custom_status": state.serialized_custom_status}
 
 
+def sc_rewind(c, iid, timeout):
+    c.schedule_new_orchestration(rewind_orch, instance_id=iid)
+    finish(c, iid, timeout, OrchestrationStatus.FAILED)
+    c.rewind_orchestration(iid, reason="the activity is fixed")
+    # The rewind is a message: the instance reads FAILED until the host has taken it.
+    state = poll(c, iid, lambda s: s.runtime_status == OrchestrationStatus.COMPLETED,
+                 "COMPLETED after the rewind", timeout)
+    return expect_output(state, "recovered")
+
+
+def sc_query(c, iid, timeout):
+    ids = [f"{iid}-q{i}" for i in range(2)]
+    for one in ids:
+        c.schedule_new_orchestration(hello_chain, instance_id=one)
+    for one in ids:
+        finish(c, one, timeout)
+    query = OrchestrationQuery(instance_id_prefix=f"{iid}-q", fetch_inputs_and_outputs=True,
+                               runtime_status=[OrchestrationStatus.COMPLETED])
+    states = c.get_all_orchestration_states(query)
+    found = sorted(s.instance_id for s in states)
+    check(found == ids, f"query found {found}, want {ids}")
+    check(all(s.name == "hello_chain" for s in states), "a queried instance has another name")
+    check(all(s.get_output() == [f"Hello {x}!" for x in CITIES] for s in states), "outputs differ")
+    return {"found": found}
+
+
+def sc_purge_by_filter(c, iid, timeout):
+    since = datetime.now(timezone.utc)
+    c.schedule_new_orchestration(hello_chain, instance_id=iid)
+    finish(c, iid, timeout)
+    result = c.purge_orchestrations_by(created_time_from=since,
+                                       created_time_to=datetime.now(timezone.utc),
+                                       runtime_status=[OrchestrationStatus.COMPLETED])
+    check(result.deleted_instance_count >= 1, f"purge deleted {result.deleted_instance_count}")
+    check(c.get_orchestration_state(iid) is None, "instance still exists after purge")
+    return {"deleted": result.deleted_instance_count}
+
+
+def sc_scheduled_start(c, iid, timeout):
+    began = time.monotonic()
+    at = datetime.now(timezone.utc) + timedelta(seconds=2)
+    c.schedule_new_orchestration(hello_chain, instance_id=iid, start_at=at)
+    state = c.get_orchestration_state(iid)
+    check(state is not None and state.runtime_status == OrchestrationStatus.PENDING,
+          f"before its start time: {state.runtime_status.name if state else None}")
+    detail = expect_output(finish(c, iid, timeout), [f"Hello {city}!" for city in CITIES])
+    took = time.monotonic() - began
+    check(took >= 1.9, f"started 2 s later, completed after {took:.2f} s")
+    return {**detail, "seconds": round(took, 2)}
+
+
+def sc_tags(c, iid, timeout):
+    # The tags are checked through the host's HTTP API (the SDK's state has no tags).
+    c.schedule_new_orchestration(hello_chain, instance_id=iid, tags={"team": "python"})
+    return expect_output(finish(c, iid, timeout), [f"Hello {city}!" for city in CITIES])
+
+
 def sc_mixed_python_calls_rust(c, iid, timeout):
     c.schedule_new_orchestration(python_calls_rust, instance_id=iid)
     return expect_output(finish(c, iid, timeout), "Hello Python from Rust")
@@ -344,6 +420,11 @@ SCENARIOS = {
     "suspend_resume": sc_suspend_resume,
     "purge": sc_purge,
     "custom_status": sc_custom_status,
+    "rewind": sc_rewind,
+    "query": sc_query,
+    "purge_by_filter": sc_purge_by_filter,
+    "scheduled_start": sc_scheduled_start,
+    "tags": sc_tags,
     "mixed_python_calls_rust": sc_mixed_python_calls_rust,
 }
 NEEDS_MIXED = {"mixed_python_calls_rust"}

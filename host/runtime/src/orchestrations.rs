@@ -136,12 +136,15 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let remote = match &gate {
         Gate::Remote(workers) => {
             let replay = has_history && !restart;
+            let Some(history) = crate::remote_work::history_of(shared, &item, replay).await else {
+                return;
+            };
             let ran = crate::remote_work::episode(
                 shared,
                 &item,
                 workers,
                 (name, version),
-                replay,
+                history,
                 now,
                 messages.clone(),
             )

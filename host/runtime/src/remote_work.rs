@@ -45,31 +45,39 @@ pub(crate) fn activity_workers(shared: &Shared, name: &str) -> Option<Workers> {
     workers.0.serves_activity(name).then(|| workers.clone())
 }
 
-/// Runs one episode of `item` on a worker: the execution after it and what it produced, or
-/// `None` when nothing is to be committed (the item was given back).
+/// The stored history of `item`'s instance when `replay`, else none; `None` when it could not
+/// be read (the item was given back).
+pub(crate) async fn history_of(
+    shared: &Arc<Shared>,
+    item: &OrchestrationWorkItem,
+    replay: bool,
+) -> Option<Vec<HistoryEvent>> {
+    if !replay {
+        return Some(Vec::new());
+    }
+    match shared.store.get_history(&item.instance_id).await {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::error!(instance_id = %item.instance_id, error = %e, "loading history failed");
+            super::release::orchestration(shared, item, &e).await;
+            None
+        }
+    }
+}
+
+/// Runs one episode of `item` on a worker after `history`: the execution after it and what it
+/// produced, or `None` when nothing is to be committed (the item was given back).
 pub(crate) async fn episode(
     shared: &Arc<Shared>,
     item: &OrchestrationWorkItem,
     workers: &Workers,
     (name, version): (&str, Option<&str>),
-    replay: bool,
+    history: Vec<HistoryEvent>,
     now: chrono::DateTime<chrono::Utc>,
     messages: Vec<TaskMessage>,
 ) -> Option<(Execution, EpisodeOutput)> {
     // The worker is sent the whole history each episode; the live cache is for Rust code.
     shared.cache.lock().take(&item.instance_id);
-    let history = if replay {
-        match shared.store.get_history(&item.instance_id).await {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!(instance_id = %item.instance_id, error = %e, "loading history failed");
-                super::release::orchestration(shared, item, &e).await;
-                return None;
-            }
-        }
-    } else {
-        Vec::new()
-    };
     let mut exec = Execution::from_history(shared.env.remote(), &history);
     let recorded = exec.begin_remote_episode(now, messages);
     let request = request_for(item, &exec, (name, version), history, &recorded);

@@ -40,10 +40,39 @@ pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let kept = rewound_history(&history);
     tracing::info!(instance_id = %item.instance_id, removed = history.len() - kept.len(), "rewinding");
     shared.cache.lock().take(&item.instance_id);
-    let mut exec = Execution::from_history(shared.env.clone(), &kept);
     let now = clock::now();
-    let messages = item.messages.iter().map(|m| m.message.clone()).collect();
-    let out = exec.run_episode(now, messages);
+    let messages: Vec<_> = item.messages.iter().map(|m| m.message.clone()).collect();
+    let (exec, out) = match remote_workers(shared, &item) {
+        // A worker runs its code: it replays the history without the failure.
+        Some((workers, name, version)) => {
+            let named = (name.as_str(), version.as_deref());
+            let ran = crate::remote_work::episode(
+                shared,
+                &item,
+                &workers,
+                named,
+                kept.clone(),
+                now,
+                messages,
+            )
+            .await;
+            match ran {
+                Some(ran) => ran,
+                None => return,
+            }
+        }
+        None => {
+            let mut exec = Execution::from_history(shared.env.clone(), &kept);
+            let out = exec.run_episode(now, messages);
+            (exec, out)
+        }
+    };
+    let cacheable = exec.started().is_some_and(|s| {
+        shared
+            .registry
+            .orchestrator(&s.name, s.version.as_deref())
+            .is_some()
+    });
     let terminal = out.status.is_terminal();
     let new_generation = out.new_execution;
     let appended = out.new_events.clone();
@@ -53,8 +82,23 @@ pub(super) async fn rewind(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         all.extend(appended);
         c.history = HistoryUpdate::NewExecution(all);
     }
-    commit(shared, &item, c, (!terminal).then_some(exec)).await;
+    commit(shared, &item, c, (!terminal && cacheable).then_some(exec)).await;
     if terminal {
         shared.completions.notify(&item.instance_id);
     }
+}
+
+/// The workers, name and version of an instance whose orchestrator this host has no Rust
+/// code for and a connected worker serves.
+fn remote_workers(
+    shared: &Shared,
+    item: &OrchestrationWorkItem,
+) -> Option<(crate::remote::Workers, String, Option<String>)> {
+    let row = item.instance.as_ref()?;
+    let version = row.version.as_deref();
+    if shared.registry.orchestrator(&row.name, version).is_some() {
+        return None;
+    }
+    let workers = crate::remote_work::orchestration_workers(shared, &row.name, version)?;
+    Some((workers, row.name.clone(), row.version.clone()))
 }
