@@ -7,6 +7,7 @@ pub mod containers;
 pub mod crash;
 pub mod faults;
 pub mod http_server;
+pub mod js;
 pub mod python;
 pub mod s3;
 pub mod sample_app;

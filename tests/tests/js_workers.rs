@@ -1,0 +1,98 @@
+//! Workers in JavaScript on this host, over the Durable Task gRPC protocol, with the official
+//! npm SDK `@microsoft/durabletask-js` (pinned in tests/js/package-lock.json) as worker and
+//! client (tests/js/hello_chain.mjs): the SDK's hello-world chain, an orchestrator calling the
+//! activity `hello` for three cities in turn, run by the SDK's `TaskHubGrpcWorker` and started
+//! and awaited with its `TaskHubGrpcClient`; the management HTTP API shows the instance like
+//! any other.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tests::app_host::{AppDir, TestHost};
+
+const API: &str = "/runtime/webhooks/durabletask";
+
+/// The orchestrator the script registers and schedules.
+const ORCHESTRATOR: &str = "js_hello_chain";
+
+/// The host's Durable Task gRPC address, from its banner.
+fn grpc_address(host: &TestHost) -> String {
+    let line = host
+        .banner
+        .lines()
+        .find(|l| l.contains("gRPC"))
+        .unwrap_or_else(|| panic!("no gRPC line in the banner:\n{}", host.banner));
+    let at = line
+        .find("127.0.0.1:")
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    line[at..]
+        .split(|c: char| c.is_whitespace() || c == '/' || c == ')')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_js_sdk_hello_chain_completes_on_the_embedded_store() {
+    // Installed before the host starts, so that a first `npm ci` does not count against it.
+    tests::js::set_up();
+    let dir = AppDir::new(env!("CARGO_BIN_EXE_grpc-app"), json!({}), None);
+    let host = TestHost::start(&dir, &[("DURABLE_GRPC_PORT", "0")]);
+    let address = grpc_address(&host);
+
+    let out = tests::js::run(
+        "hello_chain.mjs",
+        &["--address", &address, "--timeout", "60"],
+        Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = || {
+        format!(
+            "stdout:\n{stdout}\nstderr:\n{stderr}\nhost log:\n{}",
+            host.log()
+        )
+    };
+    assert!(
+        out.status.success(),
+        "hello_chain.mjs failed ({}):\n{}",
+        out.status,
+        report()
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(lines.len(), 1, "one JSON line expected:\n{}", report());
+    let result = &lines[0];
+    let greetings = json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]);
+    assert_eq!(result["status"], "COMPLETED", "{}", report());
+    assert_eq!(result["output"], greetings, "{}", report());
+    let id = result["instance_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no instance id:\n{}", report()));
+
+    // The management API shows the JavaScript instance like a Rust one.
+    let status = host.wait_for_status(id, "Completed", None);
+    assert_eq!(status["name"], ORCHESTRATOR, "{status}");
+    assert_eq!(status["instanceId"], id, "{status}");
+    assert_eq!(status["output"], greetings, "{status}");
+
+    // Its history: the three activity calls, each completed once, under the activity's name.
+    let history = host
+        .call("GET", &format!("{API}/instances/{id}?showHistory=true"))
+        .send()
+        .json();
+    let events = history["historyEvents"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no history: {history}"));
+    let of_type =
+        |t: &str| -> Vec<&Value> { events.iter().filter(|e| e["EventType"] == t).collect() };
+    let calls = of_type("TaskCompleted");
+    assert_eq!(calls.len(), 3, "{history}");
+    assert!(
+        calls.iter().all(|e| e["FunctionName"] == "hello"),
+        "{history}"
+    );
+    assert_eq!(of_type("ExecutionCompleted").len(), 1, "{history}");
+}
