@@ -21,23 +21,6 @@ fn script() -> PathBuf {
     tests::python::python_dir().join("durabletask_scenarios.py")
 }
 
-/// The host's Durable Task gRPC address, from its banner.
-fn grpc_address(host: &TestHost) -> String {
-    let line = host
-        .banner
-        .lines()
-        .find(|l| l.contains("gRPC"))
-        .unwrap_or_else(|| panic!("no gRPC line in the banner:\n{}", host.banner));
-    let at = line
-        .find("127.0.0.1:")
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    line[at..]
-        .split(|c: char| c.is_whitespace() || c == '/' || c == ')')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 fn start_host(values: &Value, grpc_port: u16) -> (AppDir, TestHost) {
     let dir = AppDir::new(env!("CARGO_BIN_EXE_grpc-app"), values.clone(), None);
     let host = start_in(&dir, grpc_port);
@@ -120,7 +103,7 @@ impl Drop for Worker {
 /// Runs every scenario of the SDK against a host on `values`' task hub.
 fn scenarios_pass(values: Value) {
     let (_dir, host) = start_host(&values, 0);
-    let address = grpc_address(&host);
+    let address = host.grpc_address();
     let (ok, lines, output) = run_script(
         &address,
         &["scenarios", "--mixed", "--work-item-filters"],
@@ -170,7 +153,7 @@ fn python_sdk_scenarios_on_azurite() {
 #[test]
 fn a_rust_orchestration_calls_a_python_activity() {
     let (dir, host) = start_host(&json!({}), 0);
-    let address = grpc_address(&host);
+    let address = host.grpc_address();
     let _worker = Worker::start(&address, &dir.path().join("activities.log"));
     let r = host
         .call(
@@ -196,7 +179,7 @@ fn activity_runs(log: &Path) -> Vec<Value> {
 #[test]
 fn a_sigkilled_host_resumes_and_every_python_instance_completes_once() {
     let (dir, mut host) = start_host(&json!({}), 0);
-    let address = grpc_address(&host);
+    let address = host.grpc_address();
     let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
     let log = dir.path().join("activities.log");
     // Started before any worker serves `hello_many`: they wait for one, they do not fail.

@@ -15,30 +15,13 @@ const API: &str = "/runtime/webhooks/durabletask";
 /// The orchestrator the script registers and schedules.
 const ORCHESTRATOR: &str = "js_hello_chain";
 
-/// The host's Durable Task gRPC address, from its banner.
-fn grpc_address(host: &TestHost) -> String {
-    let line = host
-        .banner
-        .lines()
-        .find(|l| l.contains("gRPC"))
-        .unwrap_or_else(|| panic!("no gRPC line in the banner:\n{}", host.banner));
-    let at = line
-        .find("127.0.0.1:")
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    line[at..]
-        .split(|c: char| c.is_whitespace() || c == '/' || c == ')')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn the_js_sdk_hello_chain_completes_on_the_embedded_store() {
     // Installed before the host starts, so that a first `npm ci` does not count against it.
     tests::js::set_up();
     let dir = AppDir::new(env!("CARGO_BIN_EXE_grpc-app"), json!({}), None);
     let host = TestHost::start(&dir, &[("DURABLE_GRPC_PORT", "0")]);
-    let address = grpc_address(&host);
+    let address = host.grpc_address();
 
     let out = tests::js::run(
         "hello_chain.mjs",
@@ -77,6 +60,8 @@ fn the_js_sdk_hello_chain_completes_on_the_embedded_store() {
     assert_eq!(status["name"], ORCHESTRATOR, "{status}");
     assert_eq!(status["instanceId"], id, "{status}");
     assert_eq!(status["output"], greetings, "{status}");
+    // The SDK's client sends an empty input for none: stored as no input.
+    assert_eq!(status["input"], Value::Null, "{status}");
 
     // Its history: the three activity calls, each completed once, under the activity's name.
     let history = host

@@ -51,9 +51,11 @@ impl Sidecar {
             if_exists,
             tags: r.tags.into_iter().collect(),
         };
+        // An empty input is no input (the JavaScript SDK's client sends one).
+        let input = r.input.filter(|i| !i.is_empty());
         let instance_id = self
             .client
-            .start_with_options(&r.name, r.input, options)
+            .start_with_options(&r.name, input, options)
             .await
             .map_err(status_of)?;
         Ok(proto::CreateInstanceResponse { instance_id })
