@@ -13,8 +13,9 @@ Usage: python durabletask_scenarios.py --address HOST:PORT COMMAND [options]
       Starts its own worker in-process and runs the scenarios (SCENARIOS below) with a
       TaskHubGrpcClient: one JSON line {"scenario", "ok", "instance_id", "detail"} each, then
       {"done": true, "passed": n, "failed": m}. Exit code 0 only if every scenario passed.
-      `mixed_python_calls_rust` needs the Rust host's `RustGreet` activity, so it runs only with
-      --mixed (or when named in --only).
+      The scenarios in NEEDS_MIXED need the Rust host (`mixed_python_calls_rust` its `RustGreet`
+      activity, the `entity_*` ones its `counter` entity), so they run only with --mixed (or when
+      named in --only).
   start --orchestration NAME --count N [--input JSON]   prints {"ids": [...]}
   wait --ids ID1,ID2 [--timeout S]
       prints {"results": {id: {"status", "output"}}}; status is an OrchestrationStatus name
@@ -37,7 +38,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from durabletask import task
-from durabletask.client import OrchestrationQuery, OrchestrationStatus, TaskHubGrpcClient
+from durabletask.client import (EntityQuery, OrchestrationQuery, OrchestrationStatus,
+                                TaskHubGrpcClient)
+from durabletask.entities import EntityInstanceId
 from durabletask.worker import TaskHubGrpcWorker
 
 CITIES = ["Tokyo", "Seattle", "London"]
@@ -406,6 +409,65 @@ def sc_mixed_python_calls_rust(c, iid, timeout):
     return expect_output(finish(c, iid, timeout), "Hello Python from Rust")
 
 
+def poll_entity(c: TaskHubGrpcClient, entity: EntityInstanceId, pred, what: str, timeout: float):
+    """Reads the entity (with its state) until `pred` holds for the answer (None = no entity)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = c.get_entity(entity)
+        if pred(metadata):
+            return metadata
+        if time.monotonic() > deadline:
+            got = metadata.get_state() if metadata else "no entity"
+            raise AssertionError(f"timed out waiting for {what} (last state: {got})")
+        time.sleep(0.1)
+
+
+def sc_entity_signal_and_get(c, iid, timeout):
+    # `counter` is the Rust host's entity; the SDK's client signals, reads and lists it.
+    entity = EntityInstanceId("counter", iid)
+    check(c.get_entity(entity) is None, "the entity exists before any signal")
+    c.signal_entity(entity, "add", 5)
+    c.signal_entity(entity, "add", 3)
+    metadata = poll_entity(c, entity, lambda m: m is not None and m.get_typed_state() == 8,
+                           "state 8", timeout)
+    check(metadata.id == entity, f"entity id {metadata.id}, want {entity}")
+    check(metadata.get_state() == "8", f"serialized state {metadata.get_state()!r}, want '8'")
+    check(metadata.backlog_queue_size == 0, f"backlog {metadata.backlog_queue_size}")
+    check(metadata.get_locked_by() is None, "locked without a lock holder")
+    bare = c.get_entity(entity, include_state=False)
+    check(bare is not None and bare.get_state() is None, "a read without state has state")
+    # The name part of a prefix is not case-sensitive, and the leading '@' may be left out.
+    found = {}
+    for prefix in (str(entity), f"Counter@{iid[:-4]}"):
+        listed = c.get_all_entities(EntityQuery(instance_id_starts_with=prefix))
+        ids = [str(m.id) for m in listed]
+        check(ids == [str(entity)], f"prefix {prefix!r} listed {ids}, want [{str(entity)!r}]")
+        check(listed[0].get_typed_state() == 8, f"listed state {listed[0].get_state()!r}")
+        found[prefix] = ids
+    return {"state": metadata.get_typed_state(), "found": found}
+
+
+def sc_entity_clean_storage(c, iid, timeout):
+    # An entity whose state is deleted is empty: clean-up removes its row.
+    entity = EntityInstanceId("counter", iid)
+    c.signal_entity(entity, "add", 1)
+    poll_entity(c, entity, lambda m: m is not None, "the entity", timeout)
+    c.signal_entity(entity, "delete")
+    poll_entity(c, entity, lambda m: m is None, "the state deleted", timeout)
+    result = c.clean_entity_storage()
+    check(isinstance(result.empty_entities_removed, int)
+          and isinstance(result.orphaned_locks_released, int), f"result {result}")
+    check(result.empty_entities_removed >= 1, f"{result}: the emptied entity was not removed")
+    check(result.orphaned_locks_released == 0, f"{result}: no lock was orphaned")
+    query = EntityQuery(instance_id_starts_with=str(entity), include_transient=True)
+    left = [str(m.id) for m in c.get_all_entities(query)]
+    check(left == [], f"still listed after the clean-up: {left}")
+    again = c.clean_entity_storage()
+    check(again.empty_entities_removed == 0, f"a second clean-up removed more: {again}")
+    return {"empty_entities_removed": result.empty_entities_removed,
+            "orphaned_locks_released": result.orphaned_locks_released}
+
+
 SCENARIOS = {
     "chain": sc_chain,
     "fan_out_fan_in": sc_fan_out_fan_in,
@@ -426,8 +488,10 @@ SCENARIOS = {
     "scheduled_start": sc_scheduled_start,
     "tags": sc_tags,
     "mixed_python_calls_rust": sc_mixed_python_calls_rust,
+    "entity_signal_and_get": sc_entity_signal_and_get,
+    "entity_clean_storage": sc_entity_clean_storage,
 }
-NEEDS_MIXED = {"mixed_python_calls_rust"}
+NEEDS_MIXED = {"mixed_python_calls_rust", "entity_signal_and_get", "entity_clean_storage"}
 
 # --- commands ----------------------------------------------------------------------------------
 
@@ -546,7 +610,8 @@ def main(argv=None):
     sp = with_worker_options(sub.add_parser("scenarios", help="run the scenarios"))
     sp.add_argument("--only", help="comma-separated scenario names")
     sp.add_argument("--skip", help="comma-separated scenario names")
-    sp.add_argument("--mixed", action="store_true", help="also run mixed_python_calls_rust")
+    sp.add_argument("--mixed", action="store_true",
+                    help="also run the scenarios that need the Rust host (NEEDS_MIXED)")
     sp.add_argument("--timeout", type=float, default=60.0, help="seconds per wait (default 60)")
     sp = sub.add_parser("start", help="schedule N instances of an orchestration by name")
     sp.add_argument("--orchestration", required=True)

@@ -303,7 +303,7 @@ async fn workers_and_clients_over_the_protocol() {
         .unwrap_err();
     assert_eq!(nameless.code(), tonic::Code::InvalidArgument);
     let unserved = client
-        .signal_entity(proto::SignalEntityRequest {})
+        .list_instance_ids(proto::ListInstanceIdsRequest {})
         .await
         .unwrap_err();
     assert_eq!(unserved.code(), tonic::Code::Unimplemented);

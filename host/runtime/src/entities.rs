@@ -6,6 +6,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use super::execution_log;
 use super::Shared;
 use durable_engine::entity::executor::run_batch;
@@ -40,22 +42,45 @@ pub(super) async fn process(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
         }
     };
     let function = shared.registry.entity(&id.name);
-    let events = item.messages.iter().map(|m| m.message.event.clone());
+    let events: Vec<_> = item
+        .messages
+        .iter()
+        .map(|m| m.message.event.clone())
+        .collect();
     let now = clock::now();
     let env = &shared.env;
     let span = execution_log::span("entity", &id.name, &item.instance_id);
-    let entered = span.enter();
     let started = std::time::Instant::now();
-    tracing::debug!(messages = item.messages.len(), "executing");
-    let out = run_batch(
-        &id,
-        state,
-        events,
-        function.as_ref(),
-        now,
-        &env.entities,
-        &*env.ids,
-    );
+    let remote = match &function {
+        Some(_) => None,
+        None => crate::remote_work::entity_workers(shared, &id.name),
+    };
+    let out = match remote {
+        Some(workers) => {
+            let ran =
+                crate::remote_work::entity_batch(shared, &item, &workers, &id, state, events, now)
+                    .instrument(span.clone())
+                    .await;
+            match ran {
+                Some(out) => out,
+                None => return,
+            }
+        }
+        None => {
+            let _entered = span.enter();
+            tracing::debug!(messages = item.messages.len(), "executing");
+            run_batch(
+                &id,
+                state,
+                events,
+                function.as_ref(),
+                now,
+                &env.entities,
+                &*env.ids,
+            )
+        }
+    };
+    let entered = span.enter();
     shared.metrics.entity_operations(&id.name, out.operations);
     tracing::debug!(
         operations = out.operations,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use durable_engine::entity::remote::{PlannedOperation, RemoteBatch};
 use durable_engine::history::{FailureDetails, HistoryEvent, OrchestrationInstance, TraceContext};
 use durable_engine::replay::remote::Decision;
 
@@ -48,6 +49,17 @@ pub struct ActivityRequest {
     pub task_id: i32,
     /// The trace context of the orchestration's call.
     pub trace_context: Option<TraceContext>,
+}
+
+/// One batch of operations of an entity for a worker.
+#[derive(Debug, Clone)]
+pub struct EntityRequest {
+    /// The entity's instance id (`@name@key`).
+    pub instance_id: String,
+    /// Its state before the batch.
+    pub state: Option<String>,
+    /// The operations to run, in order.
+    pub operations: Vec<PlannedOperation>,
 }
 
 /// What an activity run answered: its serialized result, or how it failed.
@@ -95,6 +107,21 @@ pub trait RemoteWorkers: Send + Sync + 'static {
         &self,
         request: ActivityRequest,
     ) -> BoxFuture<'static, Result<ActivityAnswer, RemoteError>>;
+
+    /// Whether a connected worker runs the entity `name`.
+    fn serves_entity(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
+
+    /// Runs one batch of an entity's operations on a worker; resolves with its answer.
+    fn run_entity(
+        &self,
+        request: EntityRequest,
+    ) -> BoxFuture<'static, Result<RemoteBatch, RemoteError>> {
+        let _ = request;
+        Box::pin(std::future::ready(Err(RemoteError::NoWorker)))
+    }
 }
 
 /// The workers a runtime routes to ([`crate::RuntimeOptions::workers`]).

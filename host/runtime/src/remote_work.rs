@@ -9,6 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use durable_engine::entity::executor::BatchOutput;
+use durable_engine::entity::remote::{plan_batch, run_remote_batch, RemoteBatch};
+use durable_engine::entity::{EntityId, SchedulerState};
 use durable_engine::failure::Failure;
 use durable_engine::function::ActivityContext;
 use durable_engine::history::{EventKind, FailureDetails, HistoryEvent};
@@ -17,7 +20,7 @@ use durable_engine::replay::remote::Decision;
 use durable_engine::replay::{EpisodeOutput, Execution, Outcome};
 use durable_store::{ActivityWorkItem, OrchestrationWorkItem};
 
-use crate::remote::{ActivityRequest, OrchestratorRequest, RemoteError, Workers};
+use crate::remote::{ActivityRequest, EntityRequest, OrchestratorRequest, RemoteError, Workers};
 use crate::Shared;
 
 /// How soon work a worker did not answer is offered again.
@@ -63,6 +66,66 @@ pub(crate) async fn history_of(
             None
         }
     }
+}
+
+/// The workers, if a connected one serves the entity `name`.
+pub(crate) fn entity_workers(shared: &Shared, name: &str) -> Option<Workers> {
+    let workers = shared.options.workers.as_ref()?;
+    workers.0.serves_entity(name).then(|| workers.clone())
+}
+
+/// Runs one batch of an entity's operations on a worker: what the batch produced, or `None`
+/// when nothing is to be committed (the item was given back).
+pub(crate) async fn entity_batch(
+    shared: &Arc<Shared>,
+    item: &OrchestrationWorkItem,
+    workers: &Workers,
+    id: &EntityId,
+    state: SchedulerState,
+    events: Vec<HistoryEvent>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<BatchOutput> {
+    let env = &shared.env;
+    let operations = plan_batch(id, &state, events.clone(), now, &env.entities, &*env.ids);
+    tracing::debug!(operations = operations.len(), "executing on a worker");
+    let answer = if operations.is_empty() {
+        RemoteBatch::default()
+    } else {
+        let request = EntityRequest {
+            instance_id: item.instance_id.clone(),
+            state: state.state.clone(),
+            operations,
+        };
+        let answer = tokio::time::timeout(
+            shared.options.orchestration_lock,
+            workers.0.run_entity(request),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(RemoteError::Abandoned(
+                "no answer within the orchestration lock".to_string(),
+            ))
+        });
+        match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::warn!(entity = %id, error = %e, "the worker did not run the batch; it is offered again");
+                if let Err(e) = shared.store.abandon_orchestration(item, RETRY_AFTER).await {
+                    tracing::warn!(entity = %id, error = %e, "could not give the entity back; its lock runs out instead");
+                }
+                return None;
+            }
+        }
+    };
+    Some(run_remote_batch(
+        id,
+        state,
+        events,
+        answer,
+        now,
+        &env.entities,
+        &*env.ids,
+    ))
 }
 
 /// Runs one episode of `item` on a worker after `history`: the execution after it and what it

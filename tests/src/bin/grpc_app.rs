@@ -3,9 +3,14 @@
 //!
 //! - `RustGreet(name)`: an activity answering `"Hello {name} from Rust"`;
 //! - `RustCallsPython(text)`: an orchestration that calls the Python activity `py_shout` and
-//!   returns its answer.
+//!   returns its answer;
+//! - `counter`: an entity whose state is an integer (`add(n)`, `get`, `reset`, `delete`),
+//!   signalled, read, listed and cleaned up by the Python SDK's client.
 
-use durable::{activity_trigger, orchestration_trigger, Failure, OrchestrationContext};
+use durable::{
+    activity_trigger, entity_trigger, orchestration_trigger, EntityContext, Failure,
+    OrchestrationContext,
+};
 
 /// Greets from Rust.
 #[activity_trigger(name = "RustGreet")]
@@ -17,6 +22,28 @@ async fn rust_greet(name: String) -> Result<String, Failure> {
 #[orchestration_trigger(name = "RustCallsPython")]
 async fn rust_calls_python(ctx: OrchestrationContext, text: String) -> Result<String, Failure> {
     Ok(ctx.call_activity_by_name("py_shout", &text).await?)
+}
+
+/// A counter: the state is an integer, missing until the first `add` or `reset`.
+#[entity_trigger]
+fn counter(ctx: &mut EntityContext) -> Result<(), Failure> {
+    let value: i64 = ctx.get_state(|| 0)?;
+    match ctx.operation_name() {
+        "add" => {
+            let amount: i64 = ctx.get_input()?;
+            ctx.set_state(&(value + amount))
+        }
+        "get" => ctx.set_result(&value),
+        "reset" => ctx.set_state(&0),
+        "delete" => {
+            ctx.delete_state();
+            Ok(())
+        }
+        other => Err(Failure::new(
+            "UnknownOperation",
+            format!("the counter has no operation {other:?}"),
+        )),
+    }
 }
 
 fn main() -> std::process::ExitCode {

@@ -148,9 +148,10 @@ impl RequestMessage {
 /// An entity's answer to a call, or a lock grant.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ResponseMessage {
-    /// The operation's result as JSON text, the error message on failure, or
-    /// [`LOCK_GRANTED`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The operation's result as JSON text, the error message as JSON text on failure, or
+    /// [`LOCK_GRANTED`]. Always written (`null` for none), as Durable Functions writes it:
+    /// the SDKs that read this shape look the field up.
+    #[serde(default)]
     pub result: Option<String>,
     /// The error type, present only when the operation failed.
     #[serde(
@@ -177,10 +178,11 @@ impl ResponseMessage {
         }
     }
 
-    /// A failed operation.
+    /// A failed operation. Its `result` is the error message as JSON text, as Durable
+    /// Functions writes it (the SDKs that read this shape parse it as JSON).
     pub fn failed(details: FailureDetails) -> Self {
         Self {
-            result: Some(details.error_message.clone()),
+            result: serde_json::to_string(&details.error_message).ok(),
             exception_type: Some(details.error_type.clone()),
             failure_details: Some(details),
         }
@@ -190,7 +192,10 @@ impl ResponseMessage {
     pub fn failure(&self) -> Option<FailureDetails> {
         let ty = self.exception_type.as_ref()?;
         Some(self.failure_details.clone().unwrap_or_else(|| {
-            FailureDetails::new(ty.clone(), self.result.clone().unwrap_or_default())
+            // The message is JSON text (a string) when Durable Functions wrote it, else plain.
+            let text = self.result.clone().unwrap_or_default();
+            let message = serde_json::from_str::<String>(&text).unwrap_or(text);
+            FailureDetails::new(ty.clone(), message)
         }))
     }
 }

@@ -24,6 +24,7 @@ pub mod messages;
 mod options;
 #[cfg(test)]
 mod ordering_tests;
+pub mod remote;
 mod scheduler;
 pub mod sorter;
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::proto;
 use crate::proto::task_hub_sidecar_service_server::TaskHubSidecarService;
 use durable_client::DurableClient;
 
+mod entities;
 mod instances;
 mod query;
 
@@ -123,6 +124,41 @@ impl TaskHubSidecarService for Sidecar {
         r: Request<proto::PurgeInstancesRequest>,
     ) -> Answer<proto::PurgeInstancesResponse> {
         self.purge(r.into_inner()).await.map(Response::new)
+    }
+
+    async fn signal_entity(
+        &self,
+        r: Request<proto::SignalEntityRequest>,
+    ) -> Answer<proto::SignalEntityResponse> {
+        Sidecar::signal_entity(self, r.into_inner()).await?;
+        Ok(Response::new(proto::SignalEntityResponse {}))
+    }
+
+    async fn get_entity(
+        &self,
+        r: Request<proto::GetEntityRequest>,
+    ) -> Answer<proto::GetEntityResponse> {
+        Sidecar::get_entity(self, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn query_entities(
+        &self,
+        r: Request<proto::QueryEntitiesRequest>,
+    ) -> Answer<proto::QueryEntitiesResponse> {
+        Sidecar::query_entities(self, r.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn clean_entity_storage(
+        &self,
+        r: Request<proto::CleanEntityStorageRequest>,
+    ) -> Answer<proto::CleanEntityStorageResponse> {
+        Sidecar::clean_entity_storage(self, r.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn get_work_items(
