@@ -31,7 +31,7 @@ impl Sidecar {
         // An empty input is no input, as for a start.
         let input = r.input.filter(|i| !i.is_empty());
         if let Some(text) = &input {
-            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
+            serde_json::from_str::<&serde_json::value::RawValue>(text).map_err(|e| {
                 Status::invalid_argument(format!("the operation's input is not JSON: {e}"))
             })?;
         }
