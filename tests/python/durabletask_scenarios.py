@@ -37,181 +37,14 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from durabletask import task
 from durabletask.client import (EntityQuery, OrchestrationQuery, OrchestrationStatus,
                                 TaskHubGrpcClient)
 from durabletask.entities import EntityInstanceId
-from durabletask.worker import TaskHubGrpcWorker
-
-CITIES = ["Tokyo", "Seattle", "London"]
-MANY_CITIES = ["Tokyo", "Seattle", "London", "Paris", "Cairo"]
-
-# --- activities --------------------------------------------------------------------------------
-
-_log_path = None
-_log_lock = threading.Lock()
-
-
-def _record(ctx: task.ActivityContext, name: str, value):
-    """Appends one line per activity execution to the --log file (tests count executions)."""
-    if _log_path is None:
-        return
-    line = json.dumps({"activity": name, "instance_id": ctx.orchestration_id, "input": value})
-    with _log_lock, open(_log_path, "a", encoding="utf-8") as f:
-        f.write(line + "\n")
-        f.flush()
-
-
-def say_hello(ctx: task.ActivityContext, city):
-    _record(ctx, "say_hello", city)
-    return f"Hello {city}!"
-
-
-def double(ctx: task.ActivityContext, n):
-    _record(ctx, "double", n)
-    return n * 2
-
-
-_flaky_attempts: dict = {}
-_flaky_lock = threading.Lock()
-
-
-def flaky(ctx: task.ActivityContext, key):
-    """Fails the first two attempts for a key (the calling instance's id), then succeeds."""
-    _record(ctx, "flaky", key)
-    with _flaky_lock:
-        attempt = _flaky_attempts.get(key, 0) + 1
-        _flaky_attempts[key] = attempt
-    if attempt < 3:
-        raise RuntimeError(f"flaky attempt {attempt} fails")
-    return f"ok after {attempt}"
-
-
-def always_fails(ctx: task.ActivityContext, _):
-    _record(ctx, "always_fails", _)
-    raise ValueError("boom")
-
-
-def py_shout(ctx: task.ActivityContext, s):
-    """Called by name from a Rust orchestration in the mixed test."""
-    _record(ctx, "py_shout", s)
-    return s.upper() + "!"
-
-
-_failed_once: set = set()
-
-
-def fails_once(ctx: task.ActivityContext, key):
-    """Fails the first run for a key (the calling instance's id): what a rewind recovers from."""
-    _record(ctx, "fails_once", key)
-    with _flaky_lock:
-        first = key not in _failed_once
-        _failed_once.add(key)
-    if first:
-        raise RuntimeError("the first run fails")
-    return "recovered"
-
-
-ACTIVITIES = [say_hello, double, flaky, always_fails, py_shout, fails_once]
-
-# --- orchestrators -----------------------------------------------------------------------------
-
-
-def hello_chain(ctx: task.OrchestrationContext, _):
-    results = []
-    for city in CITIES:
-        results.append((yield ctx.call_activity(say_hello, input=city)))
-    return results
-
-
-def hello_many(ctx: task.OrchestrationContext, _):
-    results = []
-    for city in MANY_CITIES:
-        results.append((yield ctx.call_activity(say_hello, input=city)))
-    return results
-
-
-def fan_out(ctx: task.OrchestrationContext, _):
-    results = yield task.when_all([ctx.call_activity(double, input=i) for i in range(10)])
-    return sum(results)
-
-
-def timer_orch(ctx: task.OrchestrationContext, _):
-    yield ctx.create_timer(timedelta(seconds=1))
-    return "done"
-
-
-def wait_event(ctx: task.OrchestrationContext, _):
-    payload = yield ctx.wait_for_external_event("approval")
-    return payload
-
-
-def wait_event_or_timeout(ctx: task.OrchestrationContext, _):
-    event = ctx.wait_for_external_event("approval")
-    timer = ctx.create_timer(timedelta(seconds=2))
-    winner = yield task.when_any([event, timer])
-    if winner is timer:
-        return "timed out"
-    return event.get_result()
-
-
-def parent_orch(ctx: task.OrchestrationContext, _):
-    return (yield ctx.call_sub_orchestrator(hello_chain))
-
-
-def retry_orch(ctx: task.OrchestrationContext, _):
-    policy = task.RetryPolicy(first_retry_interval=timedelta(seconds=0.5), max_number_of_attempts=3)
-    return (yield ctx.call_activity(flaky, input=ctx.instance_id, retry_policy=policy))
-
-
-def failing_orch(ctx: task.OrchestrationContext, _):
-    return (yield ctx.call_activity(always_fails))
-
-
-def counter_orch(ctx: task.OrchestrationContext, n):
-    n = n or 0
-    if n < 3:
-        ctx.continue_as_new(n + 1)
-        return None
-    return n
-
-
-def status_orch(ctx: task.OrchestrationContext, _):
-    ctx.set_custom_status("step 1")
-    yield ctx.wait_for_external_event("go")
-    return "finished"
-
-
-def rewind_orch(ctx: task.OrchestrationContext, _):
-    return (yield ctx.call_activity(fails_once, input=ctx.instance_id))
-
-
-def python_calls_rust(ctx: task.OrchestrationContext, _):
-    # RustGreet is served by the Rust host; it is not registered in Python.
-    return (yield ctx.call_activity("RustGreet", input="Python"))
-
-
-ORCHESTRATORS = [hello_chain, hello_many, fan_out, timer_orch, wait_event, wait_event_or_timeout,
-                 parent_orch, retry_orch, failing_orch, counter_orch, status_orch, rewind_orch,
-                 python_calls_rust]
-
-
-def new_worker(address: str, filters: bool) -> TaskHubGrpcWorker:
-    w = TaskHubGrpcWorker(host_address=address)
-    for fn in ORCHESTRATORS:
-        w.add_orchestrator(fn)
-    for fn in ACTIVITIES:
-        w.add_activity(fn)
-    if filters:
-        w.use_work_item_filters()  # GetWorkItemsRequest.workItemFilters from the registrations
-    return w
-
-
-def stop_worker(w: TaskHubGrpcWorker, limit: float = 15.0):
-    """worker.stop() joins non-daemon threads; bound it so a stuck stream cannot hang the exit."""
-    t = threading.Thread(target=w.stop, daemon=True)
-    t.start()
-    t.join(limit)
+from durabletask_functions import (CITIES, calls_rust_entity, counter_orch, entity_orch,
+                                    failing_orch, fan_out, hello_chain, new_worker, parent_orch,
+                                    python_calls_rust, retry_orch, rewind_orch, set_log,
+                                    status_orch, stop_worker, timer_orch, wait_event,
+                                    wait_event_or_timeout)
 
 
 # --- scenarios: each gets (client, instance id, timeout), raises on failure, returns a detail ---
@@ -404,6 +237,21 @@ def sc_tags(c, iid, timeout):
     return expect_output(finish(c, iid, timeout), [f"Hello {city}!" for city in CITIES])
 
 
+def sc_python_entity(c, iid, timeout):
+    c.schedule_new_orchestration(entity_orch, input=iid, instance_id=iid)
+    state = finish(c, iid, timeout)
+    out = state.get_output()
+    check(out["after_add"] == 5, f"after add: {out}")
+    check(out["locked_get"] == 5, f"get under the lock: {out}")
+    check(out["failed"] is not None and "nope" in out["failed"], f"failing call: {out}")
+    return {"output": out}
+
+
+def sc_mixed_python_calls_rust_entity(c, iid, timeout):
+    c.schedule_new_orchestration(calls_rust_entity, input=iid, instance_id=iid)
+    return expect_output(finish(c, iid, timeout), 5)
+
+
 def sc_mixed_python_calls_rust(c, iid, timeout):
     c.schedule_new_orchestration(python_calls_rust, instance_id=iid)
     return expect_output(finish(c, iid, timeout), "Hello Python from Rust")
@@ -487,11 +335,14 @@ SCENARIOS = {
     "purge_by_filter": sc_purge_by_filter,
     "scheduled_start": sc_scheduled_start,
     "tags": sc_tags,
+    "python_entity": sc_python_entity,
     "mixed_python_calls_rust": sc_mixed_python_calls_rust,
+    "mixed_python_calls_rust_entity": sc_mixed_python_calls_rust_entity,
     "entity_signal_and_get": sc_entity_signal_and_get,
     "entity_clean_storage": sc_entity_clean_storage,
 }
-NEEDS_MIXED = {"mixed_python_calls_rust", "entity_signal_and_get", "entity_clean_storage"}
+NEEDS_MIXED = {"mixed_python_calls_rust", "mixed_python_calls_rust_entity", "entity_signal_and_get",
+               "entity_clean_storage"}
 
 # --- commands ----------------------------------------------------------------------------------
 
@@ -624,8 +475,7 @@ def main(argv=None):
     sp.add_argument("--id", required=True)
     args = p.parse_args(argv)
 
-    global _log_path
-    _log_path = getattr(args, "log", None)
+    set_log(getattr(args, "log", None))
     command = {"worker": cmd_worker, "scenarios": cmd_scenarios, "start": cmd_start,
                "wait": cmd_wait, "status": cmd_status}[args.command]
     code = command(args)

@@ -3,8 +3,9 @@
 //! (tests/python/durabletask_scenarios.py): every scenario of the SDK (chain, fan-out, timers,
 //! external events with and without timeout, sub-orchestrations, retries, continue-as-new,
 //! terminate, suspend and resume, purge by id and by filter, custom status, rewind, queries,
-//! a scheduled start, tags) on the embedded store and on Azurite;
-//! a Python orchestration calling a Rust activity and the reverse; the management HTTP API
+//! a scheduled start, tags, a Python entity signalled, called, failing and locked, the entity
+//! client calls on a Rust entity) on the embedded store and on Azurite; a Python orchestration
+//! calling a Rust activity and a Rust entity, and the reverse; the management HTTP API
 //! showing Python instances like any other; and a SIGKILL of the host in the middle of a run
 //! after which every instance completes exactly once.
 
@@ -117,7 +118,7 @@ fn scenarios_pass(values: Value) {
     );
     let done = lines.iter().find(|l| l["done"] == true).expect("a summary");
     assert_eq!(done["failed"], 0);
-    assert_eq!(done["passed"], 21, "{done}");
+    assert_eq!(done["passed"], 23, "{done}");
 
     // The management API shows a Python instance like a Rust one.
     let chain = lines.iter().find(|l| l["scenario"] == "chain").unwrap();
@@ -151,7 +152,7 @@ fn python_sdk_scenarios_on_azurite() {
 }
 
 #[test]
-fn a_rust_orchestration_calls_a_python_activity() {
+fn a_rust_orchestration_calls_a_python_activity_and_entity() {
     let (dir, host) = start_host(&json!({}), 0);
     let address = host.grpc_address();
     let _worker = Worker::start(&address, &dir.path().join("activities.log"));
@@ -165,6 +166,21 @@ fn a_rust_orchestration_calls_a_python_activity() {
     assert_eq!(r.status, 202, "{:?}\n{}", r.body, host.log());
     let done = host.wait_for_status("mixed-1", "Completed", None);
     assert_eq!(done["output"], "HELLO!");
+
+    // A Python entity, called twice from Rust: 7 added, then read.
+    let r = host
+        .call(
+            "POST",
+            &format!("{API}/orchestrators/RustCallsPythonEntity/mixed-2"),
+        )
+        .json("\"k\"")
+        .send();
+    assert_eq!(r.status, 202, "{:?}\n{}", r.body, host.log());
+    let done = host.wait_for_status("mixed-2", "Completed", None);
+    assert_eq!(done["output"], 7, "{done}");
+    // Its state is kept by the host like a Rust entity's.
+    let state = host.get(&format!("{API}/entities/py_tally/k")).json();
+    assert_eq!(state, 7);
 }
 
 /// Reads the worker's activity log: one JSON line per run.

@@ -1,6 +1,8 @@
 //! A worker's answers as the engine takes them: an orchestrator's actions as a [`Decision`],
 //! an activity's result as an [`ActivityAnswer`].
 
+use chrono::Utc;
+
 use super::InvalidMessage;
 use super::{failure_from_proto, from_optional_timestamp, non_empty, status_from_proto};
 use crate::proto;
@@ -12,8 +14,7 @@ use durable_engine::replay::Outcome;
 use durable_runtime::remote::ActivityAnswer;
 
 /// The error type of the failure an orchestration ends with when its worker asks for
-/// something this host does not do (entity messages, terminating another instance, a rewind
-/// of its own).
+/// something this host does not do (terminating another instance, a rewind of its own).
 pub const UNSUPPORTED_ACTION: &str = "UnsupportedAction";
 
 /// The episode a worker answers: what reading its answer needs to know.
@@ -102,7 +103,9 @@ pub fn decision(
             A::TerminateOrchestration(_) => {
                 return Ok(unsupported(decision, "terminateOrchestration"))
             }
-            A::SendEntityMessage(_) => return Ok(unsupported(decision, "sendEntityMessage")),
+            A::SendEntityMessage(m) => {
+                super::entity_messages::entity_action(id, &episode.instance_id, m, Utc::now())?
+            }
             A::RewindOrchestration(_) => return Ok(unsupported(decision, "rewindOrchestration")),
         };
         decision.actions.push((id, action));

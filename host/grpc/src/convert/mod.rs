@@ -12,6 +12,8 @@ use crate::proto;
 use durable_engine::history::{FailureDetails, OrchestrationStatus, Tags, TraceContext};
 
 mod decision;
+mod entity_batches;
+mod entity_messages;
 mod history;
 mod history_in;
 mod requests;
@@ -20,6 +22,7 @@ mod state;
 mod tests;
 
 pub use decision::{activity_answer, decision, Episode, UNSUPPORTED_ACTION};
+pub use entity_batches::{entity_answer, entity_request};
 pub use history::history_event;
 pub use history_in::engine_event;
 pub use requests::{activity_request, orchestrator_request};

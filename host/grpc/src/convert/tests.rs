@@ -426,10 +426,6 @@ fn unsupported_actions_fail_the_orchestration_with_a_clear_message() {
             "terminateOrchestration",
         ),
         (
-            A::SendEntityMessage(proto::SendEntityMessageAction {}),
-            "sendEntityMessage",
-        ),
-        (
             A::RewindOrchestration(proto::RewindOrchestrationAction {}),
             "rewindOrchestration",
         ),

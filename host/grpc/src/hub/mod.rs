@@ -18,9 +18,11 @@ use tokio::sync::{oneshot, watch, Notify};
 use crate::convert::{self, Episode, InvalidMessage};
 use crate::proto;
 use crate::proto::work_item::Request;
+use durable_engine::entity::remote::RemoteBatch;
+use durable_engine::entity::EntityId;
 use durable_engine::replay::remote::Decision;
 use durable_runtime::remote::{
-    ActivityAnswer, ActivityRequest, OrchestratorRequest, RemoteError, RemoteWorkers,
+    ActivityAnswer, ActivityRequest, EntityRequest, OrchestratorRequest, RemoteError, RemoteWorkers,
 };
 pub(crate) use registry::Kind;
 use registry::{Pending, Pick, Registry, Waiter};
@@ -203,6 +205,34 @@ impl WorkerHub {
         Ok(())
     }
 
+    /// A worker's answer to an entity batch.
+    pub(crate) fn complete_entity(
+        &self,
+        result: proto::EntityBatchResult,
+    ) -> Result<(), tonic::Status> {
+        let token = result.completion_token.clone();
+        let Some(pending) = self.take(&token, Kind::Entity)? else {
+            return Ok(());
+        };
+        // `take` checked the kind.
+        let Waiter::Entity { operations, reply } = pending.waiter else {
+            return Ok(());
+        };
+        match convert::entity_answer(result, operations) {
+            Ok(batch) => {
+                let _ = reply.send(Ok(batch));
+                Ok(())
+            }
+            Err(InvalidMessage(why)) => {
+                tracing::warn!(error = %why, "a worker's answer to an entity batch cannot be used");
+                let _ = reply.send(Err(RemoteError::Abandoned(format!(
+                    "its answer cannot be used: {why}"
+                ))));
+                Err(tonic::Status::invalid_argument(why))
+            }
+        }
+    }
+
     /// A worker gave a work item up: it goes back to the task hub.
     pub(crate) fn abandon(&self, token: &str, kind: Kind) -> Result<(), tonic::Status> {
         if let Some(pending) = self.take(token, kind)? {
@@ -226,6 +256,7 @@ impl WorkerHub {
                         match k {
                             Kind::Orchestration => "an orchestration",
                             Kind::Activity => "an activity",
+                            Kind::Entity => "an entity",
                         }
                     )))
                 }
@@ -344,6 +375,30 @@ impl RemoteWorkers for WorkerHub {
             request.version,
             item,
             move |reply| Waiter::Orchestration { episode, reply },
+        )
+        .boxed()
+    }
+
+    fn serves_entity(&self, name: &str) -> bool {
+        self.shared.registry.lock().serves(Kind::Entity, name, None)
+    }
+
+    fn run_entity(
+        &self,
+        request: EntityRequest,
+    ) -> BoxFuture<'static, Result<RemoteBatch, RemoteError>> {
+        let item = Request::EntityRequest(convert::entity_request(&request));
+        let operations = request.operations.len();
+        let name = EntityId::from_scheduler_id(&request.instance_id)
+            .map(|id| id.name)
+            .unwrap_or_default();
+        dispatch(
+            Arc::clone(&self.shared),
+            Kind::Entity,
+            name,
+            None,
+            item,
+            move |reply| Waiter::Entity { operations, reply },
         )
         .boxed()
     }

@@ -7,18 +7,23 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::convert::Episode;
 use crate::proto;
+use durable_engine::entity::remote::RemoteBatch;
 use durable_engine::replay::remote::Decision;
 use durable_runtime::remote::{ActivityAnswer, RemoteError};
 
 /// What a work-item stream carries.
 pub(crate) type ItemSender = mpsc::Sender<Result<proto::WorkItem, tonic::Status>>;
 
-/// The two kinds of work a worker runs.
+/// The kinds of work a worker runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Orchestration = 0,
     Activity = 1,
+    Entity = 2,
 }
+
+/// How many kinds of work there are.
+pub(crate) const KINDS: usize = 3;
 
 impl Kind {
     fn index(self) -> usize {
@@ -35,6 +40,8 @@ pub(crate) struct Serves {
     orchestrations: Vec<(String, Vec<String>)>,
     /// Activity names (lower case).
     activities: Vec<String>,
+    /// Entity names (lower case).
+    entities: Vec<String>,
 }
 
 impl Serves {
@@ -59,6 +66,11 @@ impl Serves {
                 .into_iter()
                 .map(|a| a.name.to_lowercase())
                 .collect(),
+            entities: f
+                .entities
+                .into_iter()
+                .map(|e| e.name.to_lowercase())
+                .collect(),
         }
     }
 
@@ -81,6 +93,7 @@ impl Serves {
                     && (versions.is_empty() || versions.iter().any(|v| Some(v.as_str()) == version))
             }),
             Kind::Activity => self.activities.contains(&name),
+            Kind::Entity => self.entities.contains(&name),
         }
     }
 }
@@ -92,9 +105,9 @@ pub(crate) struct Worker {
     pub items: ItemSender,
     pub serves: Serves,
     /// Most work items of each kind at once (0: no limit).
-    pub limits: [usize; 2],
+    pub limits: [usize; KINDS],
     /// Work items of each kind it has not answered.
-    pub running: [usize; 2],
+    pub running: [usize; KINDS],
 }
 
 impl Worker {
@@ -115,6 +128,11 @@ pub(crate) enum Waiter {
         task_id: i32,
         reply: oneshot::Sender<Result<ActivityAnswer, RemoteError>>,
     },
+    Entity {
+        /// How many operations the batch has.
+        operations: usize,
+        reply: oneshot::Sender<Result<RemoteBatch, RemoteError>>,
+    },
 }
 
 impl Waiter {
@@ -122,6 +140,7 @@ impl Waiter {
         match self {
             Waiter::Orchestration { .. } => Kind::Orchestration,
             Waiter::Activity { .. } => Kind::Activity,
+            Waiter::Entity { .. } => Kind::Entity,
         }
     }
 
@@ -131,6 +150,7 @@ impl Waiter {
         match self {
             Waiter::Orchestration { reply, .. } => drop(reply.send(Err(error))),
             Waiter::Activity { reply, .. } => drop(reply.send(Err(error))),
+            Waiter::Entity { reply, .. } => drop(reply.send(Err(error))),
         }
     }
 }
@@ -158,7 +178,7 @@ pub(crate) struct Registry {
     pub workers: Vec<Worker>,
     pub next_id: u64,
     /// Where the round-robin continues, by kind.
-    turn: [usize; 2],
+    turn: [usize; KINDS],
     pub pending: HashMap<String, Pending>,
     /// Set when the hub closed: no worker connects and no work is sent any more.
     pub closed: bool,

@@ -39,8 +39,9 @@ impl WorkerHub {
                 limits: [
                     limit(request.max_concurrent_orchestration_work_items),
                     limit(request.max_concurrent_activity_work_items),
+                    limit(request.max_concurrent_entity_work_items),
                 ],
-                running: [0, 0],
+                running: [0; 3],
             });
             id
         };

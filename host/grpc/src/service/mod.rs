@@ -208,4 +208,21 @@ impl TaskHubSidecarService for Sidecar {
             .abandon(&r.into_inner().completion_token, Kind::Orchestration)?;
         Ok(Response::new(proto::AbandonOrchestrationTaskResponse {}))
     }
+
+    async fn complete_entity_task(
+        &self,
+        r: Request<proto::EntityBatchResult>,
+    ) -> Answer<proto::CompleteTaskResponse> {
+        self.hub.complete_entity(r.into_inner())?;
+        Ok(Response::new(proto::CompleteTaskResponse {}))
+    }
+
+    async fn abandon_task_entity_work_item(
+        &self,
+        r: Request<proto::AbandonEntityTaskRequest>,
+    ) -> Answer<proto::AbandonEntityTaskResponse> {
+        self.hub
+            .abandon(&r.into_inner().completion_token, Kind::Entity)?;
+        Ok(Response::new(proto::AbandonEntityTaskResponse {}))
+    }
 }
