@@ -6,8 +6,8 @@
 //! a scheduled start, tags, a Python entity signalled, called, failing and locked, the entity
 //! client calls on a Rust entity) on the embedded store and on Azurite; a Python orchestration
 //! calling a Rust activity and a Rust entity, and the reverse; the management HTTP API
-//! showing Python instances like any other; and a SIGKILL of the host in the middle of a run
-//! after which every instance completes exactly once.
+//! showing Python instances like any other; and a SIGKILL of the host, and of one of two
+//! workers, in the middle of a run, after which every instance completes exactly once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -224,8 +224,55 @@ fn a_sigkilled_host_resumes_and_every_python_instance_completes_once() {
 
     // The same task hub and port: the worker reconnects by itself.
     let host = start_in(&dir, port);
+    every_instance_completed_once(&host, &address, &ids);
+    // Each call ran at least once (at least once: a run cut by the kill runs again).
+    let runs = activity_runs(&log);
+    eprintln!("activity runs in all: {}", runs.len());
+    for id in &ids {
+        let of_id = runs.iter().filter(|r| r["instance_id"] == **id).count();
+        assert!(of_id >= 5, "{id} ran {of_id} activities");
+    }
+}
+
+#[test]
+fn a_sigkilled_worker_leaves_its_work_to_another() {
+    let (dir, host) = start_host(&json!({}), 0);
+    let address = host.grpc_address();
+    let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    // Scheduled first, so that the work starts when the workers connect.
     let (ok, lines, output) = run_script(
         &address,
+        &["start", "--orchestration", "hello_many", "--count", "40"],
+        Duration::from_secs(60),
+    );
+    assert!(ok, "{output}");
+    let ids: Vec<String> = serde_json::from_value(lines[0]["ids"].clone()).unwrap();
+    let mut a = Worker::start(&address, &log_a);
+    let _b = Worker::start(&address, &log_b);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while activity_runs(&log_a).len() < 20 {
+        assert!(Instant::now() < deadline, "no progress:\n{}", host.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Worker A dies with work items it has not answered: they go to B.
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+    let (a_runs, b_before) = (activity_runs(&log_a).len(), activity_runs(&log_b).len());
+    every_instance_completed_once(&host, &address, &ids);
+    let b_runs = activity_runs(&log_b).len();
+    eprintln!("activity runs: A {a_runs} (killed), B {b_before} before the kill, {b_runs} in all");
+    assert!(b_runs > b_before, "B ran nothing after A was killed");
+    assert!(
+        a_runs + b_runs >= 200,
+        "A {a_runs} + B {b_runs} runs for 200 calls"
+    );
+}
+
+/// Waits for the instances `ids` of `hello_many` to end; each completed with the five
+/// greetings, and its history holds exactly one completion.
+fn every_instance_completed_once(host: &TestHost, address: &str, ids: &[String]) {
+    let (ok, lines, output) = run_script(
+        address,
         &["wait", "--ids", &ids.join(","), "--timeout", "120"],
         Duration::from_secs(150),
     );
@@ -238,10 +285,9 @@ fn a_sigkilled_host_resumes_and_every_python_instance_completes_once() {
         "Hello Paris!",
         "Hello Cairo!"
     ]);
-    for id in &ids {
+    for id in ids {
         assert_eq!(results[id]["status"], "COMPLETED", "{id}: {results}");
         assert_eq!(results[id]["output"], cities, "{id}");
-        // Exactly one completion in its history.
         let status = host
             .call("GET", &format!("{API}/instances/{id}?showHistory=true"))
             .send()
@@ -253,12 +299,5 @@ fn a_sigkilled_host_resumes_and_every_python_instance_completes_once() {
             .filter(|e| e["EventType"] == "ExecutionCompleted")
             .count();
         assert_eq!(completions, 1, "{id}: {status}");
-    }
-    // Each call ran at least once (at least once: a run cut by the kill runs again).
-    let runs = activity_runs(&log);
-    eprintln!("activity runs in all: {}", runs.len());
-    for id in &ids {
-        let of_id = runs.iter().filter(|r| r["instance_id"] == **id).count();
-        assert!(of_id >= 5, "{id} ran {of_id} activities");
     }
 }
