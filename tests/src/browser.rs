@@ -2,12 +2,10 @@
 //! `/usr/bin/chromium` with playwright-core. `tests/browser/setup.sh` installs both first;
 //! when it cannot, the test fails with its reason (it never skips).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a script may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -49,53 +47,12 @@ pub fn run(script: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let artifacts = artifacts_dir();
     std::fs::create_dir_all(&artifacts)
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", artifacts.display()));
-    let mut child = Command::new("node")
-        .arg(scripts().join(script))
+    let mut cmd = Command::new("node");
+    cmd.arg(scripts().join(script))
         .args(args)
         .current_dir(scripts())
         .env("BROWSER_ARTIFACTS", &artifacts)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("node {script} cannot run: {e}"));
-    let stdout = collect(child.stdout.take().expect("piped stdout"));
-    let stderr = collect(child.stderr.take().expect("piped stderr"));
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("node can be waited for") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            // Chromium exits by itself when its pipe to Playwright closes.
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = stdout.join().expect("the stdout reader does not panic");
-    let stderr = stderr.join().expect("the stderr reader does not panic");
-    let Some(status) = status else {
-        panic!(
-            "node {script} {args:?} took longer than {TIMEOUT:?} and was killed:\n{}\n{}",
-            String::from_utf8_lossy(&stdout),
-            String::from_utf8_lossy(&stderr)
-        );
-    };
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own (so neither pipe can fill up and block).
-fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
+        .envs(env.iter().copied());
+    // Chromium exits by itself when its pipe to Playwright closes.
+    crate::bounded::run_to_end(cmd, &format!("node {script} {args:?}"), TIMEOUT)
 }

@@ -3,12 +3,10 @@
 //! `tests/js/setup.sh` installs it into `tests/js/node_modules` first; when it cannot, the test
 //! fails with its reason (it never skips).
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The folder of the Node scripts and their `node_modules`.
 pub fn js_dir() -> PathBuf {
@@ -31,50 +29,9 @@ pub fn set_up() {
 /// its output; kills it and panics with its output so far when it runs longer than `limit`.
 pub fn run(script: &str, args: &[&str], limit: Duration) -> Output {
     set_up();
-    let mut child = Command::new("node")
-        .arg(js_dir().join(script))
+    let mut cmd = Command::new("node");
+    cmd.arg(js_dir().join(script))
         .args(args)
-        .current_dir(js_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("node {script} cannot run: {e}"));
-    let stdout = collect(child.stdout.take().expect("piped stdout"));
-    let stderr = collect(child.stderr.take().expect("piped stderr"));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("node can be waited for") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = stdout.join().expect("the stdout reader does not panic");
-    let stderr = stderr.join().expect("the stderr reader does not panic");
-    let Some(status) = status else {
-        panic!(
-            "node {script} {args:?} took longer than {limit:?} and was killed:\n{}\n{}",
-            String::from_utf8_lossy(&stdout),
-            String::from_utf8_lossy(&stderr)
-        );
-    };
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own (so neither pipe can fill up and block).
-fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
+        .current_dir(js_dir());
+    crate::bounded::run_to_end(cmd, &format!("node {script} {args:?}"), limit)
 }

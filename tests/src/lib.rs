@@ -2,6 +2,7 @@
 //! that drive them.
 
 pub mod app_host;
+pub mod bounded;
 pub mod browser;
 pub mod containers;
 pub mod crash;

@@ -32,26 +32,12 @@ fn start_in(dir: &AppDir, grpc_port: u16) -> TestHost {
     TestHost::start(dir, &[("DURABLE_GRPC_PORT", &grpc_port.to_string())])
 }
 
-/// Runs a command of the scenario script to its end; returns its stdout's JSON lines.
+/// Runs a command of the scenario script to its end; returns whether it succeeded, its
+/// stdout's JSON lines, and its output for a failure message.
 fn run_script(address: &str, args: &[&str], limit: Duration) -> (bool, Vec<Value>, String) {
-    let python = tests::python::set_up();
-    let mut child = Command::new(python)
-        .arg(script())
-        .args(["--address", address])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the scenario script");
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().ok();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(tests::python::set_up());
+    cmd.arg(script()).args(["--address", address]).args(args);
+    let out = tests::bounded::run_to_end(cmd, &format!("the scenario script {args:?}"), limit);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let lines = stdout
