@@ -232,6 +232,72 @@ pub async fn check_hello5(
         .ok_or_else(|| anyhow::anyhow!("no completions"))
 }
 
+/// What the hello5 instances of a run ended with: when the last completed, and each one's
+/// latency from its creation to its completion.
+pub struct Hello5Results {
+    /// The latest `completed_at`.
+    pub last: DateTime<Utc>,
+    /// Per instance, `completed_at - created_at` in milliseconds, sorted.
+    pub latencies_ms: Vec<f64>,
+}
+
+/// Checks that all `n` hello5 instances with `prefix` completed with the hello5 output,
+/// compared as JSON (a Python worker's `json.dumps` spaces it differently), and returns their
+/// times.
+pub async fn hello5_results(
+    store: &Arc<dyn TaskHub>,
+    prefix: &str,
+    n: u64,
+) -> anyhow::Result<Hello5Results> {
+    let all = list_instances(store, prefix).await?;
+    let expected: Value = serde_json::from_str(&hello5_output())?;
+    let parsed = |s: &InstanceState| {
+        s.output
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
+    };
+    let ok: Vec<&InstanceState> = all
+        .iter()
+        .filter(|s| {
+            s.status == OrchestrationStatus::Completed && parsed(s).as_ref() == Some(&expected)
+        })
+        .collect();
+    anyhow::ensure!(
+        ok.len() as u64 == n,
+        "{} of {n} completed correctly",
+        ok.len()
+    );
+    let mut latencies_ms: Vec<f64> = ok
+        .iter()
+        .filter_map(|s| Some(secs_between(s.created_at.into(), s.completed_at?) * 1e3))
+        .collect();
+    latencies_ms.sort_by(f64::total_cmp);
+    let last = ok
+        .iter()
+        .filter_map(|s| s.completed_at)
+        .max()
+        .ok_or_else(|| anyhow::anyhow!("no completions"))?;
+    Ok(Hello5Results { last, latencies_ms })
+}
+
+/// CPU seconds (user + system) a process has used so far, from `/proc/<pid>/stat`; `None`
+/// is this process. 0 where /proc cannot be read.
+pub fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let ticks = std::fs::read_to_string(path).ok().and_then(|stat| {
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+    });
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks.unwrap_or(0) as f64 / hz
+}
+
 /// Whether any instance with the prefix is still pending or running (one indexed query).
 pub async fn any_unfinished(store: &Arc<dyn TaskHub>, prefix: &str) -> anyhow::Result<bool> {
     let page = store

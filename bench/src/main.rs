@@ -20,8 +20,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context};
 use bench::host::{self, start_all};
 use bench::{
-    any_unfinished, check_hello5, durability_label, list_instances, open_hub, peak_rss_mb,
-    quantile, registry, secs_between, skipped, temp_dir, Line, CHAIN_STEPS, TIMER_SEEN,
+    any_unfinished, cpu_seconds, durability_label, hello5_results, list_instances, open_hub,
+    peak_rss_mb, quantile, registry, secs_between, skipped, temp_dir, Line, CHAIN_STEPS,
+    TIMER_SEEN,
 };
 use durable::store::TaskHub;
 use durable::{OrchestrationStatus, Runtime, RuntimeOptions};
@@ -259,9 +260,10 @@ fn stats_line(rt: &Runtime, line: Line) -> Line {
         .with("direct_episodes", g(&s.direct_episodes))
 }
 
-/// W1 hello5: N orchestrations x 5 chained activities, started by 64 concurrent starters.
-/// With `--otel`, the runtime exports its spans to the receiver and its metrics are encoded
-/// once per second.
+/// W1 hello5: N orchestrations x 5 chained activities, started by 64 concurrent starters;
+/// latencies from each instance's creation to its completion, and this process's CPU time
+/// from the first start until all completed. With `--otel`, the runtime exports its spans to
+/// the receiver and its metrics are encoded once per second.
 async fn w1(o: &Opts) -> anyhow::Result<()> {
     let n = o.n.unwrap_or(10_000);
     let otel = o.otel.map(Otel::start).transpose()?;
@@ -276,17 +278,19 @@ async fn w1(o: &Opts) -> anyhow::Result<()> {
     let store = client.store().clone();
     let ids: Vec<String> = (0..n).map(|i| format!("w1-{i:06}")).collect();
     eprintln!("W1: starting {n} hello5 orchestrations");
+    let cpu0 = cpu_seconds(None);
     let t0 = SystemTime::now();
     let started = Instant::now();
     start_all(&client, "hello5", ids, 64).await?;
     let start_secs = started.elapsed().as_secs_f64();
     wait_all(&store, "w1-", Duration::from_secs(600)).await?;
+    let cpu = cpu_seconds(None) - cpu0;
     let scrapes = match scraper {
         Some(s) => Some(s.stop().await),
         None => None,
     };
-    let last = check_hello5(&store, "w1-", n).await?;
-    let secs = secs_between(t0, last);
+    let results = hello5_results(&store, "w1-", n).await?;
+    let secs = secs_between(t0, results.last);
     let line = Line::new(
         "W1",
         "sqlite",
@@ -298,7 +302,12 @@ async fn w1(o: &Opts) -> anyhow::Result<()> {
     )
     .with("events_per_s", 10.0 * n as f64 / secs)
     .with("start_seconds", start_secs)
-    .with("starts_per_s", n as f64 / start_secs);
+    .with("starts_per_s", n as f64 / start_secs)
+    .with("activities_per_s", 5.0 * n as f64 / secs)
+    .with("p50_ms", quantile(&results.latencies_ms, 0.5))
+    .with("p99_ms", quantile(&results.latencies_ms, 0.99))
+    .with("bench_cpu_s", cpu)
+    .with("bench_cpu_us_per_activity", cpu * 1e6 / (5 * n) as f64);
     let line = stats_line(&rt, line);
     // Before the receiver's spans are counted (which copies them).
     let rss = peak_rss_mb(None);
