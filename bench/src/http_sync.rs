@@ -59,7 +59,9 @@ impl HostChild {
         Self::spawn_command(cmd, log, Some(name))
     }
 
-    fn spawn_command(
+    /// Spawns `cmd` with its stdout read line by line and its stderr appended to `log`
+    /// (also the Python worker of `bench grpc`).
+    pub(crate) fn spawn_command(
         mut cmd: Command,
         log: &std::path::Path,
         container: Option<String>,

@@ -1,5 +1,5 @@
 //! The benchmark runner: `bench <W1..W7> [--store sqlite|azurite] [--n N] [--sync normal]
-//! [--otel [grpc|http]]`.
+//! [--otel [grpc|http]]`, and the workloads outside W1-W7 (`bench grpc`, `bench limits`, ...).
 //!
 //! Prints one JSON line per workload on stdout (the shape of `../shared/bench/README.md`);
 //! progress goes to stderr. Every workload runs on a fresh task hub in
@@ -7,6 +7,7 @@
 
 mod azurite;
 mod dashboard;
+mod grpc;
 mod http_sync;
 mod limits;
 mod observability;
@@ -32,12 +33,15 @@ use observability::{Otel, Scraper};
 use recovery::w7;
 
 const USAGE: &str = "\
-usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard|limits|s3> [--store sqlite|azurite] [--n N] [--sync full|normal]
+usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard|grpc|limits|s3> [--store sqlite|azurite] [--n N] [--sync full|normal]
              [--short-locks]   (W7: 2 s locks instead of the host's defaults)
              [--container IMAGE]   (W4: the host in a container of IMAGE, see docs/deploy.md)
              [--otel [grpc|http]]   (W1, W4: traces exported over OTLP, grpc or http/protobuf
                                      (the default), to a receiver in this process, and the
                                      metrics scraped once per second)
+             [--backend host|python-inmemory] [--concurrency C]   (grpc: where the Python
+                                     worker's work runs; its SDK's maximum concurrent
+                                     orchestration and activity work items, default the SDK's)
 
   W1 hello5     N orchestrations x 5 chained activities (default N = 10000)
   W2 chain      one orchestration, N chained activities (default 10000)
@@ -47,6 +51,10 @@ usage: bench <W1|W2|W3|W4|W5|W6|W7|all|dashboard|limits|s3> [--store sqlite|azur
   W5 entity     N signals to one counter entity, then a read (default 10000)
   W6 timers     N orchestrations each awaiting a 1 s durable timer (default 10000)
   W7 recovery   W1 in a host process, SIGKILLed half way and restarted (default 10000)
+  grpc          W1 run by a Python Durable Task SDK worker over the Durable Task protocol,
+                on this host (SQLite, as W1) or with --backend python-inmemory on the SDK's own
+                in-memory backend (default N = 2000; not in all; the venv of
+                tests/python/setup.sh)
   limits        per-activity limits (5 at once; 100/s) and the global slots, N calls each
                 (default 2000; not in all; also on azurite)
   s3            S3 blob trigger latency from PUT to function start on moto: N objects through
@@ -64,6 +72,10 @@ struct Opts {
     container: Option<String>,
     /// `--otel`: the OTLP transport to export traces over.
     otel: Option<Protocol>,
+    /// `--backend` (grpc): where the Python worker's work runs.
+    backend: grpc::Backend,
+    /// `--concurrency` (grpc): the Python worker's maximum concurrent work items of each kind.
+    concurrency: Option<usize>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Opts> {
@@ -77,6 +89,8 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
         short_locks: false,
         container: None,
         otel: None,
+        backend: grpc::Backend::Host,
+        concurrency: None,
     };
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -99,6 +113,10 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
                     it.next();
                 }
                 o.otel = Some(named.unwrap_or(Protocol::HttpProtobuf));
+            }
+            "--backend" => o.backend = it.next().context("--backend needs a value")?.parse()?,
+            "--concurrency" => {
+                o.concurrency = Some(it.next().context("--concurrency needs a value")?.parse()?)
             }
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
@@ -141,6 +159,7 @@ fn main() -> anyhow::Result<()> {
         all.to_vec()
     } else if all.contains(&o.workload.as_str())
         || o.workload == "DASHBOARD"
+        || o.workload == "GRPC"
         || o.workload == "LIMITS"
         || o.workload == "S3"
     {
@@ -207,6 +226,7 @@ fn main() -> anyhow::Result<()> {
             "W6" => rt.block_on(w6(&o)),
             "W7" => rt.block_on(w7(&o)),
             "DASHBOARD" => rt.block_on(dashboard::dashboard(&o)),
+            "GRPC" => rt.block_on(grpc::grpc(&o)),
             "LIMITS" => rt.block_on(limits::limits(o.n, o.full, "sqlite")),
             "S3" => rt.block_on(s3::s3(o.n)),
             _ => unreachable!(),
@@ -250,6 +270,7 @@ async fn wait_all(store: &Arc<dyn TaskHub>, prefix: &str, limit: Duration) -> an
     Ok(())
 }
 
+/// `line` with the runtime's counters.
 fn stats_line(rt: &Runtime, line: Line) -> Line {
     let s = rt.stats();
     let g = durable::runtime::RuntimeStats::get;
