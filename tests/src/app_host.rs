@@ -221,23 +221,6 @@ impl TestHost {
         }
     }
 
-    /// The host's Durable Task gRPC address (`127.0.0.1:PORT`), from its banner.
-    pub fn grpc_address(&self) -> String {
-        let line = self
-            .banner
-            .lines()
-            .find(|l| l.contains("gRPC"))
-            .unwrap_or_else(|| panic!("no gRPC line in the banner:\n{}", self.banner));
-        let at = line
-            .find("127.0.0.1:")
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        line[at..]
-            .split(|c: char| c.is_whitespace() || c == '/' || c == ')')
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    }
-
     /// The host's log (stderr) so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod containers;
 pub mod crash;
 pub mod faults;
+pub mod grpc;
 pub mod http_server;
 pub mod js;
 pub mod python;

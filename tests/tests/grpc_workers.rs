@@ -90,7 +90,7 @@ impl Drop for Worker {
 /// Runs every scenario of the SDK against a host on `values`' task hub.
 fn scenarios_pass(values: Value) {
     let (_dir, host) = start_host(&values, 0);
-    let address = host.grpc_address();
+    let address = tests::grpc::address(&host);
     let (ok, lines, output) = run_script(
         &address,
         &["scenarios", "--mixed", "--work-item-filters"],
@@ -140,7 +140,7 @@ fn python_sdk_scenarios_on_azurite() {
 #[test]
 fn a_rust_orchestration_calls_a_python_activity_and_entity() {
     let (dir, host) = start_host(&json!({}), 0);
-    let address = host.grpc_address();
+    let address = tests::grpc::address(&host);
     let _worker = Worker::start(&address, &dir.path().join("activities.log"));
     let r = host
         .call(
@@ -181,7 +181,7 @@ fn activity_runs(log: &Path) -> Vec<Value> {
 #[test]
 fn a_sigkilled_host_resumes_and_every_python_instance_completes_once() {
     let (dir, mut host) = start_host(&json!({}), 0);
-    let address = host.grpc_address();
+    let address = tests::grpc::address(&host);
     let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
     let log = dir.path().join("activities.log");
     // Started before any worker serves `hello_many`: they wait for one, they do not fail.
@@ -223,7 +223,7 @@ fn a_sigkilled_host_resumes_and_every_python_instance_completes_once() {
 #[test]
 fn a_sigkilled_worker_leaves_its_work_to_another() {
     let (dir, host) = start_host(&json!({}), 0);
-    let address = host.grpc_address();
+    let address = tests::grpc::address(&host);
     let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
     // Scheduled first, so that the work starts when the workers connect.
     let (ok, lines, output) = run_script(

@@ -21,7 +21,7 @@ fn the_js_sdk_hello_chain_completes_on_the_embedded_store() {
     tests::js::set_up();
     let dir = AppDir::new(env!("CARGO_BIN_EXE_grpc-app"), json!({}), None);
     let host = TestHost::start(&dir, &[("DURABLE_GRPC_PORT", "0")]);
-    let address = host.grpc_address();
+    let address = tests::grpc::address(&host);
 
     let out = tests::js::run(
         "hello_chain.mjs",
