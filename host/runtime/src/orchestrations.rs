@@ -133,7 +133,9 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
     let check_replay = shared.options.replay_check && matches!(gate, Gate::Run) && !restart;
     let now = clock::now();
     let messages: Vec<_> = item.messages.iter().map(|m| m.message.clone()).collect();
-    let remote = match &gate {
+    let cacheable = !matches!(gate, Gate::Remote(_));
+    let (mut exec, mut out) = match gate {
+        Gate::HeldBack => return,
         Gate::Remote(workers) => {
             let replay = has_history && !restart;
             let Some(history) = crate::remote_work::history_of(shared, &item, replay).await else {
@@ -142,7 +144,7 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             let ran = crate::remote_work::episode(
                 shared,
                 &item,
-                workers,
+                &workers,
                 (name, version),
                 history,
                 now,
@@ -150,41 +152,34 @@ async fn run_episode(shared: &Arc<Shared>, item: OrchestrationWorkItem) {
             )
             .await;
             match ran {
-                Some(ran) => Some(ran),
+                Some(ran) => ran,
                 None => return,
             }
         }
-        _ => None,
-    };
-    let cacheable = remote.is_none();
-    let exec = match gate {
-        Gate::Remote(_) => Ok(Execution::new(shared.env.remote())), // not used
-        Gate::HeldBack => return,
-        Gate::Fail(details) => {
-            let env = shared.env.failing_with(details);
-            replayed_under(shared, &item, has_history && !restart, env).await
+        gate => {
+            let exec = match gate {
+                Gate::Fail(details) => {
+                    let env = shared.env.failing_with(details);
+                    replayed_under(shared, &item, has_history && !restart, env).await
+                }
+                Gate::TerminateWithoutCode => {
+                    let env = shared.env.without_code();
+                    replayed_under(shared, &item, has_history && !restart, env).await
+                }
+                _ if restart => Ok(Execution::new(shared.env.clone())),
+                _ => execution_for(shared, &item).await,
+            };
+            let mut exec = match exec {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(instance_id = %instance_id, error = %e, retryable = e.is_retryable(), "loading history failed");
+                    super::release::orchestration(shared, &item, &e).await;
+                    return;
+                }
+            };
+            let out = exec.run_episode(now, messages.clone());
+            (exec, out)
         }
-        Gate::TerminateWithoutCode => {
-            let env = shared.env.without_code();
-            replayed_under(shared, &item, has_history && !restart, env).await
-        }
-        Gate::Run if restart => Ok(Execution::new(shared.env.clone())),
-        Gate::Run => execution_for(shared, &item).await,
-    };
-    let mut exec = match exec {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(instance_id = %instance_id, error = %e, retryable = e.is_retryable(), "loading history failed");
-            super::release::orchestration(shared, &item, &e).await;
-            return;
-        }
-    };
-    let mut out = match remote {
-        Some((remote_exec, out)) => {
-            exec = remote_exec;
-            out
-        }
-        None => exec.run_episode(now, messages.clone()),
     };
     if check_replay {
         let found =
