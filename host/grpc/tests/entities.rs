@@ -2,27 +2,18 @@
 //! Rust counter entity, the server on a local port, and the generated client making the
 //! calls an SDK's client makes (signal, read, list, clean storage).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tonic::transport::Channel;
 use tonic::Code;
 
 use durable_engine::context::OrchestrationContext;
 use durable_engine::entity::{entity_fn, EntityId};
 use durable_engine::failure::Failure;
 use durable_grpc::proto;
-use durable_grpc::proto::task_hub_sidecar_service_client::TaskHubSidecarServiceClient;
-use durable_grpc::WorkerHub;
-use durable_runtime::{Registry, Runtime, RuntimeOptions};
-use durable_sqlite::SqliteTaskHub;
-use durable_store::TaskHub;
+use durable_runtime::Registry;
 
-type Client = TaskHubSidecarServiceClient<Channel>;
-
-const WAIT: Duration = Duration::from_secs(30);
+mod support;
+use support::{Client, Sidecar, WAIT};
 
 fn registry() -> Registry {
     Registry::new()
@@ -50,15 +41,6 @@ fn registry() -> Registry {
                 Ok(())
             },
         )
-}
-
-async fn connect(addr: SocketAddr) -> Client {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    TaskHubSidecarServiceClient::new(channel)
 }
 
 async fn get(client: &mut Client, id: &str, include_state: bool) -> proto::GetEntityResponse {
@@ -117,27 +99,9 @@ async fn until(
 
 #[tokio::test]
 async fn entity_client_calls_over_the_protocol() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn TaskHub> = Arc::new(SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
-    let hub = Arc::new(WorkerHub::new());
-    let options = RuntimeOptions {
-        idle_poll_interval: Duration::from_millis(50),
-        ..RuntimeOptions::default()
-    };
-    let runtime = Runtime::start(store, registry(), options).await.unwrap();
-    let rust_client = runtime.client();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(durable_grpc::serve(
-        listener,
-        hub.clone(),
-        runtime.client(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let mut client = connect(addr).await;
+    let sidecar = Sidecar::start(registry()).await;
+    let rust_client = sidecar.runtime.client();
+    let mut client = sidecar.connect().await;
 
     // Signals, now and a little later; the name is not case-sensitive.
     let id = "@counter@k1";
@@ -319,11 +283,5 @@ async fn entity_client_calls_over_the_protocol() {
         .unwrap_err();
     assert_eq!(not_json.code(), Code::InvalidArgument);
 
-    let _ = stop.send(());
-    tokio::time::timeout(WAIT, server)
-        .await
-        .expect("the server stops")
-        .unwrap()
-        .unwrap();
-    runtime.shutdown().await;
+    sidecar.shutdown().await;
 }

@@ -2,29 +2,19 @@
 //! server on a local port, a worker written with the generated client (standing in for an
 //! SDK's worker) and the SDK-style management calls.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::oneshot;
-use tonic::transport::Channel;
 
 use durable_engine::context::OrchestrationContext;
 use durable_grpc::proto;
 use durable_grpc::proto::history_event::EventType;
 use durable_grpc::proto::orchestrator_action::OrchestratorActionType as A;
-use durable_grpc::proto::task_hub_sidecar_service_client::TaskHubSidecarServiceClient;
 use durable_grpc::proto::work_item::Request;
-use durable_grpc::WorkerHub;
-use durable_runtime::remote::Workers;
-use durable_runtime::{Registry, Runtime, RuntimeOptions};
-use durable_sqlite::SqliteTaskHub;
-use durable_store::TaskHub;
+use durable_runtime::Registry;
 
-type Client = TaskHubSidecarServiceClient<Channel>;
-
-const WAIT: Duration = Duration::from_secs(30);
+mod support;
+use support::{connect, Client, Sidecar, WAIT};
 
 fn registry() -> Registry {
     Registry::new()
@@ -37,15 +27,6 @@ fn registry() -> Registry {
                 Ok(greeting)
             },
         )
-}
-
-async fn connect(addr: SocketAddr) -> Client {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    TaskHubSidecarServiceClient::new(channel)
 }
 
 fn started_input(events: &[proto::HistoryEvent]) -> Option<String> {
@@ -163,27 +144,9 @@ async fn start(client: &mut Client, name: &str, input: &str) -> String {
 
 #[tokio::test]
 async fn workers_and_clients_over_the_protocol() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn TaskHub> = Arc::new(SqliteTaskHub::open(dir.path().join("hub.db")).unwrap());
-    let hub = Arc::new(WorkerHub::new());
-    let options = RuntimeOptions {
-        workers: Some(Workers(hub.clone())),
-        idle_poll_interval: Duration::from_millis(100),
-        ..RuntimeOptions::default()
-    };
-    let runtime = Runtime::start(store, registry(), options).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(durable_grpc::serve(
-        listener,
-        hub.clone(),
-        runtime.client(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-
+    let mut sidecar = Sidecar::start(registry()).await;
+    let hub = sidecar.hub.clone();
+    let addr = sidecar.addr;
     let mut client = connect(addr).await;
     client.hello(()).await.unwrap();
     let worker = tokio::spawn(worker(connect(addr).await));
@@ -322,14 +285,9 @@ async fn workers_and_clients_over_the_protocol() {
         .into_inner();
     assert_eq!(purged.deleted_instance_count, 1);
 
-    let _ = stop.send(());
-    tokio::time::timeout(WAIT, server)
-        .await
-        .expect("the server stops")
-        .unwrap()
-        .unwrap();
+    sidecar.stop_server().await;
     // The worker's stream ended with the server.
     tokio::time::timeout(WAIT, worker).await.unwrap().unwrap();
     assert_eq!(hub.worker_count(), 0);
-    runtime.shutdown().await;
+    sidecar.shutdown().await;
 }
