@@ -8,7 +8,7 @@ use tonic::Code;
 
 use durable_engine::context::OrchestrationContext;
 use durable_engine::entity::{entity_fn, EntityId};
-use durable_engine::failure::Failure;
+use durable_engine::failure::{Failure, TaskError};
 use durable_grpc::proto;
 use durable_runtime::Registry;
 
@@ -39,6 +39,18 @@ fn registry() -> Registry {
                 let _lock = ctx.lock(&[c]).await?;
                 let () = ctx.wait_for_external_event("never").await?;
                 Ok(())
+            },
+        )
+        // Adds to the worker's `tally` entity; answers the failure's type if the call fails.
+        .orchestration(
+            "add_to_tally",
+            |ctx: OrchestrationContext, n: i64| async move {
+                let tally = EntityId::new("tally", "a")?;
+                match ctx.call_entity::<_, ()>(&tally, "add", &n).await {
+                    Ok(()) => Ok("added".to_string()),
+                    Err(TaskError::Failed { details, .. }) => Ok(details.error_type),
+                    Err(e) => Err(e.into()),
+                }
             },
         )
 }
@@ -284,4 +296,111 @@ async fn entity_client_calls_over_the_protocol() {
     assert_eq!(not_json.code(), Code::InvalidArgument);
 
     sidecar.shutdown().await;
+}
+
+/// A worker running the entity `tally` (`add` with a number), except that it answers a batch
+/// with an `add` of 13 with a signal to something that is not an entity id; it reports the
+/// status of each answer it sends.
+async fn tally_worker(mut client: Client, answered: tokio::sync::mpsc::Sender<Code>) {
+    use futures::StreamExt;
+    use proto::operation_action::OperationActionType;
+    use proto::operation_result::ResultType;
+    use proto::work_item::Request;
+
+    let request = proto::GetWorkItemsRequest {
+        work_item_filters: Some(proto::WorkItemFilters {
+            entities: vec![proto::EntityFilter {
+                name: "tally".into(),
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut stream = client.get_work_items(request).await.unwrap().into_inner();
+    while let Some(Ok(item)) = stream.next().await {
+        let Some(Request::EntityRequest(batch)) = item.request else {
+            continue;
+        };
+        let mut state: i64 = batch
+            .entity_state
+            .as_deref()
+            .map_or(0, |s| s.parse().unwrap());
+        let mut bad = false;
+        let mut results = Vec::new();
+        for op in &batch.operations {
+            let n: i64 = op.input.as_deref().unwrap_or("0").parse().unwrap();
+            bad |= n == 13;
+            state += n;
+            results.push(proto::OperationResult {
+                result_type: Some(ResultType::Success(proto::OperationResultSuccess::default())),
+            });
+        }
+        let actions = if bad {
+            vec![proto::OperationAction {
+                id: 0,
+                operation_action_type: Some(OperationActionType::SendSignal(
+                    proto::SendSignalAction {
+                        instance_id: "not-an-entity".into(),
+                        name: "add".into(),
+                        ..Default::default()
+                    },
+                )),
+            }]
+        } else {
+            Vec::new()
+        };
+        let answer = proto::EntityBatchResult {
+            results,
+            actions,
+            entity_state: Some(state.to_string()),
+            completion_token: item.completion_token,
+            ..Default::default()
+        };
+        let code = match client.complete_entity_task(answer).await {
+            Ok(_) => Code::Ok,
+            Err(status) => status.code(),
+        };
+        let _ = answered.send(code).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_entity_answer_fails_its_operations_and_keeps_the_state() {
+    let sidecar = Sidecar::start(registry()).await;
+    let mut client = sidecar.connect().await;
+    let (answered, mut answers) = tokio::sync::mpsc::channel(16);
+    let worker = tokio::spawn(tally_worker(sidecar.connect().await, answered));
+    tokio::time::timeout(WAIT, async {
+        while sidecar.hub.worker_count() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let id = "@tally@a";
+    let state =
+        |g: &proto::GetEntityResponse| g.entity.as_ref().and_then(|e| e.serialized_state.clone());
+
+    signal(&mut client, id, "add", Some("5")).await;
+    assert_eq!(answers.recv().await, Some(Code::Ok));
+    until(&mut client, id, |g| state(g).as_deref() == Some("5")).await;
+    // The worker's answer cannot be read: the caller gets the failure, the batch is not
+    // handed out again, and the state stays.
+    let call = |n: i64| {
+        let runtime = sidecar.runtime.client();
+        async move {
+            let instance = runtime.start_new("add_to_tally", None, &n).await.unwrap();
+            let done = runtime.wait_for_completion(&instance, WAIT).await.unwrap();
+            done.output
+        }
+    };
+    assert_eq!(call(13).await, durable_grpc::convert::INVALID_ANSWER);
+    assert_eq!(answers.recv().await, Some(Code::InvalidArgument));
+    assert_eq!(call(1).await, "added");
+    assert_eq!(answers.recv().await, Some(Code::Ok));
+    until(&mut client, id, |g| state(g).as_deref() == Some("6")).await;
+    assert!(answers.try_recv().is_err(), "a batch was handed out again");
+
+    sidecar.shutdown().await;
+    tokio::time::timeout(WAIT, worker).await.unwrap().unwrap();
 }

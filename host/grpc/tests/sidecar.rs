@@ -291,3 +291,75 @@ async fn workers_and_clients_over_the_protocol() {
     assert_eq!(hub.worker_count(), 0);
     sidecar.shutdown().await;
 }
+
+/// A worker whose every answer to `broken_flow` holds an action without a type; it reports
+/// the status of each answer it sends.
+async fn broken_worker(mut client: Client, answered: tokio::sync::mpsc::Sender<tonic::Code>) {
+    let request = proto::GetWorkItemsRequest {
+        work_item_filters: Some(proto::WorkItemFilters {
+            orchestrations: vec![proto::OrchestrationFilter {
+                name: "broken_flow".into(),
+                versions: vec![],
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut stream = client.get_work_items(request).await.unwrap().into_inner();
+    while let Some(Ok(item)) = stream.next().await {
+        let Some(Request::OrchestratorRequest(o)) = item.request else {
+            continue;
+        };
+        let answer = proto::OrchestratorResponse {
+            instance_id: o.instance_id,
+            actions: vec![proto::OrchestratorAction {
+                id: 0,
+                orchestrator_action_type: None,
+            }],
+            completion_token: item.completion_token,
+            ..Default::default()
+        };
+        let code = match client.complete_orchestrator_task(answer).await {
+            Ok(_) => tonic::Code::Ok,
+            Err(status) => status.code(),
+        };
+        let _ = answered.send(code).await;
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_cannot_be_read_fails_the_instance_once() {
+    let sidecar = Sidecar::start(registry()).await;
+    let mut client = sidecar.connect().await;
+    let (answered, mut answers) = tokio::sync::mpsc::channel(16);
+    let worker = tokio::spawn(broken_worker(sidecar.connect().await, answered));
+    tokio::time::timeout(WAIT, async {
+        while sidecar.hub.worker_count() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+
+    let id = start(&mut client, "broken_flow", "1").await;
+    let state = finish(&mut client, &id).await;
+    assert_eq!(
+        state.orchestration_status,
+        proto::OrchestrationStatus::Failed as i32
+    );
+    let failure = state.failure_details.unwrap();
+    assert_eq!(failure.error_type, durable_grpc::convert::INVALID_ANSWER);
+    assert!(
+        failure.error_message.contains("action 0 has no type"),
+        "{failure:?}"
+    );
+    // The worker was told, and was not handed the episode again.
+    assert_eq!(answers.recv().await, Some(tonic::Code::InvalidArgument));
+    assert!(
+        answers.try_recv().is_err(),
+        "the episode was handed out again"
+    );
+
+    sidecar.shutdown().await;
+    tokio::time::timeout(WAIT, worker).await.unwrap().unwrap();
+}

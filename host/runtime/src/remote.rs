@@ -72,7 +72,7 @@ pub enum RemoteError {
     NoWorker,
     /// The worker's connection ended before it answered.
     Disconnected,
-    /// The worker gave the work item up (or answered it in a way that cannot be used).
+    /// The worker gave the work item up (or did not answer within the lock).
     Abandoned(String),
 }
 

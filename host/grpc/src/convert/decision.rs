@@ -17,6 +17,12 @@ use durable_runtime::remote::ActivityAnswer;
 /// something this host does not do (terminating another instance, a rewind of its own).
 pub const UNSUPPORTED_ACTION: &str = "UnsupportedAction";
 
+/// The error type of the failure an orchestration ends with, and each operation of an entity
+/// batch fails with, when the worker's answer cannot be read (an action without a type, a
+/// timer without a time, a chunked answer): the same code would answer the same way again, so
+/// the work is not handed out again.
+pub const INVALID_ANSWER: &str = "InvalidWorkerAnswer";
+
 /// The episode a worker answers: what reading its answer needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Episode {
@@ -28,7 +34,8 @@ pub struct Episode {
 
 /// The worker's answer to an episode as the engine's decision. An action this host does not
 /// support ends the orchestration as failed ([`UNSUPPORTED_ACTION`]); an answer that cannot
-/// be read at all is an error.
+/// be read at all is an error (which fails the orchestration with [`INVALID_ANSWER`]: see
+/// [`failed_decision`]).
 pub fn decision(
     episode: &Episode,
     response: proto::OrchestratorResponse,
@@ -156,6 +163,15 @@ fn complete(
     };
     decision.end = Some(end);
     Ok(())
+}
+
+/// The decision for an answer that cannot be read (`why`): no actions, and the orchestration
+/// fails with [`INVALID_ANSWER`].
+pub fn failed_decision(why: &InvalidMessage) -> Decision {
+    Decision {
+        end: Some(Outcome::Failed(why.answer_failure())),
+        ..Decision::default()
+    }
 }
 
 /// The decision for an answer with an action this host does not support: no actions, and the

@@ -21,7 +21,8 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use decision::{activity_answer, decision, Episode, UNSUPPORTED_ACTION};
+pub use decision::{activity_answer, decision, failed_decision, Episode};
+pub use decision::{INVALID_ANSWER, UNSUPPORTED_ACTION};
 pub use entity_batches::{entity_answer, entity_request};
 pub use history::history_event;
 pub use history_in::engine_event;
@@ -40,6 +41,20 @@ impl std::fmt::Display for InvalidMessage {
 }
 
 impl std::error::Error for InvalidMessage {}
+
+impl InvalidMessage {
+    /// The failure a worker's answer that cannot be read ends its work with
+    /// ([`INVALID_ANSWER`], not retriable): the same code would answer the same way again.
+    pub fn answer_failure(&self) -> FailureDetails {
+        FailureDetails {
+            is_non_retriable: true,
+            ..FailureDetails::new(
+                INVALID_ANSWER,
+                format!("the worker's answer cannot be used: {}", self.0),
+            )
+        }
+    }
+}
 
 impl From<InvalidMessage> for tonic::Status {
     fn from(e: InvalidMessage) -> Self {

@@ -15,7 +15,7 @@ use futures::FutureExt;
 use parking_lot::Mutex;
 use tokio::sync::{oneshot, watch, Notify};
 
-use crate::convert::{self, Episode, InvalidMessage};
+use crate::convert::{self, Episode};
 use crate::proto;
 use crate::proto::work_item::Request;
 use durable_engine::entity::remote::RemoteBatch;
@@ -154,16 +154,15 @@ impl WorkerHub {
                 let _ = reply.send(Ok(decision));
                 Ok(())
             }
-            Err(InvalidMessage(why)) => {
-                tracing::warn!(
+            Err(invalid) => {
+                // Handing the episode out again would get the same answer: the instance fails.
+                tracing::error!(
                     instance_id = %episode.instance_id,
-                    error = %why,
-                    "a worker's answer to an orchestration cannot be used"
+                    error = %invalid,
+                    "a worker's answer to an orchestration cannot be used; the orchestration fails"
                 );
-                let _ = reply.send(Err(RemoteError::Abandoned(format!(
-                    "its answer cannot be used: {why}"
-                ))));
-                Err(tonic::Status::invalid_argument(why))
+                let _ = reply.send(Ok(convert::failed_decision(&invalid)));
+                Err(tonic::Status::invalid_argument(invalid.0))
             }
         }
     }
@@ -215,7 +214,12 @@ impl WorkerHub {
             return Ok(());
         };
         // `take` checked the kind.
-        let Waiter::Entity { operations, reply } = pending.waiter else {
+        let Waiter::Entity {
+            instance_id,
+            operations,
+            reply,
+        } = pending.waiter
+        else {
             return Ok(());
         };
         match convert::entity_answer(result, operations) {
@@ -223,12 +227,18 @@ impl WorkerHub {
                 let _ = reply.send(Ok(batch));
                 Ok(())
             }
-            Err(InvalidMessage(why)) => {
-                tracing::warn!(error = %why, "a worker's answer to an entity batch cannot be used");
-                let _ = reply.send(Err(RemoteError::Abandoned(format!(
-                    "its answer cannot be used: {why}"
-                ))));
-                Err(tonic::Status::invalid_argument(why))
+            Err(invalid) => {
+                // As for an orchestration: every operation of the batch fails, its state stays.
+                tracing::error!(
+                    instance_id,
+                    error = %invalid,
+                    "a worker's answer to an entity batch cannot be used; its operations fail"
+                );
+                let _ = reply.send(Ok(RemoteBatch {
+                    results: vec![Err(invalid.answer_failure()); operations],
+                    ..RemoteBatch::default()
+                }));
+                Err(tonic::Status::invalid_argument(invalid.0))
             }
         }
     }
@@ -389,6 +399,7 @@ impl RemoteWorkers for WorkerHub {
     ) -> BoxFuture<'static, Result<RemoteBatch, RemoteError>> {
         let item = Request::EntityRequest(convert::entity_request(&request));
         let operations = request.operations.len();
+        let instance_id = request.instance_id.clone();
         let name = EntityId::from_scheduler_id(&request.instance_id)
             .map(|id| id.name)
             .unwrap_or_default();
@@ -398,7 +409,11 @@ impl RemoteWorkers for WorkerHub {
             name,
             None,
             item,
-            move |reply| Waiter::Entity { operations, reply },
+            move |reply| Waiter::Entity {
+                instance_id,
+                operations,
+                reply,
+            },
         )
         .boxed()
     }

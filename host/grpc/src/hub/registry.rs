@@ -129,6 +129,8 @@ pub(crate) enum Waiter {
         reply: oneshot::Sender<Result<ActivityAnswer, RemoteError>>,
     },
     Entity {
+        /// The entity (`@name@key`).
+        instance_id: String,
         /// How many operations the batch has.
         operations: usize,
         reply: oneshot::Sender<Result<RemoteBatch, RemoteError>>,

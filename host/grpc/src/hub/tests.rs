@@ -7,6 +7,7 @@ use futures::StreamExt;
 use super::stream::WorkItemStream;
 use super::*;
 use durable_engine::history::OrchestrationInstance;
+use durable_engine::replay::Outcome;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -172,7 +173,7 @@ async fn filters_choose_the_worker_case_insensitively() {
 }
 
 #[tokio::test]
-async fn an_abandoned_or_unusable_answer_fails_the_request() {
+async fn an_abandoned_answer_gives_the_request_back_and_an_unreadable_one_fails_it() {
     let hub = WorkerHub::new();
     let mut w = worker(&hub, None, 0);
     let run = tokio::spawn(hub.run_activity(activity("x", 1)));
@@ -194,10 +195,15 @@ async fn an_abandoned_or_unusable_answer_fails_the_request() {
         ..Default::default()
     });
     assert_eq!(bad.unwrap_err().code(), tonic::Code::InvalidArgument);
-    let Err(RemoteError::Abandoned(why)) = run.await.unwrap() else {
-        panic!("not abandoned");
+    // The same code would answer the same way again: the orchestration fails, once.
+    let decision = run.await.unwrap().unwrap();
+    assert!(decision.actions.is_empty());
+    let Some(Outcome::Failed(failure)) = decision.end else {
+        panic!("the orchestration does not fail: {:?}", decision.end);
     };
-    assert!(why.contains("isPartial"), "{why}");
+    assert_eq!(failure.error_type, convert::INVALID_ANSWER);
+    assert!(failure.is_non_retriable);
+    assert!(failure.error_message.contains("isPartial"), "{failure:?}");
 }
 
 #[tokio::test]
@@ -281,4 +287,51 @@ async fn closing_ends_streams_fails_waiting_work_and_refuses_workers() {
         Some(tonic::Code::Unavailable)
     );
     assert!(hub.is_closed());
+}
+
+#[tokio::test]
+async fn an_unreadable_entity_answer_fails_every_operation_of_the_batch() {
+    use durable_engine::entity::remote::PlannedOperation;
+    use durable_runtime::remote::EntityRequest;
+    use proto::operation_action::OperationActionType;
+
+    let hub = WorkerHub::new();
+    let mut w = worker(&hub, None, 0);
+    let operation = |name: &str| PlannedOperation {
+        operation: name.into(),
+        input: None,
+    };
+    let run = tokio::spawn(hub.run_entity(EntityRequest {
+        instance_id: "@counter@a".into(),
+        state: Some("1".into()),
+        operations: vec![operation("add"), operation("get")],
+    }));
+    let item = next_item(&mut w).await;
+    let bad = hub.complete_entity(proto::EntityBatchResult {
+        completion_token: item.completion_token.clone(),
+        results: vec![],
+        actions: vec![proto::OperationAction {
+            id: 0,
+            operation_action_type: Some(OperationActionType::SendSignal(proto::SendSignalAction {
+                instance_id: "not-an-entity".into(),
+                name: "x".into(),
+                ..Default::default()
+            })),
+        }],
+        ..Default::default()
+    });
+    assert_eq!(bad.unwrap_err().code(), tonic::Code::InvalidArgument);
+    let batch = run.await.unwrap().unwrap();
+    assert_eq!(batch.results.len(), 2);
+    for result in &batch.results {
+        let Err(failure) = result else {
+            panic!("an operation succeeded: {result:?}");
+        };
+        assert_eq!(failure.error_type, convert::INVALID_ANSWER);
+        assert!(
+            failure.error_message.contains("not an entity id"),
+            "{failure:?}"
+        );
+    }
+    assert!(batch.signals.is_empty() && batch.starts.is_empty());
 }
