@@ -370,13 +370,7 @@ async fn an_unreadable_entity_answer_fails_its_operations_and_keeps_the_state() 
     let mut client = sidecar.connect().await;
     let (answered, mut answers) = tokio::sync::mpsc::channel(16);
     let worker = tokio::spawn(tally_worker(sidecar.connect().await, answered));
-    tokio::time::timeout(WAIT, async {
-        while sidecar.hub.worker_count() == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap();
+    sidecar.worker_connected().await;
     let id = "@tally@a";
     let state =
         |g: &proto::GetEntityResponse| g.entity.as_ref().and_then(|e| e.serialized_state.clone());

@@ -2,8 +2,6 @@
 //! server on a local port, a worker written with the generated client (standing in for an
 //! SDK's worker) and the SDK-style management calls.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 
 use durable_engine::context::OrchestrationContext;
@@ -150,13 +148,7 @@ async fn workers_and_clients_over_the_protocol() {
     let mut client = connect(addr).await;
     client.hello(()).await.unwrap();
     let worker = tokio::spawn(worker(connect(addr).await));
-    tokio::time::timeout(WAIT, async {
-        while hub.worker_count() == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap();
+    sidecar.worker_connected().await;
 
     // Rust orchestration, remote activity.
     let id = start(&mut client, "greet_remote", "\"Tokyo\"").await;
@@ -333,13 +325,7 @@ async fn an_answer_that_cannot_be_read_fails_the_instance_once() {
     let mut client = sidecar.connect().await;
     let (answered, mut answers) = tokio::sync::mpsc::channel(16);
     let worker = tokio::spawn(broken_worker(sidecar.connect().await, answered));
-    tokio::time::timeout(WAIT, async {
-        while sidecar.hub.worker_count() == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap();
+    sidecar.worker_connected().await;
 
     let id = start(&mut client, "broken_flow", "1").await;
     let state = finish(&mut client, &id).await;

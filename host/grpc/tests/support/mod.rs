@@ -73,6 +73,17 @@ impl Sidecar {
         connect(self.addr).await
     }
 
+    /// Waits until at least one worker is connected.
+    pub async fn worker_connected(&self) {
+        tokio::time::timeout(WAIT, async {
+            while self.hub.worker_count() == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("a worker connects");
+    }
+
     /// Stops the server; it must stop in time. The runtime keeps running.
     pub async fn stop_server(&mut self) {
         if let Some(stop) = self.stop.take() {
