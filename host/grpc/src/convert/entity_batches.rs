@@ -29,6 +29,15 @@ pub fn entity_request(request: &EntityRequest) -> proto::EntityBatchRequest {
     }
 }
 
+/// A batch of `operations` operations that all failed with `details`: no state (the entity's
+/// stays as it was before the batch), nothing sent.
+pub fn failed_batch(details: FailureDetails, operations: usize) -> RemoteBatch {
+    RemoteBatch {
+        results: vec![Err(details); operations],
+        ..RemoteBatch::default()
+    }
+}
+
 /// A worker's answer to a batch of `operations` operations.
 pub fn entity_answer(
     result: proto::EntityBatchResult,
@@ -36,11 +45,7 @@ pub fn entity_answer(
 ) -> Result<RemoteBatch, InvalidMessage> {
     if let Some(f) = result.failure_details {
         // The whole batch failed on the worker: every operation fails with it.
-        let details = failure_from_proto(f);
-        return Ok(RemoteBatch {
-            results: vec![Err(details); operations],
-            ..RemoteBatch::default()
-        });
+        return Ok(failed_batch(failure_from_proto(f), operations));
     }
     let results = result
         .results

@@ -23,7 +23,7 @@ mod tests;
 
 pub use decision::{activity_answer, decision, failed_decision, Episode};
 pub use decision::{INVALID_ANSWER, UNSUPPORTED_ACTION};
-pub use entity_batches::{entity_answer, entity_request};
+pub use entity_batches::{entity_answer, entity_request, failed_batch};
 pub use history::history_event;
 pub use history_in::engine_event;
 pub use requests::{activity_request, orchestrator_request};

@@ -162,7 +162,7 @@ impl WorkerHub {
                     "a worker's answer to an orchestration cannot be used; the orchestration fails"
                 );
                 let _ = reply.send(Ok(convert::failed_decision(&invalid)));
-                Err(tonic::Status::invalid_argument(invalid.0))
+                Err(invalid.into())
             }
         }
     }
@@ -234,11 +234,11 @@ impl WorkerHub {
                     error = %invalid,
                     "a worker's answer to an entity batch cannot be used; its operations fail"
                 );
-                let _ = reply.send(Ok(RemoteBatch {
-                    results: vec![Err(invalid.answer_failure()); operations],
-                    ..RemoteBatch::default()
-                }));
-                Err(tonic::Status::invalid_argument(invalid.0))
+                let _ = reply.send(Ok(convert::failed_batch(
+                    invalid.answer_failure(),
+                    operations,
+                )));
+                Err(invalid.into())
             }
         }
     }
