@@ -150,6 +150,14 @@ def counter_orch(ctx: task.OrchestrationContext, n):
     return n
 
 
+def versioned_counter_orch(ctx: task.OrchestrationContext, n):
+    # Continues as new once, at version "2", then answers the version it runs at.
+    if not n:
+        ctx.continue_as_new(1, new_version="2")
+        return None
+    return ctx.version
+
+
 def status_orch(ctx: task.OrchestrationContext, _):
     ctx.set_custom_status("step 1")
     yield ctx.wait_for_external_event("go")
@@ -207,9 +215,8 @@ def python_calls_rust(ctx: task.OrchestrationContext, _):
 
 
 ORCHESTRATORS = [hello_chain, hello_many, fan_out, timer_orch, wait_event, wait_event_or_timeout,
-                 parent_orch, retry_orch, failing_orch, counter_orch, status_orch, rewind_orch, entity_orch,
-                 calls_rust_entity,
-                 python_calls_rust]
+                 parent_orch, retry_orch, failing_orch, counter_orch, versioned_counter_orch,
+                 status_orch, rewind_orch, entity_orch, calls_rust_entity, python_calls_rust]
 
 
 def new_worker(address: str, filters: bool) -> TaskHubGrpcWorker:

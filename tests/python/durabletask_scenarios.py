@@ -43,8 +43,8 @@ from durabletask.entities import EntityInstanceId
 from durabletask_functions import (CITIES, calls_rust_entity, counter_orch, entity_orch,
                                     failing_orch, fan_out, hello_chain, new_worker, parent_orch,
                                     python_calls_rust, retry_orch, rewind_orch, set_log,
-                                    status_orch, stop_worker, timer_orch, wait_event,
-                                    wait_event_or_timeout)
+                                    status_orch, stop_worker, timer_orch, versioned_counter_orch,
+                                    wait_event, wait_event_or_timeout)
 
 
 # --- scenarios: each gets (client, instance id, timeout), raises on failure, returns a detail ---
@@ -139,6 +139,12 @@ def sc_activity_failure(c, iid, timeout):
 def sc_continue_as_new(c, iid, timeout):
     c.schedule_new_orchestration(counter_orch, input=0, instance_id=iid)
     return expect_output(finish(c, iid, timeout), 3)
+
+
+def sc_continue_as_new_version(c, iid, timeout):
+    c.schedule_new_orchestration(versioned_counter_orch, input=0, instance_id=iid, version="1")
+    # The second generation runs at the version the first asked for.
+    return expect_output(finish(c, iid, timeout), "2")
 
 
 def sc_terminate(c, iid, timeout):
@@ -326,6 +332,7 @@ SCENARIOS = {
     "retries": sc_retries,
     "activity_failure": sc_activity_failure,
     "continue_as_new": sc_continue_as_new,
+    "continue_as_new_version": sc_continue_as_new_version,
     "terminate": sc_terminate,
     "suspend_resume": sc_suspend_resume,
     "purge": sc_purge,

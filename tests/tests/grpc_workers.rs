@@ -104,7 +104,7 @@ fn scenarios_pass(values: Value) {
     );
     let done = lines.iter().find(|l| l["done"] == true).expect("a summary");
     assert_eq!(done["failed"], 0);
-    assert_eq!(done["passed"], 23, "{done}");
+    assert_eq!(done["passed"], 24, "{done}");
 
     // The management API shows a Python instance like a Rust one.
     let chain = lines.iter().find(|l| l["scenario"] == "chain").unwrap();
@@ -120,6 +120,14 @@ fn scenarios_pass(values: Value) {
     let id = tagged["instance_id"].as_str().unwrap();
     let status = host.wait_for_status(id, "Completed", None);
     assert_eq!(status["tags"], json!({"team": "python"}), "{status}");
+    // A continue-as-new with a new version: the instance now runs at that version.
+    let versioned = lines
+        .iter()
+        .find(|l| l["scenario"] == "continue_as_new_version")
+        .unwrap();
+    let id = versioned["instance_id"].as_str().unwrap();
+    let status = host.wait_for_status(id, "Completed", None);
+    assert_eq!(status["version"], "2", "{status}");
 }
 
 #[test]

@@ -147,12 +147,14 @@ pub(crate) async fn episode(
     let Ok((decision, carried)) = decide(shared, item, workers, request).await else {
         return None;
     };
+    let mut new_version = decision.new_version.clone();
     let mut out = exec.finish_remote_episode(now, recorded, decision);
     let mut carried = carried;
     let mut generations = 0;
     while let Some(Outcome::ContinuedAsNew(_)) = exec.outcome() {
         generations += 1;
-        let (mut next, start) = exec.next_generation(now, std::mem::take(&mut carried));
+        let (mut next, start) =
+            exec.next_generation(now, std::mem::take(&mut carried), new_version.take());
         let recorded = next.begin_remote_episode(now, start);
         let request = request_for(item, &next, (name, version), Vec::new(), &recorded);
         let Ok((mut decision, more)) = decide(shared, item, workers, request).await else {
@@ -171,6 +173,7 @@ pub(crate) async fn episode(
             )));
         }
         carried = more;
+        new_version = decision.new_version.clone();
         let next_out = next.finish_remote_episode(now, recorded, decision);
         out = out.then(next_out);
         exec = next;

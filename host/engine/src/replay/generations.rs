@@ -10,11 +10,12 @@ use crate::message::TaskMessage;
 impl Execution {
     /// After this execution continued as new: a fresh execution for the next generation and
     /// the messages that start it (its `ExecutionStarted`, then the `carried` events, by name
-    /// and input).
+    /// and input). The next generation runs at `version` when given, else at this one's.
     pub fn next_generation(
         &self,
         now: DateTime<Utc>,
         carried: Vec<(String, Option<String>)>,
+        version: Option<String>,
     ) -> (Execution, Vec<TaskMessage>) {
         let input = match &self.outcome {
             Some(Outcome::ContinuedAsNew(input)) => input.clone(),
@@ -25,6 +26,9 @@ impl Execution {
         started.orchestration_instance.execution_id = Some(self.env.new_execution_id());
         started.input = input;
         started.generation = Some(started.generation.unwrap_or(0) + 1);
+        if version.is_some() {
+            started.version = version;
+        }
         if let Some(tc) = started.parent_trace_context.as_mut() {
             // the next generation is a span of its own, under the same parent
             (tc.id, tc.span_id, tc.activity_start_time) = (None, None, None);

@@ -235,7 +235,7 @@ impl Execution {
             generations += 1;
             let carried = self.ctx.state.lock().take_unconsumed_events();
             let carried = carried.into_iter().map(|e| (e.name, e.input)).collect();
-            let (mut next, msgs) = self.next_generation(now, carried);
+            let (mut next, msgs) = self.next_generation(now, carried, None);
             next.refuse_continue_as_new = generations >= MAX_GENERATIONS_PER_EPISODE;
             let next_out = next.episode(now, msgs);
             out = out.then(next_out);

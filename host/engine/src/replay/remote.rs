@@ -28,6 +28,9 @@ pub struct Decision {
     pub end: Option<Outcome>,
     /// Events to carry to the next generation (`end` is a continue-as-new), by name and input.
     pub carried: Vec<(String, Option<String>)>,
+    /// The version of the next generation (`end` is a continue-as-new); `None` keeps the
+    /// instance's.
+    pub new_version: Option<String>,
     /// The custom status after the episode.
     pub custom_status: Option<String>,
 }

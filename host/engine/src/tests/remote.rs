@@ -167,7 +167,7 @@ fn a_failure_and_a_continue_as_new_end_the_execution_as_for_rust_code() {
         decide(vec![], Some(Outcome::ContinuedAsNew(Some("2".into())))),
     );
     assert_eq!(out.status, OrchestrationStatus::ContinuedAsNew);
-    let (mut next, start) = ex.next_generation(t(0), vec![("go".into(), None)]);
+    let (mut next, start) = ex.next_generation(t(0), vec![("go".into(), None)], None);
     let recorded = next.begin_remote_episode(t(0), start);
     let kinds: Vec<_> = recorded
         .iter()
@@ -177,10 +177,20 @@ fn a_failure_and_a_continue_as_new_end_the_execution_as_for_rust_code() {
         kinds,
         ["OrchestratorStarted", "ExecutionStarted", "EventRaised"]
     );
-    let input = recorded.iter().find_map(|e| match &e.kind {
-        EventKind::ExecutionStarted(s) => s.input.clone(),
+    let started = recorded.iter().find_map(|e| match &e.kind {
+        EventKind::ExecutionStarted(s) => Some(s.clone()),
         _ => None,
     });
-    assert_eq!(input.as_deref(), Some("2"));
+    let started = started.expect("the next generation starts");
+    assert_eq!(started.input.as_deref(), Some("2"));
+    assert_eq!(started.version, None, "the version is kept");
     assert_ne!(next.execution_id(), ex.execution_id());
+
+    // A new version: the next generation runs at it.
+    let (_, start) = ex.next_generation(t(0), vec![], Some("2.0".into()));
+    let version = start.iter().find_map(|m| match &m.event.kind {
+        EventKind::ExecutionStarted(s) => Some(s.version.clone()),
+        _ => None,
+    });
+    assert_eq!(version, Some(Some("2.0".to_string())));
 }

@@ -103,7 +103,7 @@ pub fn decision(
             }
             A::CompleteOrchestration(c) => {
                 if decision.end.is_none() {
-                    complete(&mut decision, episode, c)?;
+                    complete(&mut decision, c)?;
                 }
                 continue;
             }
@@ -123,7 +123,6 @@ pub fn decision(
 /// Applies a `completeOrchestration` action.
 fn complete(
     decision: &mut Decision,
-    episode: &Episode,
     c: proto::CompleteOrchestrationAction,
 ) -> Result<(), InvalidMessage> {
     let status = status_from_proto(c.orchestration_status)?;
@@ -138,14 +137,7 @@ fn complete(
         }),
         OrchestrationStatus::Terminated => Outcome::Terminated(c.result),
         OrchestrationStatus::ContinuedAsNew => {
-            if let Some(version) = c.new_version.filter(|v| !v.is_empty()) {
-                tracing::warn!(
-                    instance_id = %episode.instance_id,
-                    new_version = %version,
-                    "continue-as-new with a new version: the next generation keeps the \
-                     instance's version (not supported)"
-                );
-            }
+            decision.new_version = c.new_version.filter(|v| !v.is_empty());
             for event in c.carryover_events {
                 if let Some(proto::history_event::EventType::EventRaised(e)) = event.event_type {
                     decision.carried.push((e.name, e.input));
@@ -187,8 +179,8 @@ fn unsupported(decision: Decision, action: &str) -> Decision {
             is_non_retriable: true,
             ..FailureDetails::new(UNSUPPORTED_ACTION, message)
         })),
-        carried: Vec::new(),
         custom_status: decision.custom_status,
+        ..Decision::default()
     }
 }
 

@@ -416,6 +416,12 @@ fn completions_end_the_orchestration() {
             ("b".to_string(), Some("2".to_string()))
         ]
     );
+    assert_eq!(d.new_version, None);
+    let d = ended(proto::CompleteOrchestrationAction {
+        new_version: Some("2".into()),
+        ..complete(S::ContinuedAsNew)
+    });
+    assert_eq!(d.new_version.as_deref(), Some("2"));
 }
 
 #[test]
