@@ -212,6 +212,30 @@ def sc_query(c, iid, timeout):
     return {"found": found}
 
 
+def sc_list_instance_ids(c, iid, timeout):
+    since = datetime.now(timezone.utc)
+    ids = [f"{iid}-{i}" for i in range(3)]
+    for one in ids:
+        c.schedule_new_orchestration(hello_chain, instance_id=one)
+    for one in ids:
+        finish(c, one, timeout)
+    listed, token, pages = [], None, 0
+    while True:
+        page = c.list_instance_ids(runtime_status=[OrchestrationStatus.COMPLETED],
+                                   completed_time_from=since, page_size=2,
+                                   continuation_token=token)
+        listed += page.items
+        pages += 1
+        token = page.continuation_token
+        if token is None:
+            break
+    check(set(ids) <= set(listed), f"listed {listed}, want {ids} among them")
+    failed = c.list_instance_ids(runtime_status=[OrchestrationStatus.FAILED],
+                                 completed_time_from=since)
+    check(not set(ids) & set(failed.items), f"completed instances listed as failed: {failed.items}")
+    return {"listed": len(listed), "pages": pages}
+
+
 def sc_purge_by_filter(c, iid, timeout):
     since = datetime.now(timezone.utc)
     c.schedule_new_orchestration(hello_chain, instance_id=iid)
@@ -340,6 +364,7 @@ SCENARIOS = {
     "rewind": sc_rewind,
     "query": sc_query,
     "purge_by_filter": sc_purge_by_filter,
+    "list_instance_ids": sc_list_instance_ids,
     "scheduled_start": sc_scheduled_start,
     "tags": sc_tags,
     "python_entity": sc_python_entity,

@@ -258,10 +258,62 @@ async fn workers_and_clients_over_the_protocol() {
         .unwrap_err();
     assert_eq!(nameless.code(), tonic::Code::InvalidArgument);
     let unserved = client
-        .list_instance_ids(proto::ListInstanceIdsRequest {})
+        .create_task_hub(proto::CreateTaskHubRequest {})
         .await
         .unwrap_err();
     assert_eq!(unserved.code(), tonic::Code::Unimplemented);
+
+    // The ids of ended instances, a page at a time, and filtered.
+    let mut listed = Vec::new();
+    let mut key = None;
+    loop {
+        let request = proto::ListInstanceIdsRequest {
+            page_size: 1,
+            last_instance_key: key.clone(),
+            ..Default::default()
+        };
+        let page = client
+            .list_instance_ids(request)
+            .await
+            .unwrap()
+            .into_inner();
+        listed.extend(page.instance_ids);
+        match page.last_instance_key {
+            None => break,
+            next => key = next,
+        }
+    }
+    listed.sort();
+    assert_eq!(listed, expected);
+    let list = |request: proto::ListInstanceIdsRequest| {
+        let mut client = client.clone();
+        async move {
+            let page = client.list_instance_ids(request).await.unwrap();
+            page.into_inner().instance_ids
+        }
+    };
+    let running = proto::ListInstanceIdsRequest {
+        runtime_status: vec![proto::OrchestrationStatus::Running as i32],
+        ..Default::default()
+    };
+    assert!(list(running).await.is_empty());
+    let long_ago = prost_types::Timestamp {
+        seconds: 946_684_800,
+        nanos: 0,
+    };
+    let before = proto::ListInstanceIdsRequest {
+        completed_time_to: Some(long_ago),
+        ..Default::default()
+    };
+    assert!(list(before).await.is_empty());
+    let since = proto::ListInstanceIdsRequest {
+        completed_time_from: Some(long_ago),
+        runtime_status: vec![proto::OrchestrationStatus::Completed as i32],
+        ..Default::default()
+    };
+    let mut completed = list(since).await;
+    completed.sort();
+    assert_eq!(completed, expected);
 
     // Purging.
     let purged = client

@@ -119,6 +119,13 @@ impl TaskHubSidecarService for Sidecar {
         self.query(r.into_inner()).await.map(Response::new)
     }
 
+    async fn list_instance_ids(
+        &self,
+        r: Request<proto::ListInstanceIdsRequest>,
+    ) -> Answer<proto::ListInstanceIdsResponse> {
+        self.list_ids(r.into_inner()).await.map(Response::new)
+    }
+
     async fn purge_instances(
         &self,
         r: Request<proto::PurgeInstancesRequest>,

@@ -12,10 +12,19 @@ use crate::convert::{
 use crate::errors::{status_of, store_status};
 use crate::proto;
 use crate::proto::purge_instances_request::Request as Purge;
+use durable_engine::history::OrchestrationStatus;
 use durable_store::{InstanceQuery, PurgeFilter};
 
 /// How many events one history chunk carries.
 const HISTORY_CHUNK: usize = 200;
+
+/// The statuses of instances that have ended.
+const ENDED: [OrchestrationStatus; 4] = [
+    OrchestrationStatus::Completed,
+    OrchestrationStatus::Failed,
+    OrchestrationStatus::Canceled,
+    OrchestrationStatus::Terminated,
+];
 
 /// A stream of history chunks as the transport takes it.
 pub(crate) type HistoryStream = BoxStream<'static, Result<proto::HistoryChunk, Status>>;
@@ -51,6 +60,54 @@ impl Sidecar {
                 .map(|s| orchestration_state(s, q.fetch_inputs_and_outputs))
                 .collect(),
             continuation_token: page.continuation,
+        })
+    }
+
+    /// The ids of ended instances (`runtimeStatus`: some of the ended statuses; none = all),
+    /// completed at or after `completedTimeFrom` and before `completedTimeTo`. One page of the
+    /// store's listing (by instance id) per call, filtered here: a page may hold fewer ids than
+    /// its size, or none, with a key for the next one.
+    pub(super) async fn list_ids(
+        &self,
+        r: proto::ListInstanceIdsRequest,
+    ) -> Result<proto::ListInstanceIdsResponse, Status> {
+        let asked = statuses_from_proto(&r.runtime_status)?;
+        let statuses: Vec<_> = if asked.is_empty() {
+            ENDED.to_vec()
+        } else {
+            asked.into_iter().filter(|s| s.is_terminal()).collect()
+        };
+        if statuses.is_empty() {
+            // Only statuses of instances that have not ended were asked for.
+            return Ok(proto::ListInstanceIdsResponse::default());
+        }
+        let from = from_optional_timestamp(r.completed_time_from.as_ref(), "completedTimeFrom")?;
+        let to = from_optional_timestamp(r.completed_time_to.as_ref(), "completedTimeTo")?;
+        let query = InstanceQuery {
+            statuses,
+            exclude_entities: true,
+            page_size: usize::try_from(r.page_size).unwrap_or(0),
+            continuation: r.last_instance_key.filter(|t| !t.is_empty()),
+            skip_inputs: true,
+            ..InstanceQuery::default()
+        };
+        let page = self
+            .client
+            .store()
+            .query_instances(&query)
+            .await
+            .map_err(store_status)?;
+        let in_range = |at: &chrono::DateTime<chrono::Utc>| {
+            from.is_none_or(|from| *at >= from) && to.is_none_or(|to| *at < to)
+        };
+        Ok(proto::ListInstanceIdsResponse {
+            instance_ids: page
+                .instances
+                .into_iter()
+                .filter(|s| s.completed_at.as_ref().is_some_and(in_range))
+                .map(|s| s.instance_id)
+                .collect(),
+            last_instance_key: page.continuation,
         })
     }
 
