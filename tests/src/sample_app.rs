@@ -9,28 +9,35 @@ use serde_json::{json, Value};
 
 use crate::app_host::{AppDir, TestHost};
 
-/// The `functions` binary, built (or brought up to date) on first use.
+/// The `functions` binary, built (or brought up to date) on first use, kept as
+/// `sample-app/plain/functions`.
 pub fn functions_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| build_functions(&[])).clone()
 }
 
 /// The `functions` binary built with `--features azure` (queue and blob triggers, the Azure
-/// Storage task hub), kept as `functions-azure` beside the other.
+/// Storage task hub), kept as `sample-app/azure/functions`.
 pub fn functions_azure_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| build_functions(&["azure"])).clone()
 }
 
 /// The `functions` binary built with `--features s3` (the weather reply as an S3 object),
-/// kept as `functions-s3` beside the others.
+/// kept as `sample-app/s3/functions`.
 pub fn functions_s3_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| build_functions(&["s3"])).clone()
 }
 
-/// Builds the sample app with the same cargo and profile as the tests; with features, the
-/// result is copied to `functions-{features}` (the plain build overwrites `functions`).
+/// Builds the sample app with the same cargo and profile as the tests and copies the result
+/// to `sample-app/{features}/functions` (`sample-app/plain/functions` without features), so
+/// that its name, which the host shows (the OpenAPI title, the trace service name), stays
+/// `functions`. Every build writes the same `target/<profile>/functions`, so each variant runs
+/// from its own copy: a test still starting the plain app must not find a build with other
+/// features there. Building and copying hold a lock
+/// file, so that two builds (threads of one test binary, or two test processes) never
+/// interleave between one's build and its copy.
 fn build_functions(features: &[&str]) -> PathBuf {
     // The test executable lives in target/<profile>/deps/.
     let exe = std::env::current_exe().expect("the test executable's path");
@@ -39,6 +46,9 @@ fn build_functions(features: &[&str]) -> PathBuf {
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps")
         .to_path_buf();
+    let lock = std::fs::File::create(profile_dir.join("functions.build-lock"))
+        .expect("create the sample app's build lock");
+    lock.lock().expect("take the sample app's build lock");
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -57,17 +67,17 @@ fn build_functions(features: &[&str]) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     let built = profile_dir.join("functions");
-    if features.is_empty() {
-        return built;
-    }
+    let variant = if features.is_empty() {
+        "plain".to_string()
+    } else {
+        features.join("-")
+    };
     // Copied, then renamed over the last copy: a rename is atomic, even while another test
     // process runs the old file.
-    let copy = profile_dir.join(format!("functions-{}", features.join("-")));
-    let partial = profile_dir.join(format!(
-        "functions-{}.{}",
-        features.join("-"),
-        std::process::id()
-    ));
+    let dir = profile_dir.join("sample-app").join(variant);
+    std::fs::create_dir_all(&dir).expect("create the sample app's directory");
+    let copy = dir.join("functions");
+    let partial = dir.join(format!("functions.{}", std::process::id()));
     std::fs::copy(&built, &partial).expect("copy the sample app");
     std::fs::rename(&partial, &copy).expect("rename the copy");
     copy
