@@ -85,12 +85,7 @@ impl Sidecar {
             skip_inputs: !q.include_state,
             ..InstanceQuery::default()
         };
-        let page = self
-            .client
-            .store()
-            .query_instances(&query)
-            .await
-            .map_err(store_status)?;
+        let page = self.page(&query).await?;
         let entities = page
             .instances
             .iter()

@@ -13,7 +13,7 @@ use crate::errors::{status_of, store_status};
 use crate::proto;
 use crate::proto::purge_instances_request::Request as Purge;
 use durable_engine::history::OrchestrationStatus;
-use durable_store::{InstanceQuery, PurgeFilter};
+use durable_store::{InstancePage, InstanceQuery, PurgeFilter};
 
 /// How many events one history chunk carries.
 const HISTORY_CHUNK: usize = 200;
@@ -30,6 +30,15 @@ const ENDED: [OrchestrationStatus; 4] = [
 pub(crate) type HistoryStream = BoxStream<'static, Result<proto::HistoryChunk, Status>>;
 
 impl Sidecar {
+    /// One page of the store's listing of instances.
+    pub(super) async fn page(&self, query: &InstanceQuery) -> Result<InstancePage, Status> {
+        self.client
+            .store()
+            .query_instances(query)
+            .await
+            .map_err(store_status)
+    }
+
     pub(super) async fn query(
         &self,
         r: proto::QueryInstancesRequest,
@@ -47,12 +56,7 @@ impl Sidecar {
             skip_inputs: !q.fetch_inputs_and_outputs,
             ..InstanceQuery::default()
         };
-        let page = self
-            .client
-            .store()
-            .query_instances(&query)
-            .await
-            .map_err(store_status)?;
+        let page = self.page(&query).await?;
         Ok(proto::QueryInstancesResponse {
             orchestration_state: page
                 .instances
@@ -91,12 +95,7 @@ impl Sidecar {
             skip_inputs: true,
             ..InstanceQuery::default()
         };
-        let page = self
-            .client
-            .store()
-            .query_instances(&query)
-            .await
-            .map_err(store_status)?;
+        let page = self.page(&query).await?;
         let in_range = |at: &chrono::DateTime<chrono::Utc>| {
             from.is_none_or(|from| *at >= from) && to.is_none_or(|to| *at < to)
         };
